@@ -1,0 +1,791 @@
+//! [`Capture`] and [`CaptureBuilder`]: an AF_PACKET socket with a
+//! TPACKET_V3 receive ring.
+
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use super::batch::{BlockHeader, PacketBatch, Packets};
+use super::ring::{BlockToken, RxRing};
+use crate::error::{Error, Result};
+use crate::filter::Program;
+use crate::packet::Packet;
+use crate::source::{Batch, PacketSource};
+use crate::stats::{CaptureStats, StatsCounter};
+use crate::sys::{self, EventFd, Mmap, iface, tpacket as tp};
+
+/// Largest snap length accepted, as libpcap (`MAXIMUM_SNAPLEN`).
+pub const MAX_SNAPLEN: u32 = 262_144;
+
+/// Default block size: 1 MiB.
+pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
+/// Default number of blocks: 16 (a 16 MiB ring).
+pub const DEFAULT_BLOCK_COUNT: usize = 16;
+/// Default frame size (only a unit of accounting under V3).
+pub const DEFAULT_FRAME_SIZE: usize = 2048;
+/// Default block retire timeout.
+pub const DEFAULT_RETIRE_TIMEOUT: Duration = Duration::from_millis(50);
+
+/// Builder for a [`Capture`]. Every setter takes and returns the builder by
+/// value; [`build`](Self::build) validates everything once.
+///
+/// ```no_run
+/// let cap = netring::Capture::builder()
+///     .interface("eth0")
+///     .block_size(1 << 20)
+///     .block_count(64)
+///     .snaplen(128)
+///     .promiscuous(true)
+///     .build()?;
+/// # Ok::<(), netring::Error>(())
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct CaptureBuilder {
+    interface: Option<String>,
+    block_size: usize,
+    block_count: usize,
+    frame_size: usize,
+    retire_timeout: Duration,
+    snaplen: Option<u32>,
+    promiscuous: bool,
+    ignore_outgoing: bool,
+    rxhash: bool,
+    filter: Option<Program>,
+}
+
+impl Default for CaptureBuilder {
+    fn default() -> Self {
+        Self {
+            interface: None,
+            block_size: DEFAULT_BLOCK_SIZE,
+            block_count: DEFAULT_BLOCK_COUNT,
+            frame_size: DEFAULT_FRAME_SIZE,
+            retire_timeout: DEFAULT_RETIRE_TIMEOUT,
+            snaplen: None,
+            promiscuous: false,
+            ignore_outgoing: false,
+            rxhash: false,
+            filter: None,
+        }
+    }
+}
+
+impl CaptureBuilder {
+    /// The interface to capture on (required).
+    pub fn interface(mut self, name: impl Into<String>) -> Self {
+        self.interface = Some(name.into());
+        self
+    }
+
+    /// Bytes per block: a power of two and a multiple of the page size.
+    /// A frame longer than a block (minus its 48-byte header) is truncated.
+    /// Default 1 MiB.
+    pub fn block_size(mut self, bytes: usize) -> Self {
+        self.block_size = bytes;
+        self
+    }
+
+    /// Number of blocks in the ring (≥ 1). Default 16.
+    pub fn block_count(mut self, n: usize) -> Self {
+        self.block_count = n;
+        self
+    }
+
+    /// Frame size: a multiple of 16 of at least 80 bytes, at most the block
+    /// size. Under TPACKET_V3 it only sets `tp_frame_nr`; it does not limit
+    /// what is copied. Default 2048.
+    pub fn frame_size(mut self, bytes: usize) -> Self {
+        self.frame_size = bytes;
+        self
+    }
+
+    /// How long the kernel waits before handing over a block that is not
+    /// full (rounded up to whole milliseconds; zero lets the kernel choose
+    /// from the link speed). Default 50 ms.
+    pub fn retire_timeout(mut self, timeout: Duration) -> Self {
+        self.retire_timeout = timeout;
+        self
+    }
+
+    /// Capture at most `bytes` of each packet (1..=262144). The kernel
+    /// truncates through the socket filter's return value, so this costs no
+    /// copy of the rest. Default: whole packets.
+    pub fn snaplen(mut self, bytes: u32) -> Self {
+        self.snaplen = Some(bytes);
+        self
+    }
+
+    /// Put the interface into promiscuous mode while the capture is open
+    /// (`PACKET_MR_PROMISC`; the kernel drops the membership when the socket
+    /// closes). Needs `CAP_NET_RAW`.
+    pub fn promiscuous(mut self, on: bool) -> Self {
+        self.promiscuous = on;
+        self
+    }
+
+    /// Do not capture packets this host sends (`PACKET_IGNORE_OUTGOING`,
+    /// Linux 4.20).
+    pub fn ignore_outgoing(mut self, on: bool) -> Self {
+        self.ignore_outgoing = on;
+        self
+    }
+
+    /// Ask the kernel to fill [`Packet::rxhash`] (`TP_FT_REQ_FILL_RXHASH`).
+    /// Costs a flow-hash computation per packet where the driver gives none.
+    pub fn rxhash(mut self, on: bool) -> Self {
+        self.rxhash = on;
+        self
+    }
+
+    /// A classic BPF filter run in the kernel; combined with the snap length.
+    pub fn bpf(mut self, program: Program) -> Self {
+        self.filter = Some(program);
+        self
+    }
+
+    /// Check every value; the first broken rule is the error.
+    fn validate(&self) -> Result<&str> {
+        let iface = self.interface.as_deref().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
+        iface::validate_name(iface)?;
+        let page = sys::page_size();
+        let bs = self.block_size;
+        if !bs.is_power_of_two() {
+            return Err(Error::config("block_size", bs, "must be a power of two"));
+        }
+        if !bs.is_multiple_of(page) {
+            return Err(Error::config("block_size", bs, format!("must be a multiple of the page size ({page})")));
+        }
+        if bs > 1 << 30 {
+            return Err(Error::config("block_size", bs, "must be at most 1 GiB"));
+        }
+        if self.block_count == 0 {
+            return Err(Error::config("block_count", 0, "must be at least 1"));
+        }
+        let fs = self.frame_size;
+        let min_frame = tp::tpacket_align(tp::TPACKET3_HDRLEN);
+        if fs < min_frame || !fs.is_multiple_of(tp::TPACKET_ALIGNMENT) {
+            return Err(Error::config(
+                "frame_size",
+                fs,
+                format!("must be a multiple of {} and at least {min_frame}", tp::TPACKET_ALIGNMENT),
+            ));
+        }
+        if fs > bs {
+            return Err(Error::config("frame_size", fs, format!("must not exceed block_size ({bs})")));
+        }
+        let frames = (bs / fs) as u64 * self.block_count as u64;
+        if frames > u32::MAX as u64 || (bs as u64) * (self.block_count as u64) > 1 << 40 {
+            return Err(Error::config("block_count", self.block_count, "makes the ring too large"));
+        }
+        if self.retire_timeout.as_millis() > u32::MAX as u128 {
+            return Err(Error::config(
+                "retire_timeout",
+                format!("{:?}", self.retire_timeout),
+                "must fit in u32 milliseconds",
+            ));
+        }
+        if let Some(s) = self.snaplen
+            && !(1..=MAX_SNAPLEN).contains(&s)
+        {
+            return Err(Error::config(
+                "snaplen",
+                s,
+                format!("must be 1..={MAX_SNAPLEN} (a filter result of 0 drops the packet)"),
+            ));
+        }
+        Ok(iface)
+    }
+
+    /// Open the socket, set up the ring and bind it.
+    ///
+    /// The socket is created in the network namespace of the calling thread.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a value that breaks a rule (nothing is
+    /// created); [`Error::InterfaceNotFound`]; [`Error::PermissionDenied`]
+    /// without `CAP_NET_RAW`; [`Error::Io`] naming the failing call.
+    pub fn build(self) -> Result<Capture> {
+        let iface = self.validate()?.to_owned();
+        // Protocol 0: the socket receives nothing until `bind` names a
+        // protocol, so no packet slips in before the filter and ring exist.
+        let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?;
+        let ifindex = iface::index(&iface)?;
+        let sock = fd.as_fd();
+
+        sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_VERSION, &tp::TPACKET_V3, "setsockopt(PACKET_VERSION)")?;
+        if self.ignore_outgoing {
+            let on: i32 = 1;
+            sys::setsockopt(
+                sock,
+                libc::SOL_PACKET,
+                tp::PACKET_IGNORE_OUTGOING,
+                &on,
+                "setsockopt(PACKET_IGNORE_OUTGOING)",
+            )
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ENOPROTOOPT) => {
+                    Error::Unsupported { feature: "PACKET_IGNORE_OUTGOING", detail: "needs Linux 4.20".into() }
+                }
+                _ => e,
+            })?;
+        }
+        if let Some(program) = effective_filter(self.filter.as_ref(), self.snaplen)? {
+            attach(sock, &program)?;
+        }
+
+        let frames_per_block = self.block_size / self.frame_size;
+        let req = tp::tpacket_req3 {
+            tp_block_size: self.block_size as u32,
+            tp_block_nr: self.block_count as u32,
+            tp_frame_size: self.frame_size as u32,
+            tp_frame_nr: (frames_per_block * self.block_count) as u32,
+            tp_retire_blk_tov: self.retire_timeout.as_nanos().div_ceil(1_000_000) as u32,
+            tp_sizeof_priv: 0,
+            tp_feature_req_word: if self.rxhash { tp::TP_FT_REQ_FILL_RXHASH } else { 0 },
+        };
+        let ring_bytes = self.block_size * self.block_count;
+        sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_RX_RING, &req, "setsockopt(PACKET_RX_RING)").map_err(
+            |e| match e.raw_os_error() {
+                Some(libc::ENOMEM) => Error::config(
+                    "ring size",
+                    ring_bytes,
+                    "the kernel could not allocate it (ENOMEM); use fewer or smaller blocks",
+                ),
+                _ => e,
+            },
+        )?;
+        let mmap = Mmap::shared(sock, ring_bytes, 0, false, "mmap(PACKET_RX_RING)")?;
+        let ring = RxRing::new(mmap, self.block_size, self.block_count);
+
+        sys::bind_packet(sock, ifindex, tp::ETH_P_ALL).map_err(|e| match e.raw_os_error() {
+            Some(libc::ENODEV) => Error::InterfaceNotFound { name: iface.clone() },
+            _ => e,
+        })?;
+        if self.promiscuous {
+            let mreq =
+                tp::packet_mreq { mr_ifindex: ifindex as i32, mr_type: tp::PACKET_MR_PROMISC, ..Default::default() };
+            sys::setsockopt(
+                sock,
+                libc::SOL_PACKET,
+                tp::PACKET_ADD_MEMBERSHIP,
+                &mreq,
+                "setsockopt(PACKET_ADD_MEMBERSHIP)",
+            )?;
+        }
+        if let Ok(mtu) = iface::mtu(&iface) {
+            let max_frame = self.block_size - 48 - tp::TPACKET3_HDRLEN - 16;
+            if (mtu as usize + 14 + 4) > max_frame {
+                tracing::warn!(
+                    interface = %iface, mtu, block_size = self.block_size,
+                    "frames longer than {max_frame} bytes will be truncated: block size too small for the MTU"
+                );
+            }
+        }
+        tracing::debug!(interface = %iface, ifindex, ?req, "capture ready");
+        Ok(Capture {
+            fd,
+            ring,
+            interface: iface,
+            ifindex,
+            stop: Arc::new(StopShared { stopped: AtomicBool::new(false), event: EventFd::new()? }),
+            stats: StatsCounter::default(),
+            snaplen: self.snaplen,
+            down: false,
+            gone: false,
+            retire_timeout: self.retire_timeout,
+        })
+    }
+}
+
+/// The program to attach: the user's filter with accept lengths capped at
+/// the snap length, or a bare `ret #snaplen`, or nothing.
+fn effective_filter(user: Option<&Program>, snaplen: Option<u32>) -> Result<Option<Program>> {
+    Ok(match (user, snaplen) {
+        (Some(p), Some(s)) => Some(p.with_snaplen(s)?),
+        (Some(p), None) => Some(p.clone()),
+        (None, Some(s)) => Some(Program::accept(s)),
+        (None, None) => None,
+    })
+}
+
+/// `struct sock_fprog`
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct SockFprog {
+    len: u16,
+    filter: *const crate::filter::Instruction,
+}
+
+fn attach(sock: BorrowedFd<'_>, program: &Program) -> Result<()> {
+    let insns = program.instructions();
+    let fprog = SockFprog { len: insns.len() as u16, filter: insns.as_ptr() };
+    // The kernel copies the program during the call; `insns` outlives it.
+    sys::setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, "setsockopt(SO_ATTACH_FILTER)")
+}
+
+fn detach(sock: BorrowedFd<'_>) -> Result<()> {
+    let zero: i32 = 0;
+    match sys::setsockopt(sock, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &zero, "setsockopt(SO_DETACH_FILTER)") {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+        other => other,
+    }
+}
+
+#[derive(Debug)]
+struct StopShared {
+    stopped: AtomicBool,
+    event: EventFd,
+}
+
+/// Wakes and ends a thread blocked in
+/// [`Capture::next_batch_blocking`] from any thread (a signal handler
+/// thread, for instance). Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct StopHandle {
+    shared: Arc<StopShared>,
+}
+
+impl StopHandle {
+    /// Stop the capture: a blocked `next_batch_blocking` returns
+    /// [`Error::Stopped`] at once, and so does every later call. Batches
+    /// already retired can still be drained with [`Capture::next_batch`].
+    pub fn stop(&self) {
+        self.shared.stopped.store(true, Ordering::Release);
+        self.shared.event.signal();
+    }
+
+    /// Whether [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.shared.stopped.load(Ordering::Acquire)
+    }
+}
+
+/// An AF_PACKET socket receiving through a TPACKET_V3 ring.
+///
+/// Packets arrive in blocks; [`next_batch`](Self::next_batch) lends out one
+/// retired block at a time as a [`PacketBatch`], zero-copy, and dropping the
+/// batch hands the block back to the kernel.
+///
+/// Needs `CAP_NET_RAW` (and `CAP_NET_ADMIN` for nothing here). Linux 3.2+
+/// for TPACKET_V3.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// let mut cap = netring::Capture::open("eth0")?;
+/// while let Some(batch) = cap.next_batch_blocking(Some(Duration::from_secs(1)))? {
+///     for pkt in &batch {
+///         println!("{} {} bytes", pkt.timestamp(), pkt.len());
+///     }
+/// }
+/// # Ok::<(), netring::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Capture {
+    // `ring` drops (unmaps) before `fd` closes: fields drop in order.
+    ring: RxRing,
+    fd: OwnedFd,
+    interface: String,
+    ifindex: u32,
+    stop: Arc<StopShared>,
+    stats: StatsCounter,
+    snaplen: Option<u32>,
+    /// The interface went down; the kernel will not report its deletion
+    /// (it only reports while the hook is registered), so watch for it.
+    down: bool,
+    gone: bool,
+    retire_timeout: Duration,
+}
+
+/// While the interface is down, how often to check whether it was deleted.
+const GONE_CHECK: Duration = Duration::from_millis(100);
+
+impl Capture {
+    /// Capture every packet on `interface` with default settings.
+    ///
+    /// # Errors
+    /// As [`CaptureBuilder::build`].
+    pub fn open(interface: &str) -> Result<Self> {
+        Self::builder().interface(interface).build()
+    }
+
+    /// A builder with default settings.
+    pub fn builder() -> CaptureBuilder {
+        CaptureBuilder::default()
+    }
+
+    /// The next retired block, if there is one. Never blocks, never makes a
+    /// system call.
+    #[inline]
+    pub fn next_batch(&mut self) -> Option<PacketBatch<'_>> {
+        let token = self.ring.take()?;
+        Some(PacketBatch::new(&mut self.ring, token))
+    }
+
+    /// The next retired block, waiting up to `timeout` (`None`: no limit).
+    /// Returns `Ok(None)` when the time runs out.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] once [`StopHandle::stop`] was called;
+    /// [`Error::InterfaceDown`] when the interface goes down (the capture
+    /// resumes if it comes back up, and later calls wait as usual);
+    /// [`Error::InterfaceGone`] when it is deleted (and on every later
+    /// call). Deleting an interface that is up takes it down first, so a
+    /// reader may see `InterfaceDown` and then, on its next call (within
+    /// 100 ms), `InterfaceGone`. [`Error::Io`] if `poll` fails.
+    pub fn next_batch_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<PacketBatch<'_>>> {
+        if !self.wait_ready(timeout)? {
+            return Ok(None);
+        }
+        self.next_batch().map_or(Ok(None), |b| Ok(Some(b)))
+    }
+
+    /// Wait until a block is ready (`true`) or `timeout` passes (`false`).
+    fn wait_ready(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.ring.ready() {
+                self.down = false;
+                return Ok(true);
+            }
+            if self.stop.stopped.load(Ordering::Acquire) {
+                return Err(Error::Stopped);
+            }
+            if self.down && sys::packet_bound_ifindex(self.fd.as_fd()).is_some_and(|i| i < 0) {
+                self.gone = true;
+            }
+            if self.gone {
+                return Err(Error::InterfaceGone { name: self.interface.clone() });
+            }
+            let mut left = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(left) => Some(left),
+                    None => return Ok(false),
+                },
+                None => None,
+            };
+            if self.down {
+                left = Some(left.map_or(GONE_CHECK, |l| l.min(GONE_CHECK)));
+            }
+            let [sock, _] = sys::poll([(self.fd.as_fd(), libc::POLLIN), (self.stop.event.as_fd(), libc::POLLIN)], left)
+                .map_err(|e| Error::from_io("poll", e))?;
+            if sock.error() {
+                self.check_socket_error()?;
+            }
+        }
+    }
+
+    /// Turn a pending socket error into the matching [`Error`].
+    fn check_socket_error(&mut self) -> Result<()> {
+        let Some(err) = sys::take_socket_error(self.fd.as_fd()) else {
+            return Ok(());
+        };
+        if err.raw_os_error() == Some(libc::ENETDOWN) {
+            // After NETDEV_UNREGISTER the kernel sets the socket's ifindex to -1.
+            if sys::packet_bound_ifindex(self.fd.as_fd()).is_some_and(|i| i < 0) {
+                self.gone = true;
+                return Err(Error::InterfaceGone { name: self.interface.clone() });
+            }
+            self.down = true;
+            return Err(Error::InterfaceDown { name: self.interface.clone() });
+        }
+        Err(Error::from_io("poll(AF_PACKET)", err))
+    }
+
+    /// A flat, lending iterator over packets across batches.
+    pub fn packets(&mut self) -> CapturePackets<'_> {
+        CapturePackets { cap: self, held: None }
+    }
+
+    /// A handle that stops blocking waits from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        StopHandle { shared: Arc::clone(&self.stop) }
+    }
+
+    /// Cumulative statistics since the capture was opened.
+    ///
+    /// # Errors
+    /// `getsockopt(PACKET_STATISTICS)` failed.
+    pub fn stats(&mut self) -> Result<CaptureStats> {
+        self.read_kernel_stats()?;
+        Ok(self.stats.total())
+    }
+
+    /// Statistics since the previous call to `stats_delta` (or since opening).
+    ///
+    /// # Errors
+    /// `getsockopt(PACKET_STATISTICS)` failed.
+    pub fn stats_delta(&mut self) -> Result<CaptureStats> {
+        self.read_kernel_stats()?;
+        Ok(self.stats.delta())
+    }
+
+    fn read_kernel_stats(&mut self) -> Result<()> {
+        let s: tp::tpacket_stats_v3 =
+            sys::getsockopt(self.fd.as_fd(), libc::SOL_PACKET, tp::PACKET_STATISTICS, "getsockopt(PACKET_STATISTICS)")?;
+        self.stats.add_reading(s.tp_packets, s.tp_drops, s.tp_freeze_q_cnt);
+        Ok(())
+    }
+
+    /// Blocks whose contents did not parse and were skipped (should stay 0).
+    pub fn malformed_blocks(&self) -> u64 {
+        self.ring.malformed()
+    }
+
+    /// Blocks now held by user space or waiting to be read, out of
+    /// [`block_count`](Self::block_count).
+    pub fn ring_occupancy(&self) -> usize {
+        self.ring.user_blocks()
+    }
+
+    /// Replace the kernel filter on the live socket, atomically. The snap
+    /// length still applies.
+    ///
+    /// Frames already in the ring were checked by the old filter.
+    ///
+    /// # Errors
+    /// `setsockopt(SO_ATTACH_FILTER)` failed or capping the program at the
+    /// snap length made it invalid.
+    pub fn set_bpf(&mut self, program: &Program) -> Result<()> {
+        let p = effective_filter(Some(program), self.snaplen)?.expect("a program");
+        attach(self.fd.as_fd(), &p)
+    }
+
+    /// Remove the user filter: every packet passes again (still truncated to
+    /// the snap length, if one is set).
+    ///
+    /// # Errors
+    /// The kernel refused the change.
+    pub fn clear_filter(&mut self) -> Result<()> {
+        match self.snaplen {
+            Some(s) => attach(self.fd.as_fd(), &Program::accept(s)),
+            None => detach(self.fd.as_fd()),
+        }
+    }
+
+    /// The interface name.
+    pub fn interface(&self) -> &str {
+        &self.interface
+    }
+
+    /// The interface index.
+    pub fn ifindex(&self) -> u32 {
+        self.ifindex
+    }
+
+    /// The snap length, if one is set.
+    pub fn snaplen(&self) -> Option<u32> {
+        self.snaplen
+    }
+
+    /// Block size in bytes.
+    pub fn block_size(&self) -> usize {
+        self.ring.block_size()
+    }
+
+    /// Number of blocks.
+    pub fn block_count(&self) -> usize {
+        self.ring.block_count()
+    }
+
+    /// The block retire timeout.
+    pub fn retire_timeout(&self) -> Duration {
+        self.retire_timeout
+    }
+}
+
+impl AsFd for Capture {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
+impl<'a> Batch for PacketBatch<'a> {
+    type Iter<'b>
+        = Packets<'b>
+    where
+        Self: 'b;
+
+    fn len(&self) -> usize {
+        PacketBatch::len(self)
+    }
+
+    fn packets(&self) -> Packets<'_> {
+        self.iter()
+    }
+}
+
+impl PacketSource for Capture {
+    type Batch<'a> = PacketBatch<'a>;
+
+    fn next_batch(&mut self) -> Option<PacketBatch<'_>> {
+        Capture::next_batch(self)
+    }
+
+    fn next_batch_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<PacketBatch<'_>>> {
+        Capture::next_batch_blocking(self, timeout)
+    }
+
+    fn stats(&mut self) -> Result<CaptureStats> {
+        Capture::stats(self)
+    }
+}
+
+/// Flat iteration over a [`Capture`]'s packets, batch after batch.
+///
+/// A lending iterator: each packet borrows the iterator, so take the next
+/// one only after you are done with the last (copy it out with
+/// [`Packet::to_owned`] to keep it). Blocks go back to the kernel as soon as
+/// their last packet has been taken, and when the iterator drops.
+///
+/// ```no_run
+/// # let mut cap = netring::Capture::open("eth0")?;
+/// let mut packets = cap.packets();
+/// while let Some(pkt) = packets.next_packet_blocking(None)? {
+///     println!("{} bytes", pkt.len());
+/// }
+/// # Ok::<(), netring::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct CapturePackets<'c> {
+    cap: &'c mut Capture,
+    held: Option<Held>,
+}
+
+#[derive(Debug)]
+struct Held {
+    token: BlockToken,
+    cursor: (usize, u32),
+    malformed: bool,
+}
+
+impl CapturePackets<'_> {
+    /// The next packet if one is ready; never blocks.
+    ///
+    /// After a malformed block (never produced by a sane kernel) this returns
+    /// `None` once even if more blocks are ready.
+    pub fn next_packet(&mut self) -> Option<Packet<'_>> {
+        if !self.advance() {
+            return None;
+        }
+        let held = self.held.as_mut().expect("advance holds a block");
+        let bytes = self.cap.ring.bytes(&held.token);
+        let mut walk = Packets::resume(bytes, held.cursor, None);
+        let pkt = walk.next();
+        held.cursor = walk.cursor();
+        // `advance` left packets to walk: no packet means a malformed block.
+        held.malformed |= pkt.is_none();
+        pkt
+    }
+
+    /// The next packet, waiting up to `timeout` for a block (`None`: no
+    /// limit); `Ok(None)` when the time runs out.
+    ///
+    /// # Errors
+    /// As [`Capture::next_batch_blocking`].
+    pub fn next_packet_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<Packet<'_>>> {
+        if !self.advance() && !self.cap.wait_ready(timeout)? {
+            return Ok(None);
+        }
+        Ok(self.next_packet())
+    }
+
+    /// Make sure a block with packets left is held; `false` if none is ready.
+    fn advance(&mut self) -> bool {
+        loop {
+            match &self.held {
+                Some(h) if h.cursor.1 > 0 => return true,
+                Some(_) => self.release_held(),
+                None => {}
+            }
+            let Some(token) = self.cap.ring.take() else {
+                return false;
+            };
+            let bytes = self.cap.ring.bytes(&token);
+            let (cursor, malformed) = match BlockHeader::parse(bytes) {
+                Some(h) => {
+                    let flag = std::cell::Cell::new(false);
+                    (Packets::new(bytes, &h, Some(&flag)).cursor(), flag.get())
+                }
+                None => ((0, 0), true),
+            };
+            self.held = Some(Held { token, cursor, malformed });
+        }
+    }
+
+    fn release_held(&mut self) {
+        if let Some(h) = self.held.take() {
+            if h.malformed {
+                self.cap.ring.note_malformed();
+            }
+            self.cap.ring.release(h.token);
+        }
+    }
+}
+
+impl Drop for CapturePackets<'_> {
+    fn drop(&mut self) {
+        self.release_held();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(b: CaptureBuilder) -> String {
+        match b.validate() {
+            Err(e) => e.to_string(),
+            Ok(_) => panic!("expected a config error"),
+        }
+    }
+
+    fn base() -> CaptureBuilder {
+        Capture::builder().interface("eth0")
+    }
+
+    #[test]
+    fn defaults_validate() {
+        assert_eq!(base().validate().unwrap(), "eth0");
+    }
+
+    #[test]
+    fn interface_is_required_and_checked() {
+        assert_eq!(err(Capture::builder()), "invalid interface = <unset>: is required");
+        assert!(err(Capture::builder().interface("x".repeat(16))).contains("at most 15 bytes"));
+    }
+
+    #[test]
+    fn block_size_rules() {
+        assert_eq!(err(base().block_size(3 << 12)), "invalid block_size = 12288: must be a power of two");
+        assert!(err(base().block_size(1024)).contains("multiple of the page size"));
+        assert!(err(base().block_size(1 << 31)).contains("at most 1 GiB"));
+        assert!(base().block_size(4096).frame_size(2048).validate().is_ok());
+    }
+
+    #[test]
+    fn block_count_and_frame_size_rules() {
+        assert_eq!(err(base().block_count(0)), "invalid block_count = 0: must be at least 1");
+        assert!(err(base().frame_size(72)).contains("at least 80"));
+        assert!(err(base().frame_size(2050)).contains("multiple of 16"));
+        assert!(err(base().block_size(4096).frame_size(8192)).contains("must not exceed block_size"));
+        assert!(err(base().block_count(1 << 30)).contains("too large"));
+    }
+
+    #[test]
+    fn snaplen_rules() {
+        assert!(err(base().snaplen(0)).contains("must be 1..=262144"));
+        assert!(err(base().snaplen(MAX_SNAPLEN + 1)).contains("262145"));
+        assert!(base().snaplen(1).validate().is_ok());
+    }
+
+    #[test]
+    fn effective_filters() {
+        assert_eq!(effective_filter(None, None).unwrap(), None);
+        assert_eq!(effective_filter(None, Some(64)).unwrap(), Some(Program::accept(64)));
+        let user = Program::accept(MAX_SNAPLEN);
+        assert_eq!(effective_filter(Some(&user), None).unwrap(), Some(user.clone()));
+        assert_eq!(effective_filter(Some(&user), Some(100)).unwrap(), Some(Program::accept(100)));
+    }
+}

@@ -1,0 +1,170 @@
+//! The one error type of the crate.
+
+use std::io;
+
+/// Everything that can go wrong in netring.
+///
+/// Each variant names what failed: the system call and its `io::Error`, the
+/// capability that was missing, the interface that does not exist, or the
+/// configuration value and the rule it breaks. Full or empty rings are not
+/// errors; they show up as `Option`s and counts.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A system call failed for a reason not covered by a more specific variant.
+    #[error("{call} failed: {source}")]
+    Io {
+        /// The call that failed, e.g. `setsockopt(PACKET_RX_RING)`.
+        call: &'static str,
+        /// The error the kernel returned.
+        #[source]
+        source: io::Error,
+    },
+
+    /// The kernel refused the call for lack of privilege.
+    #[error(
+        "{call}: permission denied: {capability} is required (run as root or grant it, e.g. `setcap cap_net_raw,cap_net_admin+ep`)"
+    )]
+    PermissionDenied {
+        /// The call that failed.
+        call: &'static str,
+        /// The capability the call needs, e.g. `CAP_NET_RAW`.
+        capability: &'static str,
+        /// The error the kernel returned (`EPERM` or `EACCES`).
+        #[source]
+        source: io::Error,
+    },
+
+    /// No interface of this name exists in the network namespace of the caller.
+    #[error("interface {name:?} not found in this network namespace")]
+    InterfaceNotFound {
+        /// The name that was looked up.
+        name: String,
+    },
+
+    /// The interface went down while a socket was bound to it (`ENETDOWN`).
+    #[error("interface {name:?} went down")]
+    InterfaceDown {
+        /// The interface name.
+        name: String,
+    },
+
+    /// The interface was deleted while a socket was bound to it.
+    #[error("interface {name:?} was deleted")]
+    InterfaceGone {
+        /// The interface name.
+        name: String,
+    },
+
+    /// A configuration value breaks a rule; nothing was created.
+    #[error("invalid {name} = {value}: {rule}")]
+    InvalidConfig {
+        /// The setting, e.g. `block_size`.
+        name: &'static str,
+        /// The value that was given.
+        value: String,
+        /// The rule it breaks, e.g. `must be a power of two`.
+        rule: String,
+    },
+
+    /// A classic BPF program does not pass validation.
+    #[error("invalid BPF program: {reason}")]
+    InvalidFilter {
+        /// What is wrong, naming the instruction index where there is one.
+        reason: String,
+    },
+
+    /// The running kernel lacks a feature.
+    #[error("{feature} is not supported by this kernel ({detail})")]
+    Unsupported {
+        /// The feature, e.g. `PACKET_IGNORE_OUTGOING`.
+        feature: &'static str,
+        /// What is needed, e.g. the minimum kernel version.
+        detail: String,
+    },
+
+    /// [`StopHandle::stop`](crate::StopHandle::stop) was called: the capture
+    /// will not block any more.
+    #[error("capture stopped")]
+    Stopped,
+}
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An [`Error::Io`] for `call` from the current `errno`.
+    pub(crate) fn last_os(call: &'static str) -> Self {
+        Self::from_io(call, io::Error::last_os_error())
+    }
+
+    /// Classify an `io::Error` from `call`: permission errors become
+    /// [`Error::PermissionDenied`] naming the capability the call needs.
+    pub(crate) fn from_io(call: &'static str, source: io::Error) -> Self {
+        match source.raw_os_error() {
+            Some(libc::EPERM) | Some(libc::EACCES) => {
+                Self::PermissionDenied { call, capability: capability_for(call), source }
+            }
+            _ => Self::Io { call, source },
+        }
+    }
+
+    /// An [`Error::InvalidConfig`].
+    pub(crate) fn config(name: &'static str, value: impl std::fmt::Display, rule: impl Into<String>) -> Self {
+        Self::InvalidConfig { name, value: value.to_string(), rule: rule.into() }
+    }
+
+    /// The OS error number, if this error carries one.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Self::Io { source, .. } | Self::PermissionDenied { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+/// Which capability a failing call needs.
+fn capability_for(call: &str) -> &'static str {
+    if call.starts_with("bpf(") {
+        "CAP_BPF (with CAP_NET_ADMIN to attach)"
+    } else if call.contains("PACKET_ADD_MEMBERSHIP")
+        || call.starts_with("netlink")
+        || call.starts_with("setns")
+        || call.starts_with("unshare")
+        || call.starts_with("mount")
+        || call.contains("SIOCSIF")
+    {
+        "CAP_NET_ADMIN"
+    } else if call.contains("IPC_LOCK") || call.contains("XDP_UMEM_REG") {
+        "CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK"
+    } else {
+        "CAP_NET_RAW"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permission_errors_name_the_capability() {
+        let e = Error::from_io("socket(AF_PACKET)", io::Error::from_raw_os_error(libc::EPERM));
+        assert!(matches!(e, Error::PermissionDenied { capability: "CAP_NET_RAW", .. }));
+        assert!(e.to_string().contains("CAP_NET_RAW"), "{e}");
+        let e = Error::from_io("bpf(BPF_PROG_LOAD)", io::Error::from_raw_os_error(libc::EPERM));
+        assert!(e.to_string().contains("CAP_BPF"), "{e}");
+    }
+
+    #[test]
+    fn other_errors_keep_the_call_and_errno() {
+        let e = Error::from_io("bind(AF_PACKET)", io::Error::from_raw_os_error(libc::ENODEV));
+        assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
+        assert!(e.to_string().starts_with("bind(AF_PACKET) failed"), "{e}");
+    }
+
+    #[test]
+    fn config_errors_name_value_and_rule() {
+        let e = Error::config("block_size", 3000, "must be a power of two");
+        assert_eq!(e.to_string(), "invalid block_size = 3000: must be a power of two");
+    }
+}

@@ -1,0 +1,189 @@
+//! Classic BPF: the instruction type, opcodes, validation, and programs that
+//! can be attached to a socket.
+//!
+//! A [`Program`] is always valid: [`Program::new`] runs the same checks as
+//! the kernel's `bpf_check_classic()` (`net/core/filter.c`), so a program
+//! that constructs here attaches there. Attaching, replacing and detaching on
+//! a live capture is done through
+//! [`Capture::set_bpf`](crate::Capture::set_bpf) and
+//! [`Capture::clear_filter`](crate::Capture::clear_filter).
+
+pub mod code;
+mod insn;
+mod validate;
+
+pub use insn::Instruction;
+pub use validate::validate;
+
+use crate::error::{Error, Result};
+
+/// Most instructions the kernel accepts in one program (`BPF_MAXINSNS`).
+pub const MAX_INSNS: usize = 4096;
+/// Scratch memory cells (`BPF_MEMWORDS`).
+pub const MEM_WORDS: usize = 16;
+
+/// A validated classic BPF program.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Program {
+    insns: Vec<Instruction>,
+}
+
+impl Program {
+    /// Validate `insns` as the kernel would and wrap them.
+    ///
+    /// # Errors
+    /// [`Error::InvalidFilter`] naming the first instruction the kernel would
+    /// refuse and why.
+    pub fn new(insns: Vec<Instruction>) -> Result<Self> {
+        validate(&insns)?;
+        Ok(Self { insns })
+    }
+
+    /// A program that accepts every packet, truncated to `snaplen` bytes.
+    pub fn accept(snaplen: u32) -> Self {
+        Self { insns: vec![Instruction::stmt(code::BPF_RET | code::BPF_K, snaplen)] }
+    }
+
+    /// A program that drops every packet.
+    pub fn reject() -> Self {
+        Self::accept(0)
+    }
+
+    /// The instructions.
+    pub fn instructions(&self) -> &[Instruction] {
+        &self.insns
+    }
+
+    /// Number of instructions (never 0).
+    pub fn len(&self) -> usize {
+        self.insns.len()
+    }
+
+    /// Always false: a valid program has at least one instruction.
+    pub fn is_empty(&self) -> bool {
+        self.insns.is_empty()
+    }
+
+    /// This program with every accept length capped at `snaplen`, so that the
+    /// kernel truncates accepted packets to at most `snaplen` bytes.
+    ///
+    /// Under TPACKET_V3 the frame size does not limit the copy; the socket
+    /// filter's return value does (as libpcap relies on). `ret #k` with
+    /// `k > snaplen` becomes `ret #snaplen`; `ret a` becomes a compare that
+    /// returns `min(A, snaplen)`, with jumps across it re-targeted.
+    ///
+    /// # Errors
+    /// [`Error::InvalidFilter`] if re-targeting pushes a conditional jump past
+    /// 255 instructions or the program past [`MAX_INSNS`].
+    pub fn with_snaplen(&self, snaplen: u32) -> Result<Self> {
+        use code::*;
+        let ret_a = BPF_RET | BPF_A;
+        // New index of each old instruction: each `ret a` grows by two.
+        let mut new_index = Vec::with_capacity(self.insns.len() + 1);
+        let mut n = 0usize;
+        for insn in &self.insns {
+            new_index.push(n);
+            n += if insn.code == ret_a { 3 } else { 1 };
+        }
+        new_index.push(n);
+        if n > MAX_INSNS {
+            return Err(Error::InvalidFilter {
+                reason: format!("capping the snap length makes the program {n} instructions long (limit {MAX_INSNS})"),
+            });
+        }
+        let mut out = Vec::with_capacity(n);
+        for (pc, insn) in self.insns.iter().enumerate() {
+            let here = new_index[pc];
+            let mut insn = *insn;
+            // Offsets are relative to the instruction after the one at `here`.
+            let retarget = |old_off: u32| -> u32 {
+                let target = pc + 1 + old_off as usize;
+                (new_index[target] - (here + 1)) as u32
+            };
+            match insn.class() {
+                BPF_JMP if insn.code == BPF_JMP | BPF_JA => insn.k = retarget(insn.k),
+                BPF_JMP => {
+                    let (jt, jf) = (retarget(insn.jt as u32), retarget(insn.jf as u32));
+                    if jt > 255 || jf > 255 {
+                        return Err(Error::InvalidFilter {
+                            reason: format!("instruction {pc}: jump grows past 255 when capping the snap length"),
+                        });
+                    }
+                    insn.jt = jt as u8;
+                    insn.jf = jf as u8;
+                }
+                BPF_RET if insn.code == BPF_RET | BPF_K => insn.k = insn.k.min(snaplen),
+                BPF_RET => {
+                    // if A > snaplen: ret #snaplen else: ret a
+                    out.push(Instruction::jump(BPF_JMP | BPF_JGT | BPF_K, snaplen, 0, 1));
+                    out.push(Instruction::stmt(BPF_RET | BPF_K, snaplen));
+                }
+                _ => {}
+            }
+            out.push(insn);
+        }
+        Self::new(out)
+    }
+}
+
+impl AsRef<[Instruction]> for Program {
+    fn as_ref(&self) -> &[Instruction] {
+        &self.insns
+    }
+}
+
+impl TryFrom<Vec<Instruction>> for Program {
+    type Error = Error;
+    fn try_from(insns: Vec<Instruction>) -> Result<Self> {
+        Self::new(insns)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code::*;
+    use super::*;
+
+    #[test]
+    fn snaplen_caps_constant_returns() {
+        let p = Program::new(vec![
+            Instruction::stmt(BPF_LD | BPF_H | BPF_ABS, 12),
+            Instruction::jump(BPF_JMP | BPF_JEQ | BPF_K, 0x88b5, 0, 1),
+            Instruction::stmt(BPF_RET | BPF_K, 262144),
+            Instruction::stmt(BPF_RET | BPF_K, 0),
+        ])
+        .unwrap();
+        let c = p.with_snaplen(100).unwrap();
+        assert_eq!(c.instructions()[2], Instruction::stmt(BPF_RET | BPF_K, 100));
+        assert_eq!(c.instructions()[3], Instruction::stmt(BPF_RET | BPF_K, 0));
+        assert_eq!(c.len(), 4);
+    }
+
+    #[test]
+    fn snaplen_caps_accumulator_returns_and_retargets_jumps() {
+        // 0: ldh [12]; 1: jeq #0x800 jt 2 jf 4 (-> 2: ld len; 3: ret a) / (-> 4: ret #0)
+        let p = Program::new(vec![
+            Instruction::stmt(BPF_LD | BPF_H | BPF_ABS, 12),
+            Instruction::jump(BPF_JMP | BPF_JEQ | BPF_K, 0x800, 0, 2),
+            Instruction::stmt(BPF_LD | BPF_W | BPF_LEN, 0),
+            Instruction::stmt(BPF_RET | BPF_A, 0),
+            Instruction::stmt(BPF_RET | BPF_K, 0),
+        ])
+        .unwrap();
+        let c = p.with_snaplen(64).unwrap();
+        let i = c.instructions();
+        assert_eq!(i.len(), 7);
+        // The false branch must still reach `ret #0`, now at index 6.
+        assert_eq!((i[1].jt, i[1].jf), (0, 4));
+        assert_eq!(i[3], Instruction::jump(BPF_JMP | BPF_JGT | BPF_K, 64, 0, 1));
+        assert_eq!(i[4], Instruction::stmt(BPF_RET | BPF_K, 64));
+        assert_eq!(i[5], Instruction::stmt(BPF_RET | BPF_A, 0));
+        assert_eq!(i[6], Instruction::stmt(BPF_RET | BPF_K, 0));
+    }
+
+    #[test]
+    fn accept_and_reject() {
+        assert_eq!(Program::accept(5).instructions(), &[Instruction::stmt(BPF_RET | BPF_K, 5)]);
+        assert_eq!(Program::reject().instructions()[0].k, 0);
+    }
+}

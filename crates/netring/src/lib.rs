@@ -1,0 +1,75 @@
+//! # netring
+//!
+//! Zero-copy packet I/O on Linux through the kernel's two fast paths that
+//! need no custom driver: **AF_PACKET** with a TPACKET_V3 receive ring, and
+//! (in later releases of this crate) AF_XDP. Pure Rust over `libc` system
+//! calls: no libpcap, no libxdp, no C toolchain.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! let mut cap = netring::Capture::builder().interface("eth0").snaplen(256).build()?;
+//! while let Some(batch) = cap.next_batch_blocking(Some(Duration::from_secs(1)))? {
+//!     for pkt in &batch {
+//!         println!("{} {:?} {} bytes", pkt.timestamp(), pkt.direction(), pkt.original_len());
+//!     }
+//! }
+//! println!("{}", cap.stats()?);
+//! # Ok::<(), netring::Error>(())
+//! ```
+//!
+//! ## Layers
+//!
+//! | module | what it holds |
+//! |---|---|
+//! | `sys` (private) | the only code that names `libc`: kernel structs with layout assertions, syscall wrappers (EINTR handled once), `Mmap` RAII |
+//! | [`afpacket`] | the V3 ring protocol, [`Capture`], [`PacketBatch`], [`RawSender`] |
+//! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program) |
+//! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
+//! | [`netns`] | sockets inside a named network namespace; private veth links |
+//! | [`PacketSource`] | one trait over every receive backend |
+//!
+//! ## Memory safety model
+//!
+//! The crate root is `#![deny(unsafe_code)]`. Unsafe code is allowed only in
+//! `sys/` (system calls, `mmap`) and in `afpacket/ring.rs`, the one place
+//! that turns ring memory into slices. A block of the ring becomes a slice
+//! only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
+//! and stops being one before the `Release` store that hands it back: a
+//! [`PacketBatch`] borrows its [`Capture`] mutably and hands its block back on
+//! `Drop`, and every [`Packet`] borrows its batch, so the borrow checker
+//! rejects any use of ring memory the kernel may have taken back. Every
+//! offset and length the kernel writes is bounds-checked; a malformed block
+//! is skipped and counted ([`Capture::malformed_blocks`]), never trusted.
+//!
+//! ## Privileges and kernel versions
+//!
+//! | feature | needs | kernel |
+//! |---|---|---|
+//! | [`Capture`], [`RawSender`] | `CAP_NET_RAW` | 3.2 (TPACKET_V3) |
+//! | promiscuous mode | `CAP_NET_RAW` | any |
+//! | [`CaptureBuilder::ignore_outgoing`] | `CAP_NET_RAW` | 4.20 |
+//! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
+//!
+//! Ring pages are kernel memory and are not charged to `RLIMIT_MEMLOCK`.
+
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg(target_os = "linux")]
+
+pub mod afpacket;
+mod error;
+pub mod filter;
+pub mod interface;
+pub mod netns;
+pub mod packet;
+mod source;
+mod stats;
+mod sys;
+
+pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
+pub use error::{Error, Result};
+pub use packet::{
+    LinkAddr, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,
+};
+pub use source::{Batch, PacketSource};
+pub use stats::CaptureStats;

@@ -1,0 +1,266 @@
+//! The only layer that names `libc`: kernel structures and constants in the
+//! kernel's spelling, syscall wrappers (EINTR handled once, here), and RAII
+//! for mappings and descriptors.
+//!
+//! Everything above this module works with safe types: [`OwnedFd`], [`Mmap`],
+//! plain structs.
+
+#![allow(unsafe_code)]
+
+pub mod iface;
+pub mod mmap;
+pub mod netlink;
+pub mod ns;
+pub mod tpacket;
+
+use std::io;
+use std::mem::{MaybeUninit, size_of};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+
+pub use mmap::Mmap;
+
+/// Run `f` until it does not fail with `EINTR`.
+pub(crate) fn retry_eintr<T>(mut f: impl FnMut() -> io::Result<T>) -> io::Result<T> {
+    loop {
+        match f() {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            other => return other,
+        }
+    }
+}
+
+/// Turn a `-1`-on-error return into an `io::Result`.
+fn cvt(ret: libc::c_int) -> io::Result<libc::c_int> {
+    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
+}
+
+/// Turn a `-1`-on-error `ssize_t` into an `io::Result<usize>`.
+fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
+    if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret as usize) }
+}
+
+/// `socket(2)` with `SOCK_CLOEXEC`.
+pub fn socket(domain: i32, ty: i32, protocol: i32, call: &'static str) -> Result<OwnedFd> {
+    // SAFETY: socket(2) takes plain integers and returns a new descriptor or -1.
+    let fd =
+        cvt(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) }).map_err(|e| Error::from_io(call, e))?;
+    // SAFETY: `fd` was just returned by socket(2), is open, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// `setsockopt(2)` with a value of plain-old-data type `T`.
+///
+/// `T` must be a `#[repr(C)]` type without padding that the kernel reads as bytes
+/// (every caller passes a kernel struct from this module or an integer).
+pub fn setsockopt<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32, value: &T, call: &'static str) -> Result<()> {
+    // SAFETY: `value` points to `size_of::<T>()` readable bytes for the duration
+    // of the call; the kernel copies them and keeps no pointer.
+    cvt(unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            level,
+            name,
+            std::ptr::from_ref(value).cast(),
+            size_of::<T>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+    .map_err(|e| Error::from_io(call, e))
+}
+
+/// Marker for types that are valid for every bit pattern, so the kernel may
+/// fill them.
+///
+/// # Safety
+/// Implementors must be `#[repr(C)]` (or primitive) and valid for any bytes.
+pub unsafe trait Pod: Copy {}
+// SAFETY: integers are valid for every bit pattern.
+unsafe impl Pod for i32 {}
+// SAFETY: integers are valid for every bit pattern.
+unsafe impl Pod for u32 {}
+// SAFETY: integers are valid for every bit pattern.
+unsafe impl Pod for u64 {}
+// SAFETY: repr(C) struct of u32 fields.
+unsafe impl Pod for tpacket::tpacket_stats_v3 {}
+
+/// `getsockopt(2)` into a `T` that is valid for any bit pattern.
+pub fn getsockopt<T: Pod>(fd: BorrowedFd<'_>, level: i32, name: i32, call: &'static str) -> Result<T> {
+    let mut value = MaybeUninit::<T>::zeroed();
+    let mut len = size_of::<T>() as libc::socklen_t;
+    // SAFETY: `value` is writable for `len` bytes; the kernel writes at most `len`.
+    cvt(unsafe { libc::getsockopt(fd.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &raw mut len) })
+        .map_err(|e| Error::from_io(call, e))?;
+    // SAFETY: zero-initialized and `T: Pod`, so every byte pattern (partially
+    // written or not) is a valid `T`.
+    Ok(unsafe { value.assume_init() })
+}
+
+/// `bind(2)` an `AF_PACKET` socket to an interface index and protocol
+/// (host byte order; converted here).
+pub fn bind_packet(fd: BorrowedFd<'_>, ifindex: u32, protocol: u16) -> Result<()> {
+    let addr = tpacket::sockaddr_ll {
+        sll_family: libc::AF_PACKET as u16,
+        sll_protocol: protocol.to_be(),
+        sll_ifindex: ifindex as i32,
+        ..Default::default()
+    };
+    // SAFETY: `addr` is a valid sockaddr_ll for the duration of the call.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            std::ptr::from_ref(&addr).cast(),
+            size_of::<tpacket::sockaddr_ll>() as libc::socklen_t,
+        )
+    })
+    .map(drop)
+    .map_err(|e| Error::from_io("bind(AF_PACKET)", e))
+}
+
+/// `send(2)`, retried on `EINTR`.
+pub fn send(fd: BorrowedFd<'_>, buf: &[u8], flags: i32) -> io::Result<usize> {
+    retry_eintr(|| {
+        // SAFETY: `buf` is a valid readable slice for the duration of the call.
+        cvt_size(unsafe { libc::send(fd.as_raw_fd(), buf.as_ptr().cast(), buf.len(), flags) })
+    })
+}
+
+/// `sendmmsg(2)` of whole buffers on a bound socket, retried on `EINTR`.
+/// Returns how many messages the kernel took.
+pub fn sendmmsg(fd: BorrowedFd<'_>, bufs: &[&[u8]], flags: i32) -> io::Result<usize> {
+    const MAX: usize = 64;
+    let n = bufs.len().min(MAX);
+    let mut iov = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MAX];
+    // SAFETY: mmsghdr is a plain C struct for which all-zero is a valid value.
+    let mut msgs: [libc::mmsghdr; MAX] = unsafe { std::mem::zeroed() };
+    for (i, buf) in bufs.iter().take(n).enumerate() {
+        iov[i] = libc::iovec { iov_base: buf.as_ptr().cast_mut().cast(), iov_len: buf.len() };
+        msgs[i].msg_hdr.msg_iov = &raw mut iov[i];
+        msgs[i].msg_hdr.msg_iovlen = 1;
+    }
+    retry_eintr(|| {
+        // SAFETY: `msgs[..n]` point at `iov[..n]`, which point at the caller's
+        // buffers; all outlive the call and the kernel only reads them.
+        cvt(unsafe { libc::sendmmsg(fd.as_raw_fd(), msgs.as_mut_ptr(), n as u32, flags) }).map(|v| v as usize)
+    })
+}
+
+/// Readiness of one descriptor after [`poll`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revents(pub i16);
+
+impl Revents {
+    /// `POLLERR | POLLHUP | POLLNVAL`
+    pub fn error(self) -> bool {
+        self.0 & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
+    }
+}
+
+/// `poll(2)` on up to four descriptors, each with its `events`.
+///
+/// `timeout` `None` waits forever. An `EINTR` retries with the time that
+/// remains, never the full timeout again. Returns the `revents` of each
+/// descriptor (all zero on timeout).
+pub fn poll<const N: usize>(fds: [(BorrowedFd<'_>, i16); N], timeout: Option<Duration>) -> io::Result<[Revents; N]> {
+    let mut pfds = fds.map(|(fd, events)| libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 });
+    let deadline = timeout.map(|t| Instant::now() + t);
+    loop {
+        let ms: libc::c_int = match deadline {
+            None => -1,
+            Some(d) => {
+                let left = d.saturating_duration_since(Instant::now());
+                // Round up so that a 0.5 ms remainder does not spin with timeout 0.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                ms.min(libc::c_int::MAX as u128) as libc::c_int
+            }
+        };
+        // SAFETY: `pfds` is a valid array of N pollfd for the duration of the call.
+        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), N as libc::nfds_t, ms) };
+        if ret < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        return Ok(pfds.map(|p| Revents(p.revents)));
+    }
+}
+
+/// An `eventfd(2)` used to wake a thread blocked in [`poll`].
+#[derive(Debug)]
+pub struct EventFd(OwnedFd);
+
+impl EventFd {
+    /// A new non-blocking, close-on-exec eventfd with counter 0.
+    pub fn new() -> Result<Self> {
+        // SAFETY: eventfd(2) takes plain integers and returns a new descriptor or -1.
+        let fd = cvt(unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) })
+            .map_err(|e| Error::from_io("eventfd", e))?;
+        // SAFETY: `fd` is a fresh descriptor owned by nobody else.
+        Ok(Self(unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Add one to the counter, making the descriptor readable.
+    pub fn signal(&self) {
+        let one: u64 = 1;
+        // A full counter (EAGAIN) still leaves the fd readable: nothing to do.
+        let _ = retry_eintr(|| {
+            // SAFETY: writes 8 bytes from a valid u64.
+            cvt_size(unsafe { libc::write(self.0.as_raw_fd(), (&raw const one).cast(), 8) })
+        });
+    }
+
+    /// The descriptor, for [`poll`].
+    pub fn as_fd(&self) -> BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        self.0.as_fd()
+    }
+}
+
+/// The pending socket error (`SO_ERROR`), read and cleared.
+pub fn take_socket_error(fd: BorrowedFd<'_>) -> Option<io::Error> {
+    match getsockopt::<i32>(fd, libc::SOL_SOCKET, libc::SO_ERROR, "getsockopt(SO_ERROR)") {
+        Ok(0) => None,
+        Ok(errno) => Some(io::Error::from_raw_os_error(errno)),
+        Err(_) => None,
+    }
+}
+
+/// The system page size.
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    let v = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if v > 0 { v as usize } else { 4096 }
+}
+
+/// Effective user id.
+pub fn geteuid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Whether the effective capability set holds capability number `cap`
+/// (e.g. 13 = `CAP_NET_RAW`), read from `/proc/self/status`.
+pub fn has_capability(cap: u32) -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/thread-self/status") else {
+        return geteuid() == 0;
+    };
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .and_then(|v| u64::from_str_radix(v.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1u64 << cap) != 0)
+}
+
+/// The interface index an `AF_PACKET` socket is bound to (`getsockname`);
+/// the kernel reports -1 once the interface was unregistered.
+pub fn packet_bound_ifindex(fd: BorrowedFd<'_>) -> Option<i32> {
+    let mut addr = tpacket::sockaddr_ll::default();
+    let mut len = size_of::<tpacket::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: `addr` is writable for `len` bytes; the kernel writes at most that.
+    let ret = unsafe { libc::getsockname(fd.as_raw_fd(), (&raw mut addr).cast(), &raw mut len) };
+    (ret == 0).then_some(addr.sll_ifindex)
+}

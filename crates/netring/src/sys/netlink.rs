@@ -1,0 +1,312 @@
+//! A minimal rtnetlink client: enough to create veth pairs, set links up,
+//! change MTU and delete links. Message layout from `linux/netlink.h` and
+//! `linux/rtnetlink.h`; attributes are built as bytes in safe code.
+
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+
+use super::{cvt_size, retry_eintr};
+use crate::error::{Error, Result};
+
+const NLMSG_ERROR: u16 = 2;
+const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_ACK: u16 = 0x4;
+const NLM_F_EXCL: u16 = 0x200;
+const NLM_F_CREATE: u16 = 0x400;
+/// `RTM_NEWLINK`
+pub const RTM_NEWLINK: u16 = 16;
+/// `RTM_DELLINK`
+pub const RTM_DELLINK: u16 = 17;
+
+/// `IFLA_IFNAME`
+pub const IFLA_IFNAME: u16 = 3;
+/// `IFLA_MTU`
+pub const IFLA_MTU: u16 = 4;
+/// `IFLA_LINKINFO`
+pub const IFLA_LINKINFO: u16 = 18;
+/// `IFLA_NET_NS_FD`
+pub const IFLA_NET_NS_FD: u16 = 28;
+/// `IFLA_NUM_TX_QUEUES`
+pub const IFLA_NUM_TX_QUEUES: u16 = 31;
+/// `IFLA_NUM_RX_QUEUES`
+pub const IFLA_NUM_RX_QUEUES: u16 = 32;
+/// `IFLA_INFO_KIND`
+pub const IFLA_INFO_KIND: u16 = 1;
+/// `IFLA_INFO_DATA`
+pub const IFLA_INFO_DATA: u16 = 2;
+/// `VETH_INFO_PEER`
+pub const VETH_INFO_PEER: u16 = 1;
+const NLA_F_NESTED: u16 = 1 << 15;
+
+/// An rtnetlink request under construction: header, `ifinfomsg`, attributes.
+#[derive(Debug, Clone)]
+pub struct Request {
+    buf: Vec<u8>,
+    nests: Vec<usize>,
+}
+
+fn align4(n: usize) -> usize {
+    (n + 3) & !3
+}
+
+impl Request {
+    /// A new link request (`ifinfomsg` with `index`, `flags`, `change`).
+    pub fn link(msg_type: u16, create: bool, index: i32, flags: u32, change: u32) -> Self {
+        let mut flags_nl = NLM_F_REQUEST | NLM_F_ACK;
+        if create {
+            flags_nl |= NLM_F_CREATE | NLM_F_EXCL;
+        }
+        let mut buf = Vec::with_capacity(256);
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // nlmsg_len, set in `finish`
+        buf.extend_from_slice(&msg_type.to_ne_bytes());
+        buf.extend_from_slice(&flags_nl.to_ne_bytes());
+        buf.extend_from_slice(&1u32.to_ne_bytes()); // seq
+        buf.extend_from_slice(&0u32.to_ne_bytes()); // pid
+        let mut r = Self { buf, nests: Vec::new() };
+        r.ifinfomsg(index, flags, change);
+        r
+    }
+
+    /// Append a `struct ifinfomsg` (also used inside `VETH_INFO_PEER`).
+    pub fn ifinfomsg(&mut self, index: i32, flags: u32, change: u32) -> &mut Self {
+        self.buf.push(libc::AF_UNSPEC as u8);
+        self.buf.push(0);
+        self.buf.extend_from_slice(&0u16.to_ne_bytes()); // ifi_type
+        self.buf.extend_from_slice(&index.to_ne_bytes());
+        self.buf.extend_from_slice(&flags.to_ne_bytes());
+        self.buf.extend_from_slice(&change.to_ne_bytes());
+        self
+    }
+
+    /// Append an attribute with a raw payload.
+    pub fn attr(&mut self, ty: u16, payload: &[u8]) -> &mut Self {
+        let len = 4 + payload.len();
+        self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
+        self.buf.extend_from_slice(&ty.to_ne_bytes());
+        self.buf.extend_from_slice(payload);
+        self.buf.resize(align4(self.buf.len()), 0);
+        self
+    }
+
+    /// Append a NUL-terminated string attribute.
+    pub fn attr_str(&mut self, ty: u16, s: &str) -> &mut Self {
+        let mut v = s.as_bytes().to_vec();
+        v.push(0);
+        self.attr(ty, &v)
+    }
+
+    /// Append a `u32` attribute.
+    pub fn attr_u32(&mut self, ty: u16, v: u32) -> &mut Self {
+        self.attr(ty, &v.to_ne_bytes())
+    }
+
+    /// Open a nested attribute; close it with [`end_nest`](Self::end_nest).
+    pub fn begin_nest(&mut self, ty: u16) -> &mut Self {
+        self.nests.push(self.buf.len());
+        self.buf.extend_from_slice(&0u16.to_ne_bytes());
+        self.buf.extend_from_slice(&(ty | NLA_F_NESTED).to_ne_bytes());
+        self
+    }
+
+    /// Close the innermost nested attribute.
+    pub fn end_nest(&mut self) -> &mut Self {
+        let start = self.nests.pop().expect("unbalanced nest");
+        let len = (self.buf.len() - start) as u16;
+        self.buf[start..start + 2].copy_from_slice(&len.to_ne_bytes());
+        self
+    }
+
+    /// The finished message bytes.
+    pub fn finish(&mut self) -> &[u8] {
+        assert!(self.nests.is_empty(), "unclosed nest");
+        let len = self.buf.len() as u32;
+        self.buf[..4].copy_from_slice(&len.to_ne_bytes());
+        &self.buf
+    }
+}
+
+/// A `NETLINK_ROUTE` socket, in the namespace of the thread that opened it.
+#[derive(Debug)]
+pub struct Netlink {
+    fd: OwnedFd,
+}
+
+impl Netlink {
+    /// Open a route netlink socket.
+    pub fn open() -> Result<Self> {
+        let fd = super::socket(libc::AF_NETLINK, libc::SOCK_RAW, libc::NETLINK_ROUTE, "socket(AF_NETLINK)")?;
+        Ok(Self { fd })
+    }
+
+    /// Send a request and wait for its acknowledgement.
+    ///
+    /// # Errors
+    /// The kernel's error for the request, named `what`.
+    pub fn request(&self, req: &mut Request, what: &'static str) -> Result<()> {
+        self.exchange(req, what).map(drop)
+    }
+
+    /// Send a request and return the first reply that is not an
+    /// acknowledgement (empty if the kernel only acknowledged).
+    fn exchange(&self, req: &mut Request, what: &'static str) -> Result<Vec<u8>> {
+        let msg = req.finish();
+        retry_eintr(|| super::send(self.fd.as_fd(), msg, 0)).map_err(|e| Error::from_io(what, e))?;
+        let mut buf = vec![0u8; 32 * 1024];
+        loop {
+            let n = retry_eintr(|| {
+                // SAFETY: `buf` is writable for its length for the duration of the call.
+                cvt_size(unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })
+            })
+            .map_err(|e| Error::from_io(what, e))?;
+            let mut off = 0;
+            while off + 16 <= n {
+                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().expect("4")) as usize;
+                let ty = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().expect("2"));
+                if len < 16 || off + len > n {
+                    break;
+                }
+                if ty == NLMSG_ERROR && len >= 20 {
+                    let code = i32::from_ne_bytes(buf[off + 16..off + 20].try_into().expect("4"));
+                    return if code == 0 {
+                        Ok(Vec::new())
+                    } else {
+                        Err(Error::from_io(what, std::io::Error::from_raw_os_error(-code)))
+                    };
+                }
+                if ty >= 16 {
+                    return Ok(buf[off..off + len].to_vec());
+                }
+                off += align4(len);
+            }
+        }
+    }
+
+    /// Attributes of link `index` (`RTM_GETLINK`).
+    ///
+    /// # Errors
+    /// `ENODEV` (as [`Error::Io`]) if no such link.
+    pub fn get_link(&self, index: u32) -> Result<LinkAttrs> {
+        let mut req = Request::link(RTM_GETLINK, false, index as i32, 0, 0);
+        let msg = self.exchange(&mut req, "netlink(RTM_GETLINK)")?;
+        Ok(LinkAttrs::parse(&msg))
+    }
+}
+
+/// `RTM_GETLINK`
+pub const RTM_GETLINK: u16 = 18;
+const IFLA_ADDRESS: u16 = 1;
+const IFLA_STATS64: u16 = 23;
+const IFLA_OPERSTATE: u16 = 16;
+const IFLA_PROMISCUITY: u16 = 30;
+const IFLA_XDP: u16 = 43;
+const IFLA_XDP_ATTACHED: u16 = 2;
+const IFLA_XDP_PROG_ID: u16 = 4;
+
+/// Attributes of a link, from `RTM_NEWLINK` (the reply to `RTM_GETLINK`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkAttrs {
+    /// `ifi_index`
+    pub index: u32,
+    /// `ifi_flags` (the kernel's `dev->flags`, promiscuity included)
+    pub flags: u32,
+    /// `IFLA_IFNAME`
+    pub name: String,
+    /// `IFLA_MTU`
+    pub mtu: u32,
+    /// `IFLA_ADDRESS`
+    pub address: Vec<u8>,
+    /// `IFLA_PROMISCUITY`: how many holders want promiscuous mode.
+    pub promiscuity: u32,
+    /// `IFLA_NUM_TX_QUEUES`
+    pub tx_queues: u32,
+    /// `IFLA_NUM_RX_QUEUES`
+    pub rx_queues: u32,
+    /// `IFLA_OPERSTATE` (`IF_OPER_UP` = 6)
+    pub operstate: u8,
+    /// `IFLA_STATS64` as 64-bit counters in kernel order
+    /// (`struct rtnl_link_stats64`), empty if absent.
+    pub stats64: Vec<u64>,
+    /// `IFLA_XDP_ATTACHED` (0 none, 1 driver, 2 generic, 3 offload, 4 multi)
+    pub xdp_attached: u8,
+    /// `IFLA_XDP_PROG_ID`
+    pub xdp_prog_id: u32,
+}
+
+/// Iterate `(type, payload)` over netlink attributes.
+fn attrs(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if b.len() < 4 {
+            return None;
+        }
+        let len = u16::from_ne_bytes([b[0], b[1]]) as usize;
+        let ty = u16::from_ne_bytes([b[2], b[3]]) & 0x3fff;
+        if len < 4 || len > b.len() {
+            return None;
+        }
+        let payload = &b[4..len];
+        b = &b[align4(len).min(b.len())..];
+        Some((ty, payload))
+    })
+}
+
+fn u32_of(p: &[u8]) -> u32 {
+    p.get(..4).map_or(0, |v| u32::from_ne_bytes(v.try_into().expect("4")))
+}
+
+impl LinkAttrs {
+    fn parse(msg: &[u8]) -> Self {
+        let mut a = Self::default();
+        if msg.len() < 32 {
+            return a;
+        }
+        a.index = u32_of(&msg[20..24]);
+        a.flags = u32_of(&msg[24..28]);
+        for (ty, p) in attrs(&msg[32..]) {
+            match ty {
+                IFLA_IFNAME => {
+                    a.name = String::from_utf8_lossy(p.split(|&c| c == 0).next().unwrap_or(&[])).into_owned()
+                }
+                IFLA_MTU => a.mtu = u32_of(p),
+                IFLA_ADDRESS => a.address = p.to_vec(),
+                IFLA_PROMISCUITY => a.promiscuity = u32_of(p),
+                IFLA_NUM_TX_QUEUES => a.tx_queues = u32_of(p),
+                IFLA_NUM_RX_QUEUES => a.rx_queues = u32_of(p),
+                IFLA_OPERSTATE => a.operstate = p.first().copied().unwrap_or(0),
+                IFLA_STATS64 => {
+                    a.stats64 = p.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().expect("8"))).collect();
+                }
+                IFLA_XDP => {
+                    for (t, q) in attrs(p) {
+                        match t {
+                            IFLA_XDP_ATTACHED => a.xdp_attached = q.first().copied().unwrap_or(0),
+                            IFLA_XDP_PROG_ID => a.xdp_prog_id = u32_of(q),
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        a
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_a_veth_request_with_nested_attributes() {
+        let mut r = Request::link(RTM_NEWLINK, true, 0, 0, 0);
+        r.attr_str(IFLA_IFNAME, "a").begin_nest(IFLA_LINKINFO).attr_str(IFLA_INFO_KIND, "veth").end_nest();
+        let m = r.finish().to_vec();
+        assert_eq!(m.len() % 4, 0);
+        assert_eq!(u32::from_ne_bytes(m[0..4].try_into().unwrap()) as usize, m.len());
+        // header 16 + ifinfomsg 16, then IFLA_IFNAME "a\0" padded to 8.
+        assert_eq!(&m[32..36], &[6, 0, 3, 0]);
+        assert_eq!(&m[36..38], b"a\0");
+        // LINKINFO nest: 4 + kind("veth\0" -> 9, padded 12) = 16.
+        assert_eq!(u16::from_ne_bytes(m[40..42].try_into().unwrap()), 16);
+        assert_eq!(u16::from_ne_bytes(m[42..44].try_into().unwrap()), IFLA_LINKINFO | NLA_F_NESTED);
+        assert_eq!(&m[48..53], b"veth\0");
+    }
+}
