@@ -54,14 +54,18 @@
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![cfg(target_os = "linux")]
 
 pub mod afpacket;
 mod error;
 pub mod filter;
+pub mod frames;
 pub mod interface;
 pub mod netns;
 pub mod packet;
+#[cfg(feature = "pcap")]
+pub mod pcap;
 mod source;
 mod stats;
 mod sys;

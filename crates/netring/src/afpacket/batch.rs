@@ -486,7 +486,7 @@ pub(crate) mod tests {
             x ^= x << 17;
             x
         };
-        for _ in 0..2000 {
+        for _ in 0..if cfg!(miri) { 50 } else { 2000 } {
             let mut b: Vec<u8> = (0..1024).map(|_| rnd() as u8).collect();
             set_u32(&mut b, 12, (rnd() % 64) as u32);
             set_u32(&mut b, 16, (rnd() % 1100) as u32);
@@ -502,7 +502,7 @@ pub(crate) mod tests {
         // each to come back. The consumer takes, walks and drops batches.
         const BS: usize = 4096;
         const BLOCKS: usize = 4;
-        const ROUNDS: usize = 25;
+        const ROUNDS: usize = if cfg!(miri) { 9 } else { 25 };
         let (mut ring, kernel) = RxRing::heap(BS, BLOCKS);
         let producer = std::thread::spawn(move || {
             for r in 0..ROUNDS {

@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use netring::frames::SeqFrames;
 use netring::netns::VethLink;
 
 /// Experimental EtherType used by every test frame (IEEE 802 local experimental 1).
@@ -31,24 +32,9 @@ pub fn link() -> VethLink {
     VethLink::new().expect("create veth link")
 }
 
-/// Frame `seq` of `len` bytes (≥ 22) to `dst`: Ethernet header, 64-bit
-/// sequence number, then bytes derived from the sequence number, so every
-/// frame is unique and checkable byte for byte.
+/// Frame `seq` of `len` bytes to `dst` with `ethertype` (see [`netring::frames`]).
 pub fn frame_to(dst: [u8; 6], seq: u64, len: usize, ethertype: u16) -> Vec<u8> {
-    assert!(len >= 22);
-    let mut f = Vec::with_capacity(len);
-    f.extend_from_slice(&dst);
-    f.extend_from_slice(&SRC);
-    f.extend_from_slice(&ethertype.to_be_bytes());
-    f.extend_from_slice(&seq.to_be_bytes());
-    let mut x = seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    while f.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        f.push(x as u8);
-    }
-    f
+    SeqFrames { dst, src: SRC, ethertype }.build(seq, len)
 }
 
 /// Frame `seq` of `len` bytes with the test EtherType to [`DST`].
@@ -58,8 +44,7 @@ pub fn frame(seq: u64, len: usize) -> Vec<u8> {
 
 /// The sequence number of a test frame, if it is one.
 pub fn seq_of(data: &[u8]) -> Option<u64> {
-    (data.len() >= 22 && data[12..14] == ETHERTYPE.to_be_bytes())
-        .then(|| u64::from_be_bytes(data[14..22].try_into().unwrap()))
+    SeqFrames::default().seq(data)
 }
 
 /// Read test frames from `cap` until `want` have arrived or `limit` passes.

@@ -1,0 +1,192 @@
+//! `netring capture`: AF_PACKET capture to stdout lines, a pcap file, or
+//! just counts.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use netring::pcap::PcapWriter;
+use netring::{Capture, CaptureStats, Error};
+
+use crate::output;
+
+/// Arguments of `netring capture`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Interface to capture on.
+    #[arg(short, long)]
+    interface: String,
+    /// Stop after this many packets (exactly: later packets of the same
+    /// block are neither written nor counted).
+    #[arg(short, long)]
+    count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(short, long, value_parser = parse_secs)]
+    duration: Option<Duration>,
+    /// Capture at most this many bytes of each packet (1..=262144).
+    #[arg(short, long)]
+    snaplen: Option<u32>,
+    /// Write packets to this pcap file (nanosecond timestamps).
+    #[arg(short, long)]
+    write: Option<PathBuf>,
+    /// Ring block size in bytes (power of two, page multiple).
+    #[arg(long, default_value_t = netring::afpacket::DEFAULT_BLOCK_SIZE)]
+    block_size: usize,
+    /// Number of ring blocks.
+    #[arg(long, default_value_t = netring::afpacket::DEFAULT_BLOCK_COUNT)]
+    block_count: usize,
+    /// Block retire timeout in milliseconds.
+    #[arg(long, default_value_t = netring::afpacket::DEFAULT_RETIRE_TIMEOUT.as_millis() as u64)]
+    timeout_ms: u64,
+    /// Put the interface in promiscuous mode while capturing.
+    #[arg(long)]
+    promisc: bool,
+    /// No per-packet lines.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print one JSON object with the counts on stdout at exit.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse seconds as a decimal number (`1`, `0.25`).
+pub fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{s:?} must be a non-negative number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// What a run counted.
+#[derive(Debug, Default)]
+struct Tally {
+    packets: u64,
+    bytes: u64,
+}
+
+/// Run `netring capture`.
+pub fn run(a: Args) -> Result<ExitCode, Error> {
+    let mut b = Capture::builder()
+        .interface(&a.interface)
+        .block_size(a.block_size)
+        .block_count(a.block_count)
+        .retire_timeout(Duration::from_millis(a.timeout_ms))
+        .promiscuous(a.promisc);
+    if let Some(s) = a.snaplen {
+        b = b.snaplen(s);
+    }
+    let mut cap = b.build()?;
+    let snaplen = a.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN);
+    let mut writer = a.write.as_ref().map(|p| PcapWriter::create(p, snaplen)).transpose()?;
+
+    let stop = cap.stop_handle();
+    let on_signal = stop.clone();
+    crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+
+    eprintln!(
+        "netring: listening on {}, link-type EN10MB (Ethernet), snapshot length {snaplen} bytes, ring {} x {} KiB",
+        a.interface,
+        a.block_count,
+        a.block_size / 1024
+    );
+    let lines = !a.quiet && writer.is_none();
+    let started = Instant::now();
+    let deadline = a.duration.map(|d| started + d);
+    let mut tally = Tally::default();
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+
+    let outcome = loop {
+        if a.count.is_some_and(|c| tally.packets >= c) {
+            break Ok(());
+        }
+        let wait = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) => Some(left),
+                None => break Ok(()),
+            },
+            None => None,
+        };
+        let batch = match cap.next_batch_blocking(wait) {
+            Ok(Some(batch)) => batch,
+            Ok(None) => continue,
+            Err(Error::Stopped) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        let mut result = Ok(());
+        for pkt in &batch {
+            if a.count.is_some_and(|c| tally.packets >= c) {
+                break;
+            }
+            tally.packets += 1;
+            tally.bytes += pkt.original_len() as u64;
+            if let Some(w) = writer.as_mut()
+                && let Err(e) = w.write_packet(&pkt)
+            {
+                result = Err(e);
+                break;
+            }
+            if lines {
+                // With --json, stdout is reserved for the summary object.
+                let line = output::packet_line(&pkt);
+                let r = if a.json { writeln!(stderr, "{line}") } else { writeln!(stdout, "{line}") };
+                if r.is_err() {
+                    // A closed pipe (`| head`) ends the capture quietly.
+                    stop.stop();
+                    break;
+                }
+            }
+        }
+        drop(batch);
+        if let Err(e) = result {
+            break Err(e);
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    drop(stdout);
+    drop(stderr);
+
+    // Whatever ended the run, flush the file and report what was counted.
+    let flushed = writer.map(|w| w.into_inner().map(drop)).transpose();
+    let stats = cap.stats().unwrap_or_default();
+    report(&a, &tally, &stats, seconds);
+    outcome?;
+    flushed?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
+    if a.json {
+        let v = serde_json::json!({
+            "packets": t.packets,
+            "bytes": t.bytes,
+            "drops": s.drops,
+            "freezes": s.freezes,
+            "seconds": seconds,
+        });
+        println!("{v}");
+    }
+    eprintln!(
+        "netring: {} packets captured ({} bytes) in {seconds:.3} s, {}; kernel: {} delivered to the ring, {} dropped, {} ring freezes",
+        t.packets,
+        t.bytes,
+        output::rate(t.packets, seconds),
+        s.packets,
+        s.drops,
+        s.freezes
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_parse() {
+        assert_eq!(parse_secs("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("x").is_err());
+    }
+}

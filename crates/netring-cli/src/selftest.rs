@@ -1,0 +1,261 @@
+//! `netring selftest`: a private veth link between two new namespaces,
+//! numbered frames across it, every byte and count checked, everything
+//! removed afterwards.
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use netring::filter::{Instruction, Program, code::*};
+use netring::frames::SeqFrames;
+use netring::netns::VethLink;
+use netring::{Capture, Error, RawSender};
+
+use crate::output;
+
+/// Arguments of `netring selftest`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Frames to send in the main capture check.
+    #[arg(long, default_value_t = 4000)]
+    frames: u64,
+    /// Print one JSON object with every check on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What a check has to work with.
+struct Ctx {
+    link: VethLink,
+    frames: u64,
+    seqf: SeqFrames,
+}
+
+impl Ctx {
+    fn sender(&self) -> Result<RawSender, String> {
+        self.link.a.run(RawSender::open).map_err(s)?.map_err(s)
+    }
+
+    fn capture(
+        &self,
+        f: impl FnOnce(netring::CaptureBuilder) -> netring::CaptureBuilder + Send,
+    ) -> Result<Capture, String> {
+        self.link.b.run(|n| f(Capture::builder().interface(n)).build()).map_err(s)?.map_err(s)
+    }
+}
+
+fn s(e: impl std::fmt::Display) -> String {
+    e.to_string()
+}
+
+/// One row of the report.
+struct Row {
+    name: String,
+    ok: bool,
+    detail: String,
+    millis: f64,
+}
+
+type Check = (&'static str, fn(&Ctx) -> Result<String, String>);
+
+/// The checks, in order. Later features add rows here.
+const CHECKS: &[Check] = &[
+    ("capture: numbered frames byte-exact, complete, in order", check_capture),
+    ("capture: snap length truncates in the kernel", check_snaplen),
+    ("capture: BPF filter passes only its EtherType", check_filter),
+    ("capture: stop handle ends a blocked read", check_stop),
+];
+
+/// Run `netring selftest`.
+pub fn run(a: Args) -> Result<ExitCode, Error> {
+    let missing: Vec<&str> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
+        .into_iter()
+        .filter(|(c, _)| !netring::interface::has_capability(*c))
+        .map(|(_, n)| n)
+        .collect();
+    if !missing.is_empty() {
+        return Err(Error::Unsupported {
+            feature: "netring selftest",
+            detail: format!(
+                "it builds a private veth link in new network namespaces and needs {}; run it as root",
+                missing.join(", ")
+            ),
+        });
+    }
+    let t0 = Instant::now();
+    let link = VethLink::new()?;
+    let mut rows = vec![Row {
+        name: "veth link between two private namespaces".into(),
+        ok: true,
+        detail: format!("{}/{} <-> {}/{}", link.a.ns.name(), link.a.name, link.b.ns.name(), link.b.name),
+        millis: t0.elapsed().as_secs_f64() * 1e3,
+    }];
+    let ctx = Ctx { link, frames: a.frames, seqf: SeqFrames::default() };
+    for (name, check) in CHECKS {
+        let t = Instant::now();
+        let r = check(&ctx);
+        let millis = t.elapsed().as_secs_f64() * 1e3;
+        let (ok, detail) = match r {
+            Ok(d) => (true, d),
+            Err(d) => (false, d),
+        };
+        rows.push(Row { name: (*name).into(), ok, detail, millis });
+    }
+    drop(ctx); // removes the namespaces and the link
+    let passed = rows.iter().all(|r| r.ok);
+
+    let table = output::table(
+        &["check", "result", "ms", "detail"],
+        &rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.name.clone(),
+                    if r.ok { "ok" } else { "FAILED" }.into(),
+                    format!("{:.1}", r.millis),
+                    r.detail.clone(),
+                ]
+            })
+            .collect::<Vec<_>>(),
+    );
+    let summary = format!(
+        "{} of {} checks passed in {:.2} s; namespaces and link removed",
+        rows.iter().filter(|r| r.ok).count(),
+        rows.len(),
+        t0.elapsed().as_secs_f64()
+    );
+    if a.json {
+        eprint!("{table}");
+        let checks: Vec<_> = rows
+            .iter()
+            .map(|r| serde_json::json!({"name": r.name, "ok": r.ok, "detail": r.detail, "millis": r.millis.round() as u64}))
+            .collect();
+        println!("{}", serde_json::json!({"passed": passed, "checks": checks, "seconds": t0.elapsed().as_secs_f64()}));
+    } else {
+        print!("{table}");
+        println!("{summary}");
+    }
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// Read frames of our EtherType until `want` arrived or `limit` passed;
+/// returns (sequence number, verified, captured length, original length).
+fn receive(
+    cap: &mut Capture,
+    seqf: &SeqFrames,
+    want: u64,
+    limit: Duration,
+) -> Result<Vec<(u64, bool, usize, usize)>, String> {
+    let deadline = Instant::now() + limit;
+    let mut got = Vec::new();
+    while (got.len() as u64) < want {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            break;
+        }
+        if let Some(batch) = cap.next_batch_blocking(Some(left)).map_err(s)? {
+            for p in &batch {
+                if let Some(seq) = seqf.seq(p.data()) {
+                    got.push((seq, seqf.verify(p.data()) == Some(seq), p.len(), p.original_len()));
+                }
+            }
+        }
+    }
+    Ok(got)
+}
+
+fn frame_len(seq: u64) -> usize {
+    60 + (seq as usize * 97) % (1514 - 60 + 1)
+}
+
+fn check_capture(c: &Ctx) -> Result<String, String> {
+    let mut cap = c.capture(|b| b)?;
+    let tx = c.sender()?;
+    let mut buf = vec![0u8; 1514];
+    let t = Instant::now();
+    for seq in 0..c.frames {
+        let f = &mut buf[..frame_len(seq)];
+        c.seqf.fill(seq, f);
+        tx.send(f).map_err(s)?;
+    }
+    let got = receive(&mut cap, &c.seqf, c.frames, Duration::from_secs(5))?;
+    let secs = t.elapsed().as_secs_f64();
+    if got.len() as u64 != c.frames {
+        return Err(format!("{} of {} frames arrived", got.len(), c.frames));
+    }
+    for (i, &(seq, exact, caplen, origlen)) in got.iter().enumerate() {
+        if seq != i as u64 {
+            return Err(format!("frame {i} carries sequence number {seq}: out of order"));
+        }
+        if !exact || caplen != frame_len(seq) || origlen != caplen {
+            return Err(format!("frame {seq} differs from what was sent ({caplen}/{origlen} bytes)"));
+        }
+    }
+    let stats = cap.stats().map_err(s)?;
+    if stats.packets != c.frames || stats.drops != 0 {
+        return Err(format!("kernel counters disagree: {stats}"));
+    }
+    Ok(format!("{} frames of 60..1514 bytes in {:.0} ms; kernel: {stats}", c.frames, secs * 1e3))
+}
+
+fn check_snaplen(c: &Ctx) -> Result<String, String> {
+    let mut cap = c.capture(|b| b.snaplen(64))?;
+    let tx = c.sender()?;
+    for seq in 0..100 {
+        tx.send(&c.seqf.build(seq, 1000)).map_err(s)?;
+    }
+    let got = receive(&mut cap, &c.seqf, 100, Duration::from_secs(5))?;
+    if got.len() != 100 {
+        return Err(format!("{} of 100 frames arrived", got.len()));
+    }
+    if let Some(bad) = got.iter().find(|g| !g.1 || g.2 != 64 || g.3 != 1000) {
+        return Err(format!("frame {} captured {} of {} bytes, want 64 of 1000", bad.0, bad.2, bad.3));
+    }
+    Ok("100 frames of 1000 bytes captured as 64, original length kept".into())
+}
+
+fn check_filter(c: &Ctx) -> Result<String, String> {
+    // ether proto 0x88b5, as `tcpdump -dd` compiles it.
+    let prog = Program::new(vec![
+        Instruction::stmt(BPF_LD | BPF_H | BPF_ABS, 12),
+        Instruction::jump(BPF_JMP | BPF_JEQ | BPF_K, c.seqf.ethertype as u32, 0, 1),
+        Instruction::stmt(BPF_RET | BPF_K, 262_144),
+        Instruction::stmt(BPF_RET | BPF_K, 0),
+    ])
+    .map_err(s)?;
+    let mut cap = c.capture(|b| b.bpf(prog))?;
+    let tx = c.sender()?;
+    let other = SeqFrames { ethertype: 0x88b6, ..c.seqf };
+    for seq in 0..200 {
+        let g = if seq % 2 == 0 { &c.seqf } else { &other };
+        tx.send(&g.build(seq, 100)).map_err(s)?;
+    }
+    let got = receive(&mut cap, &c.seqf, 100, Duration::from_secs(5))?;
+    let seqs: Vec<u64> = got.iter().map(|g| g.0).collect();
+    if seqs != (0..200).step_by(2).collect::<Vec<_>>() {
+        return Err(format!("passed {} frames, want the 100 even ones", seqs.len()));
+    }
+    let stats = cap.stats().map_err(s)?;
+    if stats.packets != 100 {
+        return Err(format!("the kernel delivered {} frames; the filter should pass 100", stats.packets));
+    }
+    Ok("100 of 200 frames passed in the kernel, all of EtherType 0x88b5".into())
+}
+
+fn check_stop(c: &Ctx) -> Result<String, String> {
+    let mut cap = c.capture(|b| b)?;
+    let stop = cap.stop_handle();
+    let waiter = std::thread::spawn(move || {
+        let t = Instant::now();
+        let r = cap.next_batch_blocking(Some(Duration::from_secs(10))).map(|b| b.is_some());
+        (r, t.elapsed())
+    });
+    std::thread::sleep(Duration::from_millis(50));
+    stop.stop();
+    let (r, waited) = waiter.join().map_err(|_| "reader thread panicked".to_string())?;
+    match r {
+        Err(Error::Stopped) if waited < Duration::from_secs(1) => {
+            Ok(format!("woken {:.1} ms after stop", (waited.as_secs_f64() - 0.05).max(0.0) * 1e3))
+        }
+        other => Err(format!("blocked read returned {other:?} after {waited:?}")),
+    }
+}

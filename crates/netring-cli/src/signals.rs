@@ -1,0 +1,22 @@
+//! SIGINT / SIGTERM: turn them into a clean stop of the running verb.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+/// Set when SIGINT or SIGTERM arrived; `on_signal` runs once, on a helper
+/// thread, for the first one.
+pub fn on_stop(on_signal: impl FnOnce() + Send + 'static) -> std::io::Result<Arc<AtomicBool>> {
+    let flag = Arc::new(AtomicBool::new(false));
+    let mut signals = Signals::new([SIGINT, SIGTERM])?;
+    let f = Arc::clone(&flag);
+    std::thread::Builder::new().name("netring-signals".into()).spawn(move || {
+        if signals.forever().next().is_some() {
+            f.store(true, Ordering::Release);
+            on_signal();
+        }
+    })?;
+    Ok(flag)
+}

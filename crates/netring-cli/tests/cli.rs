@@ -1,0 +1,246 @@
+//! The `netring` binary over real veth links: JSON contracts, exact counts,
+//! clean stops, files that tcpdump reads, and errors that name the problem.
+//! Needs root, `ip` (iproute2), `setpriv` and `tcpdump` (`.ci/run` installs
+//! them); fails naming what is missing otherwise.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use netring::RawSender;
+use netring::frames::SeqFrames;
+use netring::netns::VethLink;
+
+const BIN: &str = env!("CARGO_BIN_EXE_netring");
+
+fn require(tool: &str) {
+    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    assert!(found, "this test needs `{tool}` on PATH; `.ci/run` installs it (apt-get install …)");
+}
+
+fn link() -> VethLink {
+    let missing: Vec<_> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
+        .into_iter()
+        .filter(|(c, _)| !netring::interface::has_capability(*c))
+        .map(|(_, n)| n)
+        .collect();
+    assert!(missing.is_empty(), "this privileged test needs {}; run it as root (`.ci/run`)", missing.join(", "));
+    require("ip");
+    VethLink::new().expect("veth link")
+}
+
+/// `netring ARGS` inside the namespace of `link.b`.
+fn netring_in_b(link: &VethLink, args: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", link.b.ns.name(), BIN]).args(args);
+    c
+}
+
+/// Spawn a capture and wait until it says it is listening.
+fn spawn_capture(link: &VethLink, args: &[&str]) -> (Child, Vec<String>) {
+    let mut child =
+        netring_in_b(link, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn netring");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("listening on"), "capture did not start: {first}");
+    // Keep draining stderr so the child never blocks on it.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::spawn(move || drop(rx));
+    (child, vec![first])
+}
+
+fn sender(link: &VethLink) -> RawSender {
+    link.a.run(RawSender::open).unwrap().unwrap()
+}
+
+fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("netring did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    let s = String::from_utf8_lossy(&out.stdout);
+    let mut lines = s.lines();
+    let v: serde_json::Value = serde_json::from_str(lines.next().expect("one JSON line")).expect("valid JSON");
+    assert!(lines.next().is_none(), "stdout carries exactly one JSON object: {s}");
+    v
+}
+
+fn tmp(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("netring-cli-{}-{name}", std::process::id()))
+}
+
+/// Records of a nanosecond pcap file: (seconds, nanos, caplen, origlen, data).
+fn read_pcap(path: &Path) -> Vec<(u32, u32, u32, Vec<u8>)> {
+    let b = std::fs::read(path).unwrap();
+    assert_eq!(&b[0..4], &0xa1b23c4du32.to_ne_bytes(), "nanosecond magic");
+    let mut off = 24;
+    let mut out = Vec::new();
+    while off < b.len() {
+        let f = |i: usize| u32::from_ne_bytes(b[off + i..off + i + 4].try_into().unwrap());
+        let (nanos, caplen, origlen) = (f(4), f(8), f(12));
+        out.push((nanos, caplen, origlen, b[off + 16..off + 16 + caplen as usize].to_vec()));
+        off += 16 + caplen as usize;
+    }
+    assert_eq!(off, b.len(), "no trailing partial record");
+    out
+}
+
+#[test]
+fn capture_count_is_exact_and_json_matches_the_file() {
+    let l = link();
+    require("tcpdump");
+    let file = tmp("count.pcap");
+    let path = file.to_str().unwrap();
+    let (child, _) = spawn_capture(&l, &["capture", "-i", &l.b.name, "-c", "100", "--json", "-q", "-w", path]);
+    let tx = sender(&l);
+    let g = SeqFrames::default();
+    // 300 frames in one burst: most share blocks with the 100th.
+    for seq in 0..300 {
+        tx.send(&g.build(seq, 200)).unwrap();
+    }
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["packets"], 100);
+    assert_eq!(v["bytes"], 100 * 200);
+    assert_eq!(v["drops"], 0);
+    assert_eq!(v["freezes"], 0);
+    assert!(v["seconds"].as_f64().unwrap() > 0.0);
+    let recs = read_pcap(&file);
+    assert_eq!(recs.len(), 100, "frames after the 100th are not written");
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(g.verify(&r.3), Some(i as u64), "record {i} is frame {i}, byte for byte");
+        assert_eq!((r.1, r.2), (200, 200));
+        assert!(r.0 < 1_000_000_000);
+    }
+    // The reference reader agrees.
+    let td = Command::new("tcpdump").args(["-nn", "-r", path]).output().unwrap();
+    assert!(td.status.success(), "tcpdump -r: {}", String::from_utf8_lossy(&td.stderr));
+    // (tcpdump hex-dumps unknown EtherTypes on indented lines.)
+    let records = String::from_utf8_lossy(&td.stdout).lines().filter(|l| !l.starts_with(char::is_whitespace)).count();
+    assert_eq!(records, 100);
+    let td =
+        Command::new("tcpdump").args(["-nn", "--time-stamp-precision=nano", "-r", path, "-c", "1"]).output().unwrap();
+    let line = String::from_utf8_lossy(&td.stdout).into_owned();
+    assert!(line.contains("ethertype Unknown (0x88b5)") && line.contains("length 200"), "{line}");
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
+fn sigint_flushes_the_file_and_prints_the_summary() {
+    let l = link();
+    let file = tmp("sigint.pcap");
+    let path = file.to_str().unwrap();
+    let (child, _) = spawn_capture(&l, &["capture", "-i", &l.b.name, "--json", "--timeout-ms", "10", "-w", path]);
+    let tx = sender(&l);
+    let g = SeqFrames::default();
+    for seq in 0..50 {
+        tx.send(&g.build(seq, 80)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(kill.success());
+    let out = wait_with_timeout(child, Duration::from_secs(5));
+    assert!(out.status.success(), "SIGINT is a clean stop: {out:?}");
+    let v = json(&out);
+    assert_eq!(v["packets"], 50);
+    assert_eq!(v["bytes"], 50 * 80);
+    let recs = read_pcap(&file);
+    assert_eq!(recs.len(), 50, "every counted frame is in the flushed file");
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
+fn duration_ends_the_run_and_lines_go_to_stdout() {
+    let l = link();
+    let (child, _) = spawn_capture(&l, &["capture", "-i", &l.b.name, "-d", "0.5", "--timeout-ms", "10"]);
+    let tx = sender(&l);
+    for seq in 0..3 {
+        tx.send(&SeqFrames::default().build(seq, 64)).unwrap();
+    }
+    let t0 = Instant::now();
+    let out = wait_with_timeout(child, Duration::from_secs(5));
+    assert!(out.status.success());
+    assert!(t0.elapsed() < Duration::from_secs(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    for l in lines {
+        assert!(l.contains("02:00:00:00:00:01 > 02:00:00:00:00:02 ethertype unknown (0x88b5), length 64"), "{l}");
+        assert!(l.contains(" other "), "direction shown: {l}");
+    }
+}
+
+#[test]
+fn errors_are_one_line_and_name_the_problem() {
+    let l = link();
+    let out = netring_in_b(&l, &["capture", "-i", "nrt-nope0", "-c", "1"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim(), "netring: interface \"nrt-nope0\" not found in this network namespace");
+
+    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "--block-size", "5000"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim(), "netring: invalid block_size = 5000: must be a power of two");
+}
+
+#[test]
+fn unprivileged_capture_names_cap_net_raw() {
+    let _ = link(); // asserts root, which setpriv needs to switch users
+    require("setpriv");
+    let out = Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "--inh-caps=-all",
+            BIN,
+            "capture",
+            "-i",
+            "lo",
+            "-c",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("permission denied") && err.contains("CAP_NET_RAW"), "{err}");
+
+    let out = Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", BIN, "selftest"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("CAP_NET_ADMIN") && err.contains("run it as root"), "{err}");
+}
+
+#[test]
+fn selftest_passes_and_reports_json() {
+    let _ = link();
+    let out = Command::new(BIN).args(["selftest", "--json", "--frames", "1000"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["passed"], true);
+    let checks = v["checks"].as_array().unwrap();
+    assert!(checks.len() >= 5);
+    assert!(checks.iter().all(|c| c["ok"] == true));
+}
