@@ -438,7 +438,7 @@ impl Capture {
         if !self.wait_ready(timeout)? {
             return Ok(None);
         }
-        self.next_batch().map_or(Ok(None), |b| Ok(Some(b)))
+        Ok(self.next_batch())
     }
 
     /// Wait until a block is ready (`true`) or `timeout` passes (`false`).

@@ -184,10 +184,10 @@ impl Netlink {
     ///
     /// # Errors
     /// `ENODEV` (as [`Error::Io`]) if no such link.
-    pub fn get_link(&self, index: u32) -> Result<LinkAttrs> {
+    pub fn get_link(&self, index: u32) -> Result<LinkInfo> {
         let mut req = Request::link(RTM_GETLINK, false, index as i32, 0, 0);
         let msg = self.exchange(&mut req, "netlink(RTM_GETLINK)")?;
-        Ok(LinkAttrs::parse(&msg))
+        Ok(LinkInfo::parse(&msg))
     }
 }
 
@@ -201,33 +201,47 @@ const IFLA_XDP: u16 = 43;
 const IFLA_XDP_ATTACHED: u16 = 2;
 const IFLA_XDP_PROG_ID: u16 = 4;
 
-/// Attributes of a link, from `RTM_NEWLINK` (the reply to `RTM_GETLINK`).
+/// What rtnetlink (`RTM_GETLINK`) says about an interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct LinkAttrs {
-    /// `ifi_index`
+#[non_exhaustive]
+pub struct LinkInfo {
+    /// Interface index.
     pub index: u32,
-    /// `ifi_flags` (the kernel's `dev->flags`, promiscuity included)
-    pub flags: u32,
-    /// `IFLA_IFNAME`
+    /// Interface name.
     pub name: String,
-    /// `IFLA_MTU`
+    /// Interface flags as `SIOCGIFFLAGS` reports them (`IFF_UP`, …).
+    /// `IFF_PROMISC` shows only promiscuity set by the administrator;
+    /// sockets' promiscuous memberships show in [`promiscuity`](Self::promiscuity).
+    pub flags: u32,
+    /// MTU.
     pub mtu: u32,
-    /// `IFLA_ADDRESS`
+    /// Hardware address.
     pub address: Vec<u8>,
-    /// `IFLA_PROMISCUITY`: how many holders want promiscuous mode.
+    /// Number of promiscuous-mode holders (`IFLA_PROMISCUITY`).
     pub promiscuity: u32,
-    /// `IFLA_NUM_TX_QUEUES`
+    /// TX queues.
     pub tx_queues: u32,
-    /// `IFLA_NUM_RX_QUEUES`
+    /// RX queues.
     pub rx_queues: u32,
-    /// `IFLA_OPERSTATE` (`IF_OPER_UP` = 6)
+    /// Operational state (`IF_OPER_UP` = 6, `IF_OPER_DOWN` = 2, …).
     pub operstate: u8,
-    /// `IFLA_STATS64` as 64-bit counters in kernel order
-    /// (`struct rtnl_link_stats64`), empty if absent.
-    pub stats64: Vec<u64>,
-    /// `IFLA_XDP_ATTACHED` (0 none, 1 driver, 2 generic, 3 offload, 4 multi)
+    /// Received packets (`rx_packets`).
+    pub rx_packets: u64,
+    /// Received bytes.
+    pub rx_bytes: u64,
+    /// Packets dropped on receive by the stack (`rx_dropped`).
+    pub rx_dropped: u64,
+    /// Packets the device missed for lack of buffers (`rx_missed_errors`).
+    pub rx_missed_errors: u64,
+    /// Transmitted packets.
+    pub tx_packets: u64,
+    /// Transmitted bytes.
+    pub tx_bytes: u64,
+    /// Packets dropped on transmit.
+    pub tx_dropped: u64,
+    /// XDP attach mode (0 none, 1 driver, 2 generic, 3 offload, 4 several).
     pub xdp_attached: u8,
-    /// `IFLA_XDP_PROG_ID`
+    /// ID of the attached XDP program, 0 if none.
     pub xdp_prog_id: u32,
 }
 
@@ -252,7 +266,7 @@ fn u32_of(p: &[u8]) -> u32 {
     p.get(..4).map_or(0, |v| u32::from_ne_bytes(v.try_into().expect("4")))
 }
 
-impl LinkAttrs {
+impl LinkInfo {
     fn parse(msg: &[u8]) -> Self {
         let mut a = Self::default();
         if msg.len() < 32 {
@@ -272,7 +286,15 @@ impl LinkAttrs {
                 IFLA_NUM_RX_QUEUES => a.rx_queues = u32_of(p),
                 IFLA_OPERSTATE => a.operstate = p.first().copied().unwrap_or(0),
                 IFLA_STATS64 => {
-                    a.stats64 = p.chunks_exact(8).map(|c| u64::from_ne_bytes(c.try_into().expect("8"))).collect();
+                    // struct rtnl_link_stats64: rx_packets, tx_packets, rx_bytes,
+                    // tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped,
+                    // multicast, collisions, rx_length_errors, rx_over_errors,
+                    // rx_crc_errors, rx_frame_errors, rx_fifo_errors,
+                    // rx_missed_errors, …
+                    let st =
+                        |i: usize| p.get(i * 8..i * 8 + 8).map_or(0, |c| u64::from_ne_bytes(c.try_into().expect("8")));
+                    (a.rx_packets, a.tx_packets, a.rx_bytes, a.tx_bytes) = (st(0), st(1), st(2), st(3));
+                    (a.rx_dropped, a.tx_dropped, a.rx_missed_errors) = (st(6), st(7), st(15));
                 }
                 IFLA_XDP => {
                     for (t, q) in attrs(p) {
