@@ -9,10 +9,14 @@
 //! [`Capture::clear_filter`](crate::Capture::clear_filter).
 
 pub mod code;
+pub mod disasm;
 mod insn;
+pub mod interp;
 mod validate;
 
+pub use disasm::Listing;
 pub use insn::Instruction;
+pub use interp::FilterMeta;
 pub use validate::validate;
 
 use crate::error::{Error, Result};
@@ -57,6 +61,22 @@ impl Program {
     /// Number of instructions (never 0).
     pub fn len(&self) -> usize {
         self.insns.len()
+    }
+
+    /// Run the program over `data` with `meta`, with the kernel's semantics
+    /// (see [`interp`]): the accept length, 0 for a rejected packet.
+    pub fn run(&self, data: &[u8], meta: &FilterMeta) -> u32 {
+        interp::run(&self.insns, data, meta)
+    }
+
+    /// Whether the program accepts `data` (with `meta`).
+    pub fn matches(&self, data: &[u8], meta: &FilterMeta) -> bool {
+        self.run(data, meta) != 0
+    }
+
+    /// The program as `tcpdump -d`, `-dd` or `-ddd` lists it.
+    pub fn listing(&self, kind: Listing) -> String {
+        disasm::listing(&self.insns, kind)
     }
 
     /// Always false: a valid program has at least one instruction.
