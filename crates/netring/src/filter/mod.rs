@@ -8,12 +8,15 @@
 //! [`Capture::set_bpf`](crate::Capture::set_bpf) and
 //! [`Capture::clear_filter`](crate::Capture::clear_filter).
 
+mod builder;
 pub mod code;
 pub mod disasm;
+pub mod expr;
 mod insn;
 pub mod interp;
 mod validate;
 
+pub use builder::{Label, ProgramBuilder};
 pub use disasm::Listing;
 pub use insn::Instruction;
 pub use interp::FilterMeta;
@@ -41,6 +44,16 @@ impl Program {
     pub fn new(insns: Vec<Instruction>) -> Result<Self> {
         validate(&insns)?;
         Ok(Self { insns })
+    }
+
+    /// Compile a tcpdump filter expression for a live AF_PACKET socket,
+    /// accepting `snaplen` bytes of each matching packet (see [`expr`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidExpression`] naming the column of the offending
+    /// token; [`Error::InvalidFilter`] if the expression rejects every packet.
+    pub fn compile(expression: &str, snaplen: u32) -> Result<Self> {
+        expr::compile_for(expression, snaplen, expr::Target::LiveAfPacket)
     }
 
     /// A program that accepts every packet, truncated to `snaplen` bytes.
