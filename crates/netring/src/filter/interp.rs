@@ -158,9 +158,9 @@ fn load_packet(data: &[u8], meta: &FilterMeta, k: i32, size: u16) -> Option<u32>
         return load(data, k as usize, size);
     }
     let k = k as u32;
-    if k >= SKF_LL_OFF && k < SKF_NET_OFF {
+    if (SKF_LL_OFF..SKF_NET_OFF).contains(&k) {
         load(data, (k - SKF_LL_OFF) as usize, size)
-    } else if k >= SKF_NET_OFF && k < SKF_AD_OFF {
+    } else if (SKF_NET_OFF..SKF_AD_OFF).contains(&k) {
         load(data, (k - SKF_NET_OFF) as usize + meta.network_offset as usize, size)
     } else {
         None
@@ -206,9 +206,9 @@ pub fn run(insns: &[Instruction], data: &[u8], meta: &FilterMeta) -> u32 {
                 let off = x.wrapping_add(k) as i32;
                 a = or_reject!(load_packet(data, meta, off, c & 0x18));
             }
-            0x00 => a = k,                                     // ld #k
+            0x00 => a = k,                                        // ld #k
             0x60 => a = or_reject!(mem.get(k as usize).copied()), // ld M[k]
-            0x80 => a = meta.wire_len,                         // ld #len
+            0x80 => a = meta.wire_len,                            // ld #len
             // Loads into X.
             0x01 => x = k,
             0x61 => x = or_reject!(mem.get(k as usize).copied()),
@@ -385,7 +385,15 @@ mod tests {
         let f = frame();
         // jeq/jgt/jge/jset against k and X, and ja.
         let cmp = |op: u16, a: u32, k: u32| {
-            go(&[s(BPF_LD | BPF_IMM, a), j(BPF_JMP | op | BPF_K, k, 1, 0), s(BPF_RET | BPF_K, 1), s(BPF_RET | BPF_K, 2)], &f)
+            go(
+                &[
+                    s(BPF_LD | BPF_IMM, a),
+                    j(BPF_JMP | op | BPF_K, k, 1, 0),
+                    s(BPF_RET | BPF_K, 1),
+                    s(BPF_RET | BPF_K, 2),
+                ],
+                &f,
+            )
         };
         assert_eq!(cmp(BPF_JEQ, 5, 5), 2);
         assert_eq!(cmp(BPF_JEQ, 5, 6), 1);

@@ -140,20 +140,29 @@ impl Graph {
     }
 
     fn optimize(&mut self, entry: Node) -> Node {
-        // Threading, in program order (descending index): what is known
-        // about packet values on entry to a block is what all its incoming
-        // edges agree on. Values are packet loads, which stay true along a
-        // path whatever A holds later.
-        let mut known: HashMap<usize, Facts> = HashMap::new();
         let mut entry = entry;
-        if let Node::Block(e) = entry {
-            let (t, _) = self.thread(Node::Block(e), Facts::new());
-            entry = t;
-            if let Node::Block(e) = entry {
-                known.insert(e, Facts::new());
+        // As libpcap's optimizer loop: thread jumps, then pull comparisons
+        // of one value together, until nothing changes.
+        for _ in 0..64 {
+            entry = self.thread_jumps(entry);
+            entry = self.bypass(entry);
+            if !self.pull_up(entry) {
+                break;
             }
         }
-        for b in (0..self.blocks.len()).rev() {
+        entry
+    }
+
+    /// Jump threading, in program order: what is known about packet values
+    /// on entry to a block is what all its incoming edges agree on. Values
+    /// are packet loads, which stay true along a path whatever A holds later.
+    fn thread_jumps(&mut self, entry: Node) -> Node {
+        let (entry, _) = self.thread(entry, Facts::new());
+        let mut known: HashMap<usize, Facts> = HashMap::new();
+        if let Node::Block(e) = entry {
+            known.insert(e, Facts::new());
+        }
+        for b in self.live(entry) {
             let Some(facts) = known.get(&b).cloned() else { continue };
             let test = self.blocks[b].test;
             for outcome in [true, false] {
@@ -176,40 +185,181 @@ impl Graph {
                 }
             }
         }
-        // Bypass blocks whose two successors are the same (libpcap's
-        // optimizer removes them, loads included).
-        for b in 0..self.blocks.len() {
-            let resolve = |n: Node, blocks: &[Block]| match n {
-                Node::Block(i) if blocks[i].jt == blocks[i].jf => blocks[i].jt,
-                n => n,
-            };
+        entry
+    }
+
+    /// Bypass blocks whose two successors are the same (libpcap's optimizer
+    /// removes them, loads included).
+    fn bypass(&mut self, entry: Node) -> Node {
+        let resolve = |n: Node, blocks: &[Block]| match n {
+            Node::Block(i) if blocks[i].jt == blocks[i].jf => blocks[i].jt,
+            n => n,
+        };
+        for b in self.live(entry).into_iter().rev() {
             let (jt, jf) = (resolve(self.blocks[b].jt, &self.blocks), resolve(self.blocks[b].jf, &self.blocks));
             self.blocks[b].jt = jt;
             self.blocks[b].jf = jf;
         }
-        if let Node::Block(i) = entry
-            && self.blocks[i].jt == self.blocks[i].jf
-        {
-            entry = self.blocks[i].jt;
-        }
-        entry
+        resolve(entry, &self.blocks)
     }
 
-    /// Blocks reachable from `entry`, in an order where every jump goes
-    /// forward (descending index: a block is created after its successors).
-    fn live(&self, entry: Node) -> Vec<usize> {
-        let mut seen = vec![false; self.blocks.len()];
-        let mut stack = vec![entry];
-        while let Some(n) = stack.pop() {
-            if let Node::Block(i) = n
-                && !seen[i]
-            {
-                seen[i] = true;
-                stack.push(self.blocks[i].jt);
-                stack.push(self.blocks[i].jf);
+    /// One of libpcap's `or_pullup`/`and_pullup` moves, if one applies: in a
+    /// chain of tests that all go to the same place on success (`or`) or on
+    /// failure (`and`), a later test of the value A already holds is moved
+    /// up to just after the tests of that value. Returns whether the graph
+    /// changed.
+    fn pull_up(&mut self, entry: Node) -> bool {
+        let order = self.live(entry);
+        let mut preds: HashMap<usize, Vec<usize>> = HashMap::new();
+        for &b in &order {
+            for s in [self.blocks[b].jt, self.blocks[b].jf] {
+                if let Node::Block(s) = s {
+                    preds.entry(s).or_default().push(b);
+                }
             }
         }
-        (0..self.blocks.len()).rev().filter(|&i| seen[i]).collect()
+        // Dominators, in program order.
+        let mut dom: HashMap<usize, Vec<bool>> = HashMap::new();
+        for &b in &order {
+            let mut d = match preds.get(&b) {
+                None => vec![false; self.blocks.len()],
+                Some(ps) => {
+                    let mut d = dom[&ps[0]].clone();
+                    for p in &ps[1..] {
+                        for (x, y) in d.iter_mut().zip(&dom[p]) {
+                            *x &= *y;
+                        }
+                    }
+                    d
+                }
+            };
+            d[b] = true;
+            dom.insert(b, d);
+        }
+        // Levels: distance from the returns; libpcap works bottom up.
+        let mut level: HashMap<usize, usize> = HashMap::new();
+        for &b in order.iter().rev() {
+            let l = |n: Node| if let Node::Block(i) = n { level[&i] } else { 0 };
+            level.insert(b, 1 + l(self.blocks[b].jt).max(l(self.blocks[b].jf)));
+        }
+        let mut by_level = order.clone();
+        by_level.sort_by_key(|b| level[b]);
+        for b in by_level {
+            for or in [true, false] {
+                if self.pull_one(b, or, &preds, &dom) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+
+    fn pull_one(
+        &mut self,
+        b: usize,
+        or: bool,
+        preds: &HashMap<usize, Vec<usize>>,
+        dom: &HashMap<usize, Vec<bool>>,
+    ) -> bool {
+        let Some(ps) = preds.get(&b) else { return false };
+        let value = |i: usize| (self.blocks[i].test.x.is_none()).then(|| a_insns(&self.blocks[i].test));
+        // Every predecessor leaves the same value in A.
+        let val = value(ps[0]);
+        if val.is_none() || ps.iter().any(|&p| value(p) != val) {
+            return false;
+        }
+        // `or`: follow failures, all succeeding to the same place; `and`:
+        // the mirror image.
+        let same = |i: usize| if or { self.blocks[i].jt } else { self.blocks[i].jf };
+        let next = |i: usize| if or { self.blocks[i].jf } else { self.blocks[i].jt };
+        let goal = same(b);
+        let fits = |i: usize| same(i) == goal && dom[&i][b];
+        let (mut prev, mut d, mut at_top) = (None, b, true);
+        loop {
+            if !fits(d) {
+                return false;
+            }
+            if value(d) != val {
+                break;
+            }
+            let Node::Block(n) = next(d) else { return false };
+            prev = Some(d);
+            d = n;
+            at_top = false;
+            if !dom.contains_key(&d) {
+                return false;
+            }
+        }
+        let (mut sprev, mut s) = (d, next(d));
+        loop {
+            let Node::Block(i) = s else { return false };
+            if !dom.contains_key(&i) || !fits(i) {
+                return false;
+            }
+            if value(i) == val {
+                break;
+            }
+            sprev = i;
+            s = next(i);
+        }
+        let Node::Block(pull) = s else { return false };
+        // Unlink `pull`, then put it in front of `d`.
+        let after = next(pull);
+        self.set_next(sprev, or, after);
+        self.set_next(pull, or, Node::Block(d));
+        if at_top {
+            for &p in ps {
+                if self.blocks[p].jt == Node::Block(b) {
+                    self.blocks[p].jt = Node::Block(pull);
+                }
+                if self.blocks[p].jf == Node::Block(b) {
+                    self.blocks[p].jf = Node::Block(pull);
+                }
+            }
+        } else if let Some(p) = prev {
+            self.set_next(p, or, Node::Block(pull));
+        }
+        true
+    }
+
+    fn set_next(&mut self, i: usize, or: bool, to: Node) {
+        if or {
+            self.blocks[i].jf = to;
+        } else {
+            self.blocks[i].jt = to;
+        }
+    }
+
+    /// Blocks reachable from `entry` in program order: every jump goes
+    /// forward (reverse postorder of a depth-first walk).
+    fn live(&self, entry: Node) -> Vec<usize> {
+        let mut seen = vec![false; self.blocks.len()];
+        let mut post = Vec::new();
+        // (block, successors pushed?)
+        let mut stack: Vec<(usize, bool)> = Vec::new();
+        if let Node::Block(e) = entry {
+            stack.push((e, false));
+        }
+        while let Some((b, expanded)) = stack.pop() {
+            if expanded {
+                post.push(b);
+                continue;
+            }
+            if seen[b] {
+                continue;
+            }
+            seen[b] = true;
+            stack.push((b, true));
+            for s in [self.blocks[b].jf, self.blocks[b].jt] {
+                if let Node::Block(s) = s
+                    && !seen[s]
+                {
+                    stack.push((s, false));
+                }
+            }
+        }
+        post.reverse();
+        post
     }
 
     /// Mark loads that every predecessor has already done.

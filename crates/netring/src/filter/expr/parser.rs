@@ -71,14 +71,97 @@ struct Qual {
 
 /// Keywords of libpcap that are outside the core grammar (part 2).
 const LATER: &[&str] = &[
-    "gateway", "portrange", "protochain", "byte", "inbound", "outbound", "ifindex", "vlan", "mpls", "pppoed",
-    "pppoes", "geneve", "igmp", "igrp", "pim", "vrrp", "carp", "ah", "esp", "atalk", "aarp", "decnet", "lat", "sca",
-    "moprc", "mopdl", "iso", "esis", "es-is", "isis", "is-is", "l1", "l2", "iih", "lsp", "snp", "psnp", "csnp",
-    "clnp", "stp", "ipx", "netbeui", "radio", "llc", "ra", "ta", "addr1", "addr2", "addr3", "addr4", "type",
-    "subtype", "dir", "direction", "ppp", "slip", "lane", "metac", "bcc", "oam", "oamf4", "oamf4ec", "oamf4sc",
-    "sc", "ilmic", "connectmsg", "metaconnect", "on", "ifname", "rnr", "rulenum", "reason", "rset", "ruleset",
-    "srnr", "subrulenum", "action", "fisu", "lssu", "msu", "sio", "opc", "dpc", "sls", "hfisu", "hlssu", "hmsu",
-    "hsio", "hopc", "hdpc", "hsls",
+    "gateway",
+    "portrange",
+    "protochain",
+    "byte",
+    "inbound",
+    "outbound",
+    "ifindex",
+    "vlan",
+    "mpls",
+    "pppoed",
+    "pppoes",
+    "geneve",
+    "igmp",
+    "igrp",
+    "pim",
+    "vrrp",
+    "carp",
+    "ah",
+    "esp",
+    "atalk",
+    "aarp",
+    "decnet",
+    "lat",
+    "sca",
+    "moprc",
+    "mopdl",
+    "iso",
+    "esis",
+    "es-is",
+    "isis",
+    "is-is",
+    "l1",
+    "l2",
+    "iih",
+    "lsp",
+    "snp",
+    "psnp",
+    "csnp",
+    "clnp",
+    "stp",
+    "ipx",
+    "netbeui",
+    "radio",
+    "llc",
+    "ra",
+    "ta",
+    "addr1",
+    "addr2",
+    "addr3",
+    "addr4",
+    "type",
+    "subtype",
+    "dir",
+    "direction",
+    "ppp",
+    "slip",
+    "lane",
+    "metac",
+    "bcc",
+    "oam",
+    "oamf4",
+    "oamf4ec",
+    "oamf4sc",
+    "sc",
+    "ilmic",
+    "connectmsg",
+    "metaconnect",
+    "on",
+    "ifname",
+    "rnr",
+    "rulenum",
+    "reason",
+    "rset",
+    "ruleset",
+    "srnr",
+    "subrulenum",
+    "action",
+    "fisu",
+    "lssu",
+    "msu",
+    "sio",
+    "opc",
+    "dpc",
+    "sls",
+    "hfisu",
+    "hlssu",
+    "hmsu",
+    "hsio",
+    "hopc",
+    "hdpc",
+    "hsls",
 ];
 
 /// IP protocol names (`/etc/protocols` as Debian ships it), for `proto NAME`.
@@ -356,9 +439,8 @@ impl<'a> Parser<'a> {
                 return Ok((ast::relation(lhs, op, rhs), None));
             }
             Tok::Hid(..) | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => {
-                return self.err(
-                    "a bare address or name has no qualifier to take: write host, net, port or proto before it",
-                );
+                return self
+                    .err("a bare address or name has no qualifier to take: write host, net, port or proto before it");
             }
             _ => {}
         }
@@ -684,7 +766,12 @@ impl<'a> Parser<'a> {
             Proto::Arp | Proto::Rarp => {
                 return Self::err_at(t, format!("{} does not carry another protocol", q.proto.name()));
             }
-            p => return Self::err_at(t, format!("'{} proto' means nothing: {} carries no protocol field", p.name(), p.name())),
+            p => {
+                return Self::err_at(
+                    t,
+                    format!("'{} proto' means nothing: {} carries no protocol field", p.name(), p.name()),
+                );
+            }
         })
     }
 
@@ -696,7 +783,9 @@ impl<'a> Parser<'a> {
                 let table = if q.proto == Proto::Link { ETHER_PROTOS } else { IP_PROTOS };
                 match table.iter().find(|(n, _)| *n == name) {
                     Some(&(_, v)) => self.proto(t, v, q),
-                    None if q.proto == Proto::Link => Self::err_at(t, format!("unknown or unsupported ether proto {name:?}")),
+                    None if q.proto == Proto::Link => {
+                        Self::err_at(t, format!("unknown or unsupported ether proto {name:?}"))
+                    }
                     None => Self::err_at(t, format!("unknown IP protocol {name:?}")),
                 }
             }
