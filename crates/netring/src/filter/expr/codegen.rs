@@ -331,35 +331,40 @@ impl Graph {
     }
 
     /// Blocks reachable from `entry` in program order: every jump goes
-    /// forward (reverse postorder of a depth-first walk).
+    /// forward, and among blocks that could come next the one written
+    /// first in the expression does (a block is created after its
+    /// successors, so: the highest index).
     fn live(&self, entry: Node) -> Vec<usize> {
+        let Node::Block(e) = entry else { return Vec::new() };
+        let mut indegree = vec![0usize; self.blocks.len()];
         let mut seen = vec![false; self.blocks.len()];
-        let mut post = Vec::new();
-        // (block, successors pushed?)
-        let mut stack: Vec<(usize, bool)> = Vec::new();
-        if let Node::Block(e) = entry {
-            stack.push((e, false));
-        }
-        while let Some((b, expanded)) = stack.pop() {
-            if expanded {
-                post.push(b);
-                continue;
-            }
-            if seen[b] {
-                continue;
-            }
-            seen[b] = true;
-            stack.push((b, true));
-            for s in [self.blocks[b].jf, self.blocks[b].jt] {
-                if let Node::Block(s) = s
-                    && !seen[s]
-                {
-                    stack.push((s, false));
+        let mut stack = vec![e];
+        seen[e] = true;
+        while let Some(b) = stack.pop() {
+            for s in [self.blocks[b].jt, self.blocks[b].jf] {
+                if let Node::Block(s) = s {
+                    indegree[s] += 1;
+                    if !seen[s] {
+                        seen[s] = true;
+                        stack.push(s);
+                    }
                 }
             }
         }
-        post.reverse();
-        post
+        let mut ready = std::collections::BinaryHeap::from([e]);
+        let mut out = Vec::new();
+        while let Some(b) = ready.pop() {
+            out.push(b);
+            for s in [self.blocks[b].jt, self.blocks[b].jf] {
+                if let Node::Block(s) = s {
+                    indegree[s] -= 1;
+                    if indegree[s] == 0 {
+                        ready.push(s);
+                    }
+                }
+            }
+        }
+        out
     }
 
     /// Mark loads that every predecessor has already done.
