@@ -117,6 +117,9 @@ impl Graph {
         }
         let f = facts.get(&a_insns(t))?;
         let k = t.k;
+        if let Some(&(_, _, outcome)) = f.seen.iter().find(|(op, kk, _)| *op == t.op && *kk == k) {
+            return Some(outcome);
+        }
         match (t.op, f.eq) {
             (BPF_JEQ, Some(v)) => Some(v == k),
             (BPF_JGT, Some(v)) => Some(v > k),
@@ -411,6 +414,8 @@ impl Graph {
 struct Known {
     eq: Option<u32>,
     ne: Vec<u32>,
+    /// Outcomes of other tests of the value: (op, k, outcome).
+    seen: Vec<(u16, u32, bool)>,
 }
 
 /// What is known about packet values on a path, by the loads that read them.
@@ -418,10 +423,16 @@ type Facts = HashMap<Value, Known>;
 
 /// Record the outcome of `t`'s jump.
 fn learn(facts: &mut Facts, t: &Test, outcome: bool) {
-    if t.op != BPF_JEQ || t.x.is_some() || matches!(t.load, Load::Len | Load::Imm(_)) {
+    if t.x.is_some() || matches!(t.load, Load::Imm(_)) {
         return;
     }
     let k = facts.entry(a_insns(t)).or_default();
+    if t.op != BPF_JEQ {
+        if !k.seen.contains(&(t.op, t.k, outcome)) {
+            k.seen.push((t.op, t.k, outcome));
+        }
+        return;
+    }
     if outcome {
         k.eq = Some(t.k);
     } else if !k.ne.contains(&t.k) {
@@ -438,7 +449,8 @@ fn meet(a: &mut Facts, b: &Facts) {
                 ka.eq = None;
             }
             ka.ne.retain(|x| kb.ne.contains(x) || kb.eq.is_some_and(|e| e != *x));
-            ka.eq.is_some() || !ka.ne.is_empty()
+            ka.seen.retain(|x| kb.seen.contains(x));
+            ka.eq.is_some() || !ka.ne.is_empty() || !ka.seen.is_empty()
         }
     });
 }
@@ -459,10 +471,42 @@ pub(crate) fn generate(cond: &Cond, snaplen: u32) -> Result<Program> {
     let order = g.live(entry);
     g.drop_redundant_loads(&order, entry);
 
+    // Each block as emitted: loads that are still needed, then the jump.
+    let emitted = |blk: &Block| {
+        let mut v = Vec::new();
+        if let Some(x) = x_insn(&blk.test)
+            && !blk.skip_x
+        {
+            v.push(x);
+        }
+        if !blk.skip_a {
+            v.extend(a_insns(&blk.test));
+        }
+        let src = if blk.test.x.is_some() { BPF_X } else { BPF_K };
+        v.push(Instruction::stmt(BPF_JMP | blk.test.op | src, blk.test.k));
+        v
+    };
+    // Merge blocks that emit the same code to the same places (libpcap
+    // interns them too). Successors first; the copy latest in program
+    // order stays, so every predecessor still comes before it.
+    let mut rep: HashMap<usize, usize> = HashMap::new();
+    let mut seen: HashMap<(Vec<Instruction>, Node, Node), usize> = HashMap::new();
+    let canon = |n: Node, rep: &HashMap<usize, usize>| match n {
+        Node::Block(i) => Node::Block(rep[&i]),
+        n => n,
+    };
+    for &i in order.iter().rev() {
+        let blk = &g.blocks[i];
+        let key = (emitted(blk), canon(blk.jt, &rep), canon(blk.jf, &rep));
+        let r = *seen.entry(key).or_insert(i);
+        rep.insert(i, r);
+    }
+    let order: Vec<usize> = order.into_iter().filter(|i| rep[i] == *i).collect();
+
     let mut b = ProgramBuilder::new();
     let labels: HashMap<usize, Label> = order.iter().map(|&i| (i, b.label())).collect();
     let (accept, reject) = (b.label(), b.label());
-    let target = |n: Node| match n {
+    let target = |n: Node| match canon(n, &rep) {
         Node::Block(i) => labels[&i],
         Node::Accept => accept,
         Node::Reject => reject,
@@ -470,18 +514,12 @@ pub(crate) fn generate(cond: &Cond, snaplen: u32) -> Result<Program> {
     for &i in &order {
         let blk = &g.blocks[i];
         b.bind(labels[&i]);
-        if let Some(x) = x_insn(&blk.test)
-            && !blk.skip_x
-        {
-            b.stmt(x.code, x.k);
+        let code = emitted(blk);
+        let (jump, loads) = code.split_last().expect("a jump");
+        for insn in loads {
+            b.stmt(insn.code, insn.k);
         }
-        if !blk.skip_a {
-            for insn in a_insns(&blk.test) {
-                b.stmt(insn.code, insn.k);
-            }
-        }
-        let src = if blk.test.x.is_some() { BPF_X } else { BPF_K };
-        b.jump(BPF_JMP | blk.test.op | src, blk.test.k, target(blk.jt), target(blk.jf));
+        b.jump(jump.code, jump.k, target(blk.jt), target(blk.jf));
     }
     b.bind(accept).stmt(BPF_RET | BPF_K, snaplen);
     if order.is_empty() {
