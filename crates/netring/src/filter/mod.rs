@@ -1,5 +1,17 @@
 //! Classic BPF: the instruction type, opcodes, validation, and programs that
-//! can be attached to a socket.
+//! can be attached to a socket; a [`ProgramBuilder`], an [`interp`]reter with
+//! the kernel's semantics, [`disasm`] listings as tcpdump prints them, and
+//! the [`expr`] compiler for tcpdump filter expressions.
+//!
+//! ```
+//! use netring::filter::{FilterMeta, Listing, Program};
+//! let p = Program::compile("ether proto 0x88b5", 96)?;
+//! assert_eq!(p.listing(Listing::Decimal), "4\n40 0 0 12\n21 0 1 34997\n6 0 0 96\n6 0 0 0\n");
+//! let mut frame = [0u8; 64];
+//! frame[12..14].copy_from_slice(&[0x88, 0xb5]);
+//! assert_eq!(p.run(&frame, &FilterMeta::for_frame(&frame)), 96);
+//! # Ok::<(), netring::Error>(())
+//! ```
 //!
 //! A [`Program`] is always valid: [`Program::new`] runs the same checks as
 //! the kernel's `bpf_check_classic()` (`net/core/filter.c`), so a program
