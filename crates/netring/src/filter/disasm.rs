@@ -192,7 +192,9 @@ mod tests {
         // bpf_image() for every opcode byte and k values around the edges.
         let golden = include_str!("../../tests/data/filter/bpf_image.tsv");
         let (mut n, mut bad) = (0, Vec::new());
-        for line in golden.lines() {
+        // Under Miri, a sample: the formatting code is the same for all.
+        let step = if cfg!(miri) { 25 } else { 1 };
+        for line in golden.lines().step_by(step) {
             let (input, want) = line.split_once('\t').expect("tab");
             let f: Vec<u32> = input.split(' ').map(|x| x.parse().unwrap()).collect();
             let insn = Instruction::new(f[1] as u16, f[2] as u8, f[3] as u8, f[4]);
@@ -203,6 +205,6 @@ mod tests {
             n += 1;
         }
         assert!(bad.is_empty(), "{} of {n} differ:\n{}", bad.len(), bad.join("\n"));
-        assert!(n > 1000);
+        assert!(n * step > 1000);
     }
 }
