@@ -49,19 +49,15 @@ pub(crate) struct Token {
     pub len: usize,
 }
 
-/// Every keyword of libpcap's scanner, so none is ever taken for a name.
-const KEYWORDS: &[&str] = &[
+/// Keywords of the core grammar.
+const CORE: &[&str] = &[
     "dst",
     "src",
     "host",
-    "gateway",
     "net",
     "mask",
     "port",
-    "portrange",
     "proto",
-    "protochain",
-    "byte",
     "broadcast",
     "multicast",
     "and",
@@ -70,21 +66,11 @@ const KEYWORDS: &[&str] = &[
     "len",
     "less",
     "greater",
-    "inbound",
-    "outbound",
-    "ifindex",
-    "vlan",
-    "mpls",
-    "pppoed",
-    "pppoes",
-    "geneve",
     "ether",
     "fddi",
     "tr",
     "wlan",
     "link",
-    "ppp",
-    "slip",
     "ip",
     "ip6",
     "arp",
@@ -93,12 +79,29 @@ const KEYWORDS: &[&str] = &[
     "udp",
     "icmp",
     "icmp6",
+    "sctp",
+];
+
+/// The rest of libpcap's keywords: outside the core grammar (part 2), but
+/// never taken for names.
+pub(crate) const LATER: &[&str] = &[
+    "gateway",
+    "portrange",
+    "protochain",
+    "byte",
+    "inbound",
+    "outbound",
+    "ifindex",
+    "vlan",
+    "mpls",
+    "pppoed",
+    "pppoes",
+    "geneve",
     "igmp",
     "igrp",
     "pim",
     "vrrp",
     "carp",
-    "sctp",
     "ah",
     "esp",
     "atalk",
@@ -125,8 +128,20 @@ const KEYWORDS: &[&str] = &[
     "ipx",
     "netbeui",
     "radio",
-    "lane",
     "llc",
+    "ra",
+    "ta",
+    "addr1",
+    "addr2",
+    "addr3",
+    "addr4",
+    "type",
+    "subtype",
+    "dir",
+    "direction",
+    "ppp",
+    "slip",
+    "lane",
     "metac",
     "bcc",
     "oam",
@@ -147,17 +162,6 @@ const KEYWORDS: &[&str] = &[
     "srnr",
     "subrulenum",
     "action",
-    "type",
-    "subtype",
-    "direction",
-    "dir",
-    "ra",
-    "ta",
-    "addr1",
-    "addr2",
-    "addr3",
-    "addr4",
-    "hsls",
     "fisu",
     "lssu",
     "msu",
@@ -176,7 +180,6 @@ const KEYWORDS: &[&str] = &[
     "s",
     "u",
     "rr",
-    "rnr",
     "rej",
     "srej",
     "sabme",
@@ -189,7 +192,7 @@ const KEYWORDS: &[&str] = &[
 ];
 
 fn keyword(word: &str) -> Option<&'static str> {
-    KEYWORDS.iter().copied().find(|k| k.eq_ignore_ascii_case(word))
+    CORE.iter().chain(LATER).copied().find(|k| k.eq_ignore_ascii_case(word))
 }
 
 fn is_word_char(c: char) -> bool {

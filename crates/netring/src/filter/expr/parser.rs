@@ -14,7 +14,7 @@
 
 use super::ParseError;
 use super::ast::{self, Arth, Cond, Dir, HostProto, PortProto, Relop};
-use super::lexer::{Tok, Token};
+use super::lexer::{LATER, Tok, Token};
 
 /// Protocol qualifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,101 +68,6 @@ struct Qual {
     dir: Option<Dir>,
     addr: Addr,
 }
-
-/// Keywords of libpcap that are outside the core grammar (part 2).
-const LATER: &[&str] = &[
-    "gateway",
-    "portrange",
-    "protochain",
-    "byte",
-    "inbound",
-    "outbound",
-    "ifindex",
-    "vlan",
-    "mpls",
-    "pppoed",
-    "pppoes",
-    "geneve",
-    "igmp",
-    "igrp",
-    "pim",
-    "vrrp",
-    "carp",
-    "ah",
-    "esp",
-    "atalk",
-    "aarp",
-    "decnet",
-    "lat",
-    "sca",
-    "moprc",
-    "mopdl",
-    "iso",
-    "esis",
-    "es-is",
-    "isis",
-    "is-is",
-    "l1",
-    "l2",
-    "iih",
-    "lsp",
-    "snp",
-    "psnp",
-    "csnp",
-    "clnp",
-    "stp",
-    "ipx",
-    "netbeui",
-    "radio",
-    "llc",
-    "ra",
-    "ta",
-    "addr1",
-    "addr2",
-    "addr3",
-    "addr4",
-    "type",
-    "subtype",
-    "dir",
-    "direction",
-    "ppp",
-    "slip",
-    "lane",
-    "metac",
-    "bcc",
-    "oam",
-    "oamf4",
-    "oamf4ec",
-    "oamf4sc",
-    "sc",
-    "ilmic",
-    "connectmsg",
-    "metaconnect",
-    "on",
-    "ifname",
-    "rnr",
-    "rulenum",
-    "reason",
-    "rset",
-    "ruleset",
-    "srnr",
-    "subrulenum",
-    "action",
-    "fisu",
-    "lssu",
-    "msu",
-    "sio",
-    "opc",
-    "dpc",
-    "sls",
-    "hfisu",
-    "hlssu",
-    "hmsu",
-    "hsio",
-    "hopc",
-    "hdpc",
-    "hsls",
-];
 
 /// IP protocol names (`/etc/protocols` as Debian ships it), for `proto NAME`.
 const IP_PROTOS: &[(&str, u32)] = &[
@@ -364,20 +269,25 @@ impl<'a> Parser<'a> {
     /// `expr: term | expr and term | expr and id | expr or term | expr or id`
     fn expr(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
         let (mut c, mut q) = self.term(q)?;
-        loop {
-            let and = if is_and(self.peek()) {
-                true
-            } else if is_or(self.peek()) {
-                false
-            } else {
-                break;
-            };
-            self.bump();
+        while let Some(and) = self.conjunction() {
             let (rhs, q2) = if self.starts_id() { self.id(q)? } else { self.term(q)? };
             c = if and { c.and(rhs) } else { c.or(rhs) };
             q = q2;
         }
         Ok((c, q))
+    }
+
+    /// Take an `and` (`Some(true)`) or `or` (`Some(false)`) if one is next.
+    fn conjunction(&mut self) -> Option<bool> {
+        let and = if is_and(self.peek()) {
+            true
+        } else if is_or(self.peek()) {
+            false
+        } else {
+            return None;
+        };
+        self.bump();
+        Some(and)
     }
 
     /// Whether what follows is a bare value (possibly behind `not`s and
@@ -586,15 +496,7 @@ impl<'a> Parser<'a> {
             self.bump();
             // pid: id ((and|or) id)*
             let (mut c, _) = self.id(q)?;
-            loop {
-                let and = if is_and(self.peek()) {
-                    true
-                } else if is_or(self.peek()) {
-                    false
-                } else {
-                    break;
-                };
-                self.bump();
+            while let Some(and) = self.conjunction() {
                 if !self.starts_id() {
                     return self.unexpected("another value (inside these parentheses, only values)");
                 }
