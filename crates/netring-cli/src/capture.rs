@@ -48,6 +48,29 @@ pub struct Args {
     /// Print one JSON object with the counts on stdout at exit.
     #[arg(long)]
     json: bool,
+    /// Filter expression (pcap-filter(7) syntax), run in the kernel.
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    filter: Option<String>,
+    /// Filter expression as trailing words, as tcpdump takes it
+    /// (`netring capture -i eth0 tcp port 80`).
+    #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = false)]
+    expression: Vec<String>,
+}
+
+impl Args {
+    /// The filter expression from `-f` or the trailing words.
+    fn expression(&self) -> Result<Option<String>, Error> {
+        match (&self.filter, self.expression.is_empty()) {
+            (Some(_), false) => Err(Error::InvalidConfig {
+                name: "filter",
+                value: self.expression.join(" "),
+                rule: "give the expression either with -f or after the options, not both".into(),
+            }),
+            (Some(f), true) => Ok(Some(f.clone())),
+            (None, false) => Ok(Some(self.expression.join(" "))),
+            (None, true) => Ok(None),
+        }
+    }
 }
 
 /// Parse seconds as a decimal number (`1`, `0.25`).
@@ -76,6 +99,9 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         .promiscuous(a.promisc);
     if let Some(s) = a.snaplen {
         b = b.snaplen(s);
+    }
+    if let Some(e) = a.expression()? {
+        b = b.filter(e);
     }
     let mut cap = b.build()?;
     let snaplen = a.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN);

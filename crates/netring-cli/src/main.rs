@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod capture;
+mod filter;
 mod output;
 mod selftest;
 mod signals;
@@ -30,6 +31,8 @@ enum Command {
     Capture(capture::Args),
     /// Build a private veth link and prove capture works end to end.
     Selftest(selftest::Args),
+    /// Compile a filter expression and print the program as tcpdump -d/-dd/-ddd does.
+    Filter(filter::Args),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +45,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Capture(a) => capture::run(a),
         Command::Selftest(a) => selftest::run(a),
+        Command::Filter(a) => filter::run(a),
     };
     match result {
         Ok(code) => code,

@@ -244,3 +244,70 @@ fn selftest_passes_and_reports_json() {
     assert!(checks.len() >= 5);
     assert!(checks.iter().all(|c| c["ok"] == true));
 }
+
+/// `netring filter` prints what `tcpdump -y EN10MB` prints, in all three
+/// listings, for expressions where the two compilers agree instruction for
+/// instruction.
+#[test]
+fn filter_listings_are_tcpdumps() {
+    require("tcpdump");
+    for e in ["ip", "tcp port 80", "ether multicast", "len >= 100", "icmp6", "ip proto 47", "tcp dst port 80 or 443"] {
+        for (flag, snap) in [("-d", "262144"), ("-dd", "262144"), ("-ddd", "262144"), ("-ddd", "96")] {
+            let ours = Command::new(BIN).args(["filter", flag, "-s", snap, e]).output().unwrap();
+            assert!(ours.status.success(), "{e}: {}", String::from_utf8_lossy(&ours.stderr));
+            let theirs = Command::new("tcpdump").args(["-y", "EN10MB", "-s", snap, flag, e]).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&ours.stdout), String::from_utf8_lossy(&theirs.stdout), "{flag} {e}");
+        }
+    }
+    // Several words are one expression, as tcpdump takes them.
+    let words = Command::new(BIN).args(["filter", "-ddd", "tcp", "port", "80"]).output().unwrap();
+    let whole = Command::new(BIN).args(["filter", "-ddd", "tcp port 80"]).output().unwrap();
+    assert_eq!(words.stdout, whole.stdout);
+}
+
+#[test]
+fn filter_errors_exit_non_zero_naming_the_column() {
+    for (e, col) in [("tcp host 198.18.0.1", 10), ("port 70000", 6), ("ip and", 7), ("host nosuch", 6)] {
+        let out = Command::new(BIN).args(["filter", e]).output().unwrap();
+        assert!(!out.status.success(), "{e}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains(&format!("column {col}:")), "{e}: {err}");
+    }
+    let out = Command::new(BIN).args(["filter", "ip and not ip"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("rejects all packets"));
+}
+
+#[test]
+fn capture_filters_with_f_or_a_trailing_expression() {
+    let l = link();
+    let tx = sender(&l);
+    let other = SeqFrames { ethertype: 0x88b6, ..SeqFrames::default() };
+    for (n, args) in [
+        (0, vec!["-f", "ether proto 0x88b6 and greater 150"]),
+        (1, vec!["ether", "proto", "0x88b6", "and", "greater", "150"]),
+    ] {
+        let file = tmp(&format!("filter{n}.pcap"));
+        let path = file.to_str().unwrap();
+        let mut full = vec!["capture", "-i", &l.b.name, "-c", "10", "--json", "-q", "-w", path];
+        full.extend(args);
+        let (child, _) = spawn_capture(&l, &full);
+        for seq in 0..60u64 {
+            let f = if seq % 3 == 0 { other.build(seq, 200) } else { SeqFrames::default().build(seq, 200) };
+            tx.send(&f).unwrap();
+            tx.send(&other.build(1000 + seq, 100)).unwrap(); // too short
+        }
+        let out = wait_with_timeout(child, Duration::from_secs(10));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(json(&out)["packets"], 10);
+        let recs = read_pcap(&file);
+        let seqs: Vec<_> = recs.iter().map(|r| other.verify(&r.3).expect("a 0x88b6 frame")).collect();
+        assert_eq!(seqs, (0..30).step_by(3).collect::<Vec<u64>>());
+        std::fs::remove_file(file).unwrap();
+    }
+    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "-c", "1", "tcp", "port", "99999"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("column 10"), "{}", String::from_utf8_lossy(&out.stderr));
+}

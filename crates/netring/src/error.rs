@@ -74,6 +74,17 @@ pub enum Error {
         reason: String,
     },
 
+    /// A filter expression does not parse or means nothing.
+    #[error("filter expression {expression:?}, column {column}: {message}")]
+    InvalidExpression {
+        /// The expression as given.
+        expression: String,
+        /// Column of the offending token (1-based, in characters).
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+
     /// The running kernel lacks a feature.
     #[error("{feature} is not supported by this kernel ({detail})")]
     Unsupported {

@@ -23,7 +23,7 @@
 //! |---|---|
 //! | `sys` (private) | the only code that names `libc`: kernel structs with layout assertions, syscall wrappers (EINTR handled once), `Mmap` RAII |
 //! | [`afpacket`] | the V3 ring protocol, [`Capture`], [`PacketBatch`], [`RawSender`] |
-//! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program) |
+//! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program), a builder, an interpreter, tcpdump-style listings, and the [`expr`](filter::expr) compiler for tcpdump filter expressions |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
 //! | [`PacketSource`] | one trait over every receive backend |

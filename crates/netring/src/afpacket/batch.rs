@@ -10,6 +10,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use super::ring::{BlockToken, RxRing};
+use crate::filter::{FilterMeta, Program};
 use crate::packet::{LinkAddr, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource};
 use crate::sys::tpacket::{
     SOCKADDR_LL_OFFSET, TP_STATUS_BLK_TMO, TP_STATUS_CSUM_VALID, TP_STATUS_CSUMNOTREADY, TP_STATUS_GSO_TCP,
@@ -65,12 +66,21 @@ pub struct Packets<'a> {
     offset: usize,
     remaining: u32,
     malformed: Option<&'a Cell<bool>>,
+    /// Re-check each packet with this program (frames queued before a
+    /// filter change, see [`Capture::set_filter`](crate::Capture::set_filter)).
+    recheck: Option<&'a Program>,
 }
 
 impl<'a> Packets<'a> {
     /// Walk `block` (a whole V3 block, descriptor included).
     pub(crate) fn new(block: &'a [u8], header: &BlockHeader, malformed: Option<&'a Cell<bool>>) -> Self {
-        let mut it = Self { block, offset: header.offset_to_first_pkt as usize, remaining: header.num_pkts, malformed };
+        let mut it = Self {
+            block,
+            offset: header.offset_to_first_pkt as usize,
+            remaining: header.num_pkts,
+            malformed,
+            recheck: None,
+        };
         if header.num_pkts > 0 && it.offset < BLOCK_DESC_LEN {
             it.fail();
         }
@@ -79,7 +89,14 @@ impl<'a> Packets<'a> {
 
     /// Resume a walk at a saved [`cursor`](Self::cursor).
     pub(crate) fn resume(block: &'a [u8], cursor: (usize, u32), malformed: Option<&'a Cell<bool>>) -> Self {
-        Self { block, offset: cursor.0, remaining: cursor.1, malformed }
+        Self { block, offset: cursor.0, remaining: cursor.1, malformed, recheck: None }
+    }
+
+    /// Skip packets `program` rejects and cut the others to its accept
+    /// length, as the kernel would have with that program attached.
+    pub(crate) fn recheck(mut self, program: Option<&'a Program>) -> Self {
+        self.recheck = program;
+        self
     }
 
     /// Where the walk stands: next header offset and packets left.
@@ -101,6 +118,31 @@ impl<'a> Iterator for Packets<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Packet<'a>> {
+        loop {
+            let pkt = self.step()?;
+            let Some(program) = self.recheck else { return Some(pkt) };
+            let keep = program.run(pkt.data(), &FilterMeta::from_packet(&pkt)) as usize;
+            if keep == 0 {
+                continue;
+            }
+            if keep >= pkt.len() {
+                return Some(pkt);
+            }
+            let mut meta = *pkt.meta();
+            meta.status |= PacketStatus::TRUNCATED;
+            return Some(Packet::new(&pkt.data()[..keep], meta));
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.remaining as usize))
+    }
+}
+
+impl<'a> Packets<'a> {
+    /// The next packet of the block, unfiltered.
+    #[inline]
+    fn step(&mut self) -> Option<Packet<'a>> {
         if self.remaining == 0 {
             return None;
         }
@@ -125,10 +167,6 @@ impl<'a> Iterator for Packets<'a> {
             }
         }
         Some(Packet::new(data, decode_meta(hdr, snaplen)))
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.remaining as usize))
     }
 }
 
@@ -207,20 +245,23 @@ pub struct PacketBatch<'a> {
     token: Option<BlockToken>,
     header: BlockHeader,
     malformed: Cell<bool>,
+    recheck: Option<&'a Program>,
 }
 
 impl<'a> PacketBatch<'a> {
-    pub(crate) fn new(ring: &'a mut RxRing, token: BlockToken) -> Self {
+    pub(crate) fn new(ring: &'a mut RxRing, token: BlockToken, recheck: Option<&'a Program>) -> Self {
         let header = BlockHeader::parse(ring.bytes(&token));
         let malformed = Cell::new(header.is_none());
-        Self { ring, token: Some(token), header: header.unwrap_or_default(), malformed }
+        Self { ring, token: Some(token), header: header.unwrap_or_default(), malformed, recheck }
     }
 
     fn token(&self) -> &BlockToken {
         self.token.as_ref().expect("held until drop")
     }
 
-    /// Number of packets the kernel put in the block.
+    /// Number of packets the kernel put in the block. Right after a filter
+    /// change, [`iter`](Self::iter) may yield fewer: packets queued under
+    /// the old filter that the new one rejects are skipped.
     pub fn len(&self) -> usize {
         self.header.num_pkts as usize
     }
@@ -232,7 +273,7 @@ impl<'a> PacketBatch<'a> {
 
     /// The packets, in the order the kernel received them.
     pub fn iter(&self) -> Packets<'_> {
-        Packets::new(self.ring.bytes(self.token()), &self.header, Some(&self.malformed))
+        Packets::new(self.ring.bytes(self.token()), &self.header, Some(&self.malformed)).recheck(self.recheck)
     }
 
     /// Whether the retire timer closed this block before it was full
@@ -519,7 +560,7 @@ pub(crate) mod tests {
                 std::thread::yield_now();
                 continue;
             };
-            let batch = PacketBatch::new(&mut ring, token);
+            let batch = PacketBatch::new(&mut ring, token, None);
             assert_eq!(batch.seq_num(), seen as u64);
             assert_eq!(batch.timed_out(), seen % 5 == 0);
             let got: Vec<_> = batch.iter().map(|p| p.data()[0]).collect();
@@ -538,7 +579,7 @@ pub(crate) mod tests {
         set_u32(&mut block, 16, 5000);
         kernel.publish(4096, 0, &block, TP_STATUS_USER);
         let token = ring.take().unwrap();
-        let batch = PacketBatch::new(&mut ring, token);
+        let batch = PacketBatch::new(&mut ring, token, None);
         assert_eq!(batch.iter().count(), 0);
         drop(batch);
         assert_eq!(ring.malformed(), 1);

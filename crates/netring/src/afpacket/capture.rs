@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use super::batch::{BlockHeader, PacketBatch, Packets};
 use super::ring::{BlockToken, RxRing};
 use crate::error::{Error, Result};
-use crate::filter::Program;
+use crate::filter::{FilterMeta, Program};
 use crate::packet::Packet;
 use crate::source::{Batch, PacketSource};
 use crate::stats::{CaptureStats, StatsCounter};
@@ -53,6 +53,7 @@ pub struct CaptureBuilder {
     ignore_outgoing: bool,
     rxhash: bool,
     filter: Option<Program>,
+    expression: Option<String>,
 }
 
 impl Default for CaptureBuilder {
@@ -68,6 +69,7 @@ impl Default for CaptureBuilder {
             ignore_outgoing: false,
             rxhash: false,
             filter: None,
+            expression: None,
         }
     }
 }
@@ -145,6 +147,15 @@ impl CaptureBuilder {
         self
     }
 
+    /// A tcpdump filter expression (pcap-filter(7), e.g. `tcp port 443 and
+    /// not net 198.18.0.0/15`), compiled in [`build`](Self::build) for a live
+    /// AF_PACKET socket and run in the kernel; accepted packets keep the
+    /// snap length. Replaces [`bpf`](Self::bpf). See [`crate::filter::expr`].
+    pub fn filter(mut self, expression: impl Into<String>) -> Self {
+        self.expression = Some(expression.into());
+        self
+    }
+
     /// Check every value; the first broken rule is the error.
     fn validate(&self) -> Result<&str> {
         let iface = self.interface.as_deref().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
@@ -204,10 +215,18 @@ impl CaptureBuilder {
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] for a value that breaks a rule (nothing is
-    /// created); [`Error::InterfaceNotFound`]; [`Error::PermissionDenied`]
-    /// without `CAP_NET_RAW`; [`Error::Io`] naming the failing call.
-    pub fn build(self) -> Result<Capture> {
+    /// created); [`Error::InvalidExpression`] for a filter expression that
+    /// does not compile (with the column); [`Error::InterfaceNotFound`];
+    /// [`Error::PermissionDenied`] without `CAP_NET_RAW`; [`Error::Io`]
+    /// naming the failing call.
+    pub fn build(mut self) -> Result<Capture> {
         let iface = self.validate()?.to_owned();
+        if let Some(e) = self.expression.take() {
+            if self.filter.is_some() {
+                return Err(Error::config("filter", e, "set either filter() or bpf(), not both"));
+            }
+            self.filter = Some(Program::compile(&e, self.snaplen.unwrap_or(MAX_SNAPLEN))?);
+        }
         // Protocol 0: the socket receives nothing until `bind` names a
         // protocol, so no packet slips in before the filter and ring exist.
         let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?;
@@ -295,6 +314,7 @@ impl CaptureBuilder {
             down: false,
             gone: false,
             retire_timeout: self.retire_timeout,
+            recheck: None,
         })
     }
 }
@@ -396,6 +416,15 @@ pub struct Capture {
     down: bool,
     gone: bool,
     retire_timeout: Duration,
+    /// After a filter change: blocks queued under the old filter, to be
+    /// re-checked in user space with the new one (as libpcap does).
+    recheck: Option<Recheck>,
+}
+
+#[derive(Debug)]
+struct Recheck {
+    program: Program,
+    blocks: usize,
 }
 
 /// While the interface is down, how often to check whether it was deleted.
@@ -420,7 +449,24 @@ impl Capture {
     #[inline]
     pub fn next_batch(&mut self) -> Option<PacketBatch<'_>> {
         let token = self.ring.take()?;
-        Some(PacketBatch::new(&mut self.ring, token))
+        let recheck = self.recheck_next_block();
+        let program = if recheck { self.recheck.as_ref().map(|r| &r.program) } else { None };
+        Some(PacketBatch::new(&mut self.ring, token, program))
+    }
+
+    /// Whether the block just taken was filled (at least partly) under a
+    /// filter that has since been replaced.
+    #[inline]
+    fn recheck_next_block(&mut self) -> bool {
+        // The program stays (a block being walked may still need it) until
+        // the next filter change.
+        match &mut self.recheck {
+            Some(r) if r.blocks > 0 => {
+                r.blocks -= 1;
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The next retired block, waiting up to `timeout` (`None`: no limit).
@@ -542,14 +588,42 @@ impl Capture {
     /// Replace the kernel filter on the live socket, atomically. The snap
     /// length still applies.
     ///
-    /// Frames already in the ring were checked by the old filter.
+    /// Once this returns, every packet handed out matches `program`: frames
+    /// the kernel queued in the ring under the old filter (the blocks user
+    /// space holds, and the one being filled) are re-checked with `program`
+    /// in user space as they are read, as libpcap does for TPACKET_V3.
     ///
     /// # Errors
     /// `setsockopt(SO_ATTACH_FILTER)` failed or capping the program at the
     /// snap length made it invalid.
     pub fn set_bpf(&mut self, program: &Program) -> Result<()> {
         let p = effective_filter(Some(program), self.snaplen)?.expect("a program");
-        attach(self.fd.as_fd(), &p)
+        attach(self.fd.as_fd(), &p)?;
+        // Blocks are read in order; the user-owned ones come next, then the
+        // one the kernel is filling.
+        let blocks = (self.ring.user_blocks() + 1).min(self.ring.block_count());
+        self.recheck = Some(Recheck { program: p, blocks });
+        Ok(())
+    }
+
+    /// Replace the kernel filter with a tcpdump filter expression, compiled
+    /// for a live AF_PACKET socket (see [`crate::filter::expr`]); as
+    /// [`set_bpf`](Self::set_bpf), every packet handed out afterwards matches
+    /// it, queued ones included.
+    ///
+    /// ```no_run
+    /// # let mut cap = netring::Capture::open("eth0")?;
+    /// cap.set_filter("tcp port 443 or udp port 53")?;
+    /// # Ok::<(), netring::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidExpression`] (with the column) or
+    /// [`Error::InvalidFilter`] if it does not compile; nothing changes then.
+    /// As [`set_bpf`](Self::set_bpf) otherwise.
+    pub fn set_filter(&mut self, expression: &str) -> Result<()> {
+        let p = Program::compile(expression, self.snaplen.unwrap_or(MAX_SNAPLEN))?;
+        self.set_bpf(&p)
     }
 
     /// Remove the user filter: every packet passes again (still truncated to
@@ -558,6 +632,7 @@ impl Capture {
     /// # Errors
     /// The kernel refused the change.
     pub fn clear_filter(&mut self) -> Result<()> {
+        self.recheck = None;
         match self.snaplen {
             Some(s) => attach(self.fd.as_fd(), &Program::accept(s)),
             None => detach(self.fd.as_fd()),
@@ -658,6 +733,7 @@ struct Held {
     token: BlockToken,
     cursor: (usize, u32),
     malformed: bool,
+    recheck: bool,
 }
 
 impl CapturePackets<'_> {
@@ -666,8 +742,45 @@ impl CapturePackets<'_> {
     /// After a malformed block (never produced by a sane kernel) this returns
     /// `None` once even if more blocks are ready.
     pub fn next_packet(&mut self) -> Option<Packet<'_>> {
-        if !self.advance() {
-            return None;
+        loop {
+            if !self.advance() {
+                return None;
+            }
+            let held = self.held.as_mut().expect("advance holds a block");
+            if !held.recheck {
+                break;
+            }
+            // Blocks from before a filter change: skip what the new filter
+            // rejects (the packet itself is taken again below).
+            let program = self.cap.recheck.as_ref().map(|r| &r.program);
+            let bytes = self.cap.ring.bytes(&held.token);
+            let flag = std::cell::Cell::new(false);
+            let mut walk = Packets::resume(bytes, held.cursor, Some(&flag));
+            let found = loop {
+                let before = walk.cursor();
+                match walk.next() {
+                    None => break None,
+                    Some(p) if program.is_some_and(|f| f.run(p.data(), &FilterMeta::from_packet(&p)) == 0) => {}
+                    Some(_) => break Some(before),
+                }
+            };
+            held.malformed |= flag.get();
+            match found {
+                Some(at) => {
+                    held.cursor = at;
+                    let program = self.cap.recheck.as_ref().map(|r| &r.program);
+                    let held = self.held.as_mut().expect("held");
+                    let bytes = self.cap.ring.bytes(&held.token);
+                    let mut walk = Packets::resume(bytes, held.cursor, None).recheck(program);
+                    let pkt = walk.next();
+                    held.cursor = walk.cursor();
+                    return pkt;
+                }
+                None => {
+                    held.cursor = walk.cursor();
+                    held.cursor.1 = 0;
+                }
+            }
         }
         let held = self.held.as_mut().expect("advance holds a block");
         let bytes = self.cap.ring.bytes(&held.token);
@@ -702,6 +815,7 @@ impl CapturePackets<'_> {
             let Some(token) = self.cap.ring.take() else {
                 return false;
             };
+            let recheck = self.cap.recheck_next_block();
             let bytes = self.cap.ring.bytes(&token);
             let (cursor, malformed) = match BlockHeader::parse(bytes) {
                 Some(h) => {
@@ -710,7 +824,7 @@ impl CapturePackets<'_> {
                 }
                 None => ((0, 0), true),
             };
-            self.held = Some(Held { token, cursor, malformed });
+            self.held = Some(Held { token, cursor, malformed, recheck });
         }
     }
 

@@ -1,5 +1,17 @@
 //! Classic BPF: the instruction type, opcodes, validation, and programs that
-//! can be attached to a socket.
+//! can be attached to a socket; a [`ProgramBuilder`], an [`interp`]reter with
+//! the kernel's semantics, [`disasm`] listings as tcpdump prints them, and
+//! the [`expr`] compiler for tcpdump filter expressions.
+//!
+//! ```
+//! use netring::filter::{FilterMeta, Listing, Program};
+//! let p = Program::compile("ether proto 0x88b5", 96)?;
+//! assert_eq!(p.listing(Listing::Decimal), "4\n40 0 0 12\n21 0 1 34997\n6 0 0 96\n6 0 0 0\n");
+//! let mut frame = [0u8; 64];
+//! frame[12..14].copy_from_slice(&[0x88, 0xb5]);
+//! assert_eq!(p.run(&frame, &FilterMeta::for_frame(&frame)), 96);
+//! # Ok::<(), netring::Error>(())
+//! ```
 //!
 //! A [`Program`] is always valid: [`Program::new`] runs the same checks as
 //! the kernel's `bpf_check_classic()` (`net/core/filter.c`), so a program
@@ -8,11 +20,18 @@
 //! [`Capture::set_bpf`](crate::Capture::set_bpf) and
 //! [`Capture::clear_filter`](crate::Capture::clear_filter).
 
+mod builder;
 pub mod code;
+pub mod disasm;
+pub mod expr;
 mod insn;
+pub mod interp;
 mod validate;
 
+pub use builder::{Label, ProgramBuilder};
+pub use disasm::Listing;
 pub use insn::Instruction;
+pub use interp::FilterMeta;
 pub use validate::validate;
 
 use crate::error::{Error, Result};
@@ -39,6 +58,16 @@ impl Program {
         Ok(Self { insns })
     }
 
+    /// Compile a tcpdump filter expression for a live AF_PACKET socket,
+    /// accepting `snaplen` bytes of each matching packet (see [`expr`]).
+    ///
+    /// # Errors
+    /// [`Error::InvalidExpression`] naming the column of the offending
+    /// token; [`Error::InvalidFilter`] if the expression rejects every packet.
+    pub fn compile(expression: &str, snaplen: u32) -> Result<Self> {
+        expr::compile_for(expression, snaplen, expr::Target::LiveAfPacket)
+    }
+
     /// A program that accepts every packet, truncated to `snaplen` bytes.
     pub fn accept(snaplen: u32) -> Self {
         Self { insns: vec![Instruction::stmt(code::BPF_RET | code::BPF_K, snaplen)] }
@@ -57,6 +86,22 @@ impl Program {
     /// Number of instructions (never 0).
     pub fn len(&self) -> usize {
         self.insns.len()
+    }
+
+    /// Run the program over `data` with `meta`, with the kernel's semantics
+    /// (see [`interp`]): the accept length, 0 for a rejected packet.
+    pub fn run(&self, data: &[u8], meta: &FilterMeta) -> u32 {
+        interp::run(&self.insns, data, meta)
+    }
+
+    /// Whether the program accepts `data` (with `meta`).
+    pub fn matches(&self, data: &[u8], meta: &FilterMeta) -> bool {
+        self.run(data, meta) != 0
+    }
+
+    /// The program as `tcpdump -d`, `-dd` or `-ddd` lists it.
+    pub fn listing(&self, kind: Listing) -> String {
+        disasm::listing(&self.insns, kind)
     }
 
     /// Always false: a valid program has at least one instruction.

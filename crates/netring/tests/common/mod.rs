@@ -2,6 +2,8 @@
 //! numbered test frames.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
+pub mod filter_corpus;
+
 use std::time::{Duration, Instant};
 
 use netring::frames::SeqFrames;

@@ -1,0 +1,758 @@
+//! The grammar of pcap-filter(7), core part, as libpcap's `grammar.y`
+//! parses it, including its quirks:
+//!
+//! - `and` and `or` bind equally tight, left to right: `a or b and c` is
+//!   `(a or b) and c`;
+//! - a bare value after `and`/`or`/`not` takes the qualifiers of the term
+//!   before it: `host 198.18.0.1 or 198.18.0.2`, `tcp port 80 or 443`,
+//!   `host 198.18.0.1 and not (198.18.0.2 or 198.18.0.3)`; a term in
+//!   parentheses passes on the qualifiers from before the parenthesis;
+//! - a protocol name alone (`tcp`) leaves nothing to inherit.
+//!
+//! Meaning is given as each primitive is read (as libpcap does), so a
+//! qualifier that does not fit its value is reported at that value.
+
+use super::ParseError;
+use super::ast::{self, Arth, Cond, Dir, HostProto, PortProto, Relop};
+use super::lexer::{LATER, Tok, Token};
+
+/// Protocol qualifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Proto {
+    Default,
+    Link,
+    Ip,
+    Ip6,
+    Arp,
+    Rarp,
+    Tcp,
+    Udp,
+    Sctp,
+    Icmp,
+    Icmp6,
+}
+
+impl Proto {
+    fn name(self) -> &'static str {
+        match self {
+            Proto::Default => "",
+            Proto::Link => "link",
+            Proto::Ip => "ip",
+            Proto::Ip6 => "ip6",
+            Proto::Arp => "arp",
+            Proto::Rarp => "rarp",
+            Proto::Tcp => "tcp",
+            Proto::Udp => "udp",
+            Proto::Sctp => "sctp",
+            Proto::Icmp => "icmp",
+            Proto::Icmp6 => "icmp6",
+        }
+    }
+}
+
+/// Address-type qualifier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Addr {
+    Default,
+    Host,
+    Net,
+    Port,
+    Proto,
+}
+
+/// The qualifiers in force for a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Qual {
+    proto: Proto,
+    /// `None`: no direction given.
+    dir: Option<Dir>,
+    addr: Addr,
+}
+
+/// IP protocol names (`/etc/protocols` as Debian ships it), for `proto NAME`.
+const IP_PROTOS: &[(&str, u32)] = &[
+    ("ip", 0),
+    ("hopopt", 0),
+    ("icmp", 1),
+    ("igmp", 2),
+    ("ggp", 3),
+    ("ipencap", 4),
+    ("st", 5),
+    ("tcp", 6),
+    ("egp", 8),
+    ("igp", 9),
+    ("pup", 12),
+    ("udp", 17),
+    ("hmp", 20),
+    ("xns-idp", 22),
+    ("rdp", 27),
+    ("iso-tp4", 29),
+    ("dccp", 33),
+    ("xtp", 36),
+    ("ddp", 37),
+    ("idpr-cmtp", 38),
+    ("ipv6", 41),
+    ("ipv6-route", 43),
+    ("ipv6-frag", 44),
+    ("idrp", 45),
+    ("rsvp", 46),
+    ("gre", 47),
+    ("esp", 50),
+    ("ah", 51),
+    ("skip", 57),
+    ("ipv6-icmp", 58),
+    ("ipv6-nonxt", 59),
+    ("ipv6-opts", 60),
+    ("rspf", 73),
+    ("vmtp", 81),
+    ("eigrp", 88),
+    ("ospf", 89),
+    ("ax.25", 93),
+    ("ipip", 94),
+    ("etherip", 97),
+    ("encap", 98),
+    ("pim", 103),
+    ("ipcomp", 108),
+    ("vrrp", 112),
+    ("l2tp", 115),
+    ("isis", 124),
+    ("sctp", 132),
+    ("fc", 133),
+    ("mobility-header", 135),
+    ("udplite", 136),
+    ("mpls-in-ip", 137),
+    ("manet", 138),
+    ("hip", 139),
+    ("shim6", 140),
+    ("wesp", 141),
+    ("rohc", 142),
+    ("ethernet", 143),
+];
+
+/// EtherType names libpcap knows (`pcap_nametoeproto`) that compile to a
+/// plain EtherType comparison.
+const ETHER_PROTOS: &[(&str, u32)] = &[
+    ("ip", 0x0800),
+    ("ip6", 0x86dd),
+    ("arp", 0x0806),
+    ("rarp", 0x8035),
+    ("pup", 0x0200),
+    ("sprite", 0x0500),
+    ("mopdl", 0x6001),
+    ("moprc", 0x6002),
+    ("decnet", 0x6003),
+    ("lat", 0x6004),
+    ("sca", 0x6007),
+    ("lanbridge", 0x8038),
+    ("vexp", 0x805b),
+    ("vprod", 0x805c),
+    ("loopback", 0x9000),
+];
+
+/// EtherType / SAP values whose libpcap test is more than one comparison
+/// (AppleTalk, AARP, IPX): part 2.
+const LINKTYPE_LATER: &[u32] = &[0x809b, 0x80f3, 0xe0, 0x8137];
+
+pub(crate) struct Parser<'a> {
+    toks: &'a [Token],
+    pos: usize,
+}
+
+type Res<T> = Result<T, ParseError>;
+
+fn is_and(t: &Tok) -> bool {
+    matches!(t, Tok::And | Tok::Kw("and"))
+}
+fn is_or(t: &Tok) -> bool {
+    matches!(t, Tok::Or | Tok::Kw("or"))
+}
+fn is_not(t: &Tok) -> bool {
+    matches!(t, Tok::Not | Tok::Kw("not"))
+}
+fn relop(t: &Tok) -> Option<Relop> {
+    Some(match t {
+        Tok::Gt => Relop::Gt,
+        Tok::Ge => Relop::Ge,
+        Tok::Eq => Relop::Eq,
+        Tok::Le => Relop::Le,
+        Tok::Lt => Relop::Lt,
+        Tok::Ne => Relop::Ne,
+        _ => return None,
+    })
+}
+
+fn describe(t: &Tok) -> String {
+    match t {
+        Tok::Num(n) => format!("the number {n}"),
+        Tok::Hid(..) => "an IPv4 address".into(),
+        Tok::Hid6(_) => "an IPv6 address".into(),
+        Tok::Eid(_) => "an Ethernet address".into(),
+        Tok::Id(s) => format!("the name {s:?}"),
+        Tok::Kw(k) => format!("'{k}'"),
+        Tok::LParen => "'('".into(),
+        Tok::RParen => "')'".into(),
+        Tok::Not => "'!'".into(),
+        Tok::And => "'&&'".into(),
+        Tok::Or => "'||'".into(),
+        Tok::Slash => "'/'".into(),
+        Tok::Gt => "'>'".into(),
+        Tok::Ge => "'>='".into(),
+        Tok::Lt => "'<'".into(),
+        Tok::Le => "'<='".into(),
+        Tok::Eq => "'='".into(),
+        Tok::Ne => "'!='".into(),
+        Tok::Arith(s) => format!("'{s}'"),
+        Tok::End => "the end of the expression".into(),
+    }
+}
+
+impl<'a> Parser<'a> {
+    pub(crate) fn new(toks: &'a [Token]) -> Self {
+        Self { toks, pos: 0 }
+    }
+
+    fn peek(&self) -> &Tok {
+        &self.toks[self.pos].tok
+    }
+
+    fn peek_at(&self, n: usize) -> &Tok {
+        &self.toks[(self.pos + n).min(self.toks.len() - 1)].tok
+    }
+
+    fn here(&self) -> &Token {
+        &self.toks[self.pos]
+    }
+
+    fn bump(&mut self) -> &'a Token {
+        let t = &self.toks[self.pos];
+        if self.pos + 1 < self.toks.len() {
+            self.pos += 1;
+        }
+        t
+    }
+
+    /// An error at the current token.
+    fn err<T>(&self, message: impl Into<String>) -> Res<T> {
+        let t = self.here();
+        Err(ParseError::new(t.col, t.len, message))
+    }
+
+    fn err_at<T>(t: &Token, message: impl Into<String>) -> Res<T> {
+        Err(ParseError::new(t.col, t.len, message))
+    }
+
+    fn unexpected<T>(&self, wanted: &str) -> Res<T> {
+        let t = self.here();
+        if let Tok::Kw(k) = t.tok
+            && LATER.contains(&k)
+        {
+            return self.err(format!("'{k}' is not supported yet"));
+        }
+        if let Tok::Arith(s) = t.tok {
+            return self.err(format!("arithmetic and packet-byte expressions ('{s}') are not supported yet"));
+        }
+        self.err(format!("expected {wanted}, found {}", describe(&t.tok)))
+    }
+
+    /// The whole expression; an empty one accepts everything.
+    pub(crate) fn parse(mut self) -> Res<Cond> {
+        if *self.peek() == Tok::End {
+            return Ok(Cond::True);
+        }
+        let (c, _) = self.expr(None)?;
+        if *self.peek() != Tok::End {
+            return self.unexpected("'and', 'or' or the end of the expression");
+        }
+        Ok(c)
+    }
+
+    /// `expr: term | expr and term | expr and id | expr or term | expr or id`
+    fn expr(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
+        let (mut c, mut q) = self.term(q)?;
+        while let Some(and) = self.conjunction() {
+            let (rhs, q2) = if self.starts_id() { self.id(q)? } else { self.term(q)? };
+            c = if and { c.and(rhs) } else { c.or(rhs) };
+            q = q2;
+        }
+        Ok((c, q))
+    }
+
+    /// Take an `and` (`Some(true)`) or `or` (`Some(false)`) if one is next.
+    fn conjunction(&mut self) -> Option<bool> {
+        let and = if is_and(self.peek()) {
+            true
+        } else if is_or(self.peek()) {
+            false
+        } else {
+            return None;
+        };
+        self.bump();
+        Some(and)
+    }
+
+    /// Whether what follows is a bare value (possibly behind `not`s and
+    /// parentheses) that inherits qualifiers.
+    fn starts_id(&self) -> bool {
+        let mut n = 0;
+        while is_not(self.peek_at(n)) || *self.peek_at(n) == Tok::LParen {
+            n += 1;
+        }
+        match self.peek_at(n) {
+            Tok::Num(_) => relop(self.peek_at(n + 1)).is_none() && !matches!(self.peek_at(n + 1), Tok::Arith(_)),
+            Tok::Hid(..) | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => true,
+            _ => false,
+        }
+    }
+
+    /// `term: not term | rterm`
+    fn term(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
+        if is_not(self.peek()) {
+            self.bump();
+            let (c, q) = self.term(q)?;
+            return Ok((c.negate(), q));
+        }
+        self.rterm(q)
+    }
+
+    fn rterm(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
+        let start = self.here().clone();
+        match self.peek().clone() {
+            Tok::LParen => {
+                // `( expr )`, or a length comparison that starts with one.
+                self.bump();
+                let (c, _) = self.expr(q)?;
+                self.expect_rparen()?;
+                return Ok((c, q));
+            }
+            Tok::Kw("less") | Tok::Kw("greater") => {
+                self.bump();
+                let Tok::Num(n) = *self.peek() else {
+                    return self.unexpected("a number (a length in bytes)");
+                };
+                self.bump();
+                return Ok((if start.tok == Tok::Kw("less") { ast::less(n) } else { ast::greater(n) }, None));
+            }
+            Tok::Kw("len") | Tok::Num(_) => {
+                let lhs = self.arth()?;
+                let Some(op) = relop(self.peek()) else {
+                    if matches!(start.tok, Tok::Num(_)) {
+                        return Err(ParseError::new(
+                            start.col,
+                            start.len,
+                            "a bare number has no qualifier to take: write host, net, port or proto before it",
+                        ));
+                    }
+                    return self.unexpected("a comparison ('>', '>=', '=', '!=', '<=', '<')");
+                };
+                self.bump();
+                let rhs = self.arth()?;
+                return Ok((ast::relation(lhs, op, rhs), None));
+            }
+            Tok::Hid(..) | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => {
+                return self
+                    .err("a bare address or name has no qualifier to take: write host, net, port or proto before it");
+            }
+            _ => {}
+        }
+        // head id | pname | pqual broadcast/multicast
+        let proto = self.pqual()?;
+        let dir = self.dqual()?;
+        let addr = match self.peek() {
+            Tok::Kw("host") => Some(Addr::Host),
+            Tok::Kw("net") => Some(Addr::Net),
+            Tok::Kw("port") => Some(Addr::Port),
+            Tok::Kw("proto") if dir.is_none() => Some(Addr::Proto),
+            _ => None,
+        };
+        if addr.is_some() {
+            self.bump();
+        }
+        if addr.is_none() && dir.is_none() {
+            match self.peek() {
+                Tok::Kw("broadcast") => {
+                    let t = self.bump();
+                    return match proto {
+                        Proto::Default | Proto::Link => Ok((ast::ether_broadcast(), None)),
+                        Proto::Ip => Self::err_at(t, "'ip broadcast' needs the interface netmask: not supported"),
+                        _ => Self::err_at(t, "only link-layer and IP broadcast tests exist"),
+                    };
+                }
+                Tok::Kw("multicast") => {
+                    let t = self.bump();
+                    return match proto {
+                        Proto::Default | Proto::Link => Ok((ast::ether_multicast(), None)),
+                        Proto::Ip => Ok((ast::ip_multicast(), None)),
+                        Proto::Ip6 => Ok((ast::ip6_multicast(), None)),
+                        _ => Self::err_at(t, "only link-layer, IP and IPv6 multicast tests exist"),
+                    };
+                }
+                _ => {}
+            }
+            // `pname` alone.
+            return match proto {
+                Proto::Default => self.unexpected("a filter term (a protocol, host, net, port, less, greater …)"),
+                Proto::Link => Self::err_at(&start, "'ether' alone tests nothing: write ether host, src, dst, proto …"),
+                Proto::Ip => Ok((ast::linktype(ast::ETHERTYPE_IP), None)),
+                Proto::Ip6 => Ok((ast::linktype(ast::ETHERTYPE_IPV6), None)),
+                Proto::Arp => Ok((ast::linktype(ast::ETHERTYPE_ARP), None)),
+                Proto::Rarp => Ok((ast::linktype(ast::ETHERTYPE_REVARP), None)),
+                Proto::Tcp => Ok((ast::ip_or_ip6_proto(ast::IPPROTO_TCP), None)),
+                Proto::Udp => Ok((ast::ip_or_ip6_proto(ast::IPPROTO_UDP), None)),
+                Proto::Sctp => Ok((ast::ip_or_ip6_proto(ast::IPPROTO_SCTP), None)),
+                Proto::Icmp => Ok((ast::ip_proto(ast::IPPROTO_ICMP), None)),
+                Proto::Icmp6 => Ok((ast::ip6_proto(ast::IPPROTO_ICMPV6), None)),
+            };
+        }
+        let q = Qual { proto, dir, addr: addr.unwrap_or(Addr::Default) };
+        if !self.starts_id() {
+            let what = match q.addr {
+                Addr::Port => "a port number",
+                Addr::Proto => "a protocol number or \\name",
+                _ => "an address",
+            };
+            return self.unexpected(what);
+        }
+        self.id(Some(q))
+    }
+
+    fn expect_rparen(&mut self) -> Res<()> {
+        if *self.peek() != Tok::RParen {
+            return self.unexpected("')'");
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// An operand of a comparison: `len`, a number, or one in parentheses.
+    fn arth(&mut self) -> Res<Arth> {
+        let a = match self.peek().clone() {
+            Tok::Kw("len") => Arth::Len,
+            Tok::Num(n) => Arth::Num(n),
+            Tok::LParen => {
+                self.bump();
+                let a = self.arth()?;
+                self.expect_rparen()?;
+                return Ok(a);
+            }
+            _ => return self.unexpected("'len' or a number"),
+        };
+        self.bump();
+        if let Tok::Arith(_) = self.peek() {
+            return self.unexpected("a comparison");
+        }
+        Ok(a)
+    }
+
+    fn pqual(&mut self) -> Res<Proto> {
+        let p = match self.peek() {
+            Tok::Kw("ether" | "fddi" | "tr" | "wlan" | "link") => Proto::Link,
+            Tok::Kw("ip") => Proto::Ip,
+            Tok::Kw("ip6") => Proto::Ip6,
+            Tok::Kw("arp") => Proto::Arp,
+            Tok::Kw("rarp") => Proto::Rarp,
+            Tok::Kw("tcp") => Proto::Tcp,
+            Tok::Kw("udp") => Proto::Udp,
+            Tok::Kw("sctp") => Proto::Sctp,
+            Tok::Kw("icmp") => Proto::Icmp,
+            Tok::Kw("icmp6") => Proto::Icmp6,
+            Tok::Kw(k) if LATER.contains(k) => return self.err(format!("'{k}' is not supported yet")),
+            _ => return Ok(Proto::Default),
+        };
+        self.bump();
+        Ok(p)
+    }
+
+    fn dqual(&mut self) -> Res<Option<Dir>> {
+        let (first, other) = match self.peek() {
+            Tok::Kw("src") => (Dir::Src, "dst"),
+            Tok::Kw("dst") => (Dir::Dst, "src"),
+            _ => return Ok(None),
+        };
+        self.bump();
+        let joined = if is_or(self.peek()) {
+            Dir::Or
+        } else if is_and(self.peek()) {
+            Dir::And
+        } else {
+            return Ok(Some(first));
+        };
+        if *self.peek_at(1) == Tok::Kw(other) {
+            self.bump();
+            self.bump();
+            return Ok(Some(joined));
+        }
+        Ok(Some(first))
+    }
+
+    /// A value with inherited qualifiers `q` (`None`: nothing to inherit).
+    /// `id: nid | pnum | ( pid ) | not id`
+    fn id(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
+        if is_not(self.peek()) {
+            self.bump();
+            let (c, q) = self.id(q)?;
+            return Ok((c.negate(), q));
+        }
+        if *self.peek() == Tok::LParen {
+            self.bump();
+            // pid: id ((and|or) id)*
+            let (mut c, _) = self.id(q)?;
+            while let Some(and) = self.conjunction() {
+                if !self.starts_id() {
+                    return self.unexpected("another value (inside these parentheses, only values)");
+                }
+                let (rhs, _) = self.id(q)?;
+                c = if and { c.and(rhs) } else { c.or(rhs) };
+            }
+            self.expect_rparen()?;
+            return Ok((c, q));
+        }
+        let t = self.bump().clone();
+        let Some(qual) = q else {
+            return Self::err_at(
+                &t,
+                "this value has no qualifier to take (the term before it was a bare protocol or a comparison): write host, net, port or proto before it",
+            );
+        };
+        let c = match t.tok.clone() {
+            Tok::Num(n) => self.ncode(&t, n, 32, true, qual)?,
+            Tok::Hid(v, bits) => {
+                if *self.peek() == Tok::Slash {
+                    self.bump();
+                    let Tok::Num(len) = *self.peek() else { return self.unexpected("a prefix length") };
+                    let lt = self.bump().clone();
+                    if len > 32 {
+                        return Self::err_at(&lt, "an IPv4 prefix length must be at most 32");
+                    }
+                    let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+                    self.mcode(&t, v, mask, qual, || format!("/{len}"))?
+                } else if *self.peek() == Tok::Kw("mask") {
+                    self.bump();
+                    let Tok::Hid(m, _) = *self.peek() else { return self.unexpected("a netmask such as 255.255.0.0") };
+                    self.bump();
+                    self.mcode(&t, v, m, qual, || " mask".into())?
+                } else {
+                    match qual.addr {
+                        Addr::Port => return Self::err_at(&t, "'port' cannot qualify an IPv4 address"),
+                        Addr::Proto => return Self::err_at(&t, "'proto' cannot qualify an IPv4 address"),
+                        _ => self.ncode(&t, v, bits, false, qual)?,
+                    }
+                }
+            }
+            Tok::Hid6(a) => {
+                let len = if *self.peek() == Tok::Slash {
+                    self.bump();
+                    let Tok::Num(len) = *self.peek() else { return self.unexpected("a prefix length") };
+                    let lt = self.bump().clone();
+                    if len > 128 {
+                        return Self::err_at(&lt, "an IPv6 prefix length must be at most 128");
+                    }
+                    len
+                } else {
+                    128
+                };
+                self.code6(&t, a, len, qual)?
+            }
+            Tok::Eid(mac) => {
+                if matches!(qual.addr, Addr::Default | Addr::Host) && qual.proto == Proto::Link {
+                    ast::ether_host(mac, qual.dir.unwrap_or_default())
+                } else {
+                    return Self::err_at(&t, "an Ethernet address needs 'ether' (ether host, ether src, ether dst)");
+                }
+            }
+            Tok::Id(name) => self.scode(&t, &name, qual)?,
+            _ => return Self::err_at(&t, format!("expected a value, found {}", describe(&t.tok))),
+        };
+        Ok((c, Some(qual)))
+    }
+
+    /// A number or IPv4 address (`bits` significant bits, left-aligned)
+    /// under `q` (libpcap's `gen_ncode()`).
+    fn ncode(&self, t: &Token, v: u32, bits: u32, bare_number: bool, q: Qual) -> Res<Cond> {
+        let dir = q.dir.unwrap_or_default();
+        match q.addr {
+            Addr::Default | Addr::Host | Addr::Net => {
+                if q.proto == Proto::Link {
+                    return Self::err_at(t, "an IP address cannot follow 'ether': use an Ethernet address");
+                }
+                let (mut v, mut mask) = (v, u32::MAX);
+                if bare_number && q.addr == Addr::Net {
+                    while v != 0 && v & 0xff00_0000 == 0 {
+                        v <<= 8;
+                        mask <<= 8;
+                    }
+                } else if bits < 32 {
+                    mask <<= 32 - bits;
+                }
+                self.host4(t, v, mask, q, dir)
+            }
+            Addr::Port => {
+                let proto = match q.proto {
+                    Proto::Default => PortProto::Any,
+                    Proto::Tcp => PortProto::One(ast::IPPROTO_TCP),
+                    Proto::Udp => PortProto::One(ast::IPPROTO_UDP),
+                    Proto::Sctp => PortProto::One(ast::IPPROTO_SCTP),
+                    p => return Self::err_at(t, format!("'{}' cannot qualify 'port' (only tcp, udp, sctp)", p.name())),
+                };
+                if v > 65535 {
+                    return Self::err_at(t, format!("port {v} is larger than 65535"));
+                }
+                Ok(ast::port(v, proto, dir))
+            }
+            Addr::Proto => self.proto(t, v, q),
+        }
+    }
+
+    /// IPv4 `host`/`net` with the protocol qualifier checked.
+    fn host4(&self, t: &Token, v: u32, mask: u32, q: Qual, dir: Dir) -> Res<Cond> {
+        let what = if q.addr == Addr::Net { "net" } else { "host" };
+        let hp = match q.proto {
+            Proto::Default => HostProto::Any,
+            Proto::Ip => HostProto::Ip,
+            Proto::Arp => HostProto::Arp,
+            Proto::Rarp => HostProto::Rarp,
+            Proto::Link => return Self::err_at(t, format!("'ether' cannot qualify an IPv4 {what}")),
+            p => return Self::err_at(t, format!("'{}' cannot qualify an IPv4 {what}", p.name())),
+        };
+        Ok(ast::host4(v, mask, hp, dir))
+    }
+
+    /// `HID/len` and `HID mask HID` (libpcap's `gen_mcode()`).
+    fn mcode(&self, t: &Token, v: u32, mask: u32, q: Qual, how: impl Fn() -> String) -> Res<Cond> {
+        if v & !mask != 0 {
+            return Self::err_at(t, format!("the address has bits set outside the network part ({})", how()));
+        }
+        if q.addr != Addr::Net {
+            return Self::err_at(t, "a mask or prefix length needs 'net'");
+        }
+        self.host4(t, v, mask, q, q.dir.unwrap_or_default())
+    }
+
+    /// An IPv6 address with prefix length `len` (`gen_mcode6()`).
+    fn code6(&self, t: &Token, a: std::net::Ipv6Addr, len: u32, q: Qual) -> Res<Cond> {
+        let bits = u128::from(a);
+        let mask: u128 = if len == 0 { 0 } else { u128::MAX << (128 - len) };
+        if bits & !mask != 0 {
+            return Self::err_at(t, format!("the address has bits set outside the /{len} network part"));
+        }
+        match q.addr {
+            Addr::Default | Addr::Host if len != 128 => {
+                return Self::err_at(t, "a prefix length needs 'net'");
+            }
+            Addr::Default | Addr::Host | Addr::Net => {}
+            _ => return Self::err_at(t, "only host and net can qualify an IPv6 address"),
+        }
+        match q.proto {
+            Proto::Default | Proto::Ip6 => {}
+            Proto::Link => return Self::err_at(t, "'ether' cannot qualify an IPv6 address"),
+            p => return Self::err_at(t, format!("'{}' cannot qualify an IPv6 address", p.name())),
+        }
+        let words = |x: u128| [(x >> 96) as u32, (x >> 64) as u32, (x >> 32) as u32, x as u32];
+        Ok(ast::host6(words(bits), words(mask), q.dir.unwrap_or_default()))
+    }
+
+    /// `proto N` under a protocol qualifier (`gen_proto()`).
+    fn proto(&self, t: &Token, v: u32, q: Qual) -> Res<Cond> {
+        if q.dir.is_some() {
+            return Self::err_at(t, "a direction (src, dst) cannot apply to 'proto'");
+        }
+        Ok(match q.proto {
+            Proto::Default => ast::ip_or_ip6_proto(v),
+            Proto::Link => {
+                if LINKTYPE_LATER.contains(&v) {
+                    return Self::err_at(t, format!("ether proto {v:#x} (AppleTalk, AARP, IPX) is not supported yet"));
+                }
+                ast::linktype(v)
+            }
+            Proto::Ip => ast::ip_proto(v),
+            Proto::Ip6 => ast::ip6_proto(v),
+            Proto::Arp | Proto::Rarp => {
+                return Self::err_at(t, format!("{} does not carry another protocol", q.proto.name()));
+            }
+            p => {
+                return Self::err_at(
+                    t,
+                    format!("'{} proto' means nothing: {} carries no protocol field", p.name(), p.name()),
+                );
+            }
+        })
+    }
+
+    /// A name under `q` (`gen_scode()`): only protocol names are known; host,
+    /// network and port names are never resolved.
+    fn scode(&self, t: &Token, name: &str, q: Qual) -> Res<Cond> {
+        match q.addr {
+            Addr::Proto => {
+                let table = if q.proto == Proto::Link { ETHER_PROTOS } else { IP_PROTOS };
+                match table.iter().find(|(n, _)| *n == name) {
+                    Some(&(_, v)) => self.proto(t, v, q),
+                    None if q.proto == Proto::Link => {
+                        Self::err_at(t, format!("unknown or unsupported ether proto {name:?}"))
+                    }
+                    None => Self::err_at(t, format!("unknown IP protocol {name:?}")),
+                }
+            }
+            Addr::Port => Self::err_at(t, format!("port names are not resolved: write the number instead of {name:?}")),
+            _ => Self::err_at(t, format!("names are not resolved: write the numeric address instead of {name:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::lexer::tokenize;
+    use super::*;
+
+    fn parse(s: &str) -> Result<Cond, ParseError> {
+        Parser::new(&tokenize(s)?).parse()
+    }
+
+    #[test]
+    fn and_or_are_left_associative_with_equal_precedence() {
+        let ip = || ast::linktype(ast::ETHERTYPE_IP);
+        let arp = || ast::linktype(ast::ETHERTYPE_ARP);
+        let rarp = || ast::linktype(ast::ETHERTYPE_REVARP);
+        assert_eq!(parse("ip or arp and rarp").unwrap(), ip().or(arp()).and(rarp()));
+        assert_eq!(parse("!ip && (arp || rarp)").unwrap(), ip().negate().and(arp().or(rarp())));
+        assert_eq!(parse("").unwrap(), Cond::True);
+    }
+
+    #[test]
+    fn bare_values_inherit_qualifiers() {
+        let h = |a: u32| ast::host4(a, u32::MAX, HostProto::Any, Dir::Or);
+        assert_eq!(parse("host 198.18.0.1 or 198.18.0.2").unwrap(), h(0xc612_0001).or(h(0xc612_0002)));
+        assert_eq!(
+            parse("host 198.18.0.1 and not (198.18.0.2 or 198.18.0.3)").unwrap(),
+            h(0xc612_0001).and(h(0xc612_0002).or(h(0xc612_0003)).negate())
+        );
+        let p = |n| ast::port(n, PortProto::One(6), Dir::Or);
+        assert_eq!(parse("tcp port 80 or 443").unwrap(), p(80).or(p(443)));
+        // A parenthesised term hands on what came before it.
+        assert_eq!(
+            parse("host 198.18.0.1 or (tcp) or 198.18.0.2").unwrap(),
+            h(0xc612_0001).or(ast::ip_or_ip6_proto(6)).or(h(0xc612_0002))
+        );
+    }
+
+    #[test]
+    fn errors_point_at_the_token() {
+        let e = |s: &str| parse(s).unwrap_err();
+        assert_eq!(e("tcp host 198.18.0.1").column, 10);
+        assert_eq!(e("tcp and 80").column, 9);
+        assert_eq!(e("198.18.0.1").column, 1);
+        assert_eq!(e("ip and").column, 7);
+        assert_eq!(e("(ip").column, 4);
+        assert_eq!(e("port 70000").column, 6);
+        assert_eq!(e("net 198.18.0.1/15").column, 5);
+        assert_eq!(e("host 198.18.0.0/15").column, 6);
+        assert_eq!(e("ip port 80").column, 9);
+        assert_eq!(e("vlan 5").column, 1);
+        assert!(e("vlan 5").message.contains("not supported yet"));
+        assert_eq!(e("host foo").column, 6);
+        assert_eq!(e("ip proto tcp").column, 10);
+        assert_eq!(e("ip proto \\tcpx").column, 10);
+        assert_eq!(e("ether host 198.18.0.1").column, 12);
+        assert_eq!(e("host 02:00:00:00:00:01").column, 6);
+        assert_eq!(e("ip6 src port 53").column, 14);
+        assert_eq!(e("src port 80 proto 6").column, 13);
+    }
+}
