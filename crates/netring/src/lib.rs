@@ -71,9 +71,10 @@ mod stats;
 mod sys;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
+pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
 pub use error::{Error, Result};
 pub use packet::{
     LinkAddr, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,
 };
-pub use source::{Batch, PacketSource};
+pub use source::{Batch, PacketSink, PacketSource, SinkSlot, TxStats};
 pub use stats::CaptureStats;
