@@ -8,7 +8,9 @@
 #![forbid(unsafe_code)]
 
 mod capture;
+mod generate;
 mod output;
+mod pace;
 mod selftest;
 mod signals;
 
@@ -28,6 +30,8 @@ struct Cli {
 enum Command {
     /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring).
     Capture(capture::Args),
+    /// Send numbered frames through the AF_PACKET TX ring.
+    Gen(generate::Args),
     /// Build a private veth link and prove capture works end to end.
     Selftest(selftest::Args),
 }
@@ -41,6 +45,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Capture(a) => capture::run(a),
+        Command::Gen(a) => generate::run(a),
         Command::Selftest(a) => selftest::run(a),
     };
     match result {
