@@ -149,7 +149,12 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             inj.flush()?;
             progress.show(|| {
                 let s = inj.stats();
-                format!("gen: {} sent, {} rejected, {}", s.sent, s.rejected, output::rate(s.sent, start.elapsed().as_secs_f64()))
+                format!(
+                    "gen: {} sent, {} rejected, {}",
+                    s.sent,
+                    s.rejected,
+                    output::rate(s.sent, start.elapsed().as_secs_f64())
+                )
             });
         }
         inj.flush()?;
