@@ -444,7 +444,9 @@ mod tests {
         w.into_inner().unwrap()
     }
 
-    fn read_all(bytes: &[u8]) -> (Vec<(Timestamp, u32, Vec<u8>)>, Option<Error>) {
+    type Owned = (Timestamp, u32, Vec<u8>);
+
+    fn read_all(bytes: &[u8]) -> (Vec<Owned>, Option<Error>) {
         let mut r = match Reader::new(bytes, "t.pcap") {
             Ok(r) => r,
             Err(e) => return (Vec::new(), Some(e)),
@@ -481,7 +483,7 @@ mod tests {
         assert!(err.is_none(), "{err:?}");
         assert_eq!(recs, vec![(Timestamp::new(5, 9000), 4, vec![0xaa, 0xbb])]);
         let r = Reader::new(&b[..], "x").unwrap();
-        assert_eq!(matches!(r.kind, Kind::Pcap { swapped: s, .. } if s == swapped), true);
+        assert!(matches!(r.kind, Kind::Pcap { swapped: s, .. } if s == swapped));
     }
 
     #[test]
