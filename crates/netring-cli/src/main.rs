@@ -11,6 +11,7 @@ mod capture;
 mod generate;
 mod output;
 mod pace;
+mod replay;
 mod selftest;
 mod signals;
 
@@ -32,6 +33,8 @@ enum Command {
     Capture(capture::Args),
     /// Send numbered frames through the AF_PACKET TX ring.
     Gen(generate::Args),
+    /// Send the frames of a pcap or pcapng file, at its own timing or faster.
+    Replay(replay::Args),
     /// Build a private veth link and prove capture works end to end.
     Selftest(selftest::Args),
 }
@@ -46,6 +49,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Capture(a) => capture::run(a),
         Command::Gen(a) => generate::run(a),
+        Command::Replay(a) => replay::run(a),
         Command::Selftest(a) => selftest::run(a),
     };
     match result {

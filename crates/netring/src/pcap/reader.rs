@@ -203,10 +203,11 @@ impl<R: Read> Reader<R> {
     /// Frame the pcapng block at `start`: check its type and length and make
     /// the whole block available. `None` at a clean end of file.
     fn block_len(&mut self, at: u64) -> Result<Option<usize>> {
-        if !self.fill(12)? {
+        let head = if self.fill(4)? && self.avail()[0..4] == SHB.to_ne_bytes() { 12 } else { 8 };
+        if !self.fill(head)? {
             return match self.avail().len() {
                 0 => Ok(None),
-                n => Err(self.corrupt(at, format!("truncated block header: 12 bytes needed, {n} left"))),
+                n => Err(self.corrupt(at, format!("truncated block header: {head} bytes needed, {n} left"))),
             };
         }
         let h = self.avail();
