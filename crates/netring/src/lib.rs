@@ -58,6 +58,7 @@
 #![cfg(target_os = "linux")]
 
 pub mod afpacket;
+pub mod bridge;
 mod error;
 pub mod filter;
 pub mod frames;
@@ -72,6 +73,7 @@ mod sys;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
+pub use bridge::{Bridge, BridgeAction, BridgeBuilder, BridgeDirection, BridgeStats, DirectionStats};
 pub use error::{Error, Result};
 pub use packet::{
     LinkAddr, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,

@@ -178,12 +178,6 @@ impl Revents {
         self.0 & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
     }
 
-    /// `POLLIN`
-    #[expect(dead_code, reason = "used by the bridge")]
-    pub fn readable(self) -> bool {
-        self.0 & libc::POLLIN != 0
-    }
-
     /// `POLLOUT`
     pub fn writable(self) -> bool {
         self.0 & libc::POLLOUT != 0
