@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod bridge;
 mod capture;
 mod generate;
 mod output;
@@ -33,6 +34,8 @@ enum Command {
     Capture(capture::Args),
     /// Send numbered frames through the AF_PACKET TX ring.
     Gen(generate::Args),
+    /// Forward frames between two interfaces (A <-> B).
+    Bridge(bridge::Args),
     /// Send the frames of a pcap or pcapng file, at its own timing or faster.
     Replay(replay::Args),
     /// Build a private veth link and prove capture works end to end.
@@ -50,6 +53,7 @@ fn main() -> ExitCode {
         Command::Capture(a) => capture::run(a),
         Command::Gen(a) => generate::run(a),
         Command::Replay(a) => replay::run(a),
+        Command::Bridge(a) => bridge::run(a),
         Command::Selftest(a) => selftest::run(a),
     };
     match result {
