@@ -39,6 +39,11 @@ pub struct Args {
     /// EtherType of the frames (hex, e.g. 88b5).
     #[arg(long, value_parser = parse_ethertype, default_value = "88b5")]
     ethertype: u16,
+    /// Payload after the Ethernet header and the 64-bit sequence number:
+    /// `pattern` (bytes derived from the sequence number, so a receiver can
+    /// check every byte) or `zero` (cheaper to write).
+    #[arg(long, value_enum, default_value_t = Payload::Pattern)]
+    payload: Payload,
     /// Hand frames straight to the driver (PACKET_QDISC_BYPASS).
     #[arg(long)]
     qdisc_bypass: bool,
@@ -54,6 +59,15 @@ pub struct Args {
     /// Print one JSON object with the counts on stdout at exit.
     #[arg(long)]
     json: bool,
+}
+
+/// What fills a generated frame after its sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Payload {
+    /// `netring::frames::SeqFrames` bytes: every byte checkable.
+    Pattern,
+    /// Zeros.
+    Zero,
 }
 
 fn parse_ethertype(s: &str) -> Result<u16, String> {
@@ -142,7 +156,14 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 let Some(mut slot) = inj.allocate_blocking(a.size, Some(Duration::from_millis(100)))? else {
                     break; // ring still full: look at the clock and the stop flag again
                 };
-                frames.fill(seq, &mut slot);
+                match a.payload {
+                    Payload::Pattern => frames.fill(seq, &mut slot),
+                    Payload::Zero => {
+                        let (head, rest) = slot.split_at_mut(netring::frames::MIN_LEN);
+                        frames.fill(seq, head);
+                        rest.fill(0);
+                    }
+                }
                 slot.send();
                 seq += 1;
             }

@@ -93,6 +93,36 @@ fn gen_paces_10kpps_evenly_for_2_seconds() {
 }
 
 #[test]
+fn gen_zero_payload_keeps_the_sequence_number() {
+    let l = veth();
+    let mut cap = receiver(&l.b);
+    let args = [
+        "gen",
+        "-i",
+        &l.a.name,
+        "-c",
+        "100",
+        "-s",
+        "1514",
+        "--payload",
+        "zero",
+        "--src-mac",
+        "02:00:00:00:00:0a",
+        "--json",
+    ];
+    let out = netring_in(&l.a, &args).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["packets"], 100);
+    let g = SeqFrames { src: [2, 0, 0, 0, 0, 10], ..SeqFrames::default() };
+    let got = collect(&mut cap, &g, 100, WAIT);
+    assert_eq!(got.len(), 100);
+    for (i, p) in got.iter().enumerate() {
+        assert_eq!(&p.data()[..22], &g.build(i as u64, 22)[..], "header and sequence number of frame {i}");
+        assert!(p.data()[22..].iter().all(|&b| b == 0) && p.data().len() == 1514);
+    }
+}
+
+#[test]
 fn gen_sizes_are_checked_against_60_and_the_mtu() {
     let l = veth();
     for (size, rule) in [("59", "must be 60..=1514"), ("1515", "must be 60..=1514")] {
