@@ -406,14 +406,7 @@ impl Injector {
     /// # Errors
     /// [`Error::FrameTooLarge`].
     pub fn send(&mut self, frame: &[u8]) -> Result<bool> {
-        match self.allocate(frame.len())? {
-            Some(mut slot) => {
-                slot.copy_from_slice(frame);
-                slot.send();
-                Ok(true)
-            }
-            None => Ok(false),
-        }
+        <Self as PacketSink>::send(self, frame)
     }
 
     /// Ask the kernel to transmit every queued frame: one

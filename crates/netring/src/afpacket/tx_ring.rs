@@ -40,6 +40,9 @@ use std::mem::offset_of;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::ring::Backing;
+#[cfg(test)]
+use super::ring::HeapMem;
 use crate::sys::Mmap;
 use crate::sys::tpacket::{
     self as tp, TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TP_STATUS_SENDING, TP_STATUS_WRONG_FORMAT,
@@ -120,27 +123,6 @@ impl Geometry {
     }
 }
 
-/// What keeps the ring memory alive.
-#[derive(Debug)]
-enum Backing {
-    Mmap(#[expect(dead_code, reason = "held for its Drop, which unmaps")] Mmap),
-    #[cfg(test)]
-    Heap(#[expect(dead_code, reason = "held for its Drop, which frees")] HeapMem),
-}
-
-/// Heap memory owned through a raw pointer (see `ring.rs`).
-#[cfg(test)]
-#[derive(Debug)]
-struct HeapMem(*mut [u64]);
-
-#[cfg(test)]
-impl Drop for HeapMem {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from `Box::into_raw` and is freed once, here.
-        drop(unsafe { Box::from_raw(self.0) });
-    }
-}
-
 /// Frames reclaimed by one [`TxRing::reclaim`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Reclaimed {
@@ -195,9 +177,8 @@ impl TxRing {
     #[cfg(test)]
     pub(crate) fn heap(geo: Geometry, layout: FrameLayout) -> (Self, SharedTx) {
         Self::check(geo, layout);
-        let mem = Box::into_raw(vec![0u64; geo.bytes() / 8].into_boxed_slice());
-        let base = NonNull::new(mem.cast::<u8>()).expect("non-null");
-        let ring = Self::with_backing(base, geo, layout, Backing::Heap(HeapMem(mem)));
+        let (mem, base) = HeapMem::zeroed(geo.bytes());
+        let ring = Self::with_backing(base, geo, layout, Backing::Heap(mem));
         (ring, SharedTx { base, geo, layout })
     }
 
