@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use netring::pcap::PcapWriter;
-use netring::{Capture, CaptureStats, Error};
+use netring::pcap::{CaptureWriter, FileFormat, IsbCounts};
+use netring::{Capture, CaptureStats, Error, Timestamp};
 
 use crate::output;
 
@@ -27,9 +27,14 @@ pub struct Args {
     /// Capture at most this many bytes of each packet (1..=262144).
     #[arg(short, long)]
     snaplen: Option<u32>,
-    /// Write packets to this pcap file (nanosecond timestamps).
+    /// Write packets to this file (nanosecond timestamps).
     #[arg(short, long)]
     write: Option<PathBuf>,
+    /// File format for -w: pcap or pcapng (default: from the file
+    /// extension, `.pcapng` → pcapng, otherwise pcap). pcapng files end with
+    /// an Interface Statistics Block holding the kernel's drop count.
+    #[arg(short = 'F', long)]
+    format: Option<FileFormat>,
     /// Ring block size in bytes (power of two, page multiple).
     #[arg(long, default_value_t = netring::afpacket::DEFAULT_BLOCK_SIZE)]
     block_size: usize,
@@ -105,7 +110,10 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     }
     let mut cap = b.build()?;
     let snaplen = a.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN);
-    let mut writer = a.write.as_ref().map(|p| PcapWriter::create(p, snaplen)).transpose()?;
+    let format = a.format.or_else(|| a.write.as_deref().and_then(FileFormat::from_path)).unwrap_or_default();
+    let mut writer =
+        a.write.as_ref().map(|p| CaptureWriter::create(p, format, snaplen, Some(&a.interface))).transpose()?;
+    let start_ts = Timestamp::now();
 
     let stop = cap.stop_handle();
     let on_signal = stop.clone();
@@ -175,8 +183,15 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     drop(stderr);
 
     // Whatever ended the run, flush the file and report what was counted.
-    let flushed = writer.map(|w| w.into_inner().map(drop)).transpose();
     let stats = cap.stats().unwrap_or_default();
+    let counts = IsbCounts {
+        received: stats.packets + stats.drops,
+        dropped: stats.drops,
+        delivered: tally.packets,
+        start: start_ts,
+        end: Timestamp::now(),
+    };
+    let flushed = writer.map(|w| w.finish(Some(counts))).transpose();
     report(&a, &tally, &stats, seconds);
     outcome?;
     flushed?;

@@ -7,9 +7,13 @@
 
 #![forbid(unsafe_code)]
 
+mod bridge;
 mod capture;
 mod filter;
+mod generate;
 mod output;
+mod pace;
+mod replay;
 mod selftest;
 mod signals;
 
@@ -29,6 +33,12 @@ struct Cli {
 enum Command {
     /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring).
     Capture(capture::Args),
+    /// Send numbered frames through the AF_PACKET TX ring.
+    Gen(generate::Args),
+    /// Forward frames between two interfaces (A <-> B).
+    Bridge(bridge::Args),
+    /// Send the frames of a pcap or pcapng file, at its own timing or faster.
+    Replay(replay::Args),
     /// Build a private veth link and prove capture works end to end.
     Selftest(selftest::Args),
     /// Compile a filter expression and print the program as tcpdump -d/-dd/-ddd does.
@@ -44,6 +54,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Capture(a) => capture::run(a),
+        Command::Gen(a) => generate::run(a),
+        Command::Replay(a) => replay::run(a),
+        Command::Bridge(a) => bridge::run(a),
         Command::Selftest(a) => selftest::run(a),
         Command::Filter(a) => filter::run(a),
     };

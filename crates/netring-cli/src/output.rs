@@ -93,6 +93,62 @@ pub fn rate(n: u64, seconds: f64) -> String {
     }
 }
 
+/// A one-line progress display on stderr, redrawn at most four times a
+/// second, and only when stderr is a terminal.
+#[derive(Debug)]
+pub struct Progress {
+    on: bool,
+    last: std::time::Instant,
+    drawn: bool,
+}
+
+impl Progress {
+    /// Progress that shows only if stderr is a terminal and `quiet` is off.
+    pub fn new(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        Self { on: !quiet && std::io::stderr().is_terminal(), last: std::time::Instant::now(), drawn: false }
+    }
+
+    /// Whether anything will show (callers can skip building the text).
+    pub fn due(&self) -> bool {
+        self.on && self.last.elapsed() >= std::time::Duration::from_millis(250)
+    }
+
+    /// Redraw the line with `text` if it is time.
+    pub fn show(&mut self, text: impl FnOnce() -> String) {
+        if self.due() {
+            eprint!("\r\x1b[2K{}", text());
+            self.last = std::time::Instant::now();
+            self.drawn = true;
+        }
+    }
+
+    /// Clear the line before the final summary.
+    pub fn finish(&mut self) {
+        if self.drawn {
+            eprint!("\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+}
+
+/// Parse a MAC address written `02:00:00:00:00:01` (or with `-`).
+pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
+    let parts: Vec<&str> = s.split([':', '-']).collect();
+    let bad = || format!("{s:?} is not a MAC address like 02:00:00:00:00:01");
+    if parts.len() != 6 {
+        return Err(bad());
+    }
+    let mut mac = [0u8; 6];
+    for (m, p) in mac.iter_mut().zip(parts) {
+        if p.is_empty() || p.len() > 2 {
+            return Err(bad());
+        }
+        *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
+    }
+    Ok(mac)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +172,15 @@ mod tests {
         );
         let meta = PacketMeta { original_len: 60, ..meta };
         assert!(packet_line(&Packet::new(&f, meta)).ends_with("length 60"));
+    }
+
+    #[test]
+    fn macs_parse() {
+        assert_eq!(parse_mac("02:00:00:00:00:0a").unwrap(), [2, 0, 0, 0, 0, 10]);
+        assert_eq!(parse_mac("ff-ff-ff-ff-ff-ff").unwrap(), [0xff; 6]);
+        assert!(parse_mac("02:00:00:00:00").is_err());
+        assert!(parse_mac("02:00:00:00:00:100").is_err());
+        assert!(parse_mac("zz:00:00:00:00:00").is_err());
     }
 
     #[test]

@@ -98,6 +98,32 @@ pub enum Error {
     /// will not block any more.
     #[error("capture stopped")]
     Stopped,
+
+    /// A frame is longer than the interface (or the TX ring slot) accepts;
+    /// nothing was queued.
+    #[error("frame of {len} bytes is too large for {interface}: at most {limit} bytes ({why})")]
+    FrameTooLarge {
+        /// The frame length asked for.
+        len: usize,
+        /// The largest frame accepted.
+        limit: usize,
+        /// The interface.
+        interface: String,
+        /// Where the limit comes from, e.g. `MTU 1500 + 14-byte link header`.
+        why: String,
+    },
+
+    /// A capture file (pcap or pcapng) is truncated or corrupt at `offset`.
+    /// Records before it were valid and have been delivered.
+    #[error("{path}: {what} at byte offset {offset}")]
+    CorruptFile {
+        /// The file (or `<memory>`).
+        path: String,
+        /// Byte offset from the start of the file where the problem starts.
+        offset: u64,
+        /// What is wrong, e.g. `truncated record: header says 1514 bytes, 200 left`.
+        what: String,
+    },
 }
 
 /// `Result` with [`Error`].

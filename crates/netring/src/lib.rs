@@ -23,17 +23,24 @@
 //! |---|---|
 //! | `sys` (private) | the only code that names `libc`: kernel structs with layout assertions, syscall wrappers (EINTR handled once), `Mmap` RAII |
 //! | [`afpacket`] | the V3 ring protocol, [`Capture`], [`PacketBatch`], [`RawSender`] |
+//! | [`afpacket`] (TX) | the `PACKET_TX_RING` slot protocol, [`Injector`], [`TxSlot`] |
+//! | [`bridge`] | [`Bridge`]: two Capture + Injector ports, a per-packet decision |
 //! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program), a builder, an interpreter, tcpdump-style listings, and the [`expr`](filter::expr) compiler for tcpdump filter expressions |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
-//! | [`PacketSource`] | one trait over every receive backend |
+//! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
+//! | `pcap` (feature) | pcap and pcapng writers and readers |
 //!
 //! ## Memory safety model
 //!
 //! The crate root is `#![deny(unsafe_code)]`. Unsafe code is allowed only in
-//! `sys/` (system calls, `mmap`) and in `afpacket/ring.rs`, the one place
-//! that turns ring memory into slices. A block of the ring becomes a slice
-//! only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
+//! `sys/` (system calls, `mmap`), in `afpacket/ring.rs`, the one place
+//! that turns receive ring memory into slices, and in `afpacket/tx_ring.rs`,
+//! its counterpart for the TX ring (a slot's bytes become a `&mut [u8]` only
+//! between the `Acquire` that sees the kernel released the slot and the
+//! `Release` store of `TP_STATUS_SEND_REQUEST`; a [`TxSlot`] borrows its
+//! [`Injector`] mutably, so no kick can run while it is filled). A receive
+//! block becomes a slice only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
 //! and stops being one before the `Release` store that hands it back: a
 //! [`PacketBatch`] borrows its [`Capture`] mutably and hands its block back on
 //! `Drop`, and every [`Packet`] borrows its batch, so the borrow checker
@@ -48,6 +55,10 @@
 //! | [`Capture`], [`RawSender`] | `CAP_NET_RAW` | 3.2 (TPACKET_V3) |
 //! | promiscuous mode | `CAP_NET_RAW` | any |
 //! | [`CaptureBuilder::ignore_outgoing`] | `CAP_NET_RAW` | 4.20 |
+//! | [`Injector`] (TX ring, TPACKET_V2 frames) | `CAP_NET_RAW` | 2.6.31 |
+//! | [`InjectorBuilder::qdisc_bypass`] | `CAP_NET_RAW` | 3.14 |
+//! | [`TpacketVersion::V3`] TX frames | `CAP_NET_RAW` | 4.11 |
+//! | [`Bridge`] | `CAP_NET_RAW` | 4.20 (ignore outgoing) |
 //! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
 //!
 //! Ring pages are kernel memory and are not charged to `RLIMIT_MEMLOCK`.
@@ -58,6 +69,7 @@
 #![cfg(target_os = "linux")]
 
 pub mod afpacket;
+pub mod bridge;
 mod error;
 pub mod filter;
 pub mod frames;
@@ -71,9 +83,11 @@ mod stats;
 mod sys;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
+pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
+pub use bridge::{Bridge, BridgeAction, BridgeBuilder, BridgeDirection, BridgeStats, DirectionStats};
 pub use error::{Error, Result};
 pub use packet::{
     LinkAddr, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,
 };
-pub use source::{Batch, PacketSource};
+pub use source::{Batch, PacketSink, PacketSource, SinkSlot, TxStats};
 pub use stats::CaptureStats;

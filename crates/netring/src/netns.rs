@@ -197,13 +197,32 @@ impl VethConfig {
     /// Namespace or link creation failed (needs `CAP_SYS_ADMIN` and
     /// `CAP_NET_ADMIN`).
     pub fn create(self) -> Result<VethLink> {
-        static COUNTER: AtomicU32 = AtomicU32::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let pid = std::process::id();
-        let short: String = self.prefix.chars().take(4).collect();
-        let tag = format!("{pid:x}x{n:x}");
+        let (pid, n) = next_id();
         let ns_a = NetNs::create(&format!("{}-{pid}-{n}-a", self.prefix))?;
         let ns_b = NetNs::create(&format!("{}-{pid}-{n}-b", self.prefix))?;
+        self.link(ns_a, ns_b, pid, n)
+    }
+
+    /// Create a link between two namespaces that already exist (for
+    /// topologies of more than two namespaces, e.g. `ns1:x — ns2:(y, z) —
+    /// ns3:w`), both ends up. The returned [`VethLink`] holds the namespaces
+    /// open but does not own them: the link goes away when either namespace
+    /// is removed (or with [`End::delete`]).
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub fn create_between(self, a: &NetNs, b: &NetNs) -> Result<VethLink> {
+        let (pid, n) = next_id();
+        let reopen = |ns: &NetNs| match ns.path().to_str() {
+            Some(p) => NetNs::open(p),
+            None => Err(Error::config("netns path", ns.path().display(), "must be UTF-8")),
+        };
+        self.link(reopen(a)?, reopen(b)?, pid, n)
+    }
+
+    fn link(self, ns_a: NetNs, ns_b: NetNs, pid: u32, n: u32) -> Result<VethLink> {
+        let short: String = self.prefix.chars().take(4).collect();
+        let tag = format!("{pid:x}x{n:x}");
         let (name_a, name_b) = (format!("{short}{tag}a"), format!("{short}{tag}b"));
         iface::validate_name(&name_a)?;
         if self.disable_ipv6 {
@@ -248,6 +267,19 @@ impl VethConfig {
             req.attr_u32(netlink::IFLA_NUM_RX_QUEUES, q);
         }
     }
+}
+
+/// This process's id and a fresh counter value, for unique names.
+fn next_id() -> (u32, u32) {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    (std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A namespace name no other [`VethConfig`] or call of this function in
+/// this process uses: `PREFIX-PID-N-c`.
+pub fn unique_name(prefix: &str) -> String {
+    let (pid, n) = next_id();
+    format!("{prefix}-{pid}-{n}-c")
 }
 
 fn set_up(nl: &Netlink, index: u32) -> Result<()> {

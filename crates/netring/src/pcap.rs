@@ -1,10 +1,14 @@
-//! Writing captures as pcap files with nanosecond timestamps (feature
-//! `pcap`), readable by tcpdump, tshark and Wireshark.
+//! Capture files (feature `pcap`): pcap and pcapng writers with nanosecond
+//! timestamps, readable by tcpdump, tshark and Wireshark, and a [`Reader`]
+//! for both formats that names the byte offset of anything truncated or
+//! corrupt.
 //!
 //! The classic format (`pcap-savefile(5)`): a 24-byte file header with the
 //! nanosecond magic `0xa1b23c4d` in native byte order, then per record a
 //! 16-byte header (seconds, nanoseconds, captured length, original length)
-//! and the bytes.
+//! and the bytes. [`PcapWriter`] is written by hand because `pcap-file`
+//! 2.0's pcap writer cannot flush its output in place; [`PcapNgWriter`]
+//! builds on `pcap-file`'s pcapng writer.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,6 +16,99 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::packet::{Packet, Timestamp};
+
+mod ng;
+mod reader;
+
+pub use ng::{IsbCounts, PcapNgWriter};
+pub use reader::{Reader, Record};
+
+/// pcap or pcapng.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum FileFormat {
+    /// Classic pcap (`pcap-savefile(5)`), nanosecond magic when written.
+    #[default]
+    Pcap,
+    /// pcapng.
+    PcapNg,
+}
+
+impl FileFormat {
+    /// The format a file name's extension suggests (`.pcap`, `.pcapng`,
+    /// `.ntar`), if any.
+    pub fn from_path(path: &Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "pcap" | "cap" | "dmp" => Some(Self::Pcap),
+            "pcapng" | "ntar" => Some(Self::PcapNg),
+            _ => None,
+        }
+    }
+}
+
+impl std::str::FromStr for FileFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "pcap" => Ok(Self::Pcap),
+            "pcapng" => Ok(Self::PcapNg),
+            _ => Err(format!("{s:?} is not a capture format (pcap, pcapng)")),
+        }
+    }
+}
+
+/// A capture file being written, in either format.
+#[derive(Debug)]
+pub enum CaptureWriter {
+    /// A pcap file.
+    Pcap(PcapWriter<BufWriter<File>>),
+    /// A pcapng file.
+    PcapNg(PcapNgWriter<BufWriter<File>>),
+}
+
+impl CaptureWriter {
+    /// Create `path` in `format`; `interface` is recorded in pcapng files.
+    ///
+    /// # Errors
+    /// The file cannot be created or written.
+    pub fn create(path: &Path, format: FileFormat, snaplen: u32, interface: Option<&str>) -> Result<Self> {
+        Ok(match format {
+            FileFormat::Pcap => Self::Pcap(PcapWriter::create(path, snaplen)?),
+            FileFormat::PcapNg => Self::PcapNg(PcapNgWriter::create(path, snaplen, interface)?),
+        })
+    }
+
+    /// Append a captured packet.
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn write_packet(&mut self, packet: &Packet<'_>) -> Result<()> {
+        match self {
+            Self::Pcap(w) => w.write_packet(packet),
+            Self::PcapNg(w) => w.write_packet(packet),
+        }
+    }
+
+    /// Records written so far.
+    pub fn packets(&self) -> u64 {
+        match self {
+            Self::Pcap(w) => w.packets(),
+            Self::PcapNg(w) => w.packets(),
+        }
+    }
+
+    /// Flush; pcapng files get an Interface Statistics Block with `counts`
+    /// first (pcap has no place for it).
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn finish(self, counts: Option<IsbCounts>) -> Result<()> {
+        match self {
+            Self::Pcap(w) => w.into_inner().map(drop),
+            Self::PcapNg(w) => w.finish(counts).map(drop),
+        }
+    }
+}
 
 /// Magic number of a pcap file with nanosecond timestamps.
 pub const MAGIC_NANOS: u32 = 0xa1b2_3c4d;

@@ -1,4 +1,4 @@
-//! Traits over every receive backend.
+//! Traits over every receive and transmit backend.
 
 use std::time::Duration;
 
@@ -65,4 +65,112 @@ pub trait PacketSource {
     /// # Errors
     /// Reading the kernel's counters failed.
     fn stats(&mut self) -> Result<CaptureStats>;
+}
+
+/// Counters of a transmit path ([`PacketSink`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub struct TxStats {
+    /// Frames handed to the sink ([`SinkSlot::send`]).
+    pub queued: u64,
+    /// Frames the kernel released as sent.
+    pub sent: u64,
+    /// Bytes of the frames in `sent`.
+    pub bytes: u64,
+    /// Frames the kernel refused (malformed, too long for the device).
+    pub rejected: u64,
+    /// Frames queued and not yet released or refused.
+    pub pending: u64,
+}
+
+impl std::fmt::Display for TxStats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} sent ({} bytes), {} rejected, {} pending of {} queued",
+            self.sent, self.bytes, self.rejected, self.pending, self.queued
+        )
+    }
+}
+
+/// A frame being written in place in a [`PacketSink`]'s buffer.
+pub trait SinkSlot: std::ops::DerefMut<Target = [u8]> {
+    /// Queue the frame; it leaves on the sink's next
+    /// [`flush`](PacketSink::flush). Dropping a slot unsent abandons it.
+    fn send(self);
+}
+
+/// Something that transmits whole link-layer frames from a shared ring.
+///
+/// Implemented by [`Injector`](crate::Injector) (AF_PACKET TX ring). The
+/// protocol is the same on every backend: take a slot, fill it, queue it;
+/// kick the kernel once per batch with [`flush`](Self::flush); a frame
+/// counts as [sent](TxStats::sent) only when the kernel released it.
+///
+/// ```no_run
+/// use netring::{PacketSink, SinkSlot};
+///
+/// fn blast<S: PacketSink>(sink: &mut S, frame: &[u8], n: usize) -> netring::Result<u64> {
+///     for _ in 0..n {
+///         let mut slot = sink.allocate_blocking(frame.len(), None)?.expect("no timeout");
+///         slot.copy_from_slice(frame);
+///         slot.send();
+///     }
+///     sink.flush()?;
+///     sink.wait_drained(None)?;
+///     Ok(sink.tx_stats().sent)
+/// }
+/// ```
+pub trait PacketSink {
+    /// The slot type.
+    type Slot<'a>: SinkSlot
+    where
+        Self: 'a;
+
+    /// The longest frame accepted.
+    fn max_frame_len(&self) -> usize;
+
+    /// A slot for a frame of `len` bytes, or `None` when the ring is full.
+    ///
+    /// # Errors
+    /// [`Error::FrameTooLarge`](crate::Error::FrameTooLarge).
+    fn allocate(&mut self, len: usize) -> Result<Option<Self::Slot<'_>>>;
+
+    /// As [`allocate`](Self::allocate), waiting up to `timeout` (`None`:
+    /// forever) for room; `Ok(None)` when the time runs out.
+    ///
+    /// # Errors
+    /// As `allocate`, or the interface went down or away.
+    fn allocate_blocking(&mut self, len: usize, timeout: Option<Duration>) -> Result<Option<Self::Slot<'_>>>;
+
+    /// Queue a copy of `frame`; `Ok(false)` when the ring is full.
+    ///
+    /// # Errors
+    /// As [`allocate`](Self::allocate).
+    fn send(&mut self, frame: &[u8]) -> Result<bool> {
+        match self.allocate(frame.len())? {
+            Some(mut slot) => {
+                slot.copy_from_slice(frame);
+                slot.send();
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// Ask the kernel to transmit what is queued (one system call).
+    ///
+    /// # Errors
+    /// The interface went down or away, or the kick failed.
+    fn flush(&mut self) -> Result<()>;
+
+    /// Wait up to `timeout` until every queued frame is sent and released;
+    /// `Ok(false)` when the time ran out first.
+    ///
+    /// # Errors
+    /// As [`flush`](Self::flush).
+    fn wait_drained(&mut self, timeout: Option<Duration>) -> Result<bool>;
+
+    /// Counters so far.
+    fn tx_stats(&mut self) -> TxStats;
 }

@@ -380,6 +380,17 @@ impl StopHandle {
     pub fn is_stopped(&self) -> bool {
         self.shared.stopped.load(Ordering::Acquire)
     }
+
+    /// A handle not tied to a capture (for loops over several sockets,
+    /// such as the bridge).
+    pub(crate) fn detached() -> Result<Self> {
+        Ok(Self { shared: Arc::new(StopShared { stopped: AtomicBool::new(false), event: EventFd::new()? }) })
+    }
+
+    /// The descriptor that becomes readable on [`stop`](Self::stop).
+    pub(crate) fn event(&self) -> BorrowedFd<'_> {
+        self.shared.event.as_fd()
+    }
 }
 
 /// An AF_PACKET socket receiving through a TPACKET_V3 ring.
@@ -523,7 +534,7 @@ impl Capture {
     }
 
     /// Turn a pending socket error into the matching [`Error`].
-    fn check_socket_error(&mut self) -> Result<()> {
+    pub(crate) fn check_socket_error(&mut self) -> Result<()> {
         let Some(err) = sys::take_socket_error(self.fd.as_fd()) else {
             return Ok(());
         };

@@ -1,16 +1,20 @@
-//! AF_PACKET: TPACKET_V3 receive rings and a plain sending socket.
+//! AF_PACKET: TPACKET_V3 receive rings, `PACKET_TX_RING` injection and a
+//! plain sending socket.
 //!
 //! See `Documentation/networking/packet_mmap.rst` in the kernel tree and
 //! packet(7).
 
 mod batch;
 mod capture;
+mod injector;
 mod ring;
 mod sender;
+mod tx_ring;
 
 pub use batch::{PacketBatch, Packets};
 pub use capture::{
     Capture, CaptureBuilder, CapturePackets, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE,
     DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN, StopHandle,
 };
+pub use injector::{DEFAULT_TX_RING_BYTES, Injector, InjectorBuilder, TpacketVersion, TxSlot};
 pub use sender::RawSender;

@@ -27,9 +27,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::sys::Mmap;
 use crate::sys::tpacket::{BLOCK_STATUS_OFFSET, TP_STATUS_KERNEL, TP_STATUS_USER};
 
-/// What keeps the ring memory alive.
+/// What keeps the ring memory alive (RX and TX rings alike).
 #[derive(Debug)]
-enum Backing {
+pub(crate) enum Backing {
     /// Shared with the kernel.
     Mmap(#[expect(dead_code, reason = "held for its Drop, which unmaps")] Mmap),
     /// Heap memory standing in for the kernel in tests.
@@ -41,7 +41,16 @@ enum Backing {
 /// stay valid when the owner moves (a `Box` would be re-asserted unique).
 #[cfg(test)]
 #[derive(Debug)]
-struct HeapMem(*mut [u64]);
+pub(crate) struct HeapMem(*mut [u64]);
+
+#[cfg(test)]
+impl HeapMem {
+    /// `bytes` (a multiple of 8) of zeroed, 8-aligned heap memory, and its base.
+    pub(crate) fn zeroed(bytes: usize) -> (Self, NonNull<u8>) {
+        let mem = Box::into_raw(vec![0u64; bytes / 8].into_boxed_slice());
+        (Self(mem), NonNull::new(mem.cast::<u8>()).expect("non-null"))
+    }
+}
 
 #[cfg(test)]
 impl Drop for HeapMem {

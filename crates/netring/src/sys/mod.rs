@@ -147,6 +147,27 @@ pub fn sendmmsg(fd: BorrowedFd<'_>, bufs: &[&[u8]], flags: i32) -> io::Result<us
     })
 }
 
+/// Ask the kernel to transmit the TX ring's queued frames: `send(fd, NULL,
+/// 0, flags)` on a socket with `PACKET_TX_RING` (the kernel ignores the
+/// buffer and walks the ring in `tpacket_snd()`). Returns the bytes the
+/// kernel took. Not retried on `EINTR`: the caller decides.
+pub fn kick(fd: BorrowedFd<'_>, flags: i32) -> io::Result<usize> {
+    // SAFETY: a null buffer of length 0; with a TX ring the kernel reads
+    // only the ring, never the (empty) message.
+    cvt_size(unsafe { libc::send(fd.as_raw_fd(), std::ptr::null(), 0, flags) })
+}
+
+/// `SO_SNDTIMEO`: how long a blocking send may wait (zero is rounded up
+/// to one microsecond, because zero means "forever" to the kernel).
+pub fn set_send_timeout(fd: BorrowedFd<'_>, timeout: Duration) -> Result<()> {
+    let t = timeout.max(Duration::from_micros(1));
+    let tv = libc::timeval {
+        tv_sec: t.as_secs().min(i32::MAX as u64) as libc::time_t,
+        tv_usec: t.subsec_micros() as libc::suseconds_t,
+    };
+    setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv, "setsockopt(SO_SNDTIMEO)")
+}
+
 /// Readiness of one descriptor after [`poll`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Revents(pub i16);
@@ -155,6 +176,11 @@ impl Revents {
     /// `POLLERR | POLLHUP | POLLNVAL`
     pub fn error(self) -> bool {
         self.0 & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
+    }
+
+    /// `POLLOUT`
+    pub fn writable(self) -> bool {
+        self.0 & libc::POLLOUT != 0
     }
 }
 

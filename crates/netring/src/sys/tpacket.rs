@@ -44,6 +44,8 @@ pub const PACKET_MR_PROMISC: u16 = 1;
 pub const TPACKET_V3: i32 = 2;
 /// `enum tpacket_versions`: `TPACKET_V2`
 pub const TPACKET_V2: i32 = 1;
+/// `enum tpacket_versions`: `TPACKET_V1`
+pub const TPACKET_V1: i32 = 0;
 
 // ---- frame status (tp_status), RX direction ----
 /// Frame/block owned by the kernel.
@@ -287,11 +289,20 @@ pub const PACKET_OUTGOING: u8 = 4;
 
 /// `ETH_P_ALL`
 pub const ETH_P_ALL: u16 = 0x0003;
+/// `ETH_HLEN`: an Ethernet header (the veth/Ethernet `hard_header_len`).
+pub const ETH_HLEN: usize = 14;
 
 /// `TPACKET3_HDRLEN`: aligned V3 header plus `sockaddr_ll`.
 pub const TPACKET3_HDRLEN: usize = tpacket_align(size_of::<tpacket3_hdr>()) + size_of::<sockaddr_ll>();
 /// `TPACKET2_HDRLEN`: aligned V2 header plus `sockaddr_ll`.
 pub const TPACKET2_HDRLEN: usize = tpacket_align(size_of::<tpacket2_hdr>()) + size_of::<sockaddr_ll>();
+
+/// Where a TX frame's link-layer bytes start under TPACKET_V2:
+/// `tp_hdrlen - sizeof(struct sockaddr_ll)` (`tpacket_parse_header()`
+/// without `PACKET_TX_HAS_OFF`).
+pub const TPACKET2_TX_DATA_OFFSET: usize = TPACKET2_HDRLEN - size_of::<sockaddr_ll>();
+/// Where a TX frame's link-layer bytes start under TPACKET_V3 (same rule).
+pub const TPACKET3_TX_DATA_OFFSET: usize = TPACKET3_HDRLEN - size_of::<sockaddr_ll>();
 
 /// Offset of `block_status` from the start of a block.
 pub const BLOCK_STATUS_OFFSET: usize = offset_of!(tpacket_block_desc, hdr) + offset_of!(tpacket_hdr_v1, block_status);
@@ -327,6 +338,12 @@ const _: () = {
     assert!(size_of::<tpacket_stats_v3>() == 12);
     assert!(TPACKET3_HDRLEN == 68);
     assert!(TPACKET2_HDRLEN == 52);
+    assert!(offset_of!(tpacket2_hdr, tp_status) == 0);
+    assert!(offset_of!(tpacket2_hdr, tp_len) == 4);
+    assert!(offset_of!(tpacket3_hdr, tp_next_offset) == 0);
+    assert!(offset_of!(tpacket3_hdr, tp_len) == 16);
+    assert!(TPACKET2_TX_DATA_OFFSET == 32);
+    assert!(TPACKET3_TX_DATA_OFFSET == 48);
 };
 
 #[cfg(test)]

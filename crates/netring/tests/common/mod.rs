@@ -65,3 +65,68 @@ pub fn collect(cap: &mut netring::Capture, want: usize, limit: Duration) -> Vec<
     }
     out
 }
+
+/// Fail loudly unless `tool` is on PATH (`.ci/run` installs it).
+pub fn require_tool(tool: &str) {
+    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    assert!(found, "this test needs `{tool}` on PATH; `.ci/run` installs it (apt-get install …)");
+}
+
+/// The frames of a classic pcap file (either timestamp precision, native
+/// byte order, as tcpdump writes it).
+pub fn pcap_frames(path: &std::path::Path) -> Vec<Vec<u8>> {
+    let b = std::fs::read(path).expect("read pcap");
+    let magic = u32::from_ne_bytes(b[0..4].try_into().unwrap());
+    assert!(magic == 0xa1b2c3d4 || magic == 0xa1b23c4d, "native-order pcap magic, got {magic:#x}");
+    let mut off = 24;
+    let mut out = Vec::new();
+    while off + 16 <= b.len() {
+        let caplen = u32::from_ne_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
+        out.push(b[off + 16..off + 16 + caplen].to_vec());
+        off += 16 + caplen;
+    }
+    assert_eq!(off, b.len(), "no trailing partial record");
+    out
+}
+
+/// tcpdump capturing our EtherType on one end of a link, into a file.
+pub struct Tcpdump {
+    child: std::process::Child,
+    file: std::path::PathBuf,
+}
+
+impl Tcpdump {
+    /// Start `tcpdump -c want` in `end`'s namespace and wait until it listens.
+    pub fn start(end: &netring::netns::End, file: &std::path::Path, want: u64) -> Self {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("ip")
+            .args(["netns", "exec", end.ns.name(), "tcpdump", "-i", &end.name, "-nn", "-U", "-B", "32768"])
+            .args(["-c", &want.to_string(), "-w"])
+            .arg(file)
+            .args(["ether", "proto", "0x88b5"])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn tcpdump");
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        assert!(line.contains("listening on"), "tcpdump did not start: {line}");
+        std::thread::spawn(move || for _ in err.lines() {});
+        Self { child, file: file.to_owned() }
+    }
+
+    /// Wait (up to 10 s) for tcpdump to exit after its count; the frames.
+    pub fn finish(mut self) -> Vec<Vec<u8>> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.child.try_wait().unwrap().is_none() {
+            if Instant::now() > deadline {
+                let _ = std::process::Command::new("kill").args(["-INT", &self.child.id().to_string()]).status();
+                let _ = self.child.wait();
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        pcap_frames(&self.file)
+    }
+}

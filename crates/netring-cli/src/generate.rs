@@ -1,0 +1,194 @@
+//! `netring gen`: numbered frames through the AF_PACKET TX ring, at top
+//! speed or paced evenly by the clock.
+
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use netring::frames::SeqFrames;
+use netring::{Error, Injector, TxStats};
+
+use crate::capture::parse_secs;
+use crate::output::{self, Progress};
+use crate::pace;
+
+/// Arguments of `netring gen`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Interface to send on.
+    #[arg(short, long)]
+    interface: String,
+    /// Send this many frames (default: until -d or Ctrl-C).
+    #[arg(short, long)]
+    count: Option<u64>,
+    /// Stop after this many seconds.
+    #[arg(short, long, value_parser = parse_secs)]
+    duration: Option<Duration>,
+    /// Frame size in bytes, Ethernet header included (60..=MTU+14).
+    #[arg(short, long, default_value_t = 60)]
+    size: usize,
+    /// Frames per second, spread evenly (default: as fast as possible).
+    #[arg(long)]
+    rate: Option<f64>,
+    /// Source MAC address.
+    #[arg(long, value_parser = output::parse_mac, default_value = "02:00:00:00:00:01")]
+    src_mac: [u8; 6],
+    /// Destination MAC address.
+    #[arg(long, value_parser = output::parse_mac, default_value = "02:00:00:00:00:02")]
+    dst_mac: [u8; 6],
+    /// EtherType of the frames (hex, e.g. 88b5).
+    #[arg(long, value_parser = parse_ethertype, default_value = "88b5")]
+    ethertype: u16,
+    /// Payload after the Ethernet header and the 64-bit sequence number:
+    /// `pattern` (bytes derived from the sequence number, so a receiver can
+    /// check every byte) or `zero` (cheaper to write).
+    #[arg(long, value_enum, default_value_t = Payload::Pattern)]
+    payload: Payload,
+    /// Hand frames straight to the driver (PACKET_QDISC_BYPASS).
+    #[arg(long)]
+    qdisc_bypass: bool,
+    /// Frames queued per kick of the kernel at top speed.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// TX ring slots (default: 4 MiB worth).
+    #[arg(long)]
+    ring_frames: Option<usize>,
+    /// No progress line.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print one JSON object with the counts on stdout at exit.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What fills a generated frame after its sequence number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Payload {
+    /// `netring::frames::SeqFrames` bytes: every byte checkable.
+    Pattern,
+    /// Zeros.
+    Zero,
+}
+
+fn parse_ethertype(s: &str) -> Result<u16, String> {
+    u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("{s:?} is not a hex EtherType"))
+}
+
+/// What a transmit run reports (gen and replay share it).
+pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
+    if json {
+        let v = serde_json::json!({
+            "packets": s.sent,
+            "bytes": s.bytes,
+            "rejected": s.rejected,
+            "seconds": seconds,
+        });
+        println!("{v}");
+    }
+    eprintln!(
+        "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected by the kernel{}",
+        s.sent,
+        s.bytes,
+        output::rate(s.sent, seconds),
+        s.rejected,
+        if s.pending > 0 { format!(", {} still queued at exit", s.pending) } else { String::new() }
+    );
+}
+
+/// Open the injector for a transmit verb.
+pub fn open(interface: &str, bypass: bool, ring_frames: Option<usize>) -> Result<Injector, Error> {
+    let mut b = Injector::builder().interface(interface).qdisc_bypass(bypass);
+    if let Some(n) = ring_frames {
+        b = b.frame_count(n);
+    }
+    b.build()
+}
+
+/// Run `netring gen`.
+pub fn run(a: Args) -> Result<ExitCode, Error> {
+    if a.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
+        return Err(Error::InvalidConfig {
+            name: "rate",
+            value: format!("{}", a.rate.unwrap_or_default()),
+            rule: "must be a positive number of frames per second".into(),
+        });
+    }
+    if a.batch == 0 {
+        return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
+    }
+    let mut inj = open(&a.interface, a.qdisc_bypass, a.ring_frames)?;
+    let max = inj.max_frame_len();
+    if !(60..=max).contains(&a.size) {
+        return Err(Error::InvalidConfig {
+            name: "size",
+            value: a.size.to_string(),
+            rule: format!("must be 60..={max} (MTU + link header of {})", a.interface),
+        });
+    }
+    let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    let stopped = || stop.load(Ordering::Acquire);
+    let frames = SeqFrames { dst: a.dst_mac, src: a.src_mac, ethertype: a.ethertype };
+    let limit = a.count.unwrap_or(u64::MAX);
+    let mut progress = Progress::new(a.quiet || a.json);
+
+    let start = Instant::now();
+    let deadline = a.duration.map(|d| start + d);
+    let over = |seq: u64| seq >= limit || deadline.is_some_and(|d| Instant::now() >= d) || stopped();
+    let mut seq = 0u64;
+    let outcome = (|| -> Result<(), Error> {
+        while !over(seq) {
+            // How many frames are due now: a batch at top speed, or the
+            // frames whose time has come on the paced schedule.
+            let n = match a.rate {
+                None => a.batch as u64,
+                Some(pps) => {
+                    let next = pace::due(start, seq, pps);
+                    pace::wait_until(deadline.map_or(next, |d| next.min(d)), &stopped);
+                    if over(seq) {
+                        break;
+                    }
+                    let elapsed = start.elapsed().as_secs_f64();
+                    ((elapsed * pps) as u64 + 1).saturating_sub(seq).clamp(1, a.batch as u64)
+                }
+            }
+            .min(limit - seq);
+            for _ in 0..n {
+                let Some(mut slot) = inj.allocate_blocking(a.size, Some(Duration::from_millis(100)))? else {
+                    break; // ring still full: look at the clock and the stop flag again
+                };
+                match a.payload {
+                    Payload::Pattern => frames.fill(seq, &mut slot),
+                    Payload::Zero => {
+                        let (head, rest) = slot.split_at_mut(netring::frames::MIN_LEN);
+                        frames.fill(seq, head);
+                        rest.fill(0);
+                    }
+                }
+                slot.send();
+                seq += 1;
+            }
+            inj.flush()?;
+            progress.show(|| {
+                let s = inj.stats();
+                format!(
+                    "gen: {} sent, {} rejected, {}",
+                    s.sent,
+                    s.rejected,
+                    output::rate(s.sent, start.elapsed().as_secs_f64())
+                )
+            });
+        }
+        inj.flush()?;
+        // Count a frame as sent only once the kernel released it.
+        if !inj.wait_drained(Some(Duration::from_secs(5)))? {
+            tracing::warn!(pending = inj.pending(), "frames still queued 5 s after the last one");
+        }
+        Ok(())
+    })();
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish();
+    let s = inj.stats();
+    report(a.json, "gen", &s, seconds);
+    outcome?;
+    Ok(ExitCode::SUCCESS)
+}

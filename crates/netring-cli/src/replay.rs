@@ -1,0 +1,168 @@
+//! `netring replay`: send the frames of a pcap or pcapng file through the
+//! AF_PACKET TX ring, at the file's own timing (as tcpreplay), faster or
+//! slower, at a fixed rate, or as fast as possible.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use netring::Error;
+use netring::pcap::{LINKTYPE_ETHERNET, Reader};
+
+use crate::output::{self, Progress};
+use crate::pace;
+
+/// Arguments of `netring replay`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Interface to send on.
+    #[arg(short, long)]
+    interface: String,
+    /// The pcap or pcapng file.
+    file: PathBuf,
+    /// Play the file's timing this many times faster (0.5 = half speed).
+    #[arg(long, default_value_t = 1.0, conflicts_with_all = ["rate", "topspeed"])]
+    speed: f64,
+    /// Ignore the file's timing: this many frames per second, evenly spread.
+    #[arg(long, conflicts_with = "topspeed")]
+    rate: Option<f64>,
+    /// Ignore the file's timing: as fast as possible.
+    #[arg(long)]
+    topspeed: bool,
+    /// Play the file this many times (0: until interrupted).
+    #[arg(long = "loop", default_value_t = 1)]
+    loops: u64,
+    /// Hand frames straight to the driver (PACKET_QDISC_BYPASS).
+    #[arg(long)]
+    qdisc_bypass: bool,
+    /// Frames queued per kick of the kernel at top speed.
+    #[arg(long, default_value_t = 64)]
+    batch: usize,
+    /// No progress line.
+    #[arg(short, long)]
+    quiet: bool,
+    /// Print one JSON object with the counts on stdout at exit.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Timing {
+    Original(f64),
+    Rate(f64),
+    Top,
+}
+
+/// Run `netring replay`.
+pub fn run(a: Args) -> Result<ExitCode, Error> {
+    let bad =
+        |name: &'static str, v: f64, rule: &str| Error::InvalidConfig { name, value: v.to_string(), rule: rule.into() };
+    let timing = match (a.topspeed, a.rate) {
+        (true, _) => Timing::Top,
+        (false, Some(r)) if r.is_finite() && r > 0.0 => Timing::Rate(r),
+        (false, Some(r)) => return Err(bad("rate", r, "must be a positive number of frames per second")),
+        (false, None) if a.speed.is_finite() && a.speed > 0.0 => Timing::Original(a.speed),
+        (false, None) => return Err(bad("speed", a.speed, "must be a positive factor")),
+    };
+    if a.batch == 0 {
+        return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
+    }
+    // Open the file first: a bad file fails before anything is sent.
+    let first = Reader::open(&a.file)?;
+    if first.linktype() != LINKTYPE_ETHERNET {
+        return Err(Error::Unsupported {
+            feature: "replaying this link type",
+            detail: format!(
+                "{} has link type {}; only Ethernet (1) can be replayed",
+                a.file.display(),
+                first.linktype()
+            ),
+        });
+    }
+    let mut inj = crate::generate::open(&a.interface, a.qdisc_bypass, None)?;
+    let max = inj.max_frame_len();
+    let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    let stopped = || stop.load(Ordering::Acquire);
+    let mut progress = Progress::new(a.quiet || a.json);
+
+    let start = Instant::now();
+    let (mut queued, mut skipped, mut pass) = (0u64, 0u64, 0u64);
+    let mut reader = Some(first);
+    let outcome = (|| -> Result<(), Error> {
+        while (a.loops == 0 || pass < a.loops) && !stopped() {
+            let mut r = match reader.take() {
+                Some(r) => r,
+                None => Reader::open(&a.file)?,
+            };
+            let pass_start = Instant::now();
+            let mut first_ts = None;
+            let mut in_batch = 0;
+            while let Some(rec) = r.next_record()? {
+                let target = match timing {
+                    Timing::Top => None,
+                    Timing::Rate(pps) => Some(pace::due(start, queued, pps)),
+                    Timing::Original(speed) => {
+                        let t0 = *first_ts.get_or_insert(rec.timestamp);
+                        let rel = rec.timestamp.as_nanos().saturating_sub(t0.as_nanos());
+                        Some(pass_start + Duration::from_secs_f64(rel as f64 / 1e9 / speed))
+                    }
+                };
+                if let Some(t) = target.filter(|&t| t > Instant::now()) {
+                    // Frames already queued leave now, not with the next one.
+                    inj.flush()?;
+                    in_batch = 0;
+                    pace::wait_until(t, &stopped);
+                }
+                if stopped() {
+                    return Ok(());
+                }
+                if rec.data.len() > max {
+                    skipped += 1;
+                    tracing::warn!(len = rec.data.len(), max, "record longer than the interface takes: skipped");
+                    continue;
+                }
+                let mut slot = loop {
+                    if let Some(slot) = inj.allocate_blocking(rec.data.len(), Some(Duration::from_millis(100)))? {
+                        break slot;
+                    }
+                    if stopped() {
+                        return Ok(());
+                    }
+                };
+                slot.copy_from_slice(rec.data);
+                slot.send();
+                queued += 1;
+                in_batch += 1;
+                if target.is_some() || in_batch >= a.batch {
+                    inj.flush()?;
+                    in_batch = 0;
+                }
+                progress.show(|| {
+                    let s = inj.stats();
+                    let of = if a.loops == 0 { "∞".to_string() } else { a.loops.to_string() };
+                    format!(
+                        "replay: pass {}/{of}, {} sent, {}",
+                        pass + 1,
+                        s.sent,
+                        output::rate(s.sent, start.elapsed().as_secs_f64())
+                    )
+                });
+            }
+            pass += 1;
+        }
+        Ok(())
+    })();
+    // Whatever ended the run, what was queued leaves and is counted.
+    let drained = inj.flush().and_then(|()| inj.wait_drained(Some(Duration::from_secs(5))));
+    let seconds = start.elapsed().as_secs_f64();
+    progress.finish();
+    let s = inj.stats();
+    crate::generate::report(a.json, "replay", &s, seconds);
+    if skipped > 0 {
+        eprintln!("netring replay: {skipped} records longer than {max} bytes skipped");
+    }
+    outcome?;
+    drained?;
+    Ok(ExitCode::SUCCESS)
+}

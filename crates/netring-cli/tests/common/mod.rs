@@ -1,0 +1,69 @@
+//! Helpers for the CLI tests that drive `netring` inside the namespaces of
+//! a private veth link.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+use netring::netns::{End, VethLink};
+
+/// The binary under test.
+pub const BIN: &str = env!("CARGO_BIN_EXE_netring");
+
+/// Fail naming the tool unless it is on PATH (`.ci/run` installs it).
+pub fn require(tool: &str) {
+    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
+    assert!(found, "this test needs `{tool}` on PATH; `.ci/run` installs it (apt-get install …)");
+}
+
+/// Fail naming the capabilities unless the test can build veth links.
+pub fn require_root() {
+    let missing: Vec<_> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
+        .into_iter()
+        .filter(|(c, _)| !netring::interface::has_capability(*c))
+        .map(|(_, n)| n)
+        .collect();
+    assert!(missing.is_empty(), "this privileged test needs {}; run it as root (`.ci/run`)", missing.join(", "));
+    require("ip");
+}
+
+/// A fresh private veth link.
+pub fn veth() -> VethLink {
+    require_root();
+    VethLink::new().expect("veth link")
+}
+
+/// `netring ARGS` inside `end`'s namespace.
+pub fn netring_in(end: &End, args: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", end.ns.name(), BIN]).args(args);
+    c
+}
+
+/// Wait for `child` to exit, killing it (and failing) after `limit`.
+pub fn finish(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("netring did not exit within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// The one JSON object on stdout.
+pub fn json_of(out: &Output) -> serde_json::Value {
+    let s = String::from_utf8_lossy(&out.stdout);
+    let mut lines = s.lines();
+    let v = serde_json::from_str(lines.next().expect("one JSON line")).expect("valid JSON");
+    assert!(lines.next().is_none(), "stdout carries exactly one JSON object: {s}");
+    v
+}
+
+/// A path in the temp directory, unique to this process.
+pub fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("netring-tx-{}-{name}", std::process::id()))
+}
