@@ -64,7 +64,7 @@ impl SeqFrames {
         if data[0..6] != self.dst || data[6..12] != self.src {
             return None;
         }
-        let mut expect = [0u8; 256];
+        let mut expect = [0u8; 256]; // a multiple of 8: the pattern continues across chunks
         let mut state = pattern_seed(seq);
         for chunk in data[22..].chunks(expect.len()) {
             let e = &mut expect[..chunk.len()];
@@ -81,13 +81,14 @@ fn pattern_seed(seq: u64) -> u64 {
     seq.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1
 }
 
-/// xorshift64 bytes, continuing from `state`; returns the new state.
+/// xorshift64 output, eight bytes per step, continuing from `state`;
+/// returns the new state. Callers continue a pattern only at multiples of 8.
 fn pattern_step(mut x: u64, out: &mut [u8]) -> u64 {
-    for b in out {
+    for chunk in out.chunks_mut(8) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
-        *b = x as u8;
+        chunk.copy_from_slice(&x.to_le_bytes()[..chunk.len()]);
     }
     x
 }
