@@ -2,8 +2,8 @@
 //!
 //! Zero-copy packet I/O on Linux through the kernel's two fast paths that
 //! need no custom driver: **AF_PACKET** with a TPACKET_V3 receive ring, and
-//! (in later releases of this crate) AF_XDP. Pure Rust over `libc` system
-//! calls: no libpcap, no libxdp, no C toolchain.
+//! **AF_XDP** with a built-in XDP program assembled in Rust. Pure Rust over
+//! `libc` system calls: no libpcap, no libxdp, no C or BPF toolchain.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -24,6 +24,9 @@
 //! | `sys` (private) | the only code that names `libc`: kernel structs with layout assertions, syscall wrappers (EINTR handled once), `Mmap` RAII |
 //! | [`afpacket`] | the V3 ring protocol, [`Capture`], [`PacketBatch`], [`RawSender`] |
 //! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program) |
+//! | `ring` (private) | the single-producer / single-consumer ring protocol of AF_XDP's four rings |
+//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics |
+//! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
 //! | [`PacketSource`] | one trait over every receive backend |
@@ -31,8 +34,12 @@
 //! ## Memory safety model
 //!
 //! The crate root is `#![deny(unsafe_code)]`. Unsafe code is allowed only in
-//! `sys/` (system calls, `mmap`) and in `afpacket/ring.rs`, the one place
-//! that turns ring memory into slices. A block of the ring becomes a slice
+//! `sys/` (system calls, `mmap`), in `afpacket/ring.rs`, the one place
+//! that turns TPACKET ring memory into slices, in `ring/mod.rs` (AF_XDP ring
+//! control words and descriptors, copied in and out by value; `ring/sim.rs`
+//! is its test-only simulated kernel) and in `afxdp/umem.rs`, the one place
+//! that turns UMEM frames into slices — only frames its ownership table
+//! shows user space holding. A block of the ring becomes a slice
 //! only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
 //! and stops being one before the `Release` store that hands it back: a
 //! [`PacketBatch`] borrows its [`Capture`] mutably and hands its block back on
@@ -49,8 +56,15 @@
 //! | promiscuous mode | `CAP_NET_RAW` | any |
 //! | [`CaptureBuilder::ignore_outgoing`] | `CAP_NET_RAW` | 4.20 |
 //! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
+//! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
+//! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
 //!
-//! Ring pages are kernel memory and are not charged to `RLIMIT_MEMLOCK`.
+//! TPACKET ring pages are kernel memory and are not charged to
+//! `RLIMIT_MEMLOCK`; an AF_XDP UMEM is user memory pinned by the kernel and
+//! is charged to it unless the process has `CAP_IPC_LOCK`.
+//!
+//! **AF_XDP receive takes every frame of its queue away from the host's
+//! network stack** while the socket lives; see [`afxdp`].
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -58,6 +72,8 @@
 #![cfg(target_os = "linux")]
 
 pub mod afpacket;
+pub mod afxdp;
+pub mod bpf;
 mod error;
 pub mod filter;
 pub mod frames;
@@ -66,11 +82,13 @@ pub mod netns;
 pub mod packet;
 #[cfg(feature = "pcap")]
 pub mod pcap;
+mod ring;
 mod source;
 mod stats;
 mod sys;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
+pub use afxdp::{XdpBatch, XdpMode, XdpPacket, XdpSocket, XdpSocketBuilder, XdpStats};
 pub use error::{Error, Result};
 pub use packet::{
     LinkAddr, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,

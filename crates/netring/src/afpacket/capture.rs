@@ -360,6 +360,16 @@ impl StopHandle {
     pub fn is_stopped(&self) -> bool {
         self.shared.stopped.load(Ordering::Acquire)
     }
+
+    /// A fresh handle, not stopped (for other backends' blocking waits).
+    pub(crate) fn new() -> Result<Self> {
+        Ok(Self { shared: Arc::new(StopShared { stopped: AtomicBool::new(false), event: EventFd::new()? }) })
+    }
+
+    /// The descriptor that becomes readable on [`stop`](Self::stop), for `poll`.
+    pub(crate) fn event_fd(&self) -> BorrowedFd<'_> {
+        self.shared.event.as_fd()
+    }
 }
 
 /// An AF_PACKET socket receiving through a TPACKET_V3 ring.
