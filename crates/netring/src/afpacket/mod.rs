@@ -5,6 +5,7 @@
 
 mod batch;
 mod capture;
+mod fanout;
 mod ring;
 mod sender;
 
@@ -13,4 +14,5 @@ pub use capture::{
     Capture, CaptureBuilder, CapturePackets, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE,
     DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN, StopHandle,
 };
+pub use fanout::{Fanout, FanoutFlags, FanoutMode};
 pub use sender::RawSender;

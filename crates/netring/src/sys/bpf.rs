@@ -259,7 +259,9 @@ pub fn prog_load(p: &ProgLoad<'_>, insns: &[u64]) -> Result<OwnedFd, (std::io::E
         Ok(fd) => return Ok(fd),
         Err(e) => e,
     };
-    if matches!(first.raw_os_error(), Some(libc::EPERM) | Some(libc::EACCES)) {
+    // EPERM: no privilege, nothing to explain. (The verifier's own refusals
+    // come back as EACCES or EINVAL, with a log.)
+    if first.raw_os_error() == Some(libc::EPERM) {
         return Err((first, String::new()));
     }
     let mut size = 64 * 1024;
