@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod capture;
+mod info;
 mod output;
 mod selftest;
 mod signals;
@@ -26,8 +27,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring).
+    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP).
     Capture(capture::Args),
+    /// Show an interface: index, MTU, MAC, driver, queues, XDP attach modes.
+    Info(info::Args),
     /// Build a private veth link and prove capture works end to end.
     Selftest(selftest::Args),
 }
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Capture(a) => capture::run(a),
+        Command::Info(a) => info::run(a),
         Command::Selftest(a) => selftest::run(a),
     };
     match result {

@@ -22,7 +22,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 pub use insn::{Asm, Insn, Label, Reg, helper, op};
-pub use xdp::{AttachMode, XdpAttach, XdpLink, XskMap};
+pub use xdp::{AttachMode, XdpAttach, XdpLink, XskMap, probe_modes};
 
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;

@@ -206,6 +206,34 @@ impl AsFd for XdpLink {
     }
 }
 
+/// Which XDP attach modes `interface` accepts, found by trying: a program
+/// that only returns `XDP_PASS` is attached in each mode and detached at
+/// once (traffic passes untouched meanwhile; note that on some NIC drivers
+/// attaching native XDP restarts the device's queues, a brief interruption).
+///
+/// # Errors
+/// [`Error::XdpBusy`] if a program is attached already (nothing is
+/// probed then); [`Error::PermissionDenied`] without `CAP_BPF` /
+/// `CAP_NET_ADMIN`; [`Error::InterfaceNotFound`].
+pub fn probe_modes(interface: &str) -> Result<Vec<AttachMode>> {
+    let pass = [super::Insn::mov64_imm(super::Reg::R0, super::programs::XDP_PASS), super::Insn::exit()];
+    let prog = EbpfProgram::load(super::ProgramType::Xdp { frags: false }, "netring_probe", &pass)?;
+    let mut modes = Vec::new();
+    for (how, mode) in [(XdpAttach::Native, AttachMode::Native), (XdpAttach::Generic, AttachMode::Generic)] {
+        match XdpLink::attach(&prog, interface, how) {
+            Ok(link) => {
+                drop(link);
+                modes.push(mode);
+            }
+            Err(e @ (Error::XdpBusy { .. } | Error::PermissionDenied { .. } | Error::InterfaceNotFound { .. })) => {
+                return Err(e);
+            }
+            Err(e) => tracing::debug!(interface, %mode, "XDP probe: {e}"),
+        }
+    }
+    Ok(modes)
+}
+
 fn attach_error(interface: &str, mode: AttachMode, e: std::io::Error) -> Error {
     match e.raw_os_error() {
         Some(libc::EBUSY) | Some(libc::EEXIST) => {
