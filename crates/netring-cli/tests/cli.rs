@@ -369,3 +369,26 @@ fn info_reports_driver_queues_and_working_xdp_modes() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&l.b.name) && text.contains("lo") && text.contains("veth"), "{text}");
 }
+
+#[test]
+fn xdp_without_memlock_room_names_rlimit_memlock_and_cap_ipc_lock() {
+    let l = link();
+    require("prlimit");
+    require("setpriv");
+    // A 64 KiB memlock limit and no CAP_IPC_LOCK: the 8 MiB UMEM cannot be pinned.
+    let out = Command::new("ip")
+        .args(["netns", "exec", l.b.ns.name(), "prlimit", "--memlock=65536:65536", "setpriv"])
+        .args(["--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", BIN, "capture", "-i", &l.b.name])
+        .args(["--backend", "xdp", "-c", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("setsockopt(XDP_UMEM_REG) of 8388608 bytes failed")
+            && err.contains("RLIMIT_MEMLOCK (soft limit 65536 bytes)")
+            && err.contains("CAP_IPC_LOCK"),
+        "{err}"
+    );
+}

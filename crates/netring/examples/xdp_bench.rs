@@ -28,7 +28,7 @@ use std::time::{Duration, Instant};
 use netring::afxdp::XdpAttach;
 use netring::frames::SeqFrames;
 use netring::netns::VethLink;
-use netring::{Capture, RawSender, XdpMode, XdpSocket};
+use netring::{Batch, Capture, PacketSource, RawSender, XdpMode, XdpSocket};
 
 fn pin(cpu: usize) {
     // SAFETY: cpu_set_t is plain data; sched_setaffinity(0, …) affects the calling thread.
@@ -58,15 +58,14 @@ fn frames(len: usize) -> Vec<Vec<u8>> {
     (0..64).map(|i| SeqFrames::default().build(i, len)).collect()
 }
 
-/// Count frames of our EtherType on end b until `stop`, then drain 200 ms.
+/// Count frames on `src` (pinned to CPU 1) until `stop`, then drain 200 ms.
 /// `spin`: poll the ring without sleeping (no wakeups to deliver).
-fn receive_packet(
-    l: &VethLink,
+fn receiver<S: PacketSource + Send + 'static>(
+    mut src: S,
     spin: bool,
     stop: Arc<AtomicBool>,
     ready: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<u64> {
-    let mut cap = l.b.run(|n| Capture::builder().interface(n).block_count(64).build()).unwrap().unwrap();
     std::thread::spawn(move || {
         pin(1);
         ready.store(true, Ordering::Release);
@@ -80,14 +79,24 @@ fn receive_packet(
                 return n;
             }
             if spin {
-                if let Some(b) = cap.next_batch() {
+                if let Some(b) = src.next_batch() {
                     n += b.len() as u64;
                 }
-            } else if let Ok(Some(b)) = cap.next_batch_blocking(Some(Duration::from_millis(10))) {
+            } else if let Ok(Some(b)) = src.next_batch_blocking(Some(Duration::from_millis(10))) {
                 n += b.len() as u64;
             }
         }
     })
+}
+
+fn receive_packet(
+    l: &VethLink,
+    spin: bool,
+    stop: Arc<AtomicBool>,
+    ready: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<u64> {
+    let cap = l.b.run(|n| Capture::builder().interface(n).block_count(64).build()).unwrap().unwrap();
+    receiver(cap, spin, stop, ready)
 }
 
 fn receive_xdp(
@@ -97,29 +106,8 @@ fn receive_xdp(
     stop: Arc<AtomicBool>,
     ready: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<u64> {
-    let mut sock =
-        l.b.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how).build()).unwrap().unwrap();
-    std::thread::spawn(move || {
-        pin(1);
-        ready.store(true, Ordering::Release);
-        let mut n = 0u64;
-        let mut drain_until = None;
-        loop {
-            if drain_until.is_none() && stop.load(Ordering::Acquire) {
-                drain_until = Some(Instant::now() + Duration::from_millis(200));
-            }
-            if drain_until.is_some_and(|d| Instant::now() > d) {
-                return n;
-            }
-            if spin {
-                if let Some(b) = sock.next_batch() {
-                    n += b.len() as u64;
-                }
-            } else if let Ok(Some(b)) = sock.next_batch_blocking(Some(Duration::from_millis(10))) {
-                n += b.len() as u64;
-            }
-        }
-    })
+    let sock = l.b.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how).build()).unwrap().unwrap();
+    receiver(sock, spin, stop, ready)
 }
 
 /// Receive rates (frames/s offered by the sender, received) for one contender.

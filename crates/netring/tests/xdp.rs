@@ -22,20 +22,9 @@ fn sender(l: &VethLink) -> RawSender {
     l.a.run(RawSender::open).unwrap().unwrap()
 }
 
-/// Receive test frames until `want` arrived or `limit` passed: (seq, bytes).
+/// Receive test frames until `want` arrived or `limit` passed: their bytes.
 fn receive(sock: &mut XdpSocket, want: usize, limit: Duration) -> Vec<Vec<u8>> {
-    let deadline = Instant::now() + limit;
-    let mut out = Vec::new();
-    while out.len() < want {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if let Some(batch) = sock.next_batch_blocking(Some(left)).expect("blocking read") {
-            out.extend(batch.iter().filter(|p| seq_of(p.data()).is_some()).map(|p| p.data().to_vec()));
-        }
-    }
-    out
+    common::collect(sock, want, limit).into_iter().map(|p| p.data).collect()
 }
 
 /// Send `frames` from the peer with plain AF_PACKET sends.
