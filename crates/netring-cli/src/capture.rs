@@ -1,13 +1,16 @@
-//! `netring capture`: AF_PACKET capture to stdout lines, a pcap file, or
-//! just counts.
+//! `netring capture`: AF_PACKET or AF_XDP capture to stdout lines, a pcap
+//! file, or just counts.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use netring::afxdp::XdpAttach;
 use netring::pcap::{CaptureWriter, FileFormat, IsbCounts};
-use netring::{Capture, CaptureStats, Error, Timestamp};
+use netring::{
+    Batch, Capture, CaptureStats, Error, Packet, PacketSource, PacketStatus, StopHandle, Timestamp, XdpMode, XdpSocket,
+};
 
 use crate::output;
 
@@ -27,7 +30,7 @@ pub struct Args {
     /// Capture at most this many bytes of each packet (1..=262144).
     #[arg(short, long)]
     snaplen: Option<u32>,
-    /// Write packets to this file (nanosecond timestamps).
+    /// Write packets to this pcap file (nanosecond timestamps).
     #[arg(short, long)]
     write: Option<PathBuf>,
     /// File format for -w: pcap or pcapng (default: from the file
@@ -60,6 +63,20 @@ pub struct Args {
     /// (`netring capture -i eth0 tcp port 80`).
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = false)]
     expression: Vec<String>,
+    /// Receive path: `packet` (AF_PACKET TPACKET_V3 ring) or `xdp` (AF_XDP
+    /// socket on one queue, with netring's built-in XDP program).
+    #[arg(long, value_enum, default_value_t = Backend::Packet)]
+    backend: Backend,
+    /// With `--backend xdp`: the queue to bind to.
+    #[arg(long, default_value_t = 0)]
+    queue: u32,
+    /// With `--backend xdp`: take the queue's traffic away from the host even
+    /// though the interface has addresses or a default route.
+    #[arg(long)]
+    xdp_takeover: bool,
+    /// With `--backend xdp`: where the XDP program runs.
+    #[arg(long, value_enum, default_value_t = XdpAttachArg::Auto)]
+    xdp_attach: XdpAttachArg,
 }
 
 impl Args {
@@ -76,6 +93,26 @@ impl Args {
             (None, true) => Ok(None),
         }
     }
+}
+
+/// `--backend`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// AF_PACKET with a TPACKET_V3 ring.
+    Packet,
+    /// AF_XDP.
+    Xdp,
+}
+
+/// `--xdp-attach`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum XdpAttachArg {
+    /// Native if the driver takes it, else generic.
+    Auto,
+    /// Native (driver) mode only.
+    Native,
+    /// Generic (skb) mode only.
+    Generic,
 }
 
 /// Parse seconds as a decimal number (`1`, `0.25`).
@@ -96,34 +133,78 @@ struct Tally {
 
 /// Run `netring capture`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let mut b = Capture::builder()
-        .interface(&a.interface)
-        .block_size(a.block_size)
-        .block_count(a.block_count)
-        .retire_timeout(Duration::from_millis(a.timeout_ms))
-        .promiscuous(a.promisc);
-    if let Some(s) = a.snaplen {
-        b = b.snaplen(s);
+    match a.backend {
+        Backend::Packet => {
+            let mut b = Capture::builder()
+                .interface(&a.interface)
+                .block_size(a.block_size)
+                .block_count(a.block_count)
+                .retire_timeout(Duration::from_millis(a.timeout_ms))
+                .promiscuous(a.promisc);
+            if let Some(s) = a.snaplen {
+                b = b.snaplen(s);
+            }
+            if let Some(e) = a.expression()? {
+                b = b.filter(e);
+            }
+            let mut cap = b.build()?;
+            let stop = cap.stop_handle();
+            let how = format!("ring {} x {} KiB", a.block_count, a.block_size / 1024);
+            capture_loop(&a, &mut cap, stop, &how)
+        }
+        Backend::Xdp => {
+            if let Some(e) = a.expression()? {
+                return Err(Error::InvalidConfig {
+                    name: "filter",
+                    value: e,
+                    rule: "is not supported with --backend xdp yet".into(),
+                });
+            }
+            if a.promisc {
+                return Err(Error::InvalidConfig {
+                    name: "--promisc",
+                    value: "with --backend xdp".into(),
+                    rule: "is not supported: XDP sees what the device accepts".into(),
+                });
+            }
+            if !a.xdp_takeover
+                && let Some(reason) = netring::afxdp::takeover_risk(&a.interface)?
+            {
+                return Err(Error::TakeoverRefused { interface: a.interface.clone(), reason });
+            }
+            let attach = match a.xdp_attach {
+                XdpAttachArg::Auto => XdpAttach::Auto,
+                XdpAttachArg::Native => XdpAttach::Native,
+                XdpAttachArg::Generic => XdpAttach::Generic,
+            };
+            let mut sock =
+                XdpSocket::builder().interface(&a.interface).queue(a.queue).mode(XdpMode::Rx).attach(attach).build()?;
+            let stop = sock.stop_handle();
+            let how = format!(
+                "AF_XDP queue {}, {} mode, {} XDP",
+                a.queue,
+                if sock.zero_copy() { "zero-copy" } else { "copy" },
+                sock.attach_mode().map_or("no", |m| m.as_str())
+            );
+            capture_loop(&a, &mut sock, stop, &how)
+        }
     }
-    if let Some(e) = a.expression()? {
-        b = b.filter(e);
-    }
-    let mut cap = b.build()?;
+}
+
+/// The receive loop, for any backend.
+fn capture_loop<S: PacketSource>(a: &Args, src: &mut S, stop: StopHandle, how: &str) -> Result<ExitCode, Error> {
     let snaplen = a.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN);
     let format = a.format.or_else(|| a.write.as_deref().and_then(FileFormat::from_path)).unwrap_or_default();
     let mut writer =
         a.write.as_ref().map(|p| CaptureWriter::create(p, format, snaplen, Some(&a.interface))).transpose()?;
     let start_ts = Timestamp::now();
 
-    let stop = cap.stop_handle();
     let on_signal = stop.clone();
     crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
 
     eprintln!(
-        "netring: listening on {}, link-type EN10MB (Ethernet), snapshot length {snaplen} bytes, ring {} x {} KiB",
-        a.interface,
-        a.block_count,
-        a.block_size / 1024
+        "netring: listening on {}, link-type EN10MB (Ethernet), snapshot length {snaplen} bytes, {how}",
+        a.interface
     );
     let lines = !a.quiet && writer.is_none();
     let started = Instant::now();
@@ -143,17 +224,19 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             },
             None => None,
         };
-        let batch = match cap.next_batch_blocking(wait) {
+        let batch = match src.next_batch_blocking(wait) {
             Ok(Some(batch)) => batch,
             Ok(None) => continue,
             Err(Error::Stopped) => break Ok(()),
             Err(e) => break Err(e),
         };
         let mut result = Ok(());
-        for pkt in &batch {
+        for pkt in batch.packets() {
             if a.count.is_some_and(|c| tally.packets >= c) {
                 break;
             }
+            // AF_PACKET truncates in the kernel; AF_XDP delivers whole frames.
+            let pkt = truncate(pkt, snaplen);
             tally.packets += 1;
             tally.bytes += pkt.original_len() as u64;
             if let Some(w) = writer.as_mut()
@@ -183,7 +266,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     drop(stderr);
 
     // Whatever ended the run, flush the file and report what was counted.
-    let stats = cap.stats().unwrap_or_default();
+    let stats = src.stats().unwrap_or_default();
     let counts = IsbCounts {
         received: stats.packets + stats.drops,
         dropped: stats.drops,
@@ -192,10 +275,21 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         end: Timestamp::now(),
     };
     let flushed = writer.map(|w| w.finish(Some(counts))).transpose();
-    report(&a, &tally, &stats, seconds);
+    report(a, &tally, &stats, seconds);
     outcome?;
     flushed?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `pkt` cut to `snaplen` bytes, marked truncated if that cut anything.
+fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
+    let s = snaplen as usize;
+    if pkt.len() <= s {
+        return pkt;
+    }
+    let mut meta = *pkt.meta();
+    meta.status |= PacketStatus::TRUNCATED;
+    Packet::new(&pkt.data()[..s], meta)
 }
 
 fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
@@ -210,7 +304,7 @@ fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
         println!("{v}");
     }
     eprintln!(
-        "netring: {} packets captured ({} bytes) in {seconds:.3} s, {}; kernel: {} delivered to the ring, {} dropped, {} ring freezes",
+        "netring: {} packets captured ({} bytes) in {seconds:.3} s, {}; kernel: {} delivered, {} dropped, {} ring freezes",
         t.packets,
         t.bytes,
         output::rate(t.packets, seconds),

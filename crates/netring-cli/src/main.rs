@@ -11,6 +11,7 @@ mod bridge;
 mod capture;
 mod filter;
 mod generate;
+mod info;
 mod output;
 mod pace;
 mod replay;
@@ -31,7 +32,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring).
+    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP).
     Capture(capture::Args),
     /// Send numbered frames through the AF_PACKET TX ring.
     Gen(generate::Args),
@@ -39,6 +40,8 @@ enum Command {
     Bridge(bridge::Args),
     /// Send the frames of a pcap or pcapng file, at its own timing or faster.
     Replay(replay::Args),
+    /// Show an interface: index, MTU, MAC, driver, queues, XDP attach modes.
+    Info(info::Args),
     /// Build a private veth link and prove capture works end to end.
     Selftest(selftest::Args),
     /// Compile a filter expression and print the program as tcpdump -d/-dd/-ddd does.
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
         Command::Gen(a) => generate::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Bridge(a) => bridge::run(a),
+        Command::Info(a) => info::run(a),
         Command::Selftest(a) => selftest::run(a),
         Command::Filter(a) => filter::run(a),
     };

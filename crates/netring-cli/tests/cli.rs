@@ -241,7 +241,12 @@ fn selftest_passes_and_reports_json() {
     let v = json(&out);
     assert_eq!(v["passed"], true);
     let checks = v["checks"].as_array().unwrap();
-    assert!(checks.len() >= 5);
+    assert!(checks.len() >= 7);
+    let names: Vec<_> = checks.iter().map(|c| c["name"].as_str().unwrap()).collect();
+    assert!(
+        names.iter().any(|n| n.starts_with("af_xdp rx")) && names.iter().any(|n| n.starts_with("af_xdp tx")),
+        "{names:?}"
+    );
     assert!(checks.iter().all(|c| c["ok"] == true));
 }
 
@@ -310,4 +315,147 @@ fn capture_filters_with_f_or_a_trailing_expression() {
     let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "-c", "1", "tcp", "port", "99999"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("column 10"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// `ip -n NS ARGS`, which must succeed.
+fn ip_in(ns: &str, args: &[&str]) {
+    let out = Command::new("ip").args(["-n", ns]).args(args).output().expect("ip");
+    assert!(out.status.success(), "ip {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn xdp_capture_counts_exactly_and_json_follows_the_contract() {
+    let l = link();
+    let file = tmp("xdp.pcap");
+    let path = file.to_str().unwrap();
+    let (child, first) =
+        spawn_capture(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "100", "--json", "-q", "-w", path]);
+    assert!(first[0].contains("AF_XDP queue 0, copy mode"), "{}", first[0]);
+    let tx = sender(&l);
+    let g = SeqFrames::default();
+    for seq in 0..300 {
+        tx.send(&g.build(seq, 200)).unwrap();
+    }
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["packets"], 100);
+    assert_eq!(v["bytes"], 100 * 200);
+    assert_eq!(v["drops"], 0);
+    assert_eq!(v["freezes"], 0, "AF_XDP has no ring freeze");
+    assert!(v["seconds"].as_f64().unwrap() > 0.0);
+    let recs = read_pcap(&file);
+    assert_eq!(recs.len(), 100);
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(g.verify(&r.3), Some(i as u64), "record {i} is frame {i}, byte for byte");
+    }
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
+fn xdp_capture_counts_kernel_drops_when_the_reader_stalls() {
+    let l = link();
+    // Per-packet lines go to stderr (stdout is for the JSON object); nobody
+    // reads stderr at first, so the capture blocks once the pipe is full and
+    // the kernel must drop what does not fit the RX and fill rings.
+    let mut child = netring_in_b(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-d", "2", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    stderr.read_line(&mut first).unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    let tx = sender(&l);
+    let g = SeqFrames::default();
+    let mut sent = 0u64;
+    for seq in 0..20_000 {
+        if tx.send(&g.build(seq, 60)).is_ok() {
+            sent += 1;
+        }
+    }
+    std::thread::spawn(move || for _ in stderr.lines() {});
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert!(out.status.success());
+    let v = json(&out);
+    let (packets, drops) = (v["packets"].as_u64().unwrap(), v["drops"].as_u64().unwrap());
+    assert!(packets >= 2048 && drops > 0, "a stalled reader loses frames, and says so: {v}");
+    assert_eq!(packets + drops, sent, "every frame sent was either delivered or counted as dropped: {v}");
+}
+
+#[test]
+fn xdp_capture_refuses_an_interface_in_use_unless_told() {
+    let l = link();
+    ip_in(l.b.ns.name(), &["addr", "add", "198.18.0.2/24", "dev", &l.b.name]);
+    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "1"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("198.18.0.2/24") && err.contains("--xdp-takeover") && err.contains("network stack"), "{err}");
+
+    ip_in(l.b.ns.name(), &["addr", "flush", "dev", &l.b.name]);
+    ip_in(l.b.ns.name(), &["route", "add", "default", "dev", &l.b.name]);
+    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "1"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("default route"));
+
+    let (child, _) = spawn_capture(
+        &l,
+        &["capture", "-i", &l.b.name, "--backend", "xdp", "--xdp-takeover", "-c", "3", "-q", "--json"],
+    );
+    let tx = sender(&l);
+    for seq in 0..3 {
+        tx.send(&SeqFrames::default().build(seq, 64)).unwrap();
+    }
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json(&out)["packets"], 3);
+}
+
+#[test]
+fn info_reports_driver_queues_and_working_xdp_modes() {
+    let l = link();
+    let out = netring_in_b(&l, &["info", &l.b.name, "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    let i = &v["interfaces"][0];
+    assert_eq!(i["name"], l.b.name.as_str());
+    assert_eq!(i["index"], l.b.ifindex);
+    assert_eq!(i["driver"], "veth");
+    assert_eq!(i["mtu"], 1500);
+    assert_eq!((i["rx_queues"].as_u64(), i["tx_queues"].as_u64()), (Some(1), Some(1)));
+    let (_, mac) = l.b.run(netring::interface::hwaddr).unwrap().unwrap();
+    let mac: Vec<String> = mac.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(i["mac"], mac.join(":"));
+    assert_eq!(i["xdp_modes"], serde_json::json!(["native", "generic"]));
+    assert_eq!(l.b.run(netring::interface::link_info).unwrap().unwrap().xdp_prog_id, 0, "the probe left nothing");
+
+    // The listing shows every interface of the namespace, unprobed.
+    let out = netring_in_b(&l, &["info"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&l.b.name) && text.contains("lo") && text.contains("veth"), "{text}");
+}
+
+#[test]
+fn xdp_without_memlock_room_names_rlimit_memlock_and_cap_ipc_lock() {
+    let l = link();
+    require("prlimit");
+    require("setpriv");
+    // A 64 KiB memlock limit and no CAP_IPC_LOCK: the 8 MiB UMEM cannot be pinned.
+    let out = Command::new("ip")
+        .args(["netns", "exec", l.b.ns.name(), "prlimit", "--memlock=65536:65536", "setpriv"])
+        .args(["--inh-caps=-ipc_lock", "--bounding-set=-ipc_lock", BIN, "capture", "-i", &l.b.name])
+        .args(["--backend", "xdp", "-c", "1"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("setsockopt(XDP_UMEM_REG) of 8388608 bytes failed")
+            && err.contains("RLIMIT_MEMLOCK (soft limit 65536 bytes)")
+            && err.contains("CAP_IPC_LOCK"),
+        "{err}"
+    );
 }

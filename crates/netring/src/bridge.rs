@@ -169,12 +169,7 @@ impl BridgeBuilder {
         if a == b {
             return Err(Error::config("port b", &b, "must differ from port a"));
         }
-        Ok(Bridge {
-            a: self.port(&a)?,
-            b: self.port(&b)?,
-            stop: StopHandle::detached()?,
-            stats: BridgeStats::default(),
-        })
+        Ok(Bridge { a: self.port(&a)?, b: self.port(&b)?, stop: StopHandle::new()?, stats: BridgeStats::default() })
     }
 }
 
@@ -266,7 +261,7 @@ impl Bridge {
                 None => IDLE_WAIT,
             };
             let polled = sys::poll(
-                [(a.cap.as_fd(), libc::POLLIN), (b.cap.as_fd(), libc::POLLIN), (stop.event(), libc::POLLIN)],
+                [(a.cap.as_fd(), libc::POLLIN), (b.cap.as_fd(), libc::POLLIN), (stop.event_fd(), libc::POLLIN)],
                 Some(wait),
             );
             match polled {

@@ -124,6 +124,84 @@ pub enum Error {
         /// What is wrong, e.g. `truncated record: header says 1514 bytes, 200 left`.
         what: String,
     },
+
+    /// The kernel refused to load an eBPF program; `log` is the verifier's
+    /// explanation (empty when the kernel gave none).
+    #[error("bpf(BPF_PROG_LOAD) of {program} failed: {source}{}", if log.is_empty() { String::new() } else { format!("; verifier log:\n{log}") })]
+    BpfLoad {
+        /// Which program, e.g. `netring_xsk` (the built-in XDP redirect).
+        program: String,
+        /// The error the kernel returned.
+        #[source]
+        source: io::Error,
+        /// The verifier log (level 1).
+        log: String,
+    },
+
+    /// Another XDP program is attached to the interface already.
+    #[error(
+        "interface {interface:?} already has an XDP program attached (id {prog_id}, {mode} mode): detach it first, or register the socket in that program's XSKMAP (XdpSocketBuilder::builtin_program(false))"
+    )]
+    XdpBusy {
+        /// The interface.
+        interface: String,
+        /// ID of the program that owns it (`ip link show` / `bpftool prog show id N`).
+        prog_id: u32,
+        /// `native`, `generic`, `offload` or `several`.
+        mode: &'static str,
+    },
+
+    /// Attaching an XDP program in the requested mode failed.
+    #[error("attaching XDP to {interface:?} in {mode} mode failed: {source}{hint}")]
+    XdpAttach {
+        /// The interface.
+        interface: String,
+        /// `native` or `generic`.
+        mode: &'static str,
+        /// The error the kernel returned.
+        #[source]
+        source: io::Error,
+        /// What usually causes this error, starting with `; `, or empty.
+        hint: String,
+    },
+
+    /// Registering an AF_XDP UMEM failed because the memory cannot be locked.
+    #[error(
+        "setsockopt(XDP_UMEM_REG) of {bytes} bytes failed: {source}: UMEM pages are pinned and charged to RLIMIT_MEMLOCK (soft limit {}) unless the process has CAP_IPC_LOCK; raise the limit (`ulimit -l`, systemd LimitMEMLOCK=) or grant CAP_IPC_LOCK",
+        limit.map_or_else(|| "unlimited".to_string(), |l| format!("{l} bytes"))
+    )]
+    MemoryLock {
+        /// Size of the UMEM.
+        bytes: u64,
+        /// The soft `RLIMIT_MEMLOCK` at the time, `None` if unlimited.
+        limit: Option<u64>,
+        /// The error the kernel returned (`ENOBUFS`, `ENOMEM` or `EPERM`).
+        #[source]
+        source: io::Error,
+    },
+
+    /// Another AF_XDP socket is bound to this queue already.
+    #[error(
+        "queue {queue} of {interface:?} already has an AF_XDP socket bound (EBUSY): one socket per queue unless they share a UMEM"
+    )]
+    QueueBusy {
+        /// The interface.
+        interface: String,
+        /// The queue id.
+        queue: u32,
+    },
+
+    /// AF_XDP receive would take traffic away from the host stack on an
+    /// interface that is in use.
+    #[error(
+        "refusing AF_XDP on {interface:?}: {reason}. An AF_XDP socket takes every frame of its queue away from the kernel's network stack, so this host would stop seeing that traffic; pass --xdp-takeover if that is what you want"
+    )]
+    TakeoverRefused {
+        /// The interface.
+        interface: String,
+        /// What makes it look in use (addresses, a default route).
+        reason: String,
+    },
 }
 
 /// `Result` with [`Error`].

@@ -2,8 +2,8 @@
 //!
 //! Zero-copy packet I/O on Linux through the kernel's two fast paths that
 //! need no custom driver: **AF_PACKET** with a TPACKET_V3 receive ring, and
-//! (in later releases of this crate) AF_XDP. Pure Rust over `libc` system
-//! calls: no libpcap, no libxdp, no C toolchain.
+//! **AF_XDP** with a built-in XDP program assembled in Rust. Pure Rust over
+//! `libc` system calls: no libpcap, no libxdp, no C or BPF toolchain.
 //!
 //! ```no_run
 //! use std::time::Duration;
@@ -26,6 +26,9 @@
 //! | [`afpacket`] (TX) | the `PACKET_TX_RING` slot protocol, [`Injector`], [`TxSlot`] |
 //! | [`bridge`] | [`Bridge`]: two Capture + Injector ports, a per-packet decision |
 //! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program), a builder, an interpreter, tcpdump-style listings, and the [`expr`](filter::expr) compiler for tcpdump filter expressions |
+//! | `ring` (private) | the single-producer / single-consumer ring protocol of AF_XDP's four rings |
+//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics |
+//! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
 //! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
@@ -35,12 +38,16 @@
 //!
 //! The crate root is `#![deny(unsafe_code)]`. Unsafe code is allowed only in
 //! `sys/` (system calls, `mmap`), in `afpacket/ring.rs`, the one place
-//! that turns receive ring memory into slices, and in `afpacket/tx_ring.rs`,
+//! that turns receive ring memory into slices, in `afpacket/tx_ring.rs`,
 //! its counterpart for the TX ring (a slot's bytes become a `&mut [u8]` only
 //! between the `Acquire` that sees the kernel released the slot and the
 //! `Release` store of `TP_STATUS_SEND_REQUEST`; a [`TxSlot`] borrows its
-//! [`Injector`] mutably, so no kick can run while it is filled). A receive
-//! block becomes a slice only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
+//! [`Injector`] mutably, so no kick can run while it is filled), in `ring/mod.rs` (AF_XDP ring
+//! control words and descriptors, copied in and out by value; `ring/sim.rs`
+//! is its test-only simulated kernel) and in `afxdp/umem.rs`, the one place
+//! that turns UMEM frames into slices — only frames its ownership table
+//! shows user space holding. A receive block becomes a slice
+//! only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
 //! and stops being one before the `Release` store that hands it back: a
 //! [`PacketBatch`] borrows its [`Capture`] mutably and hands its block back on
 //! `Drop`, and every [`Packet`] borrows its batch, so the borrow checker
@@ -60,8 +67,15 @@
 //! | [`TpacketVersion::V3`] TX frames | `CAP_NET_RAW` | 4.11 |
 //! | [`Bridge`] | `CAP_NET_RAW` | 4.20 (ignore outgoing) |
 //! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
+//! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
+//! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
 //!
-//! Ring pages are kernel memory and are not charged to `RLIMIT_MEMLOCK`.
+//! TPACKET ring pages are kernel memory and are not charged to
+//! `RLIMIT_MEMLOCK`; an AF_XDP UMEM is user memory pinned by the kernel and
+//! is charged to it unless the process has `CAP_IPC_LOCK`.
+//!
+//! **AF_XDP receive takes every frame of its queue away from the host's
+//! network stack** while the socket lives; see [`afxdp`].
 
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
@@ -69,6 +83,8 @@
 #![cfg(target_os = "linux")]
 
 pub mod afpacket;
+pub mod afxdp;
+pub mod bpf;
 pub mod bridge;
 mod error;
 pub mod filter;
@@ -78,12 +94,14 @@ pub mod netns;
 pub mod packet;
 #[cfg(feature = "pcap")]
 pub mod pcap;
+mod ring;
 mod source;
 mod stats;
 mod sys;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
+pub use afxdp::{XdpBatch, XdpMode, XdpPacket, XdpSocket, XdpSocketBuilder, XdpStats};
 pub use bridge::{Bridge, BridgeAction, BridgeBuilder, BridgeDirection, BridgeStats, DirectionStats};
 pub use error::{Error, Result};
 pub use packet::{

@@ -7,7 +7,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::batch::{BlockHeader, PacketBatch, Packets};
+use super::fanout::Fanout;
 use super::ring::{BlockToken, RxRing};
+use crate::bpf::EbpfProgram;
 use crate::error::{Error, Result};
 use crate::filter::{FilterMeta, Program};
 use crate::packet::Packet;
@@ -54,6 +56,8 @@ pub struct CaptureBuilder {
     rxhash: bool,
     filter: Option<Program>,
     expression: Option<String>,
+    ebpf_filter: Option<EbpfProgram>,
+    fanout: Option<Fanout>,
 }
 
 impl Default for CaptureBuilder {
@@ -70,6 +74,8 @@ impl Default for CaptureBuilder {
             rxhash: false,
             filter: None,
             expression: None,
+            ebpf_filter: None,
+            fanout: None,
         }
     }
 }
@@ -156,6 +162,25 @@ impl CaptureBuilder {
         self
     }
 
+    /// An eBPF socket filter (`SO_ATTACH_BPF`, Linux 3.19): a loaded
+    /// [`EbpfProgram`] of type [`SocketFilter`](crate::bpf::ProgramType::SocketFilter)
+    /// — netring's own, or one loaded elsewhere and adopted with
+    /// [`EbpfProgram::from_fd`]. It sees each frame from its Ethernet header;
+    /// its return value is the number of bytes to keep (0 drops the frame), so
+    /// it replaces [`bpf`](Self::bpf) and [`snaplen`](Self::snaplen), which
+    /// cannot be combined with it.
+    pub fn ebpf_filter(mut self, program: EbpfProgram) -> Self {
+        self.ebpf_filter = Some(program);
+        self
+    }
+
+    /// Join a fanout group once bound (`PACKET_FANOUT`): the interface's
+    /// packets are spread over every socket in the group.
+    pub fn fanout(mut self, fanout: Fanout) -> Self {
+        self.fanout = Some(fanout);
+        self
+    }
+
     /// Check every value; the first broken rule is the error.
     fn validate(&self) -> Result<&str> {
         let iface = self.interface.as_deref().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
@@ -196,6 +221,16 @@ impl CaptureBuilder {
                 format!("{:?}", self.retire_timeout),
                 "must fit in u32 milliseconds",
             ));
+        }
+        if self.ebpf_filter.is_some() && (self.filter.is_some() || self.snaplen.is_some()) {
+            return Err(Error::config(
+                "ebpf_filter",
+                "with bpf or snaplen",
+                "an eBPF filter's return value is the capture length; it cannot be combined with a classic filter or a snap length",
+            ));
+        }
+        if let Some(f) = &self.fanout {
+            f.validate()?;
         }
         if let Some(s) = self.snaplen
             && !(1..=MAX_SNAPLEN).contains(&s)
@@ -253,6 +288,9 @@ impl CaptureBuilder {
         if let Some(program) = effective_filter(self.filter.as_ref(), self.snaplen)? {
             attach(sock, &program)?;
         }
+        if let Some(prog) = &self.ebpf_filter {
+            attach_ebpf(sock, prog)?;
+        }
 
         let frames_per_block = self.block_size / self.frame_size;
         let req = tp::tpacket_req3 {
@@ -293,6 +331,7 @@ impl CaptureBuilder {
                 "setsockopt(PACKET_ADD_MEMBERSHIP)",
             )?;
         }
+        let fanout_group = self.fanout.as_ref().map(|f| f.join(sock)).transpose()?;
         if let Ok(mtu) = iface::mtu(&iface) {
             let max_frame = self.block_size - 48 - tp::TPACKET3_HDRLEN - 16;
             if (mtu as usize + 14 + 4) > max_frame {
@@ -315,6 +354,7 @@ impl CaptureBuilder {
             gone: false,
             retire_timeout: self.retire_timeout,
             recheck: None,
+            fanout_group,
         })
     }
 }
@@ -343,6 +383,29 @@ fn attach(sock: BorrowedFd<'_>, program: &Program) -> Result<()> {
     let fprog = SockFprog { len: insns.len() as u16, filter: insns.as_ptr() };
     // The kernel copies the program during the call; `insns` outlives it.
     sys::setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, "setsockopt(SO_ATTACH_FILTER)")
+}
+
+/// `SO_ATTACH_BPF`: an eBPF socket filter by descriptor.
+fn attach_ebpf(sock: BorrowedFd<'_>, prog: &EbpfProgram) -> Result<()> {
+    let fd: i32 = std::os::fd::AsRawFd::as_raw_fd(&prog.as_fd());
+    sys::setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, &fd, "setsockopt(SO_ATTACH_BPF)").map_err(|e| match e
+        .raw_os_error()
+    {
+        Some(libc::EINVAL) => Error::config(
+            "ebpf_filter",
+            prog.name(),
+            "the kernel refused it: SO_ATTACH_BPF takes a BPF_PROG_TYPE_SOCKET_FILTER program",
+        ),
+        _ => e,
+    })
+}
+
+/// `PACKET_FANOUT_DATA` with a classic BPF program (fanout mode `cbpf`).
+pub(super) fn set_fanout_cbpf(sock: BorrowedFd<'_>, program: &Program) -> Result<()> {
+    let insns = program.instructions();
+    let fprog = SockFprog { len: insns.len() as u16, filter: insns.as_ptr() };
+    // The kernel copies the program during the call; `insns` outlives it.
+    sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT_DATA, &fprog, "setsockopt(PACKET_FANOUT_DATA)")
 }
 
 fn detach(sock: BorrowedFd<'_>) -> Result<()> {
@@ -381,14 +444,13 @@ impl StopHandle {
         self.shared.stopped.load(Ordering::Acquire)
     }
 
-    /// A handle not tied to a capture (for loops over several sockets,
-    /// such as the bridge).
-    pub(crate) fn detached() -> Result<Self> {
+    /// A fresh handle, not stopped (for other backends' blocking waits).
+    pub(crate) fn new() -> Result<Self> {
         Ok(Self { shared: Arc::new(StopShared { stopped: AtomicBool::new(false), event: EventFd::new()? }) })
     }
 
-    /// The descriptor that becomes readable on [`stop`](Self::stop).
-    pub(crate) fn event(&self) -> BorrowedFd<'_> {
+    /// The descriptor that becomes readable on [`stop`](Self::stop), for `poll`.
+    pub(crate) fn event_fd(&self) -> BorrowedFd<'_> {
         self.shared.event.as_fd()
     }
 }
@@ -430,6 +492,7 @@ pub struct Capture {
     /// After a filter change: blocks queued under the old filter, to be
     /// re-checked in user space with the new one (as libpcap does).
     recheck: Option<Recheck>,
+    fanout_group: Option<u16>,
 }
 
 #[derive(Debug)]
@@ -648,6 +711,24 @@ impl Capture {
             Some(s) => attach(self.fd.as_fd(), &Program::accept(s)),
             None => detach(self.fd.as_fd()),
         }
+    }
+
+    /// Replace the socket filter with an eBPF program on the live socket
+    /// (`SO_ATTACH_BPF`). A snap length set at build time no longer applies:
+    /// the program's return value is the capture length.
+    ///
+    /// # Errors
+    /// The kernel refused the program (it must be a socket filter).
+    pub fn set_ebpf_filter(&mut self, program: &EbpfProgram) -> Result<()> {
+        attach_ebpf(self.fd.as_fd(), program)?;
+        self.snaplen = None;
+        Ok(())
+    }
+
+    /// The fanout group this capture joined (the kernel's choice with
+    /// [`FanoutFlags::UNIQUE_ID`](super::FanoutFlags::UNIQUE_ID)).
+    pub fn fanout_group(&self) -> Option<u16> {
+        self.fanout_group
     }
 
     /// The interface name.

@@ -6,6 +6,7 @@
 
 mod batch;
 mod capture;
+mod fanout;
 mod injector;
 mod ring;
 mod sender;
@@ -16,5 +17,6 @@ pub use capture::{
     Capture, CaptureBuilder, CapturePackets, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE,
     DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN, StopHandle,
 };
+pub use fanout::{Fanout, FanoutFlags, FanoutMode};
 pub use injector::{DEFAULT_TX_RING_BYTES, Injector, InjectorBuilder, TpacketVersion, TxSlot};
 pub use sender::RawSender;

@@ -37,6 +37,22 @@ impl Mmap {
         Ok(Self { ptr, len })
     }
 
+    /// A private anonymous mapping of `len` bytes, readable and writable,
+    /// zero-filled and page-aligned; with `huge`, backed by huge pages
+    /// (`MAP_HUGETLB`, from the pool in `/proc/sys/vm/nr_hugepages`).
+    pub fn anonymous(len: usize, huge: bool, call: &'static str) -> Result<Self> {
+        let flags =
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_POPULATE | if huge { libc::MAP_HUGETLB } else { 0 };
+        // SAFETY: a fresh anonymous mapping at an address the kernel picks; it
+        // overlaps nothing Rust owns. The result is checked for MAP_FAILED below.
+        let ptr = unsafe { libc::mmap(std::ptr::null_mut(), len, libc::PROT_READ | libc::PROT_WRITE, flags, -1, 0) };
+        if ptr == libc::MAP_FAILED {
+            return Err(Error::last_os(call));
+        }
+        let ptr = NonNull::new(ptr.cast::<u8>()).ok_or_else(|| Error::last_os(call))?;
+        Ok(Self { ptr, len })
+    }
+
     /// Base address of the mapping.
     pub fn as_ptr(&self) -> NonNull<u8> {
         self.ptr

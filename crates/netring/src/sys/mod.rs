@@ -7,11 +7,14 @@
 
 #![allow(unsafe_code)]
 
+pub mod bpf;
+pub mod ethtool;
 pub mod iface;
 pub mod mmap;
 pub mod netlink;
 pub mod ns;
 pub mod tpacket;
+pub mod xdp;
 
 use std::io;
 use std::mem::{MaybeUninit, size_of};

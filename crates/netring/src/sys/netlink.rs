@@ -8,7 +8,9 @@ use super::{cvt_size, retry_eintr};
 use crate::error::{Error, Result};
 
 const NLMSG_ERROR: u16 = 2;
+const NLMSG_DONE: u16 = 3;
 const NLM_F_REQUEST: u16 = 0x1;
+const NLM_F_DUMP: u16 = 0x300;
 const NLM_F_ACK: u16 = 0x4;
 const NLM_F_EXCL: u16 = 0x200;
 const NLM_F_CREATE: u16 = 0x400;
@@ -64,6 +66,20 @@ impl Request {
         let mut r = Self { buf, nests: Vec::new() };
         r.ifinfomsg(index, flags, change);
         r
+    }
+
+    /// A dump request (`NLM_F_DUMP`) of `msg_type` with a family-specific
+    /// header `body` (`ifinfomsg`, `ifaddrmsg`, `rtmsg`).
+    pub fn dump(msg_type: u16, body: &[u8]) -> Self {
+        let mut buf = Vec::with_capacity(64);
+        buf.extend_from_slice(&0u32.to_ne_bytes());
+        buf.extend_from_slice(&msg_type.to_ne_bytes());
+        buf.extend_from_slice(&(NLM_F_REQUEST | NLM_F_DUMP).to_ne_bytes());
+        buf.extend_from_slice(&1u32.to_ne_bytes());
+        buf.extend_from_slice(&0u32.to_ne_bytes());
+        buf.extend_from_slice(body);
+        buf.resize(align4(buf.len()), 0);
+        Self { buf, nests: Vec::new() }
     }
 
     /// Append a `struct ifinfomsg` (also used inside `VETH_INFO_PEER`).
@@ -180,6 +196,123 @@ impl Netlink {
         }
     }
 
+    /// Send a dump request and collect every reply message until
+    /// `NLMSG_DONE`.
+    ///
+    /// # Errors
+    /// The kernel's error for the request, named `what`.
+    pub fn dump(&self, req: &mut Request, what: &'static str) -> Result<Vec<Vec<u8>>> {
+        let msg = req.finish();
+        retry_eintr(|| super::send(self.fd.as_fd(), msg, 0)).map_err(|e| Error::from_io(what, e))?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut out = Vec::new();
+        loop {
+            let n = retry_eintr(|| {
+                // SAFETY: `buf` is writable for its length for the duration of the call.
+                cvt_size(unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })
+            })
+            .map_err(|e| Error::from_io(what, e))?;
+            if n == 0 {
+                return Ok(out);
+            }
+            let mut off = 0;
+            while off + 16 <= n {
+                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().expect("4")) as usize;
+                let ty = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().expect("2"));
+                if len < 16 || off + len > n {
+                    break;
+                }
+                match ty {
+                    NLMSG_DONE => return Ok(out),
+                    NLMSG_ERROR if len >= 20 => {
+                        let code = i32::from_ne_bytes(buf[off + 16..off + 20].try_into().expect("4"));
+                        if code != 0 {
+                            return Err(Error::from_io(what, std::io::Error::from_raw_os_error(-code)));
+                        }
+                    }
+                    _ => out.push(buf[off..off + len].to_vec()),
+                }
+                off += align4(len);
+            }
+        }
+    }
+
+    /// Every link in the namespace (`RTM_GETLINK` dump).
+    ///
+    /// # Errors
+    /// The netlink request failed.
+    pub fn links(&self) -> Result<Vec<LinkInfo>> {
+        let mut body = [0u8; 16];
+        body[0] = libc::AF_UNSPEC as u8;
+        let msgs = self.dump(&mut Request::dump(RTM_GETLINK, &body), "netlink(RTM_GETLINK dump)")?;
+        Ok(msgs
+            .iter()
+            .filter(|m| u16::from_ne_bytes([m[4], m[5]]) == RTM_NEWLINK)
+            .map(|m| LinkInfo::parse(m))
+            .collect())
+    }
+
+    /// Every address in the namespace (`RTM_GETADDR` dump).
+    ///
+    /// # Errors
+    /// The netlink request failed.
+    pub fn addresses(&self) -> Result<Vec<AddrAttrs>> {
+        let body = [libc::AF_UNSPEC as u8, 0, 0, 0, 0, 0, 0, 0];
+        let msgs = self.dump(&mut Request::dump(RTM_GETADDR, &body), "netlink(RTM_GETADDR dump)")?;
+        let mut out = Vec::new();
+        for m in msgs.iter().filter(|m| m.len() >= 24 && u16::from_ne_bytes([m[4], m[5]]) == RTM_NEWADDR) {
+            let (family, prefix, index) = (m[16], m[17], u32_of(&m[20..24]));
+            let mut addr = None;
+            for (ty, p) in attrs(&m[24..]) {
+                // IFA_LOCAL is the interface's own address on point-to-point
+                // links; IFA_ADDRESS elsewhere.
+                if ty == IFA_LOCAL || (ty == IFA_ADDRESS && addr.is_none()) {
+                    addr = Some(p.to_vec());
+                }
+            }
+            if let Some(address) = addr {
+                out.push(AddrAttrs { index, family, prefix, address });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Interface indices that carry a default route (`RTM_GETROUTE` dump,
+    /// both families, every table; multipath next hops included).
+    ///
+    /// # Errors
+    /// The netlink request failed.
+    pub fn default_route_ifindices(&self) -> Result<Vec<u32>> {
+        let body = [libc::AF_UNSPEC as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+        let msgs = self.dump(&mut Request::dump(RTM_GETROUTE, &body), "netlink(RTM_GETROUTE dump)")?;
+        let mut out = Vec::new();
+        for m in msgs.iter().filter(|m| m.len() >= 28 && u16::from_ne_bytes([m[4], m[5]]) == RTM_NEWROUTE) {
+            let (dst_len, rtype) = (m[17], m[23]);
+            if dst_len != 0 || rtype != RTN_UNICAST {
+                continue;
+            }
+            for (ty, p) in attrs(&m[28..]) {
+                match ty {
+                    RTA_OIF => out.push(u32_of(p)),
+                    RTA_MULTIPATH => {
+                        // struct rtnexthop { u16 len; u8 flags; u8 hops; i32 ifindex; } + attrs
+                        let mut q = p;
+                        while q.len() >= 8 {
+                            let len = u16::from_ne_bytes([q[0], q[1]]) as usize;
+                            out.push(u32_of(&q[4..8]));
+                            if len < 8 || len > q.len() {
+                                break;
+                            }
+                            q = &q[align4(len).min(q.len())..];
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Attributes of link `index` (`RTM_GETLINK`).
     ///
     /// # Errors
@@ -193,6 +326,15 @@ impl Netlink {
 
 /// `RTM_GETLINK`
 pub const RTM_GETLINK: u16 = 18;
+const RTM_NEWADDR: u16 = 20;
+const RTM_GETADDR: u16 = 22;
+const RTM_NEWROUTE: u16 = 24;
+const RTM_GETROUTE: u16 = 26;
+const IFA_ADDRESS: u16 = 1;
+const IFA_LOCAL: u16 = 2;
+const RTA_OIF: u16 = 4;
+const RTA_MULTIPATH: u16 = 9;
+const RTN_UNICAST: u8 = 1;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_STATS64: u16 = 23;
 const IFLA_OPERSTATE: u16 = 16;
@@ -200,6 +342,19 @@ const IFLA_PROMISCUITY: u16 = 30;
 const IFLA_XDP: u16 = 43;
 const IFLA_XDP_ATTACHED: u16 = 2;
 const IFLA_XDP_PROG_ID: u16 = 4;
+
+/// One address, from `RTM_NEWADDR`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrAttrs {
+    /// `ifa_index`
+    pub index: u32,
+    /// `ifa_family` (`AF_INET`, `AF_INET6`)
+    pub family: u8,
+    /// `ifa_prefixlen`
+    pub prefix: u8,
+    /// `IFA_LOCAL`, else `IFA_ADDRESS`
+    pub address: Vec<u8>,
+}
 
 /// What rtnetlink (`RTM_GETLINK`) says about an interface.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

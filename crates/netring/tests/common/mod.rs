@@ -49,9 +49,10 @@ pub fn seq_of(data: &[u8]) -> Option<u64> {
     SeqFrames::default().seq(data)
 }
 
-/// Read test frames from `cap` until `want` have arrived or `limit` passes.
-/// Returns every test frame as (bytes, metadata), in arrival order.
-pub fn collect(cap: &mut netring::Capture, want: usize, limit: Duration) -> Vec<netring::OwnedPacket> {
+/// Read test frames from `cap` (any backend) until `want` have arrived or
+/// `limit` passes. Returns every test frame as (bytes, metadata), in arrival order.
+pub fn collect<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Duration) -> Vec<netring::OwnedPacket> {
+    use netring::Batch;
     let deadline = Instant::now() + limit;
     let mut out = Vec::new();
     while out.len() < want {
@@ -60,7 +61,7 @@ pub fn collect(cap: &mut netring::Capture, want: usize, limit: Duration) -> Vec<
             break;
         }
         if let Some(batch) = cap.next_batch_blocking(Some(left)).expect("blocking read") {
-            out.extend(batch.iter().filter(|p| seq_of(p.data()).is_some()).map(|p| p.to_owned()));
+            out.extend(batch.packets().filter(|p| seq_of(p.data()).is_some()).map(|p| p.to_owned()));
         }
     }
     out

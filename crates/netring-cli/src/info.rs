@@ -1,0 +1,113 @@
+//! `netring info [IF]`: what an interface is and what it supports —
+//! index, MTU, MAC, driver, queue counts, and which XDP attach modes work.
+
+use std::process::ExitCode;
+
+use netring::Error;
+use netring::interface::{self, LinkInfo};
+
+use crate::output;
+
+/// Arguments of `netring info`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The interface; without it, every interface is listed (XDP modes are
+    /// then not probed).
+    interface: Option<String>,
+    /// Do not probe XDP attach modes (probing attaches a program that only
+    /// returns XDP_PASS for a moment; some NIC drivers restart their queues
+    /// when native XDP is attached).
+    #[arg(long)]
+    no_probe: bool,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+/// What `info` reports about one interface.
+struct Row {
+    link: LinkInfo,
+    driver: Option<String>,
+    rx_queues: u32,
+    tx_queues: u32,
+    /// `Ok(modes)` when probed, `Err(why not)` otherwise.
+    xdp_modes: Result<Vec<&'static str>, String>,
+}
+
+fn mac(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect::<Vec<_>>().join(":")
+}
+
+fn describe(link: LinkInfo, probe: bool) -> Row {
+    let driver = interface::driver(&link.name).ok().map(|d| d.driver).filter(|d| !d.is_empty());
+    // Queues in use (ethtool -l); the allocated counts from rtnetlink otherwise.
+    let (rx_queues, tx_queues) = match interface::channels(&link.name) {
+        Ok(c) if c.rx_queues() > 0 && c.tx_queues() > 0 => (c.rx_queues(), c.tx_queues()),
+        _ => (link.rx_queues, link.tx_queues),
+    };
+    let xdp_modes = if link.xdp_prog_id != 0 {
+        Err(format!("in use by XDP program {}", link.xdp_prog_id))
+    } else if !probe {
+        Err("not probed".into())
+    } else {
+        match netring::bpf::probe_modes(&link.name) {
+            Ok(m) => Ok(m.iter().map(|m| m.as_str()).collect()),
+            Err(e) => Err(e.to_string()),
+        }
+    };
+    Row { link, driver, rx_queues, tx_queues, xdp_modes }
+}
+
+/// Run `netring info`.
+pub fn run(a: Args) -> Result<ExitCode, Error> {
+    let rows: Vec<Row> = match &a.interface {
+        Some(name) => vec![describe(interface::link_info(name)?, !a.no_probe)],
+        None => interface::list()?.into_iter().map(|l| describe(l, false)).collect(),
+    };
+    if a.json {
+        let list: Vec<_> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "index": r.link.index,
+                    "name": r.link.name,
+                    "up": r.link.flags & interface::IFF_UP != 0,
+                    "mtu": r.link.mtu,
+                    "mac": mac(&r.link.address),
+                    "driver": r.driver,
+                    "rx_queues": r.rx_queues,
+                    "tx_queues": r.tx_queues,
+                    "xdp_prog_id": r.link.xdp_prog_id,
+                    "xdp_modes": r.xdp_modes.as_ref().ok(),
+                    "xdp_probe": r.xdp_modes.as_ref().err(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({ "interfaces": list }));
+    } else {
+        let table = output::table(
+            &["index", "name", "state", "mtu", "mac", "driver", "rx/tx queues", "xdp modes"],
+            &rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.link.index.to_string(),
+                        r.link.name.clone(),
+                        if r.link.flags & interface::IFF_UP != 0 { "up" } else { "down" }.into(),
+                        r.link.mtu.to_string(),
+                        mac(&r.link.address),
+                        r.driver.clone().unwrap_or_else(|| "-".into()),
+                        format!("{}/{}", r.rx_queues, r.tx_queues),
+                        match &r.xdp_modes {
+                            Ok(m) if m.is_empty() => "none".into(),
+                            Ok(m) => m.join(", "),
+                            Err(why) => format!("({why})"),
+                        },
+                    ]
+                })
+                .collect::<Vec<_>>(),
+        );
+        print!("{table}");
+    }
+    Ok(ExitCode::SUCCESS)
+}

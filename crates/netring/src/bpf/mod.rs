@@ -1,0 +1,113 @@
+//! eBPF without a toolchain: an instruction encoder and assembler of our
+//! own ([`Insn`], [`Asm`]), a loader over the `bpf(2)` system call
+//! ([`EbpfProgram`]), the AF_XDP socket map ([`XskMap`]) and XDP attachment
+//! as a BPF link ([`XdpLink`]).
+//!
+//! The same loader serves three uses: the built-in XDP program behind
+//! [`XdpSocket`](crate::XdpSocket) ([`programs::xsk_redirect`]), eBPF socket
+//! filters ([`CaptureBuilder::ebpf_filter`](crate::CaptureBuilder::ebpf_filter))
+//! and eBPF fanout programs ([`FanoutMode::Ebpf`](crate::afpacket::FanoutMode::Ebpf)).
+//! Programs loaded elsewhere (aya, libbpf) come in through
+//! [`EbpfProgram::from_fd`].
+//!
+//! Needs `CAP_BPF` (or `CAP_SYS_ADMIN`) to load programs and create maps,
+//! and `CAP_NET_ADMIN` to attach XDP. BPF links need Linux 5.9 for XDP.
+
+mod insn;
+pub mod programs;
+mod xdp;
+
+use std::ffi::CStr;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
+
+pub use insn::{Asm, Insn, Label, Reg, helper, op};
+pub use xdp::{AttachMode, XdpAttach, XdpLink, XskMap, probe_modes};
+
+use crate::error::{Error, Result};
+use crate::sys::bpf as sys;
+
+/// The license the built-in programs declare: compatible with the GPL, so
+/// that every helper is callable, and with this crate's MIT/Apache terms.
+pub const LICENSE: &CStr = c"Dual MIT/GPL";
+
+/// What kind of program to load (`enum bpf_prog_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ProgramType {
+    /// `BPF_PROG_TYPE_SOCKET_FILTER`: a socket filter (`SO_ATTACH_BPF`) or a
+    /// fanout selector (`PACKET_FANOUT_DATA`). The context is the `__sk_buff`;
+    /// the return value is the number of bytes to keep (filter) or the
+    /// member socket (fanout).
+    SocketFilter,
+    /// `BPF_PROG_TYPE_XDP` for `BPF_XDP` links; `frags` declares multi-buffer
+    /// support (`BPF_F_XDP_HAS_FRAGS`, Linux 5.18), which lets native XDP
+    /// attach to devices with a large MTU.
+    Xdp {
+        /// The program handles frames split over several buffers.
+        frags: bool,
+    },
+}
+
+/// A loaded eBPF program. Cloning is cheap and shares the kernel object,
+/// which lives while any clone, attachment or link holds it.
+#[derive(Debug, Clone)]
+pub struct EbpfProgram {
+    fd: Arc<OwnedFd>,
+    name: String,
+}
+
+impl EbpfProgram {
+    /// Verify and load `insns` as a program of type `ty` named `name` (up to
+    /// 15 characters of `[A-Za-z0-9_.]`; others are dropped).
+    ///
+    /// # Errors
+    /// [`Error::BpfLoad`] with the verifier's log when the kernel refuses
+    /// the program; [`Error::PermissionDenied`] without `CAP_BPF`.
+    pub fn load(ty: ProgramType, name: &str, insns: &[Insn]) -> Result<Self> {
+        let (prog_type, expected_attach_type, prog_flags) = match ty {
+            ProgramType::SocketFilter => (sys::BPF_PROG_TYPE_SOCKET_FILTER, 0, 0),
+            ProgramType::Xdp { frags } => {
+                (sys::BPF_PROG_TYPE_XDP, sys::BPF_XDP, if frags { sys::BPF_F_XDP_HAS_FRAGS } else { 0 })
+            }
+        };
+        let encoded: Vec<u64> = insns.iter().map(|i| i.encode()).collect();
+        let load = sys::ProgLoad {
+            prog_type,
+            expected_attach_type,
+            prog_flags,
+            license: LICENSE,
+            name: sys::object_name(name),
+        };
+        match sys::prog_load(&load, &encoded) {
+            Ok(fd) => Ok(Self { fd: Arc::new(fd), name: name.to_owned() }),
+            Err((e, _)) if e.raw_os_error() == Some(libc::EPERM) => Err(Error::from_io("bpf(BPF_PROG_LOAD)", e)),
+            Err((source, log)) => Err(Error::BpfLoad { program: name.to_owned(), source, log }),
+        }
+    }
+
+    /// Adopt a program loaded elsewhere (aya, libbpf, a pinned object).
+    pub fn from_fd(fd: OwnedFd) -> Self {
+        Self { fd: Arc::new(fd), name: String::new() }
+    }
+
+    /// The kernel's id of the program (as `bpftool prog show` and
+    /// `ip link show` print it).
+    ///
+    /// # Errors
+    /// `bpf(BPF_OBJ_GET_INFO_BY_FD)` failed.
+    pub fn id(&self) -> Result<u32> {
+        sys::object_id(self.fd.as_fd()).map_err(|e| Error::from_io("bpf(BPF_OBJ_GET_INFO_BY_FD)", e))
+    }
+
+    /// The name given at loading (empty for adopted programs).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+impl AsFd for EbpfProgram {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}

@@ -1,0 +1,79 @@
+//! Built-in programs, assembled here in Rust: no compiler, no object file.
+
+use super::{Asm, Insn, Reg, XskMap, helper, op};
+
+/// `XDP_PASS`
+pub const XDP_PASS: i32 = 2;
+
+/// Offset of `rx_queue_index` in `struct xdp_md`.
+const XDP_MD_RX_QUEUE_INDEX: i16 = 16;
+
+/// The XDP program behind [`XdpSocket`](crate::XdpSocket):
+///
+/// ```c
+/// return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
+/// ```
+///
+/// Frames of a queue with a socket in `map` go to that socket; frames of any
+/// other queue go on to the kernel's stack (the flags argument's low bits are
+/// the action when the lookup fails, Linux 5.3+).
+pub fn xsk_redirect(map: &XskMap) -> Vec<Insn> {
+    let [lo, hi] = Insn::ld_map_fd(Reg::R1, map.raw_fd());
+    vec![
+        Insn::ldx_mem(op::W, Reg::R2, Reg::R1, XDP_MD_RX_QUEUE_INDEX),
+        lo,
+        hi,
+        Insn::mov64_imm(Reg::R3, XDP_PASS),
+        Insn::call(helper::REDIRECT_MAP),
+        Insn::exit(),
+    ]
+}
+
+/// A socket filter that keeps frames of one EtherType, up to `snaplen`
+/// bytes each, and drops every other frame:
+///
+/// ```c
+/// return load_half(skb, 12) == ethertype ? snaplen : 0;
+/// ```
+///
+/// (For AF_PACKET `SOCK_RAW` sockets the filter sees the frame from its
+/// Ethernet header.)
+pub fn accept_ethertype(ethertype: u16, snaplen: u32) -> Vec<Insn> {
+    let mut a = Asm::new();
+    let drop = a.label();
+    a.push([Insn::mov64_reg(Reg::R6, Reg::R1), Insn::ld_abs(op::H, 12)]);
+    a.jump_imm(op::JNE, Reg::R0, i32::from(ethertype), drop);
+    // `snaplen` ≤ u32::MAX: load it zero-extended.
+    a.push(Insn::ld_imm64(Reg::R0, u64::from(snaplen)));
+    a.push([Insn::exit()]);
+    a.bind(drop);
+    a.push([Insn::mov64_imm(Reg::R0, 0), Insn::exit()]);
+    a.finish().expect("labels bound")
+}
+
+/// A fanout selector that sends each frame to member
+/// `(big-endian u32 at offset off of the network header) % members`:
+/// a stable, content-chosen spread (the kernel takes the result modulo the
+/// group size).
+///
+/// ```c
+/// return load_word(skb, off);
+/// ```
+pub fn fanout_by_word(off: i32) -> Vec<Insn> {
+    vec![Insn::mov64_reg(Reg::R6, Reg::R1), Insn::ld_abs(op::W, off), Insn::exit()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_ethertype_jumps_to_the_drop_path() {
+        let p = accept_ethertype(0x88b5, 100);
+        assert_eq!(p.len(), 8);
+        assert_eq!(p[2].code, op::JMP | op::JNE | op::K);
+        assert_eq!(p[2].imm, 0x88b5);
+        assert_eq!(2 + 1 + i64::from(p[2].off), 6, "jumps to r0 = 0");
+        assert_eq!(p[3].imm, 100);
+    }
+}

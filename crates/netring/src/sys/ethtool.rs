@@ -1,0 +1,113 @@
+//! The `SIOCETHTOOL` ioctl: driver name and channel (queue) counts
+//! (`include/uapi/linux/ethtool.h`).
+
+use std::os::fd::AsRawFd;
+
+use super::iface::{IFNAMSIZ, validate_name};
+use crate::error::{Error, Result};
+
+/// `ETHTOOL_GDRVINFO`
+const ETHTOOL_GDRVINFO: u32 = 0x0000_0003;
+/// `ETHTOOL_GCHANNELS`
+const ETHTOOL_GCHANNELS: u32 = 0x0000_003c;
+
+/// `struct ethtool_drvinfo`
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct ethtool_drvinfo {
+    cmd: u32,
+    driver: [u8; 32],
+    version: [u8; 32],
+    fw_version: [u8; 32],
+    bus_info: [u8; 32],
+    erom_version: [u8; 32],
+    reserved2: [u8; 12],
+    n_priv_flags: u32,
+    n_stats: u32,
+    testinfo_len: u32,
+    eedump_len: u32,
+    regdump_len: u32,
+}
+
+/// `struct ethtool_channels`
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ethtool_channels {
+    pub cmd: u32,
+    pub max_rx: u32,
+    pub max_tx: u32,
+    pub max_other: u32,
+    pub max_combined: u32,
+    pub rx_count: u32,
+    pub tx_count: u32,
+    pub other_count: u32,
+    pub combined_count: u32,
+}
+
+/// `struct ifreq` with `ifr_data` (a pointer) in its union.
+#[repr(C)]
+struct IfreqData {
+    name: [u8; IFNAMSIZ],
+    data: *mut libc::c_void,
+    _pad: [u8; 16],
+}
+
+const _: () = {
+    assert!(std::mem::size_of::<ethtool_drvinfo>() == 196);
+    assert!(std::mem::size_of::<ethtool_channels>() == 36);
+    assert!(std::mem::size_of::<IfreqData>() == 40);
+};
+
+/// Run one ethtool command whose struct starts with `cmd` at `buf`.
+fn ethtool<T>(name: &str, buf: &mut T, call: &'static str) -> Result<()> {
+    validate_name(name)?;
+    let fd = super::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0, "socket(AF_UNIX)")?;
+    let mut req = IfreqData { name: [0; IFNAMSIZ], data: std::ptr::from_mut(buf).cast(), _pad: [0; 16] };
+    req.name[..name.len()].copy_from_slice(name.as_bytes());
+    // SAFETY: `req` is a valid ifreq whose data pointer refers to `buf`, a
+    // writable ethtool struct of the type the command in its first word
+    // names; both outlive the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCETHTOOL, &raw mut req) };
+    if ret < 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(match e.raw_os_error() {
+            Some(libc::ENODEV) => Error::InterfaceNotFound { name: name.to_owned() },
+            _ => Error::from_io(call, e),
+        });
+    }
+    Ok(())
+}
+
+fn c_str(b: &[u8]) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len());
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+/// Driver name, version and bus address of `name` (`ETHTOOL_GDRVINFO`).
+pub fn driver(name: &str) -> Result<(String, String, String)> {
+    // SAFETY: an all-zero ethtool_drvinfo is valid (integers and byte arrays).
+    let mut info: ethtool_drvinfo = unsafe { std::mem::zeroed() };
+    info.cmd = ETHTOOL_GDRVINFO;
+    ethtool(name, &mut info, "ioctl(SIOCETHTOOL, ETHTOOL_GDRVINFO)")?;
+    Ok((c_str(&info.driver), c_str(&info.version), c_str(&info.bus_info)))
+}
+
+/// Channel counts of `name` (`ETHTOOL_GCHANNELS`); `EOPNOTSUPP` when the
+/// driver does not report them.
+pub fn channels(name: &str) -> Result<ethtool_channels> {
+    let mut ch = ethtool_channels { cmd: ETHTOOL_GCHANNELS, ..Default::default() };
+    ethtool(name, &mut ch, "ioctl(SIOCETHTOOL, ETHTOOL_GCHANNELS)")?;
+    Ok(ch)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn loopback_has_no_driver_info_or_says_so() {
+        // `lo` has no get_drvinfo; the kernel fills in nothing or refuses.
+        match super::driver("lo") {
+            Ok((d, _, _)) => assert!(d.is_empty() || d.is_ascii()),
+            Err(e) => assert!(e.to_string().contains("ETHTOOL_GDRVINFO"), "{e}"),
+        }
+    }
+}

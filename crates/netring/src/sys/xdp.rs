@@ -1,0 +1,259 @@
+//! AF_XDP structures, constants and system calls, in the kernel's spelling.
+//!
+//! Source of truth: `include/uapi/linux/if_xdp.h` and
+//! `Documentation/networking/af_xdp.rst`. Layouts are asserted below and
+//! against the `libc` crate's definitions in the tests.
+
+#![allow(dead_code, reason = "the kernel's table in full; later layers use more of it")]
+
+use std::mem::{offset_of, size_of};
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+use super::{Pod, cvt};
+use crate::error::Result;
+
+/// `AF_XDP` (address family 44).
+pub const AF_XDP: i32 = 44;
+/// `SOL_XDP` (socket option level 283).
+pub const SOL_XDP: i32 = 283;
+
+// ---- bind flags (sxdp_flags) ----
+/// `XDP_SHARED_UMEM`
+pub const XDP_SHARED_UMEM: u16 = 1 << 0;
+/// `XDP_COPY`: force copy mode.
+pub const XDP_COPY: u16 = 1 << 1;
+/// `XDP_ZEROCOPY`: force zero-copy mode.
+pub const XDP_ZEROCOPY: u16 = 1 << 2;
+/// `XDP_USE_NEED_WAKEUP`
+pub const XDP_USE_NEED_WAKEUP: u16 = 1 << 3;
+
+/// `XDP_UMEM_UNALIGNED_CHUNK_FLAG`
+pub const XDP_UMEM_UNALIGNED_CHUNK_FLAG: u32 = 1 << 0;
+
+/// `XDP_RING_NEED_WAKEUP`: bit in a ring's `flags` word.
+pub const XDP_RING_NEED_WAKEUP: u32 = 1 << 0;
+
+// ---- socket options (SOL_XDP) ----
+/// `XDP_MMAP_OFFSETS`
+pub const XDP_MMAP_OFFSETS: i32 = 1;
+/// `XDP_RX_RING`
+pub const XDP_RX_RING: i32 = 2;
+/// `XDP_TX_RING`
+pub const XDP_TX_RING: i32 = 3;
+/// `XDP_UMEM_REG`
+pub const XDP_UMEM_REG: i32 = 4;
+/// `XDP_UMEM_FILL_RING`
+pub const XDP_UMEM_FILL_RING: i32 = 5;
+/// `XDP_UMEM_COMPLETION_RING`
+pub const XDP_UMEM_COMPLETION_RING: i32 = 6;
+/// `XDP_STATISTICS`
+pub const XDP_STATISTICS: i32 = 7;
+/// `XDP_OPTIONS`
+pub const XDP_OPTIONS: i32 = 8;
+
+/// `XDP_OPTIONS_ZEROCOPY`
+pub const XDP_OPTIONS_ZEROCOPY: u32 = 1 << 0;
+
+// ---- mmap page offsets ----
+/// `XDP_PGOFF_RX_RING`
+pub const XDP_PGOFF_RX_RING: i64 = 0;
+/// `XDP_PGOFF_TX_RING`
+pub const XDP_PGOFF_TX_RING: i64 = 0x8000_0000;
+/// `XDP_UMEM_PGOFF_FILL_RING`
+pub const XDP_UMEM_PGOFF_FILL_RING: i64 = 0x1_0000_0000;
+/// `XDP_UMEM_PGOFF_COMPLETION_RING`
+pub const XDP_UMEM_PGOFF_COMPLETION_RING: i64 = 0x1_8000_0000;
+
+/// `XDP_PACKET_HEADROOM`: what the kernel reserves in front of each frame's data.
+pub const XDP_PACKET_HEADROOM: u32 = 256;
+
+/// `struct sockaddr_xdp`
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct sockaddr_xdp {
+    pub sxdp_family: u16,
+    pub sxdp_flags: u16,
+    pub sxdp_ifindex: u32,
+    pub sxdp_queue_id: u32,
+    pub sxdp_shared_umem_fd: u32,
+}
+
+/// `struct xdp_ring_offset`
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct xdp_ring_offset {
+    pub producer: u64,
+    pub consumer: u64,
+    pub desc: u64,
+    pub flags: u64,
+}
+
+/// `struct xdp_mmap_offsets`
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct xdp_mmap_offsets {
+    pub rx: xdp_ring_offset,
+    pub tx: xdp_ring_offset,
+    /// Fill ring.
+    pub fr: xdp_ring_offset,
+    /// Completion ring.
+    pub cr: xdp_ring_offset,
+}
+
+/// `struct xdp_umem_reg`
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct xdp_umem_reg {
+    pub addr: u64,
+    pub len: u64,
+    pub chunk_size: u32,
+    pub headroom: u32,
+    pub flags: u32,
+    /// `tx_metadata_len` (Linux 6.8); zero means none, which every kernel accepts.
+    pub tx_metadata_len: u32,
+}
+
+/// `struct xdp_statistics` (all six fields since Linux 5.9).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct xdp_statistics {
+    pub rx_dropped: u64,
+    pub rx_invalid_descs: u64,
+    pub tx_invalid_descs: u64,
+    pub rx_ring_full: u64,
+    pub rx_fill_ring_empty_descs: u64,
+    pub tx_ring_empty_descs: u64,
+}
+
+/// `struct xdp_options`
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default)]
+pub struct xdp_options {
+    pub flags: u32,
+}
+
+/// `struct xdp_desc`: one RX or TX ring entry.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct xdp_desc {
+    pub addr: u64,
+    pub len: u32,
+    pub options: u32,
+}
+
+const _: () = {
+    assert!(size_of::<sockaddr_xdp>() == 16);
+    assert!(offset_of!(sockaddr_xdp, sxdp_ifindex) == 4);
+    assert!(offset_of!(sockaddr_xdp, sxdp_shared_umem_fd) == 12);
+    assert!(size_of::<xdp_ring_offset>() == 32);
+    assert!(size_of::<xdp_mmap_offsets>() == 128);
+    assert!(offset_of!(xdp_mmap_offsets, fr) == 64);
+    assert!(size_of::<xdp_umem_reg>() == 32);
+    assert!(offset_of!(xdp_umem_reg, flags) == 24);
+    assert!(size_of::<xdp_statistics>() == 48);
+    assert!(offset_of!(xdp_statistics, rx_fill_ring_empty_descs) == 32);
+    assert!(size_of::<xdp_desc>() == 16);
+    assert!(offset_of!(xdp_desc, options) == 12);
+};
+
+// SAFETY: repr(C) structs of integer fields, valid for every bit pattern.
+unsafe impl Pod for xdp_mmap_offsets {}
+// SAFETY: as above.
+unsafe impl Pod for xdp_statistics {}
+// SAFETY: as above.
+unsafe impl Pod for xdp_options {}
+
+/// `bind(2)` an `AF_XDP` socket to `ifindex` / `queue_id` with `flags`.
+pub fn bind(fd: BorrowedFd<'_>, ifindex: u32, queue_id: u32, flags: u16) -> std::io::Result<()> {
+    let addr = sockaddr_xdp {
+        sxdp_family: AF_XDP as u16,
+        sxdp_flags: flags,
+        sxdp_ifindex: ifindex,
+        sxdp_queue_id: queue_id,
+        sxdp_shared_umem_fd: 0,
+    };
+    // SAFETY: `addr` is a valid sockaddr_xdp for the duration of the call.
+    cvt(unsafe {
+        libc::bind(fd.as_raw_fd(), std::ptr::from_ref(&addr).cast(), size_of::<sockaddr_xdp>() as libc::socklen_t)
+    })
+    .map(drop)
+}
+
+/// Kick the kernel's TX path: `sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)`.
+/// `EINTR` is retried; other errors are returned for the caller to judge
+/// (`EAGAIN`/`EBUSY`/`ENOBUFS` mean "try again").
+pub fn kick_tx(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    super::retry_eintr(|| {
+        // SAFETY: a zero-length send with no buffer and no address; the kernel
+        // reads nothing from user memory.
+        let r = unsafe { libc::sendto(fd.as_raw_fd(), std::ptr::null(), 0, libc::MSG_DONTWAIT, std::ptr::null(), 0) };
+        if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+    })
+}
+
+/// Wake the kernel's RX path: `recvfrom(fd, NULL, 0, MSG_DONTWAIT, NULL, NULL)`.
+pub fn kick_rx(fd: BorrowedFd<'_>) -> std::io::Result<()> {
+    super::retry_eintr(|| {
+        // SAFETY: a zero-length receive into no buffer; the kernel writes nothing.
+        let r = unsafe {
+            libc::recvfrom(
+                fd.as_raw_fd(),
+                std::ptr::null_mut(),
+                0,
+                libc::MSG_DONTWAIT,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+            )
+        };
+        if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
+    })
+}
+
+/// The soft `RLIMIT_MEMLOCK` in bytes (`None`: unlimited).
+pub fn memlock_limit() -> Option<u64> {
+    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `r` is a valid, writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &raw mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
+        return None;
+    }
+    Some(r.rlim_cur)
+}
+
+/// `setsockopt(SOL_XDP, XDP_UMEM_REG)` for `len` bytes at `addr`.
+pub fn umem_reg(fd: BorrowedFd<'_>, reg: &xdp_umem_reg) -> Result<()> {
+    super::setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg, "setsockopt(XDP_UMEM_REG)")
+}
+
+/// `getsockopt(SOL_XDP, XDP_STATISTICS)`. Kernels before 5.9 fill only the
+/// first three fields; the rest stay zero.
+pub fn statistics(fd: BorrowedFd<'_>) -> Result<xdp_statistics> {
+    super::getsockopt(fd, SOL_XDP, XDP_STATISTICS, "getsockopt(XDP_STATISTICS)")
+}
+
+/// Whether the socket runs in zero-copy mode (`XDP_OPTIONS`, Linux 5.3).
+pub fn zero_copy(fd: BorrowedFd<'_>) -> Result<bool> {
+    let o: xdp_options = super::getsockopt(fd, SOL_XDP, XDP_OPTIONS, "getsockopt(XDP_OPTIONS)")?;
+    Ok(o.flags & XDP_OPTIONS_ZEROCOPY != 0)
+}
+
+/// The ring offsets inside each ring mapping (`XDP_MMAP_OFFSETS`).
+pub fn mmap_offsets(fd: BorrowedFd<'_>) -> Result<xdp_mmap_offsets> {
+    super::getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, "getsockopt(XDP_MMAP_OFFSETS)")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_match_libc() {
+        assert_eq!(size_of::<sockaddr_xdp>(), size_of::<libc::sockaddr_xdp>());
+        assert_eq!(size_of::<xdp_statistics>(), size_of::<libc::xdp_statistics>());
+        assert_eq!(size_of::<xdp_desc>(), size_of::<libc::xdp_desc>());
+        assert_eq!(size_of::<xdp_mmap_offsets>(), size_of::<libc::xdp_mmap_offsets>());
+        assert_eq!(XDP_UMEM_PGOFF_FILL_RING as u64, libc::XDP_UMEM_PGOFF_FILL_RING);
+        assert_eq!(XDP_UMEM_PGOFF_COMPLETION_RING as u64, libc::XDP_UMEM_PGOFF_COMPLETION_RING);
+        assert_eq!(SOL_XDP, libc::SOL_XDP);
+        assert_eq!(AF_XDP, libc::AF_XDP);
+    }
+}
