@@ -98,6 +98,8 @@ mod ring;
 mod source;
 mod stats;
 mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
