@@ -86,6 +86,8 @@ pub mod afpacket;
 pub mod afxdp;
 pub mod bpf;
 pub mod bridge;
+#[cfg(feature = "channel")]
+pub mod channel;
 mod error;
 pub mod filter;
 pub mod frames;
