@@ -297,22 +297,26 @@ impl Bridge {
         Ok(())
     }
 
+    #[cfg(feature = "tokio")]
     /// The two capture sockets (A, B), whose readability means "frames to
     /// forward".
     pub(crate) fn capture_fds(&self) -> (std::os::fd::BorrowedFd<'_>, std::os::fd::BorrowedFd<'_>) {
         (self.a.cap.as_fd(), self.b.cap.as_fd())
     }
 
+    #[cfg(feature = "tokio")]
     /// The stop handle's event descriptor, readable once stopped.
     pub(crate) fn stop_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         self.stop.event_fd()
     }
 
+    #[cfg(feature = "tokio")]
     /// Whether [`StopHandle::stop`] was called.
     pub(crate) fn is_stopped(&self) -> bool {
         self.stop.is_stopped()
     }
 
+    #[cfg(feature = "tokio")]
     /// Both ports' injectors.
     pub(crate) fn injectors(&mut self) -> [&mut Injector; 2] {
         [&mut self.a.inj, &mut self.b.inj]

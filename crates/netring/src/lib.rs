@@ -94,6 +94,8 @@ pub mod frames;
 pub mod interface;
 pub mod netns;
 pub mod packet;
+#[cfg(feature = "parse")]
+pub mod parse;
 #[cfg(feature = "pcap")]
 pub mod pcap;
 mod ring;
