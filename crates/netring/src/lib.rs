@@ -92,6 +92,8 @@ mod error;
 pub mod filter;
 pub mod frames;
 pub mod interface;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod netns;
 pub mod packet;
 #[cfg(feature = "parse")]
