@@ -45,6 +45,16 @@ fn inject(inj: &mut Injector, frames: &[Vec<u8>]) {
     assert!(inj.wait_drained(Some(WAIT)).unwrap());
 }
 
+/// Captures and injectors on the outer ends x and w. The captures see only
+/// what arrives (not what their end sends).
+fn outer_ends(x: &netring::netns::End, w: &netring::netns::End) -> (Capture, Capture, Injector, Injector) {
+    let rx = |e: &netring::netns::End| {
+        e.run(|n| Capture::builder().interface(n).ignore_outgoing(true).build()).unwrap().unwrap()
+    };
+    let tx = |e: &netring::netns::End| e.run(Injector::open).unwrap().unwrap();
+    (rx(x), rx(w), tx(x), tx(w))
+}
+
 #[test]
 fn forwards_both_ways_drops_by_decision_and_never_echoes() {
     let t = topology();
@@ -63,13 +73,7 @@ fn forwards_both_ways_drops_by_decision_and_never_echoes() {
         });
         (stats, bridge)
     });
-    // Receivers on the outer ends see only what arrives (not what they send).
-    let rx = |e: &netring::netns::End| {
-        e.run(|n| Capture::builder().interface(n).ignore_outgoing(true).build()).unwrap().unwrap()
-    };
-    let (mut cap_x, mut cap_w) = (rx(x), rx(w));
-    let mut inj_x = x.run(Injector::open).unwrap().unwrap();
-    let mut inj_w = w.run(Injector::open).unwrap().unwrap();
+    let (mut cap_x, mut cap_w, mut inj_x, mut inj_w) = outer_ends(x, w);
 
     // x → w: 500 frames we keep, 500 of the dropped EtherType, interleaved.
     let keep = SeqFrames { dst: DST, src: SRC, ethertype: common::ETHERTYPE };
@@ -166,12 +170,7 @@ fn run_async_forwards_both_ways_on_a_tokio_runtime_and_ends_on_stop() {
         });
         rt.block_on(task).unwrap()
     });
-    let rx = |e: &netring::netns::End| {
-        e.run(|n| Capture::builder().interface(n).ignore_outgoing(true).build()).unwrap().unwrap()
-    };
-    let (mut cap_x, mut cap_w) = (rx(x), rx(w));
-    let mut inj_x = x.run(Injector::open).unwrap().unwrap();
-    let mut inj_w = w.run(Injector::open).unwrap().unwrap();
+    let (mut cap_x, mut cap_w, mut inj_x, mut inj_w) = outer_ends(x, w);
     let keep = SeqFrames { dst: DST, src: SRC, ethertype: common::ETHERTYPE };
     let drop_ = SeqFrames { ethertype: DROPPED_TYPE, ..keep };
     let kept: Vec<_> = (0..800u64).map(|i| keep.build(i, 60 + (i as usize * 29) % 1455)).collect();
