@@ -683,6 +683,11 @@ impl XdpSocket {
         if rx.available(1) > 0 {
             return Ok(true);
         }
+        // A zero-copy driver may wait for a kick to take the fill ring; a
+        // poll(2) would give it one (xsk_poll), an epoll wait may not.
+        if self.need_wakeup && self.fill.needs_wakeup() {
+            let _ = sx::kick_rx(self.fd.as_fd());
+        }
         if socket_error {
             self.check_socket_error()?;
         }
