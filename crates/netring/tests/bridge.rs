@@ -217,3 +217,40 @@ async fn run_async_ends_at_its_deadline_without_traffic() {
     assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
     assert_eq!(stats.a_to_b.forwarded + stats.b_to_a.forwarded, 0);
 }
+
+#[cfg(feature = "tokio")]
+#[test]
+fn run_async_cancelled_again_and_again_loses_and_duplicates_nothing() {
+    let t = topology();
+    let (x, y, z, w) = (&t.left.a, &t.left.b, &t.right.a, &t.right.b);
+    let mut bridge = y.run(|ny| Bridge::builder().a(ny).b(&z.name).build()).unwrap().unwrap();
+    let (_, mut cap_w, mut inj_x, _) = outer_ends(x, w);
+    let keep = SeqFrames { dst: DST, src: SRC, ethertype: common::ETHERTYPE };
+    let sent: Vec<_> = (0..2000u64).map(|i| keep.build(i, 60 + (i as usize * 17) % 1400)).collect();
+    let feeder = {
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            for chunk in sent.chunks(50) {
+                inject(&mut inj_x, chunk);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let receiver = std::thread::spawn(move || collect(&mut cap_w, 2000, WAIT));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut cancelled = 0;
+    let deadline = std::time::Instant::now() + WAIT;
+    while !receiver.is_finished() && std::time::Instant::now() < deadline {
+        // Cancel the run every 3 ms, mid-wait or mid-work.
+        let run = bridge.run_async(None, |_, _| BridgeAction::Forward);
+        if rt.block_on(async { tokio::time::timeout(Duration::from_millis(3), run).await }).is_err() {
+            cancelled += 1;
+        }
+    }
+    feeder.join().unwrap();
+    let got: Vec<_> = receiver.join().unwrap().into_iter().map(|p| p.data().to_vec()).collect();
+    assert_eq!(got.len(), sent.len(), "every frame crossed once");
+    assert_eq!(got, sent, "byte for byte, in order");
+    assert!(cancelled > 10, "the run was cancelled many times ({cancelled})");
+    assert_eq!(bridge.stats().a_to_b.forwarded, 2000);
+}

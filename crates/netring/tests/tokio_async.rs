@@ -113,6 +113,8 @@ async fn stream_yields_every_frame_once_in_order() {
 async fn readable_and_recv_cancelled_mid_wait_lose_no_frame() {
     let l = link();
     let mut cap = AsyncCapture::new(capture_b(&l)).unwrap();
+    fn is_send<T: Send>(_: &T) {}
+    is_send(&cap.recv()); // recv's future may move between worker threads
     let sent = numbered(2000);
     let sender = send_paced(&l, sent.clone(), 10);
     let mut got = Vec::new();

@@ -46,9 +46,10 @@
 //! | [`Bridge::run_async`](crate::Bridge::run_async) | yes | a frame is taken from one ring and queued (and kicked) on the other without an `.await` in between; nothing is half-forwarded |
 //! | [`PacketStream`] | dropping it drops the socket | the stream owns it |
 //!
-//! The claims for `readable`, `recv`, `send` and `wait_drained` are tested
-//! over a veth link by cancelling the calls with short timeouts while frames
-//! flow, then checking that every frame arrived exactly once, in order.
+//! The claims for `readable`, `recv`, `send`, `wait_drained` and
+//! `run_async` are tested over veth links by cancelling the calls (short
+//! timeouts, or dropping them after one poll) while frames flow, then
+//! checking that every frame arrived exactly once, in order.
 //!
 //! # Holding a batch across `.await`
 //!
