@@ -204,6 +204,8 @@ impl<T: AsFd> Async<T> {
     }
 
     /// The wrapped socket, mutably (statistics, filters, non-blocking calls).
+    /// Replacing it with another socket is memory-safe but pointless: the
+    /// registration keeps watching the socket it was made for.
     pub fn get_mut(&mut self) -> &mut T {
         &mut self.inner
     }
