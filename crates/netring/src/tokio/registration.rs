@@ -1,6 +1,6 @@
 //! The one call into tokio's reactor that carries a safety contract.
 //!
-//! Since tokio 1.51.6 / 1.53.3, registering a descriptor (`AsyncFd::register*`) is
+//! Since tokio 1.53.3 (and 1.51.6 on its LTS line), registering a descriptor (`AsyncFd::register*`) is
 //! `unsafe`: the descriptor must stay open, and keep naming the same open
 //! file description, for as long as the registration lives. Rather than rest
 //! that on the wrapped socket (whose owner could be swapped out through a
