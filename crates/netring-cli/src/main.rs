@@ -17,6 +17,7 @@ mod pace;
 mod replay;
 mod selftest;
 mod signals;
+mod stats;
 
 use std::process::ExitCode;
 
@@ -46,6 +47,8 @@ enum Command {
     Selftest(selftest::Args),
     /// Compile a filter expression and print the program as tcpdump -d/-dd/-ddd does.
     Filter(filter::Args),
+    /// Live packet and bit rates of an interface, with ring and interface drop counters.
+    Stats(stats::Args),
 }
 
 fn main() -> ExitCode {
@@ -63,6 +66,7 @@ fn main() -> ExitCode {
         Command::Info(a) => info::run(a),
         Command::Selftest(a) => selftest::run(a),
         Command::Filter(a) => filter::run(a),
+        Command::Stats(a) => stats::run(a),
     };
     match result {
         Ok(code) => code,

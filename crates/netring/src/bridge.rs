@@ -239,21 +239,14 @@ impl Bridge {
         F: FnMut(&Packet<'_>, BridgeDirection) -> BridgeAction,
     {
         let deadline = duration.map(|d| Instant::now() + d);
-        let Self { a, b, stop, stats } = self;
         let result = loop {
-            if stop.is_stopped() {
+            if self.stop.is_stopped() {
                 break Ok(());
             }
-            let moved_ab = match pump(&mut a.cap, &mut b.inj, BridgeDirection::AtoB, &mut stats.a_to_b, &mut decide) {
-                Ok(n) => n,
+            match self.step(&mut decide) {
+                Ok(0) => {}
+                Ok(_) => continue,
                 Err(e) => break Err(e),
-            };
-            let moved_ba = match pump(&mut b.cap, &mut a.inj, BridgeDirection::BtoA, &mut stats.b_to_a, &mut decide) {
-                Ok(n) => n,
-                Err(e) => break Err(e),
-            };
-            if moved_ab + moved_ba > 0 {
-                continue;
             }
             let wait = match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
                 Some(l) if l.is_zero() => break Ok(()),
@@ -261,26 +254,79 @@ impl Bridge {
                 None => IDLE_WAIT,
             };
             let polled = sys::poll(
-                [(a.cap.as_fd(), libc::POLLIN), (b.cap.as_fd(), libc::POLLIN), (stop.event_fd(), libc::POLLIN)],
+                [
+                    (self.a.cap.as_fd(), libc::POLLIN),
+                    (self.b.cap.as_fd(), libc::POLLIN),
+                    (self.stop.event_fd(), libc::POLLIN),
+                ],
                 Some(wait),
             );
             match polled {
-                Ok([ra, rb, _]) if ra.error() || rb.error() => {
-                    // Let the capture name the problem (down, gone).
-                    let cap = if ra.error() { &mut a.cap } else { &mut b.cap };
-                    if let Err(e) = cap.check_socket_error() {
+                Ok([ra, rb, _]) => {
+                    if let Err(e) = self.check_ports(ra.error(), rb.error()) {
                         break Err(e);
                     }
                 }
-                Ok(_) => {}
                 Err(e) => break Err(Error::from_io("poll", e)),
             }
         };
-        // Whatever ended the run, what was queued leaves.
-        for inj in [&mut a.inj, &mut b.inj] {
+        self.finish();
+        result.map(|()| self.stats)
+    }
+
+    /// Move every ready block both ways; returns the frames looked at.
+    pub(crate) fn step<F>(&mut self, decide: &mut F) -> Result<usize>
+    where
+        F: FnMut(&Packet<'_>, BridgeDirection) -> BridgeAction,
+    {
+        let Self { a, b, stats, .. } = self;
+        let ab = pump(&mut a.cap, &mut b.inj, BridgeDirection::AtoB, &mut stats.a_to_b, decide)?;
+        let ba = pump(&mut b.cap, &mut a.inj, BridgeDirection::BtoA, &mut stats.b_to_a, decide)?;
+        Ok(ab + ba)
+    }
+
+    /// After a wait reported `POLLERR` on port A and/or B: let the capture
+    /// name the problem (down, gone).
+    pub(crate) fn check_ports(&mut self, a_error: bool, b_error: bool) -> Result<()> {
+        if a_error {
+            self.a.cap.check_socket_error()?;
+        }
+        if b_error {
+            self.b.cap.check_socket_error()?;
+        }
+        Ok(())
+    }
+
+    #[cfg(feature = "tokio")]
+    /// The two capture sockets (A, B), whose readability means "frames to
+    /// forward".
+    pub(crate) fn capture_fds(&self) -> (std::os::fd::BorrowedFd<'_>, std::os::fd::BorrowedFd<'_>) {
+        (self.a.cap.as_fd(), self.b.cap.as_fd())
+    }
+
+    #[cfg(feature = "tokio")]
+    /// The stop handle's event descriptor, readable once stopped.
+    pub(crate) fn stop_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.stop.event_fd()
+    }
+
+    #[cfg(feature = "tokio")]
+    /// Whether [`StopHandle::stop`] was called.
+    pub(crate) fn is_stopped(&self) -> bool {
+        self.stop.is_stopped()
+    }
+
+    #[cfg(feature = "tokio")]
+    /// Both ports' injectors.
+    pub(crate) fn injectors(&mut self) -> [&mut Injector; 2] {
+        [&mut self.a.inj, &mut self.b.inj]
+    }
+
+    /// Whatever ended a run, what was queued leaves (up to a second each).
+    pub(crate) fn finish(&mut self) {
+        for inj in [&mut self.a.inj, &mut self.b.inj] {
             let _ = inj.flush().and_then(|()| inj.wait_drained(Some(Duration::from_secs(1))));
         }
-        result.map(|()| *stats)
     }
 }
 

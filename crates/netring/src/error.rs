@@ -202,6 +202,14 @@ pub enum Error {
         /// What makes it look in use (addresses, a default route).
         reason: String,
     },
+
+    /// A thread netring runs for the caller (the capture thread of a
+    /// `ChannelCapture`) ended abnormally.
+    #[error("the capture thread ended: {reason}")]
+    CaptureThread {
+        /// What happened.
+        reason: String,
+    },
 }
 
 /// `Result` with [`Error`].

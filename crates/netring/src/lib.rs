@@ -33,6 +33,10 @@
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
 //! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
 //! | `pcap` (feature) | pcap and pcapng writers and readers |
+//! | `tokio` (feature) | `AsyncCapture`, `AsyncInjector`, `AsyncXdpSocket` (readiness only, over tokio's `AsyncFd`), a `Stream` of owned packets, `Bridge::run_async` |
+//! | `channel` (feature) | `ChannelCapture`: a capture thread feeding a bounded crossbeam channel |
+//! | `metrics` (feature) | counters and gauges for capture, injection, AF_XDP and the bridge through the `metrics` facade |
+//! | `parse` (feature) | `Packet::parse` / `OwnedPacket::parse`: etherparse header views |
 //!
 //! ## Memory safety model
 //!
@@ -46,7 +50,10 @@
 //! control words and descriptors, copied in and out by value; `ring/sim.rs`
 //! is its test-only simulated kernel) and in `afxdp/umem.rs`, the one place
 //! that turns UMEM frames into slices — only frames its ownership table
-//! shows user space holding. A receive block becomes a slice
+//! shows user space holding. With the `tokio` feature, `tokio/registration.rs`
+//! holds the one `unsafe` call into tokio (`AsyncFd::register_with_interest`,
+//! whose contract — the descriptor stays open and the same — is met by
+//! registering a duplicate that the registration alone owns). A receive block becomes a slice
 //! only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
 //! and stops being one before the `Release` store that hands it back: a
 //! [`PacketBatch`] borrows its [`Capture`] mutably and hands its block back on
@@ -66,6 +73,7 @@
 //! | [`InjectorBuilder::qdisc_bypass`] | `CAP_NET_RAW` | 3.14 |
 //! | [`TpacketVersion::V3`] TX frames | `CAP_NET_RAW` | 4.11 |
 //! | [`Bridge`] | `CAP_NET_RAW` | 4.20 (ignore outgoing) |
+//! | `tokio`, `channel`, `metrics` adapters | what the wrapped socket needs | as the wrapped socket |
 //! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
 //! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
 //! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
@@ -86,18 +94,26 @@ pub mod afpacket;
 pub mod afxdp;
 pub mod bpf;
 pub mod bridge;
+#[cfg(feature = "channel")]
+pub mod channel;
 mod error;
 pub mod filter;
 pub mod frames;
 pub mod interface;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 pub mod netns;
 pub mod packet;
+#[cfg(feature = "parse")]
+pub mod parse;
 #[cfg(feature = "pcap")]
 pub mod pcap;
 mod ring;
 mod source;
 mod stats;
 mod sys;
+#[cfg(feature = "tokio")]
+pub mod tokio;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
@@ -109,3 +125,8 @@ pub use packet::{
 };
 pub use source::{Batch, PacketSink, PacketSource, SinkSlot, TxStats};
 pub use stats::CaptureStats;
+
+#[cfg(feature = "channel")]
+pub use channel::ChannelCapture;
+#[cfg(feature = "tokio")]
+pub use tokio::{AsyncCapture, AsyncInjector, AsyncXdpSocket};

@@ -252,6 +252,8 @@ impl VethConfig {
         let index_b = ns_b.run(|| iface::index(&name_b))??;
         set_up(&nl_a, index_a)?;
         set_up(&nl_b, index_b)?;
+        wait_active(&nl_a, index_a)?;
+        wait_active(&nl_b, index_b)?;
         Ok(VethLink {
             a: End { ns: ns_a, name: name_a, ifindex: index_a },
             b: End { ns: ns_b, name: name_b, ifindex: index_b },
@@ -285,6 +287,33 @@ pub fn unique_name(prefix: &str) -> String {
 fn set_up(nl: &Netlink, index: u32) -> Result<()> {
     let flag = libc::IFF_UP as u32;
     nl.request(&mut Request::link(netlink::RTM_NEWLINK, false, index as i32, flag, flag), "netlink(RTM_NEWLINK up)")
+}
+
+/// Wait until the kernel has activated an interface that was just set up.
+///
+/// Until the link-watch work queue runs `linkwatch_do_dev()` — rate-limited
+/// to once a second, later on a loaded machine — the device's qdisc is
+/// `noop`, which drops every frame while a TX ring still reports it sent. The
+/// same step sets the operational state, so both are checked.
+fn wait_active(nl: &Netlink, index: u32) -> Result<()> {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let l = nl.get_link(index)?;
+        if l.operstate == 6 && !l.qdisc.is_empty() && l.qdisc != "noop" {
+            return Ok(());
+        }
+        if std::time::Instant::now() > deadline {
+            return Err(Error::Io {
+                call: "waiting for the veth link to become active",
+                source: std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("ifindex {index}: operstate {}, qdisc {:?} after {LIMIT:?}", l.operstate, l.qdisc),
+                ),
+            });
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 fn set_down(nl: &Netlink, index: u32) -> Result<()> {

@@ -45,6 +45,16 @@ fn inject(inj: &mut Injector, frames: &[Vec<u8>]) {
     assert!(inj.wait_drained(Some(WAIT)).unwrap());
 }
 
+/// Captures and injectors on the outer ends x and w. The captures see only
+/// what arrives (not what their end sends).
+fn outer_ends(x: &netring::netns::End, w: &netring::netns::End) -> (Capture, Capture, Injector, Injector) {
+    let rx = |e: &netring::netns::End| {
+        e.run(|n| Capture::builder().interface(n).ignore_outgoing(true).build()).unwrap().unwrap()
+    };
+    let tx = |e: &netring::netns::End| e.run(Injector::open).unwrap().unwrap();
+    (rx(x), rx(w), tx(x), tx(w))
+}
+
 #[test]
 fn forwards_both_ways_drops_by_decision_and_never_echoes() {
     let t = topology();
@@ -63,13 +73,7 @@ fn forwards_both_ways_drops_by_decision_and_never_echoes() {
         });
         (stats, bridge)
     });
-    // Receivers on the outer ends see only what arrives (not what they send).
-    let rx = |e: &netring::netns::End| {
-        e.run(|n| Capture::builder().interface(n).ignore_outgoing(true).build()).unwrap().unwrap()
-    };
-    let (mut cap_x, mut cap_w) = (rx(x), rx(w));
-    let mut inj_x = x.run(Injector::open).unwrap().unwrap();
-    let mut inj_w = w.run(Injector::open).unwrap().unwrap();
+    let (mut cap_x, mut cap_w, mut inj_x, mut inj_w) = outer_ends(x, w);
 
     // x → w: 500 frames we keep, 500 of the dropped EtherType, interleaved.
     let keep = SeqFrames { dst: DST, src: SRC, ethertype: common::ETHERTYPE };
@@ -140,4 +144,113 @@ fn frames_too_large_for_the_far_port_are_counted() {
     let stats = runner.join().unwrap().unwrap();
     assert_eq!(got.iter().map(|p| p.data().len()).collect::<Vec<_>>(), vec![100, 1514]);
     assert_eq!((stats.a_to_b.forwarded, stats.a_to_b.too_large), (2, 2), "{stats:?}");
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn run_async_forwards_both_ways_on_a_tokio_runtime_and_ends_on_stop() {
+    let t = topology();
+    let (x, y, z, w) = (&t.left.a, &t.left.b, &t.right.a, &t.right.b);
+    let mut bridge = y.run(|ny| Bridge::builder().a(ny).b(&z.name).build()).unwrap().unwrap();
+    let stop = bridge.stop_handle();
+    let runner = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        // Spawned, so the future must be Send.
+        let task = rt.spawn(async move {
+            let stats = bridge
+                .run_async(None, |pkt, _| {
+                    if pkt.data().get(12..14) == Some(&DROPPED_TYPE.to_be_bytes()[..]) {
+                        BridgeAction::Drop
+                    } else {
+                        BridgeAction::Forward
+                    }
+                })
+                .await;
+            (stats, bridge)
+        });
+        rt.block_on(task).unwrap()
+    });
+    let (mut cap_x, mut cap_w, mut inj_x, mut inj_w) = outer_ends(x, w);
+    let keep = SeqFrames { dst: DST, src: SRC, ethertype: common::ETHERTYPE };
+    let drop_ = SeqFrames { ethertype: DROPPED_TYPE, ..keep };
+    let kept: Vec<_> = (0..800u64).map(|i| keep.build(i, 60 + (i as usize * 29) % 1455)).collect();
+    let mut from_x = Vec::new();
+    for (i, f) in kept.iter().enumerate() {
+        from_x.push(f.clone());
+        if i % 4 == 0 {
+            from_x.push(drop_.build(i as u64, 100));
+        }
+    }
+    let back = SeqFrames { dst: SRC, src: [2, 0, 0, 0, 0, 3], ethertype: common::ETHERTYPE };
+    let from_w: Vec<_> = (0..400).map(|i| back.build(i, 64 + i as usize)).collect();
+    // Both directions at once, in bursts.
+    let (mut ax, mut bw) = (from_x.chunks(100), from_w.chunks(40));
+    for _ in 0..10 {
+        inject(&mut inj_x, ax.next().unwrap());
+        inject(&mut inj_w, bw.next().unwrap());
+    }
+    assert!(ax.next().is_none() && bw.next().is_none());
+    let at_w = collect(&mut cap_w, kept.len(), WAIT);
+    let at_x = collect(&mut cap_x, from_w.len(), WAIT);
+    let late = collect(&mut cap_w, 1, Duration::from_millis(200));
+    stop.stop();
+    let (stats, _bridge) = runner.join().unwrap();
+    let stats = stats.unwrap();
+    let got_w: Vec<_> = at_w.iter().map(|p| p.data().to_vec()).collect();
+    let got_x: Vec<_> = at_x.iter().map(|p| p.data().to_vec()).collect();
+    assert_eq!(got_w, kept, "every kept frame crossed A→B once, byte for byte, in order");
+    assert_eq!(got_x, from_w, "every frame crossed B→A once");
+    assert!(late.is_empty(), "no duplicates, no echo");
+    assert_eq!((stats.a_to_b.forwarded, stats.a_to_b.dropped), (800, 200), "{stats:?}");
+    assert_eq!((stats.b_to_a.forwarded, stats.b_to_a.dropped), (400, 0), "{stats:?}");
+}
+
+#[cfg(feature = "tokio")]
+#[tokio::test(flavor = "current_thread")]
+async fn run_async_ends_at_its_deadline_without_traffic() {
+    let t = topology();
+    let (y, z) = (&t.left.b, &t.right.a);
+    let mut bridge = y.run(|ny| Bridge::builder().a(ny).b(&z.name).build()).unwrap().unwrap();
+    let started = std::time::Instant::now();
+    let stats = bridge.run_async(Some(Duration::from_millis(300)), |_, _| BridgeAction::Forward).await.unwrap();
+    let took = started.elapsed();
+    assert!(took >= Duration::from_millis(300) && took < Duration::from_secs(3), "{took:?}");
+    assert_eq!(stats.a_to_b.forwarded + stats.b_to_a.forwarded, 0);
+}
+
+#[cfg(feature = "tokio")]
+#[test]
+fn run_async_cancelled_again_and_again_loses_and_duplicates_nothing() {
+    let t = topology();
+    let (x, y, z, w) = (&t.left.a, &t.left.b, &t.right.a, &t.right.b);
+    let mut bridge = y.run(|ny| Bridge::builder().a(ny).b(&z.name).build()).unwrap().unwrap();
+    let (_, mut cap_w, mut inj_x, _) = outer_ends(x, w);
+    let keep = SeqFrames { dst: DST, src: SRC, ethertype: common::ETHERTYPE };
+    let sent: Vec<_> = (0..2000u64).map(|i| keep.build(i, 60 + (i as usize * 17) % 1400)).collect();
+    let feeder = {
+        let sent = sent.clone();
+        std::thread::spawn(move || {
+            for chunk in sent.chunks(50) {
+                inject(&mut inj_x, chunk);
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        })
+    };
+    let receiver = std::thread::spawn(move || collect(&mut cap_w, 2000, WAIT));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut cancelled = 0;
+    let deadline = std::time::Instant::now() + WAIT;
+    while !receiver.is_finished() && std::time::Instant::now() < deadline {
+        // Cancel the run every 3 ms, mid-wait or mid-work.
+        let run = bridge.run_async(None, |_, _| BridgeAction::Forward);
+        if rt.block_on(async { tokio::time::timeout(Duration::from_millis(3), run).await }).is_err() {
+            cancelled += 1;
+        }
+    }
+    feeder.join().unwrap();
+    let got: Vec<_> = receiver.join().unwrap().into_iter().map(|p| p.data().to_vec()).collect();
+    assert_eq!(got.len(), sent.len(), "every frame crossed once");
+    assert_eq!(got, sent, "byte for byte, in order");
+    assert!(cancelled > 10, "the run was cancelled many times ({cancelled})");
+    assert_eq!(bridge.stats().a_to_b.forwarded, 2000);
 }

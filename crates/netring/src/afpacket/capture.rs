@@ -565,18 +565,11 @@ impl Capture {
     fn wait_ready(&mut self, timeout: Option<Duration>) -> Result<bool> {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            if self.ring.ready() {
-                self.down = false;
+            if self.check_ready(false)? {
                 return Ok(true);
             }
             if self.stop.stopped.load(Ordering::Acquire) {
                 return Err(Error::Stopped);
-            }
-            if self.down && sys::packet_bound_ifindex(self.fd.as_fd()).is_some_and(|i| i < 0) {
-                self.gone = true;
-            }
-            if self.gone {
-                return Err(Error::InterfaceGone { name: self.interface.clone() });
             }
             let mut left = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
@@ -585,8 +578,8 @@ impl Capture {
                 },
                 None => None,
             };
-            if self.down {
-                left = Some(left.map_or(GONE_CHECK, |l| l.min(GONE_CHECK)));
+            if let Some(r) = self.recheck_interval() {
+                left = Some(left.map_or(r, |l| l.min(r)));
             }
             let [sock, _] = sys::poll([(self.fd.as_fd(), libc::POLLIN), (self.stop.event.as_fd(), libc::POLLIN)], left)
                 .map_err(|e| Error::from_io("poll", e))?;
@@ -594,6 +587,34 @@ impl Capture {
                 self.check_socket_error()?;
             }
         }
+    }
+
+    /// One look at the ring without waiting, for every kind of wait (this
+    /// blocking one, the async adapters): `Ok(true)` when a block is ready;
+    /// `Ok(false)` to keep waiting. `socket_error`: the wait reported
+    /// `POLLERR`, so the pending socket error is read and turned into an
+    /// [`Error`].
+    pub(crate) fn check_ready(&mut self, socket_error: bool) -> Result<bool> {
+        if self.ring.ready() {
+            self.down = false;
+            return Ok(true);
+        }
+        if self.down && sys::packet_bound_ifindex(self.fd.as_fd()).is_some_and(|i| i < 0) {
+            self.gone = true;
+        }
+        if self.gone {
+            return Err(Error::InterfaceGone { name: self.interface.clone() });
+        }
+        if socket_error {
+            self.check_socket_error()?;
+        }
+        Ok(false)
+    }
+
+    /// How often a wait must look again without any wake-up: while the
+    /// interface is down, the kernel reports nothing when it is deleted.
+    pub(crate) fn recheck_interval(&self) -> Option<Duration> {
+        self.down.then_some(GONE_CHECK)
     }
 
     /// Turn a pending socket error into the matching [`Error`].

@@ -650,12 +650,9 @@ impl XdpSocket {
     }
 
     fn wait_rx(&mut self, timeout: Option<Duration>) -> Result<bool> {
-        if self.rx.is_none() {
-            return Err(no_ring("receive", "RX"));
-        }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            if self.rx.as_mut().is_some_and(|r| r.available(1) > 0) {
+            if self.check_rx_ready(false)? {
                 return Ok(true);
             }
             if self.stop.is_stopped() {
@@ -674,6 +671,27 @@ impl XdpSocket {
                 self.check_socket_error()?;
             }
         }
+    }
+
+    /// One look at the RX ring without waiting, for every kind of wait:
+    /// `Ok(true)` when frames are ready. `socket_error`: the wait reported
+    /// `POLLERR`, so the pending socket error becomes an [`Error`].
+    pub(crate) fn check_rx_ready(&mut self, socket_error: bool) -> Result<bool> {
+        let Some(rx) = self.rx.as_mut() else {
+            return Err(no_ring("receive", "RX"));
+        };
+        if rx.available(1) > 0 {
+            return Ok(true);
+        }
+        // A zero-copy driver may wait for a kick to take the fill ring; a
+        // poll(2) would give it one (xsk_poll), an epoll wait may not.
+        if self.need_wakeup && self.fill.needs_wakeup() {
+            let _ = sx::kick_rx(self.fd.as_fd());
+        }
+        if socket_error {
+            self.check_socket_error()?;
+        }
+        Ok(false)
     }
 
     fn check_socket_error(&self) -> Result<()> {
