@@ -31,6 +31,7 @@
 //! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
+//! | [`privilege`] | switch user and clear capabilities once sockets are open (`-Z`) |
 //! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
 //! | `pcap` (feature) | pcap and pcapng writers and readers |
 //!
@@ -94,6 +95,7 @@ pub mod netns;
 pub mod packet;
 #[cfg(feature = "pcap")]
 pub mod pcap;
+pub mod privilege;
 mod ring;
 mod source;
 mod stats;
@@ -101,11 +103,12 @@ mod sys;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
+pub use afpacket::{RingProfile, Timestamping};
 pub use afxdp::{XdpBatch, XdpMode, XdpPacket, XdpSocket, XdpSocketBuilder, XdpStats};
 pub use bridge::{Bridge, BridgeAction, BridgeBuilder, BridgeDirection, BridgeStats, DirectionStats};
 pub use error::{Error, Result};
 pub use packet::{
-    LinkAddr, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,
+    LinkAddr, LinkType, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,
 };
 pub use source::{Batch, PacketSink, PacketSource, SinkSlot, TxStats};
 pub use stats::CaptureStats;

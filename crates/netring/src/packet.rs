@@ -86,6 +86,41 @@ bitflags::bitflags! {
         const CSUM_NOT_READY = 1 << 5;
         /// A GSO TCP packet (`TP_STATUS_GSO_TCP`).
         const GSO_TCP = 1 << 6;
+        /// netring put the VLAN tag the kernel stripped back into the frame
+        /// ([`CaptureBuilder::reinsert_vlan`](crate::CaptureBuilder::reinsert_vlan));
+        /// [`Packet::vlan_tci`] still holds it.
+        const VLAN_REINSERTED = 1 << 7;
+    }
+}
+
+/// What a captured packet's bytes start with (a pcap `LINKTYPE_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum LinkType {
+    /// An Ethernet header (`LINKTYPE_ETHERNET`, 1).
+    #[default]
+    Ethernet,
+    /// The network-layer packet; the link layer is in the metadata. Written
+    /// to files behind a 16-byte Linux cooked header (`LINKTYPE_LINUX_SLL`,
+    /// 113), as tcpdump 4.99 writes `-i any`.
+    LinuxSll,
+}
+
+impl LinkType {
+    /// The pcap `LINKTYPE_*` number.
+    pub const fn linktype(self) -> u32 {
+        match self {
+            Self::Ethernet => 1,
+            Self::LinuxSll => 113,
+        }
+    }
+
+    /// tcpdump's name and description (`EN10MB (Ethernet)`, …).
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Ethernet => "EN10MB (Ethernet)",
+            Self::LinuxSll => "LINUX_SLL (Linux cooked v1)",
+        }
     }
 }
 
@@ -223,6 +258,30 @@ pub struct PacketMeta {
     pub hatype: u16,
     /// Link-layer source address.
     pub source: LinkAddr,
+}
+
+impl PacketMeta {
+    /// The 16-byte Linux cooked header (`LINKTYPE_LINUX_SLL`, all fields big
+    /// endian): packet type, ARPHRD type, address length, 8 address bytes,
+    /// protocol.
+    pub fn sll_header(&self) -> [u8; 16] {
+        let pkttype: u16 = match self.direction {
+            PacketDirection::Host => 0,
+            PacketDirection::Broadcast => 1,
+            PacketDirection::Multicast => 2,
+            PacketDirection::OtherHost => 3,
+            PacketDirection::Outgoing => 4,
+            PacketDirection::Other(x) => u16::from(x),
+        };
+        let addr = self.source.as_bytes();
+        let mut h = [0u8; 16];
+        h[0..2].copy_from_slice(&pkttype.to_be_bytes());
+        h[2..4].copy_from_slice(&self.hatype.to_be_bytes());
+        h[4..6].copy_from_slice(&(addr.len() as u16).to_be_bytes());
+        h[6..6 + addr.len()].copy_from_slice(addr);
+        h[14..16].copy_from_slice(&self.protocol.to_be_bytes());
+        h
+    }
 }
 
 impl Default for PacketMeta {
@@ -369,6 +428,13 @@ impl<'a> Packet<'a> {
     #[inline]
     pub fn meta(&self) -> &PacketMeta {
         &self.meta
+    }
+
+    /// The 16-byte Linux cooked header (`LINKTYPE_LINUX_SLL`) that describes
+    /// this packet's link layer: direction, hardware type, source address,
+    /// protocol — what libpcap puts in front of a cooked-mode packet.
+    pub fn sll_header(&self) -> [u8; 16] {
+        self.meta.sll_header()
     }
 
     /// Copy the packet out of the ring.
