@@ -101,9 +101,10 @@ pub enum LinkType {
     #[default]
     Ethernet,
     /// The network-layer packet; the link layer is in the metadata. Written
-    /// to files behind a 16-byte Linux cooked header (`LINKTYPE_LINUX_SLL`,
-    /// 113), as tcpdump 4.99 writes `-i any`.
-    LinuxSll,
+    /// to files behind a 20-byte Linux cooked v2 header
+    /// (`LINKTYPE_LINUX_SLL2`, 276), as tcpdump 4.99 / libpcap 1.10 write
+    /// `-i any` (`listening on any, link-type LINUX_SLL2`).
+    LinuxSll2,
 }
 
 impl LinkType {
@@ -111,7 +112,7 @@ impl LinkType {
     pub const fn linktype(self) -> u32 {
         match self {
             Self::Ethernet => 1,
-            Self::LinuxSll => 113,
+            Self::LinuxSll2 => 276,
         }
     }
 
@@ -119,7 +120,7 @@ impl LinkType {
     pub const fn describe(self) -> &'static str {
         match self {
             Self::Ethernet => "EN10MB (Ethernet)",
-            Self::LinuxSll => "LINUX_SLL (Linux cooked v1)",
+            Self::LinuxSll2 => "LINUX_SLL2 (Linux cooked v2)",
         }
     }
 }
@@ -261,25 +262,27 @@ pub struct PacketMeta {
 }
 
 impl PacketMeta {
-    /// The 16-byte Linux cooked header (`LINKTYPE_LINUX_SLL`, all fields big
-    /// endian): packet type, ARPHRD type, address length, 8 address bytes,
-    /// protocol.
-    pub fn sll_header(&self) -> [u8; 16] {
-        let pkttype: u16 = match self.direction {
+    /// The 20-byte Linux cooked v2 header (`LINKTYPE_LINUX_SLL2`, libpcap's
+    /// `struct sll2_header`, big endian): protocol, 2 reserved zero bytes,
+    /// interface index, ARPHRD type, packet type, address length, 8 address
+    /// bytes.
+    pub fn sll2_header(&self) -> [u8; 20] {
+        let pkttype = match self.direction {
             PacketDirection::Host => 0,
             PacketDirection::Broadcast => 1,
             PacketDirection::Multicast => 2,
             PacketDirection::OtherHost => 3,
             PacketDirection::Outgoing => 4,
-            PacketDirection::Other(x) => u16::from(x),
+            PacketDirection::Other(x) => x,
         };
         let addr = self.source.as_bytes();
-        let mut h = [0u8; 16];
-        h[0..2].copy_from_slice(&pkttype.to_be_bytes());
-        h[2..4].copy_from_slice(&self.hatype.to_be_bytes());
-        h[4..6].copy_from_slice(&(addr.len() as u16).to_be_bytes());
-        h[6..6 + addr.len()].copy_from_slice(addr);
-        h[14..16].copy_from_slice(&self.protocol.to_be_bytes());
+        let mut h = [0u8; 20];
+        h[0..2].copy_from_slice(&self.protocol.to_be_bytes());
+        h[4..8].copy_from_slice(&self.ifindex.to_be_bytes());
+        h[8..10].copy_from_slice(&self.hatype.to_be_bytes());
+        h[10] = pkttype;
+        h[11] = addr.len() as u8;
+        h[12..12 + addr.len()].copy_from_slice(addr);
         h
     }
 }
@@ -430,11 +433,12 @@ impl<'a> Packet<'a> {
         &self.meta
     }
 
-    /// The 16-byte Linux cooked header (`LINKTYPE_LINUX_SLL`) that describes
-    /// this packet's link layer: direction, hardware type, source address,
-    /// protocol — what libpcap puts in front of a cooked-mode packet.
-    pub fn sll_header(&self) -> [u8; 16] {
-        self.meta.sll_header()
+    /// The 20-byte Linux cooked v2 header (`LINKTYPE_LINUX_SLL2`) that
+    /// describes this packet's link layer: protocol, interface index,
+    /// hardware type, direction, source address — what libpcap puts in
+    /// front of a cooked-mode packet.
+    pub fn sll2_header(&self) -> [u8; 20] {
+        self.meta.sll2_header()
     }
 
     /// Copy the packet out of the ring.

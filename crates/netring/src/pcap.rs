@@ -80,7 +80,7 @@ impl CaptureWriter {
 
     /// Create `path` in `format` for packets of `link` type (from
     /// [`Capture::link_type`](crate::Capture::link_type)). With
-    /// [`LinkType::LinuxSll`], records get a cooked header in front, and a
+    /// [`LinkType::LinuxSll2`], records get a cooked header in front, and a
     /// pcapng file gets one interface description per interface seen
     /// (named through [`set_interface_namer`](Self::set_interface_namer)).
     ///
@@ -159,8 +159,8 @@ pub const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 /// `LINKTYPE_ETHERNET`
 pub const LINKTYPE_ETHERNET: u32 = 1;
 
-/// `LINKTYPE_LINUX_SLL`
-pub const LINKTYPE_LINUX_SLL: u32 = 113;
+/// `LINKTYPE_LINUX_SLL2` (Linux cooked v2, what tcpdump 4.99 writes for `-i any`)
+pub const LINKTYPE_LINUX_SLL2: u32 = 276;
 
 /// A pcap writer (Ethernet or Linux cooked, nanosecond timestamps, native
 /// byte order).
@@ -194,7 +194,7 @@ impl<W: Write> PcapWriter<W> {
     }
 
     /// Write a pcap header for packets of `link` type to `out`. With
-    /// [`LinkType::LinuxSll`], [`write_packet`](Self::write_packet) puts
+    /// [`LinkType::LinuxSll2`], [`write_packet`](Self::write_packet) puts
     /// each packet's cooked header in front of it.
     ///
     /// # Errors
@@ -242,14 +242,14 @@ impl<W: Write> PcapWriter<W> {
     }
 
     /// Append a captured packet (behind its cooked header for
-    /// [`LinkType::LinuxSll`]).
+    /// [`LinkType::LinuxSll2`]).
     ///
     /// # Errors
     /// Writing failed.
     pub fn write_packet(&mut self, packet: &Packet<'_>) -> Result<()> {
         match self.link {
-            LinkType::LinuxSll => {
-                let h = packet.sll_header();
+            LinkType::LinuxSll2 => {
+                let h = packet.sll2_header();
                 self.write_parts(packet.timestamp(), (h.len() + packet.original_len()) as u32, &h, packet.data())
             }
             _ => self.write(packet.timestamp(), packet.original_len() as u32, packet.data()),

@@ -167,7 +167,7 @@ fn any_sees_both_links_with_their_ifindex_in_cooked_form() {
     let l1 = link();
     let l2 = VethConfig::default().create_between(&l1.a.ns, &l1.b.ns).unwrap();
     let mut cap = l1.b.run(|_| Capture::builder().interface(ANY_INTERFACE).build()).unwrap().unwrap();
-    assert_eq!(cap.link_type(), LinkType::LinuxSll);
+    assert_eq!(cap.link_type(), LinkType::LinuxSll2);
     assert_eq!((cap.interface(), cap.ifindex()), ("any", 0));
     assert_eq!(cap.interface_name(l2.b.ifindex).unwrap(), l2.b.name, "named in the capture's namespace");
     let tx1 = l1.a.run(RawSender::open).unwrap().unwrap();
@@ -194,11 +194,11 @@ fn any_sees_both_links_with_their_ifindex_in_cooked_form() {
         assert_eq!(p.meta.ifindex, want, "frame {seq} on the right interface");
         assert_eq!(p.meta.hatype, 1, "ARPHRD_ETHER");
         assert_eq!(p.meta.source.as_bytes(), &SRC);
-        let h = p.to_owned().as_packet().sll_header();
-        assert_eq!(&h[0..2], &3u16.to_be_bytes(), "other host (to {DST:02x?})");
-        assert_eq!(&h[2..6], &[0, 1, 0, 6]);
-        assert_eq!(&h[6..12], &SRC);
-        assert_eq!(&h[14..16], &ETHERTYPE.to_be_bytes());
+        let h = p.as_packet().sll2_header();
+        assert_eq!(&h[0..4], &[0x88, 0xb5, 0, 0], "protocol, reserved");
+        assert_eq!(&h[4..8], &want.to_be_bytes(), "interface index");
+        assert_eq!(&h[8..12], &[0, 1, 3, 6], "ARPHRD_ETHER, other host (to {DST:02x?}), 6-byte address");
+        assert_eq!(&h[12..18], &SRC);
     }
     let seqs: Vec<u64> = got.iter().map(|p| u64::from_be_bytes(p.data()[..8].try_into().unwrap())).collect();
     assert!(seq_of(&sent[0]).is_some() && seqs.iter().all(|s| *s < 20));

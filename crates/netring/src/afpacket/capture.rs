@@ -423,7 +423,7 @@ impl CaptureBuilder {
             retire_timeout: self.retire_timeout,
             recheck: None,
             fanout_group,
-            link_type: if any { LinkType::LinuxSll } else { LinkType::Ethernet },
+            link_type: if any { LinkType::LinuxSll2 } else { LinkType::Ethernet },
             timestamps,
             vlan: (self.reinsert_vlan && !any).then(Box::default),
         })
@@ -869,7 +869,7 @@ impl Capture {
     }
 
     /// What the packets' bytes start with: [`LinkType::Ethernet`] (the
-    /// link-layer header, as received), or [`LinkType::LinuxSll`] for a
+    /// link-layer header, as received), or [`LinkType::LinuxSll2`] for a
     /// capture on every interface, whose packets start at the network
     /// header and whose link layer is in the metadata (protocol, hardware
     /// type, source address, direction), as libpcap's cooked mode.

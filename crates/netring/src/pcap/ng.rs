@@ -121,7 +121,7 @@ impl<W: Write> PcapNgWriter<W> {
 
     /// Write a section header to `out` for packets of `link` type. For
     /// [`LinkType::Ethernet`] one interface description follows (named
-    /// `interface`); for [`LinkType::LinuxSll`] (a capture on every
+    /// `interface`); for [`LinkType::LinuxSll2`] (a capture on every
     /// interface) each interface gets its own description, written before
     /// its first packet and named by the [`InterfaceNamer`].
     ///
@@ -205,9 +205,9 @@ impl<W: Write> PcapNgWriter<W> {
     /// Writing failed.
     pub fn write_packet(&mut self, packet: &Packet<'_>) -> Result<()> {
         match self.link {
-            LinkType::LinuxSll => {
+            LinkType::LinuxSll2 => {
                 let id = self.interface_id(packet.ifindex())?;
-                let h = packet.sll_header();
+                let h = packet.sll2_header();
                 let snap = (self.snaplen as usize).min(h.len() + packet.len());
                 let mut rec = std::mem::take(&mut self.record);
                 rec.clear();
