@@ -272,7 +272,8 @@ fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Error> {
     let names = if link == LinkType::LinuxSll2 && format == FileFormat::PcapNg {
         let map: std::collections::HashMap<u32, String> =
             a.more.ns.run(netring::interface::list)?.into_iter().map(|l| (l.index, l.name)).collect();
-        Some(std::sync::Arc::new(move |i: u32| map.get(&i).cloned()) as std::sync::Arc<dyn Fn(u32) -> Option<String> + Send + Sync>)
+        Some(std::sync::Arc::new(move |i: u32| map.get(&i).cloned())
+            as std::sync::Arc<dyn Fn(u32) -> Option<String> + Send + Sync>)
     } else {
         None
     };

@@ -241,7 +241,8 @@ impl FileSpec {
             Some(k) => member_path(&self.path, k),
             None => self.path.clone(),
         };
-        let mut w = RotatingWriter::create(&path, self.format, self.snaplen, self.link, Some(&self.interface), self.rotation)?;
+        let mut w =
+            RotatingWriter::create(&path, self.format, self.snaplen, self.link, Some(&self.interface), self.rotation)?;
         if let Some(n) = &self.names {
             w.set_interface_namer(Arc::clone(n));
         }

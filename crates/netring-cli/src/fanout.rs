@@ -167,7 +167,8 @@ fn print_line(a: &Args, p: &Packet<'_>) {
     let line = output::packet_line(p);
     let (_, _, _, json) = a.limits();
     // With --json, stdout is reserved for the summary object.
-    let _ = if json { writeln!(std::io::stderr().lock(), "{line}") } else { writeln!(std::io::stdout().lock(), "{line}") };
+    let _ =
+        if json { writeln!(std::io::stderr().lock(), "{line}") } else { writeln!(std::io::stdout().lock(), "{line}") };
 }
 
 type RunResult = (Tally, CaptureStats, Result<(), Error>);

@@ -220,6 +220,8 @@ impl CaptureBuilder {
     /// not net 198.18.0.0/15`), compiled in [`build`](Self::build) for a live
     /// AF_PACKET socket and run in the kernel; accepted packets keep the
     /// snap length. Replaces [`bpf`](Self::bpf). See [`crate::filter::expr`].
+    /// On [`ANY_INTERFACE`] it is rewritten for the cooked socket
+    /// ([`Program::for_cooked`]): expressions on MAC addresses are refused.
     pub fn filter(mut self, expression: impl Into<String>) -> Self {
         self.expression = Some(expression.into());
         self
@@ -343,6 +345,9 @@ impl CaptureBuilder {
         // Protocol 0: the socket receives nothing until `bind` names a
         // protocol, so no packet slips in before the filter and ring exist.
         let any = iface == ANY_INTERFACE;
+        if any && let Some(p) = self.filter.take() {
+            self.filter = Some(p.for_cooked()?);
+        }
         // `any`: cooked (SOCK_DGRAM), as libpcap: devices of every link type
         // give the network-layer packet, and the link layer is described by
         // the `sockaddr_ll` the kernel puts beside it.
@@ -787,7 +792,9 @@ impl Capture {
     }
 
     /// Replace the kernel filter on the live socket, atomically. The snap
-    /// length still applies.
+    /// length still applies. On a capture on every interface the program,
+    /// written for Ethernet frames, is rewritten for the cooked socket
+    /// ([`Program::for_cooked`]).
     ///
     /// Once this returns, every packet handed out matches `program`: frames
     /// the kernel queued in the ring under the old filter (the blocks user
@@ -798,6 +805,13 @@ impl Capture {
     /// `setsockopt(SO_ATTACH_FILTER)` failed or capping the program at the
     /// snap length made it invalid.
     pub fn set_bpf(&mut self, program: &Program) -> Result<()> {
+        let cooked;
+        let program = if self.link_type == LinkType::LinuxSll2 {
+            cooked = program.for_cooked()?;
+            &cooked
+        } else {
+            program
+        };
         let p = effective_filter(Some(program), self.snaplen)?.expect("a program");
         attach(self.fd.as_fd(), &p)?;
         // Blocks are read in order; the user-owned ones come next, then the
