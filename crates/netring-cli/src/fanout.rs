@@ -159,7 +159,7 @@ impl Emitter<'_> {
         if self.lines {
             print_line(self.a, &p);
         }
-        Ok(!count.is_some_and(|c| self.tally.packets >= c))
+        Ok(count.is_none_or(|c| self.tally.packets < c))
     }
 }
 
