@@ -517,3 +517,41 @@ fn dropping_to_nobody_clears_every_capability_and_still_captures() {
     assert_eq!(std::fs::metadata(&file).unwrap().uid(), 65534, "the file was created as nobody");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn file_capabilities_let_an_unprivileged_user_capture() {
+    let l = veth();
+    require("setcap");
+    require("setpriv");
+    // A copy of the binary with cap_net_raw,cap_net_admin+ep, run as nobody
+    // with no capabilities of its own: the file grants what capture needs.
+    let dir = scratch("setcap");
+    std::fs::create_dir_all(&dir).unwrap();
+    let bin = dir.join("netring");
+    std::fs::copy(BIN, &bin).unwrap();
+    std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let st = Command::new("setcap").arg("cap_net_raw,cap_net_admin+ep").arg(&bin).status().unwrap();
+    assert!(st.success(), "setcap");
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", l.b.ns.name(), "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"])
+        .args(["--inh-caps=-all"])
+        .arg(&bin)
+        .args(["capture", "-i", &l.b.name, "-c", "5", "-q", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut line = String::new();
+    err.read_line(&mut line).unwrap();
+    assert!(line.contains("listening on"), "{line}");
+    std::thread::spawn(move || for _ in err.lines() {});
+    let tx = sender(&l.a);
+    for seq in 0..5 {
+        tx.send(&SeqFrames::default().build(seq, 64)).unwrap();
+    }
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success());
+    assert_eq!(json_of(&out)["packets"], 5, "captured as nobody through file capabilities");
+    std::fs::remove_dir_all(dir).unwrap();
+}

@@ -68,6 +68,11 @@
 //! | [`TpacketVersion::V3`] TX frames | `CAP_NET_RAW` | 4.11 |
 //! | [`Bridge`] | `CAP_NET_RAW` | 4.20 (ignore outgoing) |
 //! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
+//! | `netns(NAME)` on every builder | `CAP_SYS_ADMIN` (to enter the namespace) | 3.0 (`setns`) |
+//! | [`afpacket::Fanout`] | `CAP_NET_RAW` | 3.1 (hash, lb, cpu, defrag); rollover 3.10; rnd, qm 3.14; unique-id 4.3; cbpf, ebpf 4.5; ignore-outgoing flag 5.12 |
+//! | [`Timestamping::Hardware`] | `CAP_NET_ADMIN` (`SIOCSHWTSTAMP`) on a device with a clock | 2.6.36 (`PACKET_TIMESTAMP`) |
+//! | capture on `any` (cooked, ifindex 0) | `CAP_NET_RAW` | any |
+//! | [`privilege::drop_to`] | `CAP_SETUID`, `CAP_SETGID` | 4.3 for the ambient set (older kernels: nothing to clear) |
 //! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
 //! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
 //!
