@@ -37,6 +37,13 @@ fn spawn(args: &[&str]) -> (Child, String) {
     (child, seen)
 }
 
+/// `netring capture --netns NS -i IF ARGS` for `end`, listening.
+fn capture_in(end: &End, args: &[&str]) -> (Child, String) {
+    let mut all = vec!["capture", "--netns", end.ns.name(), "-i", &end.name];
+    all.extend_from_slice(args);
+    spawn(&all)
+}
+
 fn sender(end: &End) -> RawSender {
     end.run(RawSender::open).unwrap().unwrap()
 }
@@ -101,24 +108,10 @@ fn fanout_writes_one_merged_file_in_time_stamp_order() {
     let l = veth();
     require("tshark");
     let file = scratch("fanout-merged.pcapng");
-    let (child, first) = spawn(&[
-        "capture",
-        "--netns",
-        l.b.ns.name(),
-        "-i",
-        &l.b.name,
-        "--fanout",
-        "3",
-        "--fanout-mode",
-        "hash",
-        "-c",
-        "800",
-        "-q",
-        "--json",
-        "-w",
-        file.to_str().unwrap(),
-        "udp",
-    ]);
+    let (child, first) = capture_in(
+        &l.b,
+        &["--fanout", "3", "--fanout-mode", "hash", "-c", "800", "-q", "--json", "-w", file.to_str().unwrap(), "udp"],
+    );
     assert!(first.contains("fanout 3 threads"), "{first}");
     let sent = send_flows(&l, 16, 50);
     let out = finish(child, Duration::from_secs(20));
@@ -146,23 +139,10 @@ fn fanout_writes_one_merged_file_in_time_stamp_order() {
 fn fanout_split_keeps_each_flow_in_one_threads_file() {
     let l = veth();
     let file = scratch("fanout-split.pcap");
-    let (child, _) = spawn(&[
-        "capture",
-        "--netns",
-        l.b.ns.name(),
-        "-i",
-        &l.b.name,
-        "--fanout",
-        "3",
-        "--split",
-        "-c",
-        "800",
-        "-q",
-        "--json",
-        "-w",
-        file.to_str().unwrap(),
-        "udp",
-    ]);
+    let (child, _) = capture_in(
+        &l.b,
+        &["--fanout", "3", "--split", "-c", "800", "-q", "--json", "-w", file.to_str().unwrap(), "udp"],
+    );
     let sent = send_flows(&l, 16, 50);
     let out = finish(child, Duration::from_secs(20));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -193,21 +173,7 @@ fn size_rotation_makes_files_that_each_open_and_together_hold_every_frame() {
         let dir = scratch(&format!("rot-size-{ext}"));
         std::fs::create_dir_all(&dir).unwrap();
         let pattern = dir.join(format!("r.{ext}"));
-        let (child, _) = spawn(&[
-            "capture",
-            "--netns",
-            l.b.ns.name(),
-            "-i",
-            &l.b.name,
-            "-c",
-            "200",
-            "-q",
-            "--json",
-            "-C",
-            "20k",
-            "-w",
-            pattern.to_str().unwrap(),
-        ]);
+        let (child, _) = capture_in(&l.b, &["-c", "200", "-q", "--json", "-C", "20k", "-w", pattern.to_str().unwrap()]);
         let g = SeqFrames::default();
         let tx = sender(&l.a);
         for seq in 0..200 {
@@ -240,21 +206,7 @@ fn time_rotation_names_files_with_strftime() {
     let dir = scratch("rot-time");
     std::fs::create_dir_all(&dir).unwrap();
     let pattern = dir.join("t-%s.pcap");
-    let (child, _) = spawn(&[
-        "capture",
-        "--netns",
-        l.b.ns.name(),
-        "-i",
-        &l.b.name,
-        "-d",
-        "2.6",
-        "-q",
-        "--json",
-        "-G",
-        "1",
-        "-w",
-        pattern.to_str().unwrap(),
-    ]);
+    let (child, _) = capture_in(&l.b, &["-d", "2.6", "-q", "--json", "-G", "1", "-w", pattern.to_str().unwrap()]);
     let g = SeqFrames::default();
     let tx = sender(&l.a);
     for seq in 0..50 {
@@ -358,19 +310,7 @@ fn any_records_match_tcpdumps_own_any_capture() {
 fn vlan_reinsert_writes_the_tagged_frames_as_sent() {
     let l = veth();
     let file = scratch("vlan.pcap");
-    let (child, _) = spawn(&[
-        "capture",
-        "--netns",
-        l.b.ns.name(),
-        "-i",
-        &l.b.name,
-        "--vlan-reinsert",
-        "-c",
-        "10",
-        "-q",
-        "-w",
-        file.to_str().unwrap(),
-    ]);
+    let (child, _) = capture_in(&l.b, &["--vlan-reinsert", "-c", "10", "-q", "-w", file.to_str().unwrap()]);
     let g = SeqFrames::default();
     let sent: Vec<Vec<u8>> = (0..10u64)
         .map(|seq| {
@@ -395,21 +335,8 @@ fn vlan_reinsert_writes_the_tagged_frames_as_sent() {
 #[test]
 fn hardware_time_stamps_on_veth_fall_back_with_one_warning() {
     let l = veth();
-    let (child, first) = spawn(&[
-        "capture",
-        "--netns",
-        l.b.ns.name(),
-        "-i",
-        &l.b.name,
-        "-j",
-        "adapter_unsynced",
-        "--profile",
-        "low-latency",
-        "-c",
-        "3",
-        "-q",
-        "--json",
-    ]);
+    let (child, first) =
+        capture_in(&l.b, &["-j", "adapter_unsynced", "--profile", "low-latency", "-c", "3", "-q", "--json"]);
     assert_eq!(first.matches("hardware time stamps unavailable").count(), 1, "{first}");
     assert!(first.contains("ring 64 x 64 KiB") && first.contains("software time stamps (no hardware:"), "{first}");
     let tx = sender(&l.a);
@@ -428,19 +355,7 @@ fn gen_info_and_replay_work_inside_a_namespace_from_outside_it() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(json_of(&out)["interfaces"][0]["index"], l.b.ifindex);
     let file = scratch("ns-gen.pcap");
-    let (child, _) = spawn(&[
-        "capture",
-        "--netns",
-        l.b.ns.name(),
-        "-i",
-        &l.b.name,
-        "-c",
-        "40",
-        "-q",
-        "--json",
-        "-w",
-        file.to_str().unwrap(),
-    ]);
+    let (child, _) = capture_in(&l.b, &["-c", "40", "-q", "--json", "-w", file.to_str().unwrap()]);
     let g = Command::new(BIN)
         .args(["gen", "--netns", l.a.ns.name(), "-i", &l.a.name, "-c", "20", "-q", "--json"])
         .output()
@@ -487,21 +402,7 @@ fn dropping_to_nobody_clears_every_capability_and_still_captures() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::set_permissions(&dir, std::os::unix::fs::PermissionsExt::from_mode(0o1777)).unwrap();
     let file = dir.join("z.pcap");
-    let (child, _) = spawn(&[
-        "capture",
-        "--netns",
-        l.b.ns.name(),
-        "-i",
-        &l.b.name,
-        "-Z",
-        "nobody",
-        "-c",
-        "5",
-        "-q",
-        "--json",
-        "-w",
-        file.to_str().unwrap(),
-    ]);
+    let (child, _) = capture_in(&l.b, &["-Z", "nobody", "-c", "5", "-q", "--json", "-w", file.to_str().unwrap()]);
     let pid = child.id();
     assert_eq!(proc_status(pid, "CapEff:"), "0000000000000000", "no effective capability");
     assert_eq!(proc_status(pid, "CapPrm:"), "0000000000000000", "none to get back");

@@ -64,7 +64,24 @@ fn assert_each_once(got: &[Vec<(u16, u64)>], sent: &[(u16, u64)]) {
     all.sort_unstable();
     let mut want = sent.to_vec();
     want.sort_unstable();
-    assert_eq!(all, want, "every frame arrives exactly once over the group");
+    let missing: Vec<_> = want.iter().filter(|x| all.binary_search(x).is_err()).take(10).collect();
+    assert!(
+        all == want,
+        "every frame exactly once over the group: {} of {}; first missing {missing:?}",
+        all.len(),
+        want.len()
+    );
+}
+
+/// Rollover is decided from a room estimate (`packet_rcv_has_room()`: is the
+/// block a quarter of the ring ahead free?), not from the frame's actual
+/// fit, so a stalled member can still freeze on the odd frame: each frame
+/// arrives at most once, and delivered + dropped = sent, exactly.
+fn assert_at_most_once(got: &[Vec<(u16, u64)>], drops: u64, n: u64) {
+    let all: BTreeSet<_> = got.iter().flatten().copied().collect();
+    let delivered = got.iter().map(Vec::len).sum::<usize>();
+    assert_eq!(all.len(), delivered, "no frame twice");
+    assert_eq!(delivered as u64 + drops, n, "delivered + dropped = sent");
 }
 
 #[test]
@@ -198,9 +215,9 @@ fn flood_member_zero(ms: &mut [Capture], l: &VethLink, n: u64) -> (Vec<Vec<(u16,
             tx.send(&udp_frame(0, s, 200)).unwrap();
         }
     });
-    let got = drain_udp(ms, n as usize);
-    let drops = ms.iter_mut().map(|m| m.stats().unwrap().drops).sum();
-    (got, drops)
+    // Sending is synchronous on veth: the drops are final now.
+    let drops: u64 = ms.iter_mut().map(|m| m.stats().unwrap().drops).sum();
+    (drain_udp(ms, (n - drops) as usize), drops)
 }
 
 #[test]
@@ -213,9 +230,8 @@ fn rollover_flag_moves_frames_to_another_member_when_one_stalls() {
     let f = Fanout::new(0x7107, FanoutMode::Cpu).flags(FanoutFlags::ROLLOVER);
     let mut ms = vec![members(&l, 1, &f, tiny).remove(0), members(&l, 1, &f, (1 << 20, 8)).remove(0)];
     let (got, drops) = flood_member_zero(&mut ms, &l, N);
-    let sent: Vec<_> = (0..N).map(|s| (0u16, s)).collect();
-    assert_each_once(&got, &sent);
-    assert_eq!(drops, 0, "nothing lost: the overflow went to member 1");
+    assert_at_most_once(&got, drops, N);
+    assert!(drops < 20, "the overflow went to member 1, not to the floor: {drops} dropped");
     assert!(!got[0].is_empty() && got[0].len() < 200, "member 0 took what its ring holds: {}", got[0].len());
     assert!(got[1].len() > 1800, "rollover engaged: {}", got[1].len());
 
@@ -225,8 +241,8 @@ fn rollover_flag_moves_frames_to_another_member_when_one_stalls() {
     let mut ms = vec![members(&l, 1, &f, tiny).remove(0), members(&l, 1, &f, (1 << 20, 8)).remove(0)];
     let (got, drops) = flood_member_zero(&mut ms, &l, N);
     assert!(got[1].is_empty());
-    assert_eq!(got[0].len() as u64 + drops, N, "what member 0 could not hold was dropped, and counted");
-    assert!(drops > 0);
+    assert_at_most_once(&got, drops, N);
+    assert!(drops > 1800, "what member 0 could not hold was dropped, and counted: {drops}");
 }
 
 #[test]
@@ -239,18 +255,18 @@ fn rollover_mode_fills_one_member_then_the_next() {
     for s in 0..N {
         tx.send(&udp_frame(0, s, 200)).unwrap();
     }
-    let got = drain_udp(&mut ms, N as usize);
-    let sent: Vec<_> = (0..N).map(|s| (0u16, s)).collect();
-    assert_each_once(&got, &sent);
+    let drops = ms.iter_mut().map(|m| m.stats().unwrap().drops).sum::<u64>();
+    let got = drain_udp(&mut ms, (N - drops) as usize);
+    assert_at_most_once(&got, drops, N);
+    assert!(drops < 20, "{drops} dropped");
     assert!(
         !got[0].is_empty() && got[0].len() < 200,
         "the first member, until its ring is short of room: {}",
         got[0].len()
     );
-    // Member 0's frames are the first ones: rollover is sticky.
-    let first: Vec<u64> = got[0].iter().map(|x| x.1).collect();
-    assert_eq!(first, (0..first.len() as u64).collect::<Vec<_>>());
-    assert_eq!(ms.iter_mut().map(|m| m.stats().unwrap().drops).sum::<u64>(), 0);
+    assert!(got[1].len() > 1800, "then the next: {}", got[1].len());
+    // Member 0's frames come first: rollover sticks to the member it moved to.
+    assert!(got[0].iter().all(|x| x.1 < 200), "{:?}", got[0]);
 }
 
 #[test]

@@ -52,6 +52,16 @@ pub fn seq_of(data: &[u8]) -> Option<u64> {
 /// Read test frames from `cap` (any backend) until `want` have arrived or
 /// `limit` passes. Returns every test frame as (bytes, metadata), in arrival order.
 pub fn collect<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Duration) -> Vec<netring::OwnedPacket> {
+    collect_where(cap, want, limit, |d| seq_of(d).is_some())
+}
+
+/// Read the packets whose bytes pass `keep` until `want` or `limit`.
+pub fn collect_where<S: netring::PacketSource>(
+    cap: &mut S,
+    want: usize,
+    limit: Duration,
+    keep: impl Fn(&[u8]) -> bool,
+) -> Vec<netring::OwnedPacket> {
     use netring::Batch;
     let deadline = Instant::now() + limit;
     let mut out = Vec::new();
@@ -61,7 +71,7 @@ pub fn collect<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Durati
             break;
         }
         if let Some(batch) = cap.next_batch_blocking(Some(left)).expect("blocking read") {
-            out.extend(batch.packets().filter(|p| seq_of(p.data()).is_some()).map(|p| p.to_owned()));
+            out.extend(batch.packets().filter(|p| keep(p.data())).map(|p| p.to_owned()));
         }
     }
     out
@@ -177,19 +187,7 @@ pub fn udp_flow_seq(data: &[u8]) -> Option<(u16, u64)> {
 
 /// Every UDP test frame `cap` delivers until `want` or `limit`.
 pub fn collect_udp<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Duration) -> Vec<netring::OwnedPacket> {
-    use netring::Batch;
-    let deadline = Instant::now() + limit;
-    let mut out = Vec::new();
-    while out.len() < want {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if let Some(batch) = cap.next_batch_blocking(Some(left)).expect("blocking read") {
-            out.extend(batch.packets().filter(|p| udp_flow_seq(p.data()).is_some()).map(|p| p.to_owned()));
-        }
-    }
-    out
+    collect_where(cap, want, limit, |d| udp_flow_seq(d).is_some())
 }
 
 /// Run `f` on a thread pinned to CPU `cpu`.
