@@ -198,6 +198,13 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             capture_loop(&a, &mut cap, stop, &how, file, link)
         }
         Backend::Xdp => {
+            if let Some(opt) = a.more.packet_only() {
+                return Err(Error::InvalidConfig {
+                    name: "--backend xdp",
+                    value: opt.into(),
+                    rule: "is an AF_PACKET option (use --backend packet)".into(),
+                });
+            }
             if let Some(e) = a.expression()? {
                 return Err(Error::InvalidConfig {
                     name: "filter",

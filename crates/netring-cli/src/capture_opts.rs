@@ -184,6 +184,18 @@ impl CaptureMore {
         Ok(Some(Fanout::new(id, mode).flags(flags)))
     }
 
+    /// The first option given that only the AF_PACKET backend has.
+    pub fn packet_only(&self) -> Option<&'static str> {
+        [
+            (self.fanout != 1, "--fanout"),
+            (self.profile.is_some(), "--profile"),
+            (self.vlan_reinsert, "--vlan-reinsert"),
+            (self.tstamp != TstampArg::Host, "-j"),
+        ]
+        .into_iter()
+        .find_map(|(given, name)| given.then_some(name))
+    }
+
     /// The time stamp source asked for.
     pub fn timestamping(&self) -> Timestamping {
         match self.tstamp {

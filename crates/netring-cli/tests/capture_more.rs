@@ -456,3 +456,16 @@ fn file_capabilities_let_an_unprivileged_user_capture() {
     assert_eq!(json_of(&out)["packets"], 5, "captured as nobody through file capabilities");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn af_packet_options_are_refused_with_the_xdp_backend() {
+    for opt in [&["--fanout", "2"][..], &["--profile", "jumbo"], &["--vlan-reinsert"], &["-j", "adapter_unsynced"]] {
+        let out = Command::new(BIN).args(["capture", "-i", "lo", "--backend", "xdp"]).args(opt).output().unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(opt[0]) && err.contains("AF_PACKET option"), "{err}");
+    }
+    let out = Command::new(BIN).args(["capture", "-i", "lo", "-C", "10"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("file rotation needs a file (-w)"));
+}

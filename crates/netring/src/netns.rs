@@ -252,6 +252,11 @@ impl VethConfig {
         let index_b = ns_b.run(|| iface::index(&name_b))??;
         set_up(&nl_a, index_a)?;
         set_up(&nl_b, index_b)?;
+        // The end that came up first gets its carrier (and its qdisc, until
+        // then the dropping `noop` one) from linkwatch, a moment later;
+        // frames sent before that vanish without an error. Wait for it.
+        wait_oper_up(&nl_a, index_a);
+        wait_oper_up(&nl_b, index_b);
         Ok(VethLink {
             a: End { ns: ns_a, name: name_a, ifindex: index_a },
             b: End { ns: ns_b, name: name_b, ifindex: index_b },
@@ -285,6 +290,16 @@ pub fn unique_name(prefix: &str) -> String {
 fn set_up(nl: &Netlink, index: u32) -> Result<()> {
     let flag = libc::IFF_UP as u32;
     nl.request(&mut Request::link(netlink::RTM_NEWLINK, false, index as i32, flag, flag), "netlink(RTM_NEWLINK up)")
+}
+
+/// Wait (up to 2 s) until linkwatch reports interface `index` operationally
+/// up (`IF_OPER_UP`), which it does right before it activates the qdisc.
+fn wait_oper_up(nl: &Netlink, index: u32) {
+    const IF_OPER_UP: u8 = 6;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while nl.get_link(index).is_ok_and(|l| l.operstate != IF_OPER_UP) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 fn set_down(nl: &Netlink, index: u32) -> Result<()> {
