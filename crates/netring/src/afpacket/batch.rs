@@ -104,10 +104,29 @@ impl VlanScratch {
         let Some(header) = BlockHeader::parse(block) else { return };
         self.num_pkts = header.num_pkts;
         let cap = snaplen.map_or(usize::MAX, |s| s as usize);
-        for (ordinal, p) in Packets::new(block, &header, None).enumerate() {
-            let (Some(tci), d) = (p.vlan_tci(), p.data()) else { continue };
+        // A light walk over the headers (offsets and status only); only
+        // tagged packets are decoded, by the checked walker, and copied.
+        let mut off = header.offset_to_first_pkt as usize;
+        for ordinal in 0..header.num_pkts {
+            let Some(h) = block.get(off..off + TPACKET3_HDRLEN) else { return };
+            let h: &[u8; TPACKET3_HDRLEN] = h.try_into().expect("length checked");
+            let next = u32_at(h, 0) as usize;
+            if u32_at(h, 20) & TP_STATUS_VLAN_VALID != 0 {
+                self.rebuild(block, off, ordinal, cap);
+            }
+            if next == 0 {
+                return;
+            }
+            off += next;
+        }
+    }
+
+    /// Rebuild packet `ordinal`, whose header is at `off`, with its tag.
+    fn rebuild(&mut self, block: &[u8], off: usize, ordinal: u32, cap: usize) {
+        if let Some(p) = Packets::resume(block, (off, 1), None).next() {
+            let (Some(tci), d) = (p.vlan_tci(), p.data()) else { return };
             if d.len() < 12 {
-                continue;
+                return;
             }
             let tpid = p.vlan_tpid().unwrap_or(ETH_P_8021Q);
             let start = self.bytes.len();
@@ -116,7 +135,7 @@ impl VlanScratch {
             self.bytes.extend_from_slice(&tci.to_be_bytes());
             self.bytes.extend_from_slice(&d[12..]);
             self.bytes.truncate(start + (d.len() + VLAN_TAG_LEN).min(cap));
-            self.index.push((ordinal as u32, start as u32, (self.bytes.len() - start) as u32));
+            self.index.push((ordinal, start as u32, (self.bytes.len() - start) as u32));
         }
     }
 
