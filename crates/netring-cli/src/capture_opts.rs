@@ -84,8 +84,9 @@ pub enum FanoutModeArg {
     Rnd,
     /// By receive queue.
     Qm,
-    /// By a classic BPF program: the low bits of the flow hash
-    /// (`ld rxhash; mod #N`).
+    /// By a classic BPF program: IPv4 source XOR destination address,
+    /// modulo N (both directions of a conversation on one thread); other
+    /// traffic to thread 0.
     Cbpf,
 }
 
@@ -158,7 +159,7 @@ impl CaptureMore {
             FanoutModeArg::Rollover => FanoutMode::Rollover,
             FanoutModeArg::Rnd => FanoutMode::Random,
             FanoutModeArg::Qm => FanoutMode::QueueMapping,
-            FanoutModeArg::Cbpf => FanoutMode::Cbpf(hash_mod(n)?),
+            FanoutModeArg::Cbpf => FanoutMode::Cbpf(address_pair_mod(n)?),
         };
         let mut flags = FanoutFlags::empty();
         for f in &self.fanout_flags {
@@ -210,14 +211,30 @@ impl CaptureMore {
     }
 }
 
-/// `ld rxhash; mod #n; ret a`: the thread by flow hash, in classic BPF.
-fn hash_mod(n: u32) -> Result<netring::filter::Program, Error> {
+/// The thread by IPv4 address pair, in classic BPF (a fanout program sees
+/// the packet from its network header):
+///
+/// ```text
+/// ldh proto; jeq #0x800, ip, other
+/// ip: ld [12]; tax; ld [16]; xor x; mod #n; ret a
+/// other: ret #0
+/// ```
+///
+/// (`ld rxhash` would be simpler, but `skb->hash` is only set where a driver
+/// or RPS computed it; on veth it is 0.)
+fn address_pair_mod(n: u32) -> Result<netring::filter::Program, Error> {
     use netring::filter::code::*;
     use netring::filter::{Instruction, Program};
     Program::new(vec![
-        Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RXHASH),
+        Instruction::stmt(BPF_LD | BPF_H | BPF_ABS, SKF_AD_OFF + SKF_AD_PROTOCOL),
+        Instruction::jump(BPF_JMP | BPF_JEQ | BPF_K, 0x0800, 0, 6),
+        Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, 12),
+        Instruction::stmt(BPF_MISC | BPF_TAX, 0),
+        Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, 16),
+        Instruction::stmt(BPF_ALU | BPF_XOR | BPF_X, 0),
         Instruction::stmt(BPF_ALU | BPF_MOD | BPF_K, n),
         Instruction::stmt(BPF_RET | BPF_A, 0),
+        Instruction::stmt(BPF_RET | BPF_K, 0),
     ])
 }
 

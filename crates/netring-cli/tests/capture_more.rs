@@ -48,7 +48,7 @@ fn sender(end: &End) -> RawSender {
     end.run(RawSender::open).unwrap().unwrap()
 }
 
-/// An IPv4/UDP frame of `flow` (198.18.0.1 → 198.19.0.1, ports by flow)
+/// An IPv4/UDP frame of `flow` (198.18.0.1 → 198.19.0.(flow + 1), ports by flow)
 /// carrying `seq`.
 fn udp(flow: u16, seq: u64, len: usize) -> Vec<u8> {
     let mut f = vec![0u8; len.max(50)];
@@ -60,7 +60,7 @@ fn udp(flow: u16, seq: u64, len: usize) -> Vec<u8> {
     f[22] = 64;
     f[23] = 17;
     f[26..30].copy_from_slice(&[198, 18, 0, 1]);
-    f[30..34].copy_from_slice(&[198, 19, 0, 1]);
+    f[30..34].copy_from_slice(&[198, 19, 0, flow as u8 + 1]);
     let mut sum: u32 = f[14..34].chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).sum();
     sum = (sum & 0xffff) + (sum >> 16);
     f[24..26].copy_from_slice(&(!(sum as u16)).to_be_bytes());
@@ -468,4 +468,37 @@ fn af_packet_options_are_refused_with_the_xdp_backend() {
     }
     let out = Command::new(BIN).args(["capture", "-i", "lo", "-C", "10"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("file rotation needs a file (-w)"));
+}
+
+#[test]
+fn fanout_cbpf_spreads_by_address_pair() {
+    let l = veth();
+    let file = scratch("fanout-cbpf.pcap");
+    let (child, _) = capture_in(
+        &l.b,
+        &[
+            "--fanout",
+            "2",
+            "--fanout-mode",
+            "cbpf",
+            "--split",
+            "-c",
+            "160",
+            "-q",
+            "--json",
+            "-w",
+            file.to_str().unwrap(),
+            "udp",
+        ],
+    );
+    send_flows(&l, 8, 20);
+    let out = finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // 198.18.0.1 ^ 198.19.0.(f + 1) is odd exactly when f is odd.
+    for k in 0..2 {
+        let part = scratch(&format!("fanout-cbpf.{k}.pcap"));
+        let flows: BTreeSet<u16> = records(&part).iter().map(|r| flow_seq(&r.1).0).collect();
+        assert_eq!(flows, (0..8).filter(|f| f % 2 == k).collect::<BTreeSet<u16>>(), "thread {k}");
+        std::fs::remove_file(part).unwrap();
+    }
 }
