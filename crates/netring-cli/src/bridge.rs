@@ -34,6 +34,8 @@ pub struct Args {
     /// Print one JSON object with the counts on stdout at exit.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    ns: crate::netns::NetnsArg,
 }
 
 fn parse_hex16(s: &str) -> Result<u16, String> {
@@ -52,7 +54,11 @@ fn direction_json(d: &DirectionStats) -> serde_json::Value {
 
 /// Run `netring bridge`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let mut bridge = Bridge::builder().a(&a.port_a).b(&a.port_b).qdisc_bypass(a.qdisc_bypass).build()?;
+    let mut b = Bridge::builder().a(&a.port_a).b(&a.port_b).qdisc_bypass(a.qdisc_bypass);
+    if let Some(name) = a.ns.name() {
+        b = b.netns(name);
+    }
+    let mut bridge = b.build()?;
     let stop = bridge.stop_handle();
     let on_signal = stop.clone();
     crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;

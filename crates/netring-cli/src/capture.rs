@@ -7,11 +7,13 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use netring::afxdp::XdpAttach;
-use netring::pcap::{CaptureWriter, FileFormat, IsbCounts};
+use netring::pcap::{FileFormat, IsbCounts};
 use netring::{
-    Batch, Capture, CaptureStats, Error, Packet, PacketSource, PacketStatus, StopHandle, Timestamp, XdpMode, XdpSocket,
+    Batch, Capture, CaptureStats, Error, LinkType, Packet, PacketSource, PacketStatus, StopHandle, Timestamp, XdpMode,
+    XdpSocket,
 };
 
+use crate::capture_opts::{CaptureMore, FileSpec};
 use crate::output;
 
 /// Arguments of `netring capture`.
@@ -38,15 +40,16 @@ pub struct Args {
     /// an Interface Statistics Block holding the kernel's drop count.
     #[arg(short = 'F', long)]
     format: Option<FileFormat>,
-    /// Ring block size in bytes (power of two, page multiple).
-    #[arg(long, default_value_t = netring::afpacket::DEFAULT_BLOCK_SIZE)]
-    block_size: usize,
-    /// Number of ring blocks.
-    #[arg(long, default_value_t = netring::afpacket::DEFAULT_BLOCK_COUNT)]
-    block_count: usize,
-    /// Block retire timeout in milliseconds.
-    #[arg(long, default_value_t = netring::afpacket::DEFAULT_RETIRE_TIMEOUT.as_millis() as u64)]
-    timeout_ms: u64,
+    /// Ring block size in bytes (power of two, page multiple; default
+    /// 1 MiB, or the --profile's).
+    #[arg(long)]
+    block_size: Option<usize>,
+    /// Number of ring blocks (default 16, or the --profile's).
+    #[arg(long)]
+    block_count: Option<usize>,
+    /// Block retire timeout in milliseconds (default 50, or the --profile's).
+    #[arg(long)]
+    timeout_ms: Option<u64>,
     /// Put the interface in promiscuous mode while capturing.
     #[arg(long)]
     promisc: bool,
@@ -77,9 +80,16 @@ pub struct Args {
     /// With `--backend xdp`: where the XDP program runs.
     #[arg(long, value_enum, default_value_t = XdpAttachArg::Auto)]
     xdp_attach: XdpAttachArg,
+    #[command(flatten)]
+    pub(crate) more: CaptureMore,
 }
 
 impl Args {
+    /// Count, duration, quiet, json.
+    pub(crate) fn limits(&self) -> (Option<u64>, Option<Duration>, bool, bool) {
+        (self.count, self.duration, self.quiet, self.json)
+    }
+
     /// The filter expression from `-f` or the trailing words.
     fn expression(&self) -> Result<Option<String>, Error> {
         match (&self.filter, self.expression.is_empty()) {
@@ -126,33 +136,75 @@ pub fn parse_secs(s: &str) -> Result<Duration, String> {
 
 /// What a run counted.
 #[derive(Debug, Default)]
-struct Tally {
-    packets: u64,
-    bytes: u64,
+pub(crate) struct Tally {
+    pub(crate) packets: u64,
+    pub(crate) bytes: u64,
 }
 
 /// Run `netring capture`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
     match a.backend {
         Backend::Packet => {
-            let mut b = Capture::builder()
-                .interface(&a.interface)
-                .block_size(a.block_size)
-                .block_count(a.block_count)
-                .retire_timeout(Duration::from_millis(a.timeout_ms))
-                .promiscuous(a.promisc);
+            let fanout = a.more.fanout()?;
+            let mut b = Capture::builder().interface(&a.interface);
+            if let Some(p) = a.more.profile {
+                b = b.profile(p);
+            }
+            if let Some(v) = a.block_size {
+                b = b.block_size(v);
+            }
+            if let Some(v) = a.block_count {
+                b = b.block_count(v);
+            }
+            if let Some(ms) = a.timeout_ms {
+                b = b.retire_timeout(Duration::from_millis(ms));
+            }
+            b = b.promiscuous(a.promisc).timestamping(a.more.timestamping()).reinsert_vlan(a.more.vlan_reinsert);
+            if let Some(ns) = a.more.ns.name() {
+                b = b.netns(ns);
+            }
             if let Some(s) = a.snaplen {
                 b = b.snaplen(s);
             }
             if let Some(e) = a.expression()? {
                 b = b.filter(e);
             }
-            let mut cap = b.build()?;
+            let caps = crate::fanout::open_members(&b, fanout, a.more.fanout)?;
+            let first = &caps[0];
+            let link = first.link_type();
+            let ts = first.timestamping();
+            let mut how = format!(
+                "ring {} x {} KiB, {} time stamps",
+                first.block_count(),
+                first.block_size() / 1024,
+                match ts.source {
+                    netring::TimestampSource::Hardware => "hardware",
+                    _ => "software",
+                }
+            );
+            if let Some(why) = &ts.fallback {
+                how.push_str(&format!(" (no hardware: {why})"));
+            }
+            if caps.len() > 1 {
+                how.push_str(&format!(", fanout {} threads, group {}", caps.len(), first.fanout_group().unwrap_or(0)));
+            }
+            let file = file_spec(&a, link)?;
+            crate::privs::drop_to(a.more.user.as_deref())?;
+            if caps.len() > 1 {
+                return crate::fanout::run(&a, caps, file, &how);
+            }
+            let mut cap = caps.into_iter().next().expect("one capture");
             let stop = cap.stop_handle();
-            let how = format!("ring {} x {} KiB", a.block_count, a.block_size / 1024);
-            capture_loop(&a, &mut cap, stop, &how)
+            capture_loop(&a, &mut cap, stop, &how, file, link)
         }
         Backend::Xdp => {
+            if let Some(opt) = a.more.packet_only() {
+                return Err(Error::InvalidConfig {
+                    name: "--backend xdp",
+                    value: opt.into(),
+                    rule: "is an AF_PACKET option (use --backend packet)".into(),
+                });
+            }
             if let Some(e) = a.expression()? {
                 return Err(Error::InvalidConfig {
                     name: "filter",
@@ -168,7 +220,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 });
             }
             if !a.xdp_takeover
-                && let Some(reason) = netring::afxdp::takeover_risk(&a.interface)?
+                && let Some(reason) = a.more.ns.run(|| netring::afxdp::takeover_risk(&a.interface))?
             {
                 return Err(Error::TakeoverRefused { interface: a.interface.clone(), reason });
             }
@@ -177,8 +229,11 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 XdpAttachArg::Native => XdpAttach::Native,
                 XdpAttachArg::Generic => XdpAttach::Generic,
             };
-            let mut sock =
-                XdpSocket::builder().interface(&a.interface).queue(a.queue).mode(XdpMode::Rx).attach(attach).build()?;
+            let mut xb = XdpSocket::builder().interface(&a.interface).queue(a.queue).mode(XdpMode::Rx).attach(attach);
+            if let Some(ns) = a.more.ns.name() {
+                xb = xb.netns(ns);
+            }
+            let mut sock = xb.build()?;
             let stop = sock.stop_handle();
             let how = format!(
                 "AF_XDP queue {}, {} mode, {} XDP",
@@ -186,26 +241,79 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 if sock.zero_copy() { "zero-copy" } else { "copy" },
                 sock.attach_mode().map_or("no", |m| m.as_str())
             );
-            capture_loop(&a, &mut sock, stop, &how)
+            let file = file_spec(&a, LinkType::Ethernet)?;
+            crate::privs::drop_to(a.more.user.as_deref())?;
+            capture_loop(&a, &mut sock, stop, &how, file, LinkType::Ethernet)
         }
     }
 }
 
+/// The snap length in force.
+pub(crate) fn snaplen(a: &Args) -> u32 {
+    a.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN)
+}
+
+/// What `-w` asks for (no file is opened yet: that happens after `-Z`).
+fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Error> {
+    let rotation = a.more.rotation();
+    let Some(path) = a.write.clone() else {
+        if rotation.is_active() || rotation.max_files.is_some() {
+            return Err(Error::InvalidConfig {
+                name: "-C/-G/-W",
+                value: "without -w".into(),
+                rule: "file rotation needs a file (-w)".into(),
+            });
+        }
+        if a.more.split {
+            return Err(Error::InvalidConfig {
+                name: "--split",
+                value: "without -w".into(),
+                rule: "per-thread files need a file name (-w)".into(),
+            });
+        }
+        return Ok(None);
+    };
+    let format = a.format.or_else(|| FileFormat::from_path(&path)).unwrap_or_default();
+    // A cooked capture's pcapng file names each interface it saw: read the
+    // names now, in the capture's namespace, while privileges allow it.
+    let names = if link == LinkType::LinuxSll2 && format == FileFormat::PcapNg {
+        let map: std::collections::HashMap<u32, String> =
+            a.more.ns.run(netring::interface::list)?.into_iter().map(|l| (l.index, l.name)).collect();
+        Some(std::sync::Arc::new(move |i: u32| map.get(&i).cloned())
+            as std::sync::Arc<dyn Fn(u32) -> Option<String> + Send + Sync>)
+    } else {
+        None
+    };
+    Ok(Some(FileSpec { path, format, snaplen: snaplen(a), link, interface: a.interface.clone(), rotation, names }))
+}
+
+/// The "listening on" line.
+pub(crate) fn announce(a: &Args, link: LinkType, how: &str) {
+    eprintln!(
+        "netring: listening on {}, link-type {}, snapshot length {} bytes, {how}",
+        a.interface,
+        link.describe(),
+        snaplen(a)
+    );
+}
+
 /// The receive loop, for any backend.
-fn capture_loop<S: PacketSource>(a: &Args, src: &mut S, stop: StopHandle, how: &str) -> Result<ExitCode, Error> {
-    let snaplen = a.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN);
-    let format = a.format.or_else(|| a.write.as_deref().and_then(FileFormat::from_path)).unwrap_or_default();
-    let mut writer =
-        a.write.as_ref().map(|p| CaptureWriter::create(p, format, snaplen, Some(&a.interface))).transpose()?;
+fn capture_loop<S: PacketSource>(
+    a: &Args,
+    src: &mut S,
+    stop: StopHandle,
+    how: &str,
+    file: Option<FileSpec>,
+    link: LinkType,
+) -> Result<ExitCode, Error> {
+    let snaplen = snaplen(a);
+    let mut writer = file.as_ref().map(|f| f.open(None)).transpose()?;
     let start_ts = Timestamp::now();
 
     let on_signal = stop.clone();
     crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
 
-    eprintln!(
-        "netring: listening on {}, link-type EN10MB (Ethernet), snapshot length {snaplen} bytes, {how}",
-        a.interface
-    );
+    announce(a, link, how);
     let lines = !a.quiet && writer.is_none();
     let started = Instant::now();
     let deadline = a.duration.map(|d| started + d);
@@ -282,7 +390,7 @@ fn capture_loop<S: PacketSource>(a: &Args, src: &mut S, stop: StopHandle, how: &
 }
 
 /// `pkt` cut to `snaplen` bytes, marked truncated if that cut anything.
-fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
+pub(crate) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
     let s = snaplen as usize;
     if pkt.len() <= s {
         return pkt;
@@ -292,7 +400,7 @@ fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
     Packet::new(&pkt.data()[..s], meta)
 }
 
-fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
+pub(crate) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
     if a.json {
         let v = serde_json::json!({
             "packets": t.packets,

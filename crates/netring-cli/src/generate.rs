@@ -27,7 +27,9 @@ pub struct Args {
     /// Frame size in bytes, Ethernet header included (60..=MTU+14).
     #[arg(short, long, default_value_t = 60)]
     size: usize,
-    /// Frames per second, spread evenly (default: as fast as possible).
+    /// Frames per second, spread evenly (default: as fast as possible). A
+    /// preempted generator catches up, so on a busy host run it under
+    /// SCHED_FIFO for even gaps: `chrt -f 50 netring gen --rate …`.
     #[arg(long)]
     rate: Option<f64>,
     /// Source MAC address.
@@ -59,6 +61,8 @@ pub struct Args {
     /// Print one JSON object with the counts on stdout at exit.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    ns: crate::netns::NetnsArg,
 }
 
 /// What fills a generated frame after its sequence number.
@@ -95,9 +99,17 @@ pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
     );
 }
 
-/// Open the injector for a transmit verb.
-pub fn open(interface: &str, bypass: bool, ring_frames: Option<usize>) -> Result<Injector, Error> {
+/// Open the injector for a transmit verb (inside `--netns` if given).
+pub fn open(
+    interface: &str,
+    bypass: bool,
+    ring_frames: Option<usize>,
+    ns: &crate::netns::NetnsArg,
+) -> Result<Injector, Error> {
     let mut b = Injector::builder().interface(interface).qdisc_bypass(bypass);
+    if let Some(name) = ns.name() {
+        b = b.netns(name);
+    }
     if let Some(n) = ring_frames {
         b = b.frame_count(n);
     }
@@ -116,7 +128,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     if a.batch == 0 {
         return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
     }
-    let mut inj = open(&a.interface, a.qdisc_bypass, a.ring_frames)?;
+    let mut inj = open(&a.interface, a.qdisc_bypass, a.ring_frames, &a.ns)?;
     let max = inj.max_frame_len();
     if !(60..=max).contains(&a.size) {
         return Err(Error::InvalidConfig {

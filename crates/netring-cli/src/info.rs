@@ -22,6 +22,8 @@ pub struct Args {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    ns: crate::netns::NetnsArg,
 }
 
 /// What `info` reports about one interface.
@@ -60,10 +62,13 @@ fn describe(link: LinkInfo, probe: bool) -> Row {
 
 /// Run `netring info`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let rows: Vec<Row> = match &a.interface {
-        Some(name) => vec![describe(interface::link_info(name)?, !a.no_probe)],
-        None => interface::list()?.into_iter().map(|l| describe(l, false)).collect(),
-    };
+    // Everything is read (and probed) inside the namespace.
+    let rows: Vec<Row> = a.ns.run(|| {
+        Ok(match &a.interface {
+            Some(name) => vec![describe(interface::link_info(name)?, !a.no_probe)],
+            None => interface::list()?.into_iter().map(|l| describe(l, false)).collect(),
+        })
+    })?;
     if a.json {
         let list: Vec<_> = rows
             .iter()

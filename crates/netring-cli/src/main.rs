@@ -9,11 +9,15 @@
 
 mod bridge;
 mod capture;
+mod capture_opts;
+mod fanout;
 mod filter;
 mod generate;
 mod info;
+mod netns;
 mod output;
 mod pace;
+mod privs;
 mod replay;
 mod selftest;
 mod signals;

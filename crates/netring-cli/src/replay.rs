@@ -45,6 +45,8 @@ pub struct Args {
     /// Print one JSON object with the counts on stdout at exit.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    ns: crate::netns::NetnsArg,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -80,7 +82,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             ),
         });
     }
-    let mut inj = crate::generate::open(&a.interface, a.qdisc_bypass, None)?;
+    let mut inj = crate::generate::open(&a.interface, a.qdisc_bypass, None, &a.ns)?;
     let max = inj.max_frame_len();
     let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
     let stopped = || stop.load(Ordering::Acquire);

@@ -72,6 +72,7 @@ pub struct BridgeBuilder {
     tx_frames: Option<usize>,
     qdisc_bypass: bool,
     promiscuous: bool,
+    netns: Option<String>,
 }
 
 impl Default for BridgeBuilder {
@@ -85,6 +86,7 @@ impl Default for BridgeBuilder {
             tx_frames: None,
             qdisc_bypass: false,
             promiscuous: true,
+            netns: None,
         }
     }
 }
@@ -140,6 +142,15 @@ impl BridgeBuilder {
         self
     }
 
+    /// Open both ports inside the named network namespace (`/run/netns/NAME`
+    /// as `ip netns` names them, or a path such as `/proc/PID/ns/net`); they
+    /// stay there wherever it is used. Needs `CAP_SYS_ADMIN`. The interface
+    /// names are looked up there.
+    pub fn netns(mut self, name: impl Into<String>) -> Self {
+        self.netns = Some(name.into());
+        self
+    }
+
     fn port(&self, name: &str) -> Result<Port> {
         let cap = Capture::builder()
             .interface(name)
@@ -163,7 +174,10 @@ impl BridgeBuilder {
     /// interface; otherwise as [`CaptureBuilder::build`](crate::CaptureBuilder::build)
     /// and [`InjectorBuilder::build`](crate::InjectorBuilder::build)
     /// (`CAP_NET_RAW`, Linux 4.20 for `PACKET_IGNORE_OUTGOING`).
-    pub fn build(self) -> Result<Bridge> {
+    pub fn build(mut self) -> Result<Bridge> {
+        if let Some(ns) = self.netns.take() {
+            return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
+        }
         let a = self.a.clone().ok_or_else(|| Error::config("port a", "<unset>", "is required"))?;
         let b = self.b.clone().ok_or_else(|| Error::config("port b", "<unset>", "is required"))?;
         if a == b {

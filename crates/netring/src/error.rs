@@ -258,6 +258,10 @@ fn capability_for(call: &str) -> &'static str {
         || call.contains("SIOCSIF")
     {
         "CAP_NET_ADMIN"
+    } else if call.starts_with("setres") || call.starts_with("setgroups") {
+        "CAP_SETUID and CAP_SETGID"
+    } else if call.contains("SIOCSHWTSTAMP") {
+        "CAP_NET_ADMIN"
     } else if call.contains("IPC_LOCK") || call.contains("XDP_UMEM_REG") {
         "CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK"
     } else {

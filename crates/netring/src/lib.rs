@@ -31,6 +31,7 @@
 //! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
+//! | [`privilege`] | switch user and clear capabilities once sockets are open (`-Z`) |
 //! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
 //! | `pcap` (feature) | pcap and pcapng writers and readers |
 //! | `tokio` (feature) | `AsyncCapture`, `AsyncInjector`, `AsyncXdpSocket` (readiness only, over tokio's `AsyncFd`), a `Stream` of owned packets, `Bridge::run_async` |
@@ -75,6 +76,11 @@
 //! | [`Bridge`] | `CAP_NET_RAW` | 4.20 (ignore outgoing) |
 //! | `tokio`, `channel`, `metrics` adapters | what the wrapped socket needs | as the wrapped socket |
 //! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
+//! | `netns(NAME)` on every builder | `CAP_SYS_ADMIN` (to enter the namespace) | 3.0 (`setns`) |
+//! | [`afpacket::Fanout`] | `CAP_NET_RAW` | 3.1 (hash, lb, cpu, defrag); rollover 3.10; rnd, qm 3.14; unique-id 4.3; cbpf, ebpf 4.5; ignore-outgoing flag 5.12 |
+//! | [`Timestamping::Hardware`] | `CAP_NET_ADMIN` (`SIOCSHWTSTAMP`) on a device with a clock | 2.6.36 (`PACKET_TIMESTAMP`) |
+//! | capture on `any` (cooked, ifindex 0) | `CAP_NET_RAW` | any |
+//! | [`privilege::drop_to`] | `CAP_SETUID`, `CAP_SETGID` | 4.3 for the ambient set (older kernels: nothing to clear) |
 //! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
 //! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
 //!
@@ -108,6 +114,7 @@ pub mod packet;
 pub mod parse;
 #[cfg(feature = "pcap")]
 pub mod pcap;
+pub mod privilege;
 mod ring;
 mod source;
 mod stats;
@@ -117,11 +124,12 @@ pub mod tokio;
 
 pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
+pub use afpacket::{RingProfile, Timestamping};
 pub use afxdp::{XdpBatch, XdpMode, XdpPacket, XdpSocket, XdpSocketBuilder, XdpStats};
 pub use bridge::{Bridge, BridgeAction, BridgeBuilder, BridgeDirection, BridgeStats, DirectionStats};
 pub use error::{Error, Result};
 pub use packet::{
-    LinkAddr, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,
+    LinkAddr, LinkType, OwnedPacket, Packet, PacketDirection, PacketMeta, PacketStatus, Timestamp, TimestampSource,
 };
 pub use source::{Batch, PacketSink, PacketSource, SinkSlot, TxStats};
 pub use stats::CaptureStats;

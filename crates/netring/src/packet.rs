@@ -86,6 +86,42 @@ bitflags::bitflags! {
         const CSUM_NOT_READY = 1 << 5;
         /// A GSO TCP packet (`TP_STATUS_GSO_TCP`).
         const GSO_TCP = 1 << 6;
+        /// netring put the VLAN tag the kernel stripped back into the frame
+        /// ([`CaptureBuilder::reinsert_vlan`](crate::CaptureBuilder::reinsert_vlan));
+        /// [`Packet::vlan_tci`] still holds it.
+        const VLAN_REINSERTED = 1 << 7;
+    }
+}
+
+/// What a captured packet's bytes start with (a pcap `LINKTYPE_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
+pub enum LinkType {
+    /// An Ethernet header (`LINKTYPE_ETHERNET`, 1).
+    #[default]
+    Ethernet,
+    /// The network-layer packet; the link layer is in the metadata. Written
+    /// to files behind a 20-byte Linux cooked v2 header
+    /// (`LINKTYPE_LINUX_SLL2`, 276), as tcpdump 4.99 / libpcap 1.10 write
+    /// `-i any` (`listening on any, link-type LINUX_SLL2`).
+    LinuxSll2,
+}
+
+impl LinkType {
+    /// The pcap `LINKTYPE_*` number.
+    pub const fn linktype(self) -> u32 {
+        match self {
+            Self::Ethernet => 1,
+            Self::LinuxSll2 => 276,
+        }
+    }
+
+    /// tcpdump's name and description (`EN10MB (Ethernet)`, …).
+    pub const fn describe(self) -> &'static str {
+        match self {
+            Self::Ethernet => "EN10MB (Ethernet)",
+            Self::LinuxSll2 => "LINUX_SLL2 (Linux cooked v2)",
+        }
     }
 }
 
@@ -223,6 +259,32 @@ pub struct PacketMeta {
     pub hatype: u16,
     /// Link-layer source address.
     pub source: LinkAddr,
+}
+
+impl PacketMeta {
+    /// The 20-byte Linux cooked v2 header (`LINKTYPE_LINUX_SLL2`, libpcap's
+    /// `struct sll2_header`, big endian): protocol, 2 reserved zero bytes,
+    /// interface index, ARPHRD type, packet type, address length, 8 address
+    /// bytes.
+    pub fn sll2_header(&self) -> [u8; 20] {
+        let pkttype = match self.direction {
+            PacketDirection::Host => 0,
+            PacketDirection::Broadcast => 1,
+            PacketDirection::Multicast => 2,
+            PacketDirection::OtherHost => 3,
+            PacketDirection::Outgoing => 4,
+            PacketDirection::Other(x) => x,
+        };
+        let addr = self.source.as_bytes();
+        let mut h = [0u8; 20];
+        h[0..2].copy_from_slice(&self.protocol.to_be_bytes());
+        h[4..8].copy_from_slice(&self.ifindex.to_be_bytes());
+        h[8..10].copy_from_slice(&self.hatype.to_be_bytes());
+        h[10] = pkttype;
+        h[11] = addr.len() as u8;
+        h[12..12 + addr.len()].copy_from_slice(addr);
+        h
+    }
 }
 
 impl Default for PacketMeta {
@@ -369,6 +431,14 @@ impl<'a> Packet<'a> {
     #[inline]
     pub fn meta(&self) -> &PacketMeta {
         &self.meta
+    }
+
+    /// The 20-byte Linux cooked v2 header (`LINKTYPE_LINUX_SLL2`) that
+    /// describes this packet's link layer: protocol, interface index,
+    /// hardware type, direction, source address — what libpcap puts in
+    /// front of a cooked-mode packet.
+    pub fn sll2_header(&self) -> [u8; 20] {
+        self.meta.sll2_header()
     }
 
     /// Copy the packet out of the ring.

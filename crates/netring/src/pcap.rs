@@ -15,13 +15,15 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::packet::{Packet, Timestamp};
+use crate::packet::{LinkType, Packet, Timestamp};
 
 mod ng;
 mod reader;
+mod rotate;
 
-pub use ng::{IsbCounts, PcapNgWriter};
+pub use ng::{InterfaceNamer, IsbCounts, PcapNgWriter};
 pub use reader::{Reader, Record};
+pub use rotate::{RotatingWriter, Rotation};
 
 /// pcap or pcapng.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -67,15 +69,57 @@ pub enum CaptureWriter {
 }
 
 impl CaptureWriter {
-    /// Create `path` in `format`; `interface` is recorded in pcapng files.
+    /// Create `path` in `format` for Ethernet frames; `interface` is
+    /// recorded in pcapng files.
     ///
     /// # Errors
     /// The file cannot be created or written.
     pub fn create(path: &Path, format: FileFormat, snaplen: u32, interface: Option<&str>) -> Result<Self> {
+        Self::create_with(path, format, snaplen, LinkType::Ethernet, interface)
+    }
+
+    /// Create `path` in `format` for packets of `link` type (from
+    /// [`Capture::link_type`](crate::Capture::link_type)). With
+    /// [`LinkType::LinuxSll2`], records get a cooked header in front, and a
+    /// pcapng file gets one interface description per interface seen
+    /// (named through [`set_interface_namer`](Self::set_interface_namer)).
+    ///
+    /// # Errors
+    /// The file cannot be created or written.
+    pub fn create_with(
+        path: &Path,
+        format: FileFormat,
+        snaplen: u32,
+        link: LinkType,
+        interface: Option<&str>,
+    ) -> Result<Self> {
         Ok(match format {
-            FileFormat::Pcap => Self::Pcap(PcapWriter::create(path, snaplen)?),
-            FileFormat::PcapNg => Self::PcapNg(PcapNgWriter::create(path, snaplen, interface)?),
+            FileFormat::Pcap => {
+                let file = File::create(path).map_err(|e| Error::from_io("create pcap file", e))?;
+                Self::Pcap(PcapWriter::with_link_type(BufWriter::with_capacity(1 << 20, file), snaplen, link)?)
+            }
+            FileFormat::PcapNg => {
+                let file = File::create(path).map_err(|e| Error::from_io("create pcapng file", e))?;
+                let out = BufWriter::with_capacity(1 << 20, file);
+                Self::PcapNg(PcapNgWriter::with_link_type(out, snaplen, link, interface)?)
+            }
         })
+    }
+
+    /// How pcapng interface descriptions are named (see
+    /// [`PcapNgWriter::set_interface_namer`]); nothing for pcap.
+    pub fn set_interface_namer(&mut self, namer: InterfaceNamer) {
+        if let Self::PcapNg(w) = self {
+            w.set_interface_namer(namer);
+        }
+    }
+
+    /// Bytes written so far (headers included), as the file will hold them.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            Self::Pcap(w) => w.bytes(),
+            Self::PcapNg(w) => w.bytes(),
+        }
     }
 
     /// Append a captured packet.
@@ -115,12 +159,18 @@ pub const MAGIC_NANOS: u32 = 0xa1b2_3c4d;
 /// `LINKTYPE_ETHERNET`
 pub const LINKTYPE_ETHERNET: u32 = 1;
 
-/// A pcap writer (Ethernet, nanosecond timestamps, native byte order).
+/// `LINKTYPE_LINUX_SLL2` (Linux cooked v2, what tcpdump 4.99 writes for `-i any`)
+pub const LINKTYPE_LINUX_SLL2: u32 = 276;
+
+/// A pcap writer (Ethernet or Linux cooked, nanosecond timestamps, native
+/// byte order).
 #[derive(Debug)]
 pub struct PcapWriter<W: Write> {
     out: W,
     snaplen: u32,
     packets: u64,
+    bytes: u64,
+    link: LinkType,
 }
 
 impl PcapWriter<BufWriter<File>> {
@@ -139,16 +189,26 @@ impl<W: Write> PcapWriter<W> {
     ///
     /// # Errors
     /// Writing the header failed.
-    pub fn new(mut out: W, snaplen: u32) -> Result<Self> {
+    pub fn new(out: W, snaplen: u32) -> Result<Self> {
+        Self::with_link_type(out, snaplen, LinkType::Ethernet)
+    }
+
+    /// Write a pcap header for packets of `link` type to `out`. With
+    /// [`LinkType::LinuxSll2`], [`write_packet`](Self::write_packet) puts
+    /// each packet's cooked header in front of it.
+    ///
+    /// # Errors
+    /// Writing the header failed.
+    pub fn with_link_type(mut out: W, snaplen: u32, link: LinkType) -> Result<Self> {
         let mut h = [0u8; 24];
         h[0..4].copy_from_slice(&MAGIC_NANOS.to_ne_bytes());
         h[4..6].copy_from_slice(&2u16.to_ne_bytes());
         h[6..8].copy_from_slice(&4u16.to_ne_bytes());
         // thiszone and sigfigs stay 0.
         h[16..20].copy_from_slice(&snaplen.to_ne_bytes());
-        h[20..24].copy_from_slice(&LINKTYPE_ETHERNET.to_ne_bytes());
+        h[20..24].copy_from_slice(&link.linktype().to_ne_bytes());
         out.write_all(&h).map_err(|e| Error::from_io("write pcap header", e))?;
-        Ok(Self { out, snaplen, packets: 0 })
+        Ok(Self { out, snaplen, packets: 0, bytes: 24, link })
     }
 
     /// Append one record; `data` longer than the snap length is cut to it.
@@ -156,26 +216,49 @@ impl<W: Write> PcapWriter<W> {
     /// # Errors
     /// Writing failed.
     pub fn write(&mut self, timestamp: Timestamp, original_len: u32, data: &[u8]) -> Result<()> {
-        let data = &data[..data.len().min(self.snaplen as usize)];
+        self.write_parts(timestamp, original_len, &[], data)
+    }
+
+    /// Append one record made of `head` then `data` (together cut to the
+    /// snap length); `original_len` counts both.
+    fn write_parts(&mut self, timestamp: Timestamp, original_len: u32, head: &[u8], data: &[u8]) -> Result<()> {
+        let snap = self.snaplen as usize;
+        let head = &head[..head.len().min(snap)];
+        let data = &data[..data.len().min(snap - head.len())];
+        let caplen = (head.len() + data.len()) as u32;
         let mut h = [0u8; 16];
         h[0..4].copy_from_slice(&(timestamp.secs() as u32).to_ne_bytes());
         h[4..8].copy_from_slice(&timestamp.subsec_nanos().to_ne_bytes());
-        h[8..12].copy_from_slice(&(data.len() as u32).to_ne_bytes());
-        h[12..16].copy_from_slice(&original_len.max(data.len() as u32).to_ne_bytes());
+        h[8..12].copy_from_slice(&caplen.to_ne_bytes());
+        h[12..16].copy_from_slice(&original_len.max(caplen).to_ne_bytes());
         self.out
             .write_all(&h)
+            .and_then(|()| self.out.write_all(head))
             .and_then(|()| self.out.write_all(data))
             .map_err(|e| Error::from_io("write pcap record", e))?;
         self.packets += 1;
+        self.bytes += 16 + u64::from(caplen);
         Ok(())
     }
 
-    /// Append a captured packet.
+    /// Append a captured packet (behind its cooked header for
+    /// [`LinkType::LinuxSll2`]).
     ///
     /// # Errors
     /// Writing failed.
     pub fn write_packet(&mut self, packet: &Packet<'_>) -> Result<()> {
-        self.write(packet.timestamp(), packet.original_len() as u32, packet.data())
+        match self.link {
+            LinkType::LinuxSll2 => {
+                let h = packet.sll2_header();
+                self.write_parts(packet.timestamp(), (h.len() + packet.original_len()) as u32, &h, packet.data())
+            }
+            _ => self.write(packet.timestamp(), packet.original_len() as u32, packet.data()),
+        }
+    }
+
+    /// Bytes written so far, file header included.
+    pub fn bytes(&self) -> u64 {
+        self.bytes
     }
 
     /// Records written so far.

@@ -67,3 +67,44 @@ pub fn json_of(out: &Output) -> serde_json::Value {
 pub fn scratch(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("netring-tx-{}-{name}", std::process::id()))
 }
+
+/// tcpdump capturing `-i any` in `end`'s namespace into a pcap file.
+pub struct Tcpdump {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Tcpdump {
+    /// Start `tcpdump -i any -c want` for the test EtherType; returns once it listens.
+    pub fn any(end: &End, file: &std::path::Path, want: u64) -> Self {
+        use std::io::BufRead;
+        require("tcpdump");
+        let mut child = Command::new("ip")
+            .args(["netns", "exec", end.ns.name(), "tcpdump", "-i", "any", "-nn", "-U", "-c", &want.to_string(), "-w"])
+            .arg(file)
+            .args(["ether", "proto", "0x88b5"])
+            .stderr(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn tcpdump");
+        let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        while !line.contains("listening on") {
+            line.clear();
+            assert!(err.read_line(&mut line).unwrap() > 0, "tcpdump did not start");
+        }
+        std::thread::spawn(move || for _ in err.lines() {});
+        Self { child, file: file.to_owned() }
+    }
+
+    /// Wait (up to 10 s) for tcpdump to exit; the records' bytes.
+    pub fn finish_records(self) -> Vec<Vec<u8>> {
+        let _ = finish(self.child, Duration::from_secs(10));
+        let mut r = netring::pcap::Reader::open(&self.file).unwrap();
+        let mut out = Vec::new();
+        while let Some(rec) = r.next_record().unwrap() {
+            out.push(rec.data.to_vec());
+        }
+        out
+    }
+}

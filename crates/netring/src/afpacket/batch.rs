@@ -69,6 +69,82 @@ pub struct Packets<'a> {
     /// Re-check each packet with this program (frames queued before a
     /// filter change, see [`Capture::set_filter`](crate::Capture::set_filter)).
     recheck: Option<&'a Program>,
+    /// Tagged frames of this block rebuilt with their VLAN tag.
+    vlan: Option<&'a VlanScratch>,
+}
+
+/// The frames of one block whose VLAN tag the kernel stripped, rebuilt
+/// with the tag back in place (802.1Q / 802.1AD), as libpcap does.
+///
+/// The tag goes between the MAC addresses and the EtherType, so such a
+/// frame cannot be handed out in place. Only tagged frames are copied, into
+/// this one buffer per capture, reused block after block (no allocation
+/// once it has grown to the largest block's tagged bytes); every other
+/// frame stays zero-copy. Filled when a block is taken, read by the
+/// packets of that block.
+#[derive(Debug, Default)]
+pub(crate) struct VlanScratch {
+    bytes: Vec<u8>,
+    /// (packet ordinal in the block, start, length) of each rebuilt frame.
+    index: Vec<(u32, u32, u32)>,
+    num_pkts: u32,
+}
+
+/// 802.1Q tag length.
+const VLAN_TAG_LEN: usize = 4;
+/// `ETH_P_8021Q`: the TPID when the kernel does not report one.
+const ETH_P_8021Q: u16 = 0x8100;
+
+impl VlanScratch {
+    /// Rebuild the tagged frames of `block`, each cut to `snaplen` bytes.
+    pub(crate) fn fill(&mut self, block: &[u8], snaplen: Option<u32>) {
+        self.bytes.clear();
+        self.index.clear();
+        self.num_pkts = 0;
+        let Some(header) = BlockHeader::parse(block) else { return };
+        self.num_pkts = header.num_pkts;
+        let cap = snaplen.map_or(usize::MAX, |s| s as usize);
+        // A light walk over the headers (offsets and status only); only
+        // tagged packets are decoded, by the checked walker, and copied.
+        let mut off = header.offset_to_first_pkt as usize;
+        for ordinal in 0..header.num_pkts {
+            let Some(h) = block.get(off..off + TPACKET3_HDRLEN) else { return };
+            let h: &[u8; TPACKET3_HDRLEN] = h.try_into().expect("length checked");
+            let next = u32_at(h, 0) as usize;
+            if u32_at(h, 20) & TP_STATUS_VLAN_VALID != 0 {
+                self.rebuild(block, off, ordinal, cap);
+            }
+            if next == 0 {
+                return;
+            }
+            off += next;
+        }
+    }
+
+    /// Rebuild packet `ordinal`, whose header is at `off`, with its tag.
+    fn rebuild(&mut self, block: &[u8], off: usize, ordinal: u32, cap: usize) {
+        if let Some(p) = Packets::resume(block, (off, 1), None).next() {
+            let (Some(tci), d) = (p.vlan_tci(), p.data()) else { return };
+            if d.len() < 12 {
+                return;
+            }
+            let tpid = p.vlan_tpid().unwrap_or(ETH_P_8021Q);
+            let start = self.bytes.len();
+            self.bytes.extend_from_slice(&d[..12]);
+            self.bytes.extend_from_slice(&tpid.to_be_bytes());
+            self.bytes.extend_from_slice(&tci.to_be_bytes());
+            self.bytes.extend_from_slice(&d[12..]);
+            self.bytes.truncate(start + (d.len() + VLAN_TAG_LEN).min(cap));
+            self.index.push((ordinal, start as u32, (self.bytes.len() - start) as u32));
+        }
+    }
+
+    /// The rebuilt frame of packet `ordinal`, if it was tagged.
+    fn get(&self, ordinal: u32) -> Option<&[u8]> {
+        let i = self.index.binary_search_by_key(&ordinal, |e| e.0).ok()?;
+        let (_, start, len) = self.index[i];
+        self.bytes.get(start as usize..(start + len) as usize)
+    }
 }
 
 impl<'a> Packets<'a> {
@@ -80,6 +156,7 @@ impl<'a> Packets<'a> {
             remaining: header.num_pkts,
             malformed,
             recheck: None,
+            vlan: None,
         };
         if header.num_pkts > 0 && it.offset < BLOCK_DESC_LEN {
             it.fail();
@@ -89,7 +166,14 @@ impl<'a> Packets<'a> {
 
     /// Resume a walk at a saved [`cursor`](Self::cursor).
     pub(crate) fn resume(block: &'a [u8], cursor: (usize, u32), malformed: Option<&'a Cell<bool>>) -> Self {
-        Self { block, offset: cursor.0, remaining: cursor.1, malformed, recheck: None }
+        Self { block, offset: cursor.0, remaining: cursor.1, malformed, recheck: None, vlan: None }
+    }
+
+    /// Hand out tagged frames rebuilt with their VLAN tag from `scratch`
+    /// (filled from this same block).
+    pub(crate) fn vlan(mut self, scratch: Option<&'a VlanScratch>) -> Self {
+        self.vlan = scratch;
+        self
     }
 
     /// Skip packets `program` rejects and cut the others to its accept
@@ -119,18 +203,24 @@ impl<'a> Iterator for Packets<'a> {
     #[inline]
     fn next(&mut self) -> Option<Packet<'a>> {
         loop {
-            let pkt = self.step()?;
-            let Some(program) = self.recheck else { return Some(pkt) };
-            let keep = program.run(pkt.data(), &FilterMeta::from_packet(&pkt)) as usize;
-            if keep == 0 {
-                continue;
+            let ordinal = self.ordinal();
+            let mut pkt = self.step()?;
+            // The filter sees the frame as the kernel's filter did: untagged.
+            if let Some(program) = self.recheck {
+                let keep = program.run(pkt.data(), &FilterMeta::from_packet(&pkt)) as usize;
+                if keep == 0 {
+                    continue;
+                }
+                if keep < pkt.len() {
+                    let mut meta = *pkt.meta();
+                    meta.status |= PacketStatus::TRUNCATED;
+                    pkt = Packet::new(&pkt.data()[..keep], meta);
+                }
             }
-            if keep >= pkt.len() {
-                return Some(pkt);
-            }
-            let mut meta = *pkt.meta();
-            meta.status |= PacketStatus::TRUNCATED;
-            return Some(Packet::new(&pkt.data()[..keep], meta));
+            return Some(match self.vlan {
+                Some(v) if pkt.meta().vlan_tci.is_some() => retag(pkt, v, ordinal),
+                _ => pkt,
+            });
         }
     }
 
@@ -139,7 +229,26 @@ impl<'a> Iterator for Packets<'a> {
     }
 }
 
+/// `pkt` (packet `ordinal` of its block) with the VLAN tag re-inserted.
+#[inline(never)]
+fn retag<'a>(pkt: Packet<'a>, scratch: &'a VlanScratch, ordinal: u32) -> Packet<'a> {
+    let Some(full) = scratch.get(ordinal) else { return pkt };
+    // A re-check may have cut the untagged frame shorter than the scratch copy.
+    let data = &full[..full.len().min(pkt.len() + VLAN_TAG_LEN)];
+    let mut meta = *pkt.meta();
+    meta.original_len += VLAN_TAG_LEN as u32;
+    meta.status |= PacketStatus::VLAN_REINSERTED;
+    meta.status.set(PacketStatus::TRUNCATED, data.len() < meta.original_len as usize);
+    Packet::new(data, meta)
+}
+
 impl<'a> Packets<'a> {
+    /// Ordinal in the block of the packet `step` yields next.
+    #[inline]
+    fn ordinal(&self) -> u32 {
+        self.vlan.map_or(0, |v| v.num_pkts.saturating_sub(self.remaining))
+    }
+
     /// The next packet of the block, unfiltered.
     #[inline]
     fn step(&mut self) -> Option<Packet<'a>> {
@@ -246,13 +355,19 @@ pub struct PacketBatch<'a> {
     header: BlockHeader,
     malformed: Cell<bool>,
     recheck: Option<&'a Program>,
+    vlan: Option<&'a VlanScratch>,
 }
 
 impl<'a> PacketBatch<'a> {
-    pub(crate) fn new(ring: &'a mut RxRing, token: BlockToken, recheck: Option<&'a Program>) -> Self {
+    pub(crate) fn new(
+        ring: &'a mut RxRing,
+        token: BlockToken,
+        recheck: Option<&'a Program>,
+        vlan: Option<&'a VlanScratch>,
+    ) -> Self {
         let header = BlockHeader::parse(ring.bytes(&token));
         let malformed = Cell::new(header.is_none());
-        Self { ring, token: Some(token), header: header.unwrap_or_default(), malformed, recheck }
+        Self { ring, token: Some(token), header: header.unwrap_or_default(), malformed, recheck, vlan }
     }
 
     fn token(&self) -> &BlockToken {
@@ -273,7 +388,9 @@ impl<'a> PacketBatch<'a> {
 
     /// The packets, in the order the kernel received them.
     pub fn iter(&self) -> Packets<'_> {
-        Packets::new(self.ring.bytes(self.token()), &self.header, Some(&self.malformed)).recheck(self.recheck)
+        Packets::new(self.ring.bytes(self.token()), &self.header, Some(&self.malformed))
+            .recheck(self.recheck)
+            .vlan(self.vlan)
     }
 
     /// Whether the retire timer closed this block before it was full
@@ -560,7 +677,7 @@ pub(crate) mod tests {
                 std::thread::yield_now();
                 continue;
             };
-            let batch = PacketBatch::new(&mut ring, token, None);
+            let batch = PacketBatch::new(&mut ring, token, None, None);
             assert_eq!(batch.seq_num(), seen as u64);
             assert_eq!(batch.timed_out(), seen % 5 == 0);
             let got: Vec<_> = batch.iter().map(|p| p.data()[0]).collect();
@@ -573,13 +690,44 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn vlan_tags_are_reinserted_only_into_tagged_frames() {
+        let plain: Vec<u8> = (0..60).collect();
+        let tagged: Vec<u8> = (100..160).collect();
+        let mut f = frame(&tagged);
+        f.status = TP_STATUS_VLAN_VALID | TP_STATUS_VLAN_TPID_VALID;
+        let block = craft_block(4096, &[frame(&plain), f, frame(&plain)], 0);
+        let mut scratch = VlanScratch::default();
+        scratch.fill(&block, None);
+        let header = BlockHeader::parse(&block).unwrap();
+        let got: Vec<_> = Packets::new(&block, &header, None).vlan(Some(&scratch)).collect();
+        assert_eq!(got[0].data(), &plain[..]);
+        assert_eq!(got[2].data(), &plain[..]);
+        // craft_block writes TCI 0x2005 and TPID 0x8100.
+        let mut want = tagged[..12].to_vec();
+        want.extend_from_slice(&[0x81, 0x00, 0x20, 0x05]);
+        want.extend_from_slice(&tagged[12..]);
+        assert_eq!(got[1].data(), &want[..]);
+        assert_eq!(got[1].original_len(), 64);
+        assert!(got[1].status().contains(PacketStatus::VLAN_REINSERTED));
+        assert!(!got[1].is_truncated());
+        // Zero-copy for the others: their bytes are the block's.
+        assert!(block.as_ptr_range().contains(&got[0].data().as_ptr()));
+        assert!(!block.as_ptr_range().contains(&got[1].data().as_ptr()));
+        // A snap length cuts the rebuilt frame, which is then truncated.
+        scratch.fill(&block, Some(20));
+        let p = Packets::new(&block, &header, None).vlan(Some(&scratch)).nth(1).unwrap();
+        assert_eq!(p.data(), &want[..20]);
+        assert!(p.is_truncated());
+    }
+
+    #[test]
     fn malformed_batches_are_counted() {
         let (mut ring, kernel) = RxRing::heap(4096, 2);
         let mut block = craft_block(4096, &[frame(&[1; 60])], 0);
         set_u32(&mut block, 16, 5000);
         kernel.publish(4096, 0, &block, TP_STATUS_USER);
         let token = ring.take().unwrap();
-        let batch = PacketBatch::new(&mut ring, token, None);
+        let batch = PacketBatch::new(&mut ring, token, None, None);
         assert_eq!(batch.iter().count(), 0);
         drop(batch);
         assert_eq!(ring.malformed(), 1);

@@ -6,13 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use super::batch::{BlockHeader, PacketBatch, Packets};
+use super::batch::{BlockHeader, PacketBatch, Packets, VlanScratch};
 use super::fanout::Fanout;
+use super::profile::RingProfile;
 use super::ring::{BlockToken, RxRing};
+use super::timestamp::{self, TimestampInfo, Timestamping};
 use crate::bpf::EbpfProgram;
 use crate::error::{Error, Result};
 use crate::filter::{FilterMeta, Program};
-use crate::packet::Packet;
+use crate::packet::{LinkType, Packet};
 use crate::source::{Batch, PacketSource};
 use crate::stats::{CaptureStats, StatsCounter};
 use crate::sys::{self, EventFd, Mmap, iface, tpacket as tp};
@@ -28,6 +30,9 @@ pub const DEFAULT_BLOCK_COUNT: usize = 16;
 pub const DEFAULT_FRAME_SIZE: usize = 2048;
 /// Default block retire timeout.
 pub const DEFAULT_RETIRE_TIMEOUT: Duration = Duration::from_millis(50);
+/// The interface name that means every interface of the namespace (as
+/// libpcap's `any`).
+pub const ANY_INTERFACE: &str = "any";
 
 /// Builder for a [`Capture`]. Every setter takes and returns the builder by
 /// value; [`build`](Self::build) validates everything once.
@@ -58,6 +63,10 @@ pub struct CaptureBuilder {
     expression: Option<String>,
     ebpf_filter: Option<EbpfProgram>,
     fanout: Option<Fanout>,
+    min_block_count: Option<usize>,
+    timestamping: Timestamping,
+    reinsert_vlan: bool,
+    netns: Option<String>,
 }
 
 impl Default for CaptureBuilder {
@@ -76,14 +85,68 @@ impl Default for CaptureBuilder {
             expression: None,
             ebpf_filter: None,
             fanout: None,
+            min_block_count: None,
+            timestamping: Timestamping::Software,
+            reinsert_vlan: false,
+            netns: None,
         }
     }
 }
 
 impl CaptureBuilder {
-    /// The interface to capture on (required).
+    /// The interface to capture on (required). [`ANY_INTERFACE`] (`"any"`)
+    /// captures on every interface of the namespace, in cooked mode (see
+    /// [`Capture::link_type`]).
     pub fn interface(mut self, name: impl Into<String>) -> Self {
         self.interface = Some(name.into());
+        self
+    }
+
+    /// Set block size, block count, frame size and retire timeout from a
+    /// named [`RingProfile`] (see its table for the sizes and why). Setters
+    /// called after this one override single values.
+    pub fn profile(mut self, profile: RingProfile) -> Self {
+        let g = profile.geometry();
+        self.block_size = g.block_size;
+        self.block_count = g.block_count;
+        self.frame_size = g.frame_size;
+        self.retire_timeout = g.retire_timeout;
+        self
+    }
+
+    /// The fewest blocks to accept when the kernel cannot allocate the ring
+    /// (`ENOMEM`): the block count is halved, logged each time, down to this
+    /// many, never fewer. Default: a quarter of the block count (at least 1);
+    /// the block count itself turns the fallback off.
+    pub fn min_block_count(mut self, n: usize) -> Self {
+        self.min_block_count = Some(n);
+        self
+    }
+
+    /// Which clock stamps packets (default [`Timestamping::Software`]); see
+    /// [`Timestamping`] for the hardware fallback.
+    pub fn timestamping(mut self, t: Timestamping) -> Self {
+        self.timestamping = t;
+        self
+    }
+
+    /// Put the VLAN tag the kernel stripped back into each tagged frame, as
+    /// libpcap does (`TP_STATUS_VLAN_VALID`: TPID from `tp_vlan_tpid`, or
+    /// 0x8100 when the kernel does not report one; TCI from `tp_vlan_tci`).
+    /// Tagged frames are then copied into a per-capture scratch buffer and
+    /// grow by 4 bytes (original length included); untagged frames stay
+    /// zero-copy. Not applied in cooked mode (`any`). Default off.
+    pub fn reinsert_vlan(mut self, on: bool) -> Self {
+        self.reinsert_vlan = on;
+        self
+    }
+
+    /// Open the socket inside the named network namespace (`/run/netns/NAME`
+    /// as `ip netns` names them, or a path such as `/proc/PID/ns/net`); the
+    /// capture stays in it wherever it is used. Needs `CAP_SYS_ADMIN`. The
+    /// interface name is looked up there.
+    pub fn netns(mut self, name: impl Into<String>) -> Self {
+        self.netns = Some(name.into());
         self
     }
 
@@ -157,6 +220,8 @@ impl CaptureBuilder {
     /// not net 198.18.0.0/15`), compiled in [`build`](Self::build) for a live
     /// AF_PACKET socket and run in the kernel; accepted packets keep the
     /// snap length. Replaces [`bpf`](Self::bpf). See [`crate::filter::expr`].
+    /// On [`ANY_INTERFACE`] it is rewritten for the cooked socket
+    /// ([`Program::for_cooked`]): expressions on MAC addresses are refused.
     pub fn filter(mut self, expression: impl Into<String>) -> Self {
         self.expression = Some(expression.into());
         self
@@ -185,6 +250,18 @@ impl CaptureBuilder {
     fn validate(&self) -> Result<&str> {
         let iface = self.interface.as_deref().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
         iface::validate_name(iface)?;
+        if iface == ANY_INTERFACE && self.promiscuous {
+            return Err(Error::config("promiscuous", "with interface any", "needs one interface"));
+        }
+        if let Some(m) = self.min_block_count
+            && !(1..=self.block_count).contains(&m)
+        {
+            return Err(Error::config(
+                "min_block_count",
+                m,
+                format!("must be 1..={} (the block count)", self.block_count),
+            ));
+        }
         let page = sys::page_size();
         let bs = self.block_size;
         if !bs.is_power_of_two() {
@@ -255,6 +332,9 @@ impl CaptureBuilder {
     /// [`Error::PermissionDenied`] without `CAP_NET_RAW`; [`Error::Io`]
     /// naming the failing call.
     pub fn build(mut self) -> Result<Capture> {
+        if let Some(ns) = self.netns.take() {
+            return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
+        }
         let iface = self.validate()?.to_owned();
         if let Some(e) = self.expression.take() {
             if self.filter.is_some() {
@@ -264,8 +344,19 @@ impl CaptureBuilder {
         }
         // Protocol 0: the socket receives nothing until `bind` names a
         // protocol, so no packet slips in before the filter and ring exist.
-        let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?;
-        let ifindex = iface::index(&iface)?;
+        let any = iface == ANY_INTERFACE;
+        if any && let Some(p) = self.filter.take() {
+            self.filter = Some(p.for_cooked()?);
+        }
+        // `any`: cooked (SOCK_DGRAM), as libpcap: devices of every link type
+        // give the network-layer packet, and the link layer is described by
+        // the `sockaddr_ll` the kernel puts beside it.
+        let fd = if any {
+            sys::socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0, "socket(AF_PACKET, SOCK_DGRAM)")?
+        } else {
+            sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?
+        };
+        let ifindex = if any { 0 } else { iface::index(&iface)? };
         let sock = fd.as_fd();
 
         sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_VERSION, &tp::TPACKET_V3, "setsockopt(PACKET_VERSION)")?;
@@ -292,29 +383,11 @@ impl CaptureBuilder {
             attach_ebpf(sock, prog)?;
         }
 
-        let frames_per_block = self.block_size / self.frame_size;
-        let req = tp::tpacket_req3 {
-            tp_block_size: self.block_size as u32,
-            tp_block_nr: self.block_count as u32,
-            tp_frame_size: self.frame_size as u32,
-            tp_frame_nr: (frames_per_block * self.block_count) as u32,
-            tp_retire_blk_tov: self.retire_timeout.as_nanos().div_ceil(1_000_000) as u32,
-            tp_sizeof_priv: 0,
-            tp_feature_req_word: if self.rxhash { tp::TP_FT_REQ_FILL_RXHASH } else { 0 },
-        };
-        let ring_bytes = self.block_size * self.block_count;
-        sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_RX_RING, &req, "setsockopt(PACKET_RX_RING)").map_err(
-            |e| match e.raw_os_error() {
-                Some(libc::ENOMEM) => Error::config(
-                    "ring size",
-                    ring_bytes,
-                    "the kernel could not allocate it (ENOMEM); use fewer or smaller blocks",
-                ),
-                _ => e,
-            },
-        )?;
+        let timestamps = timestamp::configure(sock, (!any).then_some(iface.as_str()), self.timestamping)?;
+        let (req, block_count) = self.set_ring(sock)?;
+        let ring_bytes = self.block_size * block_count;
         let mmap = Mmap::shared(sock, ring_bytes, 0, false, "mmap(PACKET_RX_RING)")?;
-        let ring = RxRing::new(mmap, self.block_size, self.block_count);
+        let ring = RxRing::new(mmap, self.block_size, block_count);
 
         sys::bind_packet(sock, ifindex, tp::ETH_P_ALL).map_err(|e| match e.raw_os_error() {
             Some(libc::ENODEV) => Error::InterfaceNotFound { name: iface.clone() },
@@ -332,7 +405,7 @@ impl CaptureBuilder {
             )?;
         }
         let fanout_group = self.fanout.as_ref().map(|f| f.join(sock)).transpose()?;
-        if let Ok(mtu) = iface::mtu(&iface) {
+        if !any && let Ok(mtu) = iface::mtu(&iface) {
             let max_frame = self.block_size - 48 - tp::TPACKET3_HDRLEN - 16;
             if (mtu as usize + 14 + 4) > max_frame {
                 tracing::warn!(
@@ -355,7 +428,55 @@ impl CaptureBuilder {
             retire_timeout: self.retire_timeout,
             recheck: None,
             fanout_group,
+            link_type: if any { LinkType::LinuxSll2 } else { LinkType::Ethernet },
+            timestamps,
+            vlan: (self.reinsert_vlan && !any).then(Box::default),
         })
+    }
+
+    /// `PACKET_RX_RING`, halving the block count on `ENOMEM` down to the
+    /// minimum allowed. Returns the request that worked and its block count.
+    fn set_ring(&self, sock: BorrowedFd<'_>) -> Result<(tp::tpacket_req3, usize)> {
+        let min = self.min_block_count.unwrap_or((self.block_count / 4).max(1));
+        let mut count = self.block_count;
+        loop {
+            let req = tp::tpacket_req3 {
+                tp_block_size: self.block_size as u32,
+                tp_block_nr: count as u32,
+                tp_frame_size: self.frame_size as u32,
+                tp_frame_nr: ((self.block_size / self.frame_size) * count) as u32,
+                tp_retire_blk_tov: self.retire_timeout.as_nanos().div_ceil(1_000_000) as u32,
+                tp_sizeof_priv: 0,
+                tp_feature_req_word: if self.rxhash { tp::TP_FT_REQ_FILL_RXHASH } else { 0 },
+            };
+            match sys::set_rx_ring(sock, &req) {
+                Ok(()) => return Ok((req, count)),
+                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) && count > min => {
+                    let next = (count / 2).max(min);
+                    tracing::warn!(
+                        block_size = self.block_size,
+                        from = count,
+                        to = next,
+                        min,
+                        "the kernel could not allocate a ring of {} bytes (ENOMEM): trying {} blocks",
+                        self.block_size * count,
+                        next
+                    );
+                    count = next;
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
+                    return Err(Error::config(
+                        "ring size",
+                        self.block_size * count,
+                        format!(
+                            "the kernel could not allocate it (ENOMEM), and {min} blocks is the fewest allowed \
+                             (min_block_count); use fewer or smaller blocks"
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 }
 
@@ -493,6 +614,10 @@ pub struct Capture {
     /// re-checked in user space with the new one (as libpcap does).
     recheck: Option<Recheck>,
     fanout_group: Option<u16>,
+    link_type: LinkType,
+    timestamps: TimestampInfo,
+    /// With VLAN re-insertion: the current block's tagged frames, rebuilt.
+    vlan: Option<Box<VlanScratch>>,
 }
 
 #[derive(Debug)]
@@ -525,7 +650,14 @@ impl Capture {
         let token = self.ring.take()?;
         let recheck = self.recheck_next_block();
         let program = if recheck { self.recheck.as_ref().map(|r| &r.program) } else { None };
-        Some(PacketBatch::new(&mut self.ring, token, program))
+        let vlan = match &mut self.vlan {
+            Some(v) => {
+                v.fill(self.ring.bytes(&token), self.snaplen);
+                Some(&**v)
+            }
+            None => None,
+        };
+        Some(PacketBatch::new(&mut self.ring, token, program, vlan))
     }
 
     /// Whether the block just taken was filled (at least partly) under a
@@ -681,7 +813,9 @@ impl Capture {
     }
 
     /// Replace the kernel filter on the live socket, atomically. The snap
-    /// length still applies.
+    /// length still applies. On a capture on every interface the program,
+    /// written for Ethernet frames, is rewritten for the cooked socket
+    /// ([`Program::for_cooked`]).
     ///
     /// Once this returns, every packet handed out matches `program`: frames
     /// the kernel queued in the ring under the old filter (the blocks user
@@ -692,6 +826,13 @@ impl Capture {
     /// `setsockopt(SO_ATTACH_FILTER)` failed or capping the program at the
     /// snap length made it invalid.
     pub fn set_bpf(&mut self, program: &Program) -> Result<()> {
+        let cooked;
+        let program = if self.link_type == LinkType::LinuxSll2 {
+            cooked = program.for_cooked()?;
+            &cooked
+        } else {
+            program
+        };
         let p = effective_filter(Some(program), self.snaplen)?.expect("a program");
         attach(self.fd.as_fd(), &p)?;
         // Blocks are read in order; the user-owned ones come next, then the
@@ -752,14 +893,45 @@ impl Capture {
         self.fanout_group
     }
 
-    /// The interface name.
+    /// The interface name ([`ANY_INTERFACE`] for every interface).
     pub fn interface(&self) -> &str {
         &self.interface
     }
 
-    /// The interface index.
+    /// The interface index (0 for every interface).
     pub fn ifindex(&self) -> u32 {
         self.ifindex
+    }
+
+    /// What the packets' bytes start with: [`LinkType::Ethernet`] (the
+    /// link-layer header, as received), or [`LinkType::LinuxSll2`] for a
+    /// capture on every interface, whose packets start at the network
+    /// header and whose link layer is in the metadata (protocol, hardware
+    /// type, source address, direction), as libpcap's cooked mode.
+    pub fn link_type(&self) -> LinkType {
+        self.link_type
+    }
+
+    /// The clock asked for and the one set up (with the reason for a
+    /// fallback from hardware to software stamps).
+    pub fn timestamping(&self) -> &TimestampInfo {
+        &self.timestamps
+    }
+
+    /// Whether tagged frames get their VLAN tag back
+    /// ([`CaptureBuilder::reinsert_vlan`]).
+    pub fn reinserts_vlan(&self) -> bool {
+        self.vlan.is_some()
+    }
+
+    /// The name of interface `ifindex` in this capture's network namespace
+    /// (`SIOCGIFNAME` on the capture's own socket, so the answer is right
+    /// whichever namespace the calling thread is in).
+    ///
+    /// # Errors
+    /// [`Error::InterfaceNotFound`] if no interface has that index (any more).
+    pub fn interface_name(&self, ifindex: u32) -> Result<String> {
+        iface::name_on(self.fd.as_fd(), ifindex)
     }
 
     /// The snap length, if one is set.
@@ -884,7 +1056,8 @@ impl CapturePackets<'_> {
                     let program = self.cap.recheck.as_ref().map(|r| &r.program);
                     let held = self.held.as_mut().expect("held");
                     let bytes = self.cap.ring.bytes(&held.token);
-                    let mut walk = Packets::resume(bytes, held.cursor, None).recheck(program);
+                    let vlan = self.cap.vlan.as_deref();
+                    let mut walk = Packets::resume(bytes, held.cursor, None).recheck(program).vlan(vlan);
                     let pkt = walk.next();
                     held.cursor = walk.cursor();
                     return pkt;
@@ -897,7 +1070,7 @@ impl CapturePackets<'_> {
         }
         let held = self.held.as_mut().expect("advance holds a block");
         let bytes = self.cap.ring.bytes(&held.token);
-        let mut walk = Packets::resume(bytes, held.cursor, None);
+        let mut walk = Packets::resume(bytes, held.cursor, None).vlan(self.cap.vlan.as_deref());
         let pkt = walk.next();
         held.cursor = walk.cursor();
         // `advance` left packets to walk: no packet means a malformed block.
@@ -930,6 +1103,9 @@ impl CapturePackets<'_> {
             };
             let recheck = self.cap.recheck_next_block();
             let bytes = self.cap.ring.bytes(&token);
+            if let Some(v) = &mut self.cap.vlan {
+                v.fill(bytes, self.cap.snaplen);
+            }
             let (cursor, malformed) = match BlockHeader::parse(bytes) {
                 Some(h) => {
                     let flag = std::cell::Cell::new(false);
@@ -1005,6 +1181,65 @@ mod tests {
         assert!(err(base().snaplen(0)).contains("must be 1..=262144"));
         assert!(err(base().snaplen(MAX_SNAPLEN + 1)).contains("262145"));
         assert!(base().snaplen(1).validate().is_ok());
+    }
+
+    #[test]
+    fn profiles_set_the_geometry_and_later_setters_override() {
+        for p in RingProfile::ALL {
+            let b = base().profile(p);
+            assert!(b.validate().is_ok(), "{p}");
+            let g = p.geometry();
+            assert_eq!(
+                (b.block_size, b.block_count, b.frame_size, b.retire_timeout),
+                (g.block_size, g.block_count, g.frame_size, g.retire_timeout)
+            );
+        }
+        let b = base().profile(RingProfile::LowMemory).block_count(3);
+        assert_eq!((b.block_size, b.block_count), (128 << 10, 3));
+        assert!(err(base().block_count(4).min_block_count(5)).contains("must be 1..=4"));
+        assert!(err(base().min_block_count(0)).contains("min_block_count"));
+        assert!(err(Capture::builder().interface(ANY_INTERFACE).promiscuous(true)).contains("needs one interface"));
+    }
+
+    /// The smaller-ring fallback, against the real kernel: the request goes
+    /// through the sys layer's one `PACKET_RX_RING` call, which this test
+    /// makes refuse rings above 1 MiB with `ENOMEM` (a fault injected at the
+    /// choke point, on this thread only). The ring that is finally set up
+    /// is the kernel's, mapped and bound.
+    #[test]
+    #[cfg_attr(miri, ignore = "opens AF_PACKET sockets")]
+    fn enomem_halves_the_block_count_down_to_the_minimum() {
+        assert!(
+            sys::has_capability(13) && sys::has_capability(21),
+            "this test needs CAP_NET_RAW and CAP_SYS_ADMIN (a private namespace); run it as root (`.ci/run`)"
+        );
+        std::thread::spawn(|| {
+            crate::sys::ns::unshare_net().unwrap();
+            sys::fault::limit_ring_bytes(Some(1 << 20));
+            let b = || Capture::builder().interface("lo").block_size(64 << 10).block_count(64);
+            // 64 × 64 KiB = 4 MiB: refused, 32 (2 MiB) refused, 16 (1 MiB) taken.
+            let cap = b().min_block_count(4).build().unwrap();
+            assert_eq!(cap.block_count(), 16);
+            assert_eq!(sys::fault::refused(), 2);
+            // Never below the minimum the caller allows: 32 blocks at least.
+            sys::fault::limit_ring_bytes(Some(1 << 20));
+            match b().min_block_count(32).build() {
+                Err(e @ Error::InvalidConfig { .. }) => {
+                    let m = e.to_string();
+                    assert!(m.contains("ENOMEM") && m.contains("32 blocks is the fewest allowed"), "{m}");
+                }
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(sys::fault::refused(), 2, "64 refused, then 32 refused, then no further try");
+            // The block count itself turns the fallback off.
+            sys::fault::limit_ring_bytes(Some(1 << 20));
+            assert!(b().min_block_count(64).build().is_err());
+            assert_eq!(sys::fault::refused(), 1);
+            sys::fault::limit_ring_bytes(None);
+            assert_eq!(b().build().unwrap().block_count(), 64);
+        })
+        .join()
+        .unwrap();
     }
 
     #[test]

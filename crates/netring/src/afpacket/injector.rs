@@ -91,6 +91,7 @@ pub struct InjectorBuilder {
     frame_count: Option<usize>,
     qdisc_bypass: bool,
     version: TpacketVersion,
+    netns: Option<String>,
 }
 
 impl InjectorBuilder {
@@ -127,6 +128,15 @@ impl InjectorBuilder {
     /// [`TpacketVersion::V2`]; see the module documentation for why.
     pub fn version(mut self, v: TpacketVersion) -> Self {
         self.version = v;
+        self
+    }
+
+    /// Open the socket inside the named network namespace (`/run/netns/NAME`
+    /// as `ip netns` names them, or a path such as `/proc/PID/ns/net`); it
+    /// stays there wherever it is used. Needs `CAP_SYS_ADMIN`. The interface
+    /// name is looked up there.
+    pub fn netns(mut self, name: impl Into<String>) -> Self {
+        self.netns = Some(name.into());
         self
     }
 
@@ -167,7 +177,10 @@ impl InjectorBuilder {
     /// [`Error::InterfaceNotFound`]; [`Error::PermissionDenied`] without
     /// `CAP_NET_RAW`; [`Error::Unsupported`] for V3 before Linux 4.11;
     /// [`Error::Io`] naming the failing call.
-    pub fn build(self) -> Result<Injector> {
+    pub fn build(mut self) -> Result<Injector> {
+        if let Some(ns) = self.netns.take() {
+            return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
+        }
         let name = self.interface.clone().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
         iface::validate_name(&name)?;
         let ifindex = iface::index(&name)?;

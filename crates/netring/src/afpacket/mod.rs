@@ -8,15 +8,19 @@ mod batch;
 mod capture;
 mod fanout;
 mod injector;
+mod profile;
 mod ring;
 mod sender;
+mod timestamp;
 mod tx_ring;
 
 pub use batch::{PacketBatch, Packets};
 pub use capture::{
-    Capture, CaptureBuilder, CapturePackets, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE,
-    DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN, StopHandle,
+    ANY_INTERFACE, Capture, CaptureBuilder, CapturePackets, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE,
+    DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN, StopHandle,
 };
 pub use fanout::{Fanout, FanoutFlags, FanoutMode};
 pub use injector::{DEFAULT_TX_RING_BYTES, Injector, InjectorBuilder, TpacketVersion, TxSlot};
+pub use profile::{RingGeometry, RingProfile};
 pub use sender::RawSender;
+pub use timestamp::{TimestampInfo, Timestamping};

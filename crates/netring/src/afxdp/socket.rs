@@ -109,6 +109,7 @@ pub struct XdpSocketBuilder {
     builtin_program: bool,
     huge_pages: bool,
     batch_size: u32,
+    netns: Option<String>,
 }
 
 impl Default for XdpSocketBuilder {
@@ -129,6 +130,7 @@ impl Default for XdpSocketBuilder {
             builtin_program: true,
             huge_pages: false,
             batch_size: DEFAULT_BATCH_SIZE,
+            netns: None,
         }
     }
 }
@@ -234,6 +236,15 @@ impl XdpSocketBuilder {
         self
     }
 
+    /// Open the socket (and attach the built-in program) inside the named network namespace (`/run/netns/NAME`
+    /// as `ip netns` names them, or a path such as `/proc/PID/ns/net`); it
+    /// stays there wherever it is used. Needs `CAP_SYS_ADMIN`. The interface
+    /// name is looked up there.
+    pub fn netns(mut self, name: impl Into<String>) -> Self {
+        self.netns = Some(name.into());
+        self
+    }
+
     /// Frames given for receive at start.
     fn prefill(&self) -> u32 {
         match self.mode {
@@ -317,7 +328,10 @@ impl XdpSocketBuilder {
     /// the queue; [`Error::Unsupported`] for zero-copy on a driver without
     /// it; [`Error::XdpBusy`] / [`Error::XdpAttach`] / [`Error::BpfLoad`] from
     /// the program; [`Error::PermissionDenied`] naming the capability.
-    pub fn build(self) -> Result<XdpSocket> {
+    pub fn build(mut self) -> Result<XdpSocket> {
+        if let Some(ns) = self.netns.take() {
+            return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
+        }
         let iface = self.validate()?.to_owned();
         let fd = sys::socket(sx::AF_XDP, libc::SOCK_RAW, 0, "socket(AF_XDP)")?;
         let ifindex = iface::index(&iface)?;

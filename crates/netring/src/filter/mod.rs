@@ -109,6 +109,46 @@ impl Program {
         self.insns.is_empty()
     }
 
+    /// This program, compiled for Ethernet frames, rewritten for a cooked
+    /// (`SOCK_DGRAM`) socket, whose filter sees each packet from its network
+    /// header — what libpcap's `fix_program` does for `any`: absolute and
+    /// indexed loads at offset 14 or beyond move back by 14; the half-word
+    /// EtherType load at 12 becomes the ancillary `SKF_AD_PROTOCOL`;
+    /// ancillary loads stay. `len` then counts from the network header.
+    ///
+    /// # Errors
+    /// [`Error::InvalidFilter`] if the program reads the MAC addresses (or
+    /// any other link-layer byte), which a cooked socket's filter cannot see.
+    pub fn for_cooked(&self) -> Result<Self> {
+        use code::*;
+        const ETH: u32 = 14;
+        let mut insns = self.insns.clone();
+        for (pc, i) in insns.iter_mut().enumerate() {
+            let class = i.class();
+            let mode = i.code & 0xe0;
+            if !(class == BPF_LD || class == BPF_LDX) || !matches!(mode, BPF_ABS | BPF_IND | BPF_MSH) {
+                continue;
+            }
+            if mode == BPF_ABS && i.k >= SKF_AD_OFF {
+                continue;
+            }
+            if i.k >= ETH {
+                i.k -= ETH;
+            } else if mode == BPF_ABS && class == BPF_LD && i.k == 12 && i.code & 0x18 == BPF_H {
+                i.k = SKF_AD_OFF + SKF_AD_PROTOCOL;
+            } else {
+                return Err(Error::InvalidFilter {
+                    reason: format!(
+                        "instruction {pc} reads byte {} of the link-layer header, which a capture on every \
+                         interface (cooked, network header first) cannot see",
+                        i.k
+                    ),
+                });
+            }
+        }
+        Self::new(insns)
+    }
+
     /// This program with every accept length capped at `snaplen`, so that the
     /// kernel truncates accepted packets to at most `snaplen` bytes.
     ///
@@ -186,6 +226,27 @@ impl TryFrom<Vec<Instruction>> for Program {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn cooked_programs_read_from_the_network_header() {
+        // An Ethernet + IPv4 + UDP frame to port 53.
+        let mut frame = vec![0u8; 60];
+        frame[12..14].copy_from_slice(&[8, 0]);
+        frame[14] = 0x45;
+        frame[23] = 17;
+        frame[36..38].copy_from_slice(&53u16.to_be_bytes());
+        let eth_meta = FilterMeta::for_frame(&frame);
+        let cooked_meta = FilterMeta { wire_len: 46, network_offset: 0, ..eth_meta };
+        for e in ["udp port 53", "ip", "ether proto 0x0800 and udp", "len >= 20"] {
+            let p = Program::compile(e, 262_144).unwrap();
+            assert!(p.matches(&frame, &eth_meta), "{e}");
+            assert!(p.for_cooked().unwrap().matches(&frame[14..], &cooked_meta), "{e} on the network header");
+        }
+        let p = Program::compile("udp port 54", 262_144).unwrap().for_cooked().unwrap();
+        assert!(!p.matches(&frame[14..], &cooked_meta));
+        let e = Program::compile("ether host 02:00:00:00:00:01", 262_144).unwrap().for_cooked().unwrap_err();
+        assert!(e.to_string().contains("link-layer header"), "{e}");
+    }
     use super::code::*;
     use super::*;
 

@@ -1,5 +1,6 @@
 //! [`PcapNgWriter`]: pcapng files with nanosecond timestamps, one Interface
-//! Description Block, and an Interface Statistics Block with the capture's
+//! Description Block (or, for a capture on every interface, one per
+//! interface seen), and an Interface Statistics Block with the capture's
 //! drop count at the end.
 
 use std::borrow::Cow;
@@ -14,7 +15,7 @@ use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeade
 use pcap_file::{DataLink, Endianness};
 
 use crate::error::{Error, Result};
-use crate::packet::{Packet, Timestamp};
+use crate::packet::{LinkType, Packet, Timestamp};
 
 /// `if_tsresol` = 9: timestamps count nanoseconds.
 const TSRESOL_NANOS: u8 = 9;
@@ -52,14 +53,48 @@ pub struct IsbCounts {
 /// here, because `pcap-file` 2.0 stores its 64-bit timestamps low word
 /// first where the pcapng specification puts the high word first.
 pub struct PcapNgWriter<W: Write> {
-    inner: pcap_file::pcapng::PcapNgWriter<W>,
+    inner: pcap_file::pcapng::PcapNgWriter<Counted<W>>,
     snaplen: u32,
     packets: u64,
+    link: LinkType,
+    /// Cooked captures: the interface index behind each interface id, in
+    /// the order their descriptions were written.
+    interfaces: Vec<u32>,
+    namer: Option<InterfaceNamer>,
+    /// Cooked header + packet, reused record after record.
+    record: Vec<u8>,
+}
+
+/// Names the interface with a given index, for the `if_name` option of a
+/// pcapng Interface Description Block (`None`: named `ifindex N`).
+pub type InterfaceNamer = Box<dyn FnMut(u32) -> Option<String> + Send>;
+
+/// A writer that counts the bytes that pass through it.
+struct Counted<W> {
+    out: W,
+    bytes: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
 }
 
 impl<W: Write> std::fmt::Debug for PcapNgWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PcapNgWriter").field("snaplen", &self.snaplen).field("packets", &self.packets).finish()
+        f.debug_struct("PcapNgWriter")
+            .field("snaplen", &self.snaplen)
+            .field("packets", &self.packets)
+            .field("link", &self.link)
+            .field("interfaces", &self.interfaces)
+            .finish()
     }
 }
 
@@ -81,6 +116,19 @@ impl<W: Write> PcapNgWriter<W> {
     /// # Errors
     /// Writing failed.
     pub fn new(out: W, snaplen: u32, interface: Option<&str>) -> Result<Self> {
+        Self::with_link_type(out, snaplen, LinkType::Ethernet, interface)
+    }
+
+    /// Write a section header to `out` for packets of `link` type. For
+    /// [`LinkType::Ethernet`] one interface description follows (named
+    /// `interface`); for [`LinkType::LinuxSll2`] (a capture on every
+    /// interface) each interface gets its own description, written before
+    /// its first packet and named by the [`InterfaceNamer`].
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn with_link_type(out: W, snaplen: u32, link: LinkType, interface: Option<&str>) -> Result<Self> {
+        let out = Counted { out, bytes: 0 };
         let shb = SectionHeaderBlock {
             endianness: Endianness::native(),
             major_version: 1,
@@ -91,15 +139,41 @@ impl<W: Write> PcapNgWriter<W> {
                 env!("CARGO_PKG_VERSION")
             )))],
         };
-        let mut inner =
+        let inner =
             pcap_file::pcapng::PcapNgWriter::with_section_header(out, shb).map_err(io_err("write pcapng header"))?;
-        let mut options = vec![InterfaceDescriptionOption::IfTsResol(TSRESOL_NANOS)];
-        if let Some(name) = interface {
-            options.insert(0, InterfaceDescriptionOption::IfName(Cow::Owned(name.to_owned())));
+        let mut w = Self { inner, snaplen, packets: 0, link, interfaces: Vec::new(), namer: None, record: Vec::new() };
+        if link == LinkType::Ethernet {
+            w.write_idb(interface.map(str::to_owned))?;
         }
-        let idb = InterfaceDescriptionBlock { linktype: DataLink::ETHERNET, snaplen, options };
-        inner.write_pcapng_block(idb).map_err(io_err("write pcapng interface block"))?;
-        Ok(Self { inner, snaplen, packets: 0 })
+        Ok(w)
+    }
+
+    /// How interfaces of a cooked capture are named in their descriptions.
+    pub fn set_interface_namer(&mut self, namer: InterfaceNamer) {
+        self.namer = Some(namer);
+    }
+
+    fn write_idb(&mut self, name: Option<String>) -> Result<()> {
+        let mut options = vec![InterfaceDescriptionOption::IfTsResol(TSRESOL_NANOS)];
+        if let Some(name) = name {
+            options.insert(0, InterfaceDescriptionOption::IfName(Cow::Owned(name)));
+        }
+        let linktype = DataLink::from(self.link.linktype());
+        let idb = InterfaceDescriptionBlock { linktype, snaplen: self.snaplen, options };
+        self.inner.write_pcapng_block(idb).map_err(io_err("write pcapng interface block"))?;
+        Ok(())
+    }
+
+    /// The interface id of `ifindex`, describing the interface first if it
+    /// is new.
+    fn interface_id(&mut self, ifindex: u32) -> Result<u32> {
+        if let Some(i) = self.interfaces.iter().position(|&x| x == ifindex) {
+            return Ok(i as u32);
+        }
+        let name = self.namer.as_mut().and_then(|f| f(ifindex)).unwrap_or_else(|| format!("ifindex {ifindex}"));
+        self.write_idb(Some(name))?;
+        self.interfaces.push(ifindex);
+        Ok(self.interfaces.len() as u32 - 1)
     }
 
     /// Append one Enhanced Packet Block; `data` longer than the snap length
@@ -108,9 +182,13 @@ impl<W: Write> PcapNgWriter<W> {
     /// # Errors
     /// Writing failed.
     pub fn write(&mut self, timestamp: Timestamp, original_len: u32, data: &[u8]) -> Result<()> {
+        self.write_on(0, timestamp, original_len, data)
+    }
+
+    fn write_on(&mut self, interface_id: u32, timestamp: Timestamp, original_len: u32, data: &[u8]) -> Result<()> {
         let data = &data[..data.len().min(self.snaplen as usize)];
         let epb = EnhancedPacketBlock {
-            interface_id: 0,
+            interface_id,
             timestamp: Duration::from_nanos(timestamp.as_nanos()),
             original_len: original_len.max(data.len() as u32),
             data: Cow::Borrowed(data),
@@ -126,7 +204,27 @@ impl<W: Write> PcapNgWriter<W> {
     /// # Errors
     /// Writing failed.
     pub fn write_packet(&mut self, packet: &Packet<'_>) -> Result<()> {
-        self.write(packet.timestamp(), packet.original_len() as u32, packet.data())
+        match self.link {
+            LinkType::LinuxSll2 => {
+                let id = self.interface_id(packet.ifindex())?;
+                let h = packet.sll2_header();
+                let snap = (self.snaplen as usize).min(h.len() + packet.len());
+                let mut rec = std::mem::take(&mut self.record);
+                rec.clear();
+                rec.extend_from_slice(&h);
+                rec.extend_from_slice(packet.data());
+                rec.truncate(snap);
+                let r = self.write_on(id, packet.timestamp(), (h.len() + packet.original_len()) as u32, &rec);
+                self.record = rec;
+                r
+            }
+            _ => self.write(packet.timestamp(), packet.original_len() as u32, packet.data()),
+        }
+    }
+
+    /// Bytes written so far, headers included.
+    pub fn bytes(&self) -> u64 {
+        self.inner.get_ref().bytes
     }
 
     /// Records written so far.
@@ -147,12 +245,17 @@ impl<W: Write> PcapNgWriter<W> {
     /// # Errors
     /// Writing failed.
     pub fn finish(mut self, counts: Option<IsbCounts>) -> Result<W> {
+        if self.link != LinkType::Ethernet && self.interfaces.is_empty() {
+            // The statistics block needs an interface to refer to.
+            self.write_idb(Some("any".to_owned()))?;
+            self.interfaces.push(0);
+        }
         if let Some(c) = counts {
             let block = isb_bytes(&c);
             self.inner.get_mut().write_all(&block).map_err(|e| Error::from_io("write pcapng statistics block", e))?;
         }
         self.flush()?;
-        Ok(self.inner.into_inner())
+        Ok(self.inner.into_inner().out)
     }
 }
 

@@ -44,6 +44,39 @@ pub struct ethtool_channels {
     pub combined_count: u32,
 }
 
+/// `ETHTOOL_GET_TS_INFO`
+const ETHTOOL_GET_TS_INFO: u32 = 0x0000_0041;
+
+/// `struct ethtool_ts_info`: what time stamping a device supports.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ethtool_ts_info {
+    pub cmd: u32,
+    /// `SOF_TIMESTAMPING_*` bits the device supports.
+    pub so_timestamping: u32,
+    /// Index of the device's PTP hardware clock, -1 without one.
+    pub phc_index: i32,
+    pub tx_types: u32,
+    pub tx_reserved: [u32; 3],
+    /// Bit mask of `HWTSTAMP_FILTER_*` values supported.
+    pub rx_filters: u32,
+    pub rx_reserved: [u32; 3],
+}
+
+/// `struct hwtstamp_config` (`SIOCSHWTSTAMP`).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct hwtstamp_config {
+    pub flags: i32,
+    pub tx_type: i32,
+    pub rx_filter: i32,
+}
+
+/// `SIOCSHWTSTAMP`
+const SIOCSHWTSTAMP: libc::c_ulong = 0x89b0;
+/// `HWTSTAMP_FILTER_ALL`: stamp every received packet.
+pub const HWTSTAMP_FILTER_ALL: i32 = 1;
+
 /// `struct ifreq` with `ifr_data` (a pointer) in its union.
 #[repr(C)]
 struct IfreqData {
@@ -53,6 +86,8 @@ struct IfreqData {
 }
 
 const _: () = {
+    assert!(std::mem::size_of::<ethtool_ts_info>() == 44);
+    assert!(std::mem::size_of::<hwtstamp_config>() == 12);
     assert!(std::mem::size_of::<ethtool_drvinfo>() == 196);
     assert!(std::mem::size_of::<ethtool_channels>() == 36);
     assert!(std::mem::size_of::<IfreqData>() == 40);
@@ -60,14 +95,19 @@ const _: () = {
 
 /// Run one ethtool command whose struct starts with `cmd` at `buf`.
 fn ethtool<T>(name: &str, buf: &mut T, call: &'static str) -> Result<()> {
+    ifreq_data_ioctl(name, libc::SIOCETHTOOL, buf, call)
+}
+
+/// An ioctl that takes a `struct ifreq` whose `ifr_data` points at `buf`.
+fn ifreq_data_ioctl<T>(name: &str, request: libc::c_ulong, buf: &mut T, call: &'static str) -> Result<()> {
     validate_name(name)?;
     let fd = super::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0, "socket(AF_UNIX)")?;
     let mut req = IfreqData { name: [0; IFNAMSIZ], data: std::ptr::from_mut(buf).cast(), _pad: [0; 16] };
     req.name[..name.len()].copy_from_slice(name.as_bytes());
     // SAFETY: `req` is a valid ifreq whose data pointer refers to `buf`, a
-    // writable ethtool struct of the type the command in its first word
-    // names; both outlive the call.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCETHTOOL, &raw mut req) };
+    // writable struct of the type the request (and, for SIOCETHTOOL, the
+    // command in its first word) names; both outlive the call.
+    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request, &raw mut req) };
     if ret < 0 {
         let e = std::io::Error::last_os_error();
         return Err(match e.raw_os_error() {
@@ -98,6 +138,24 @@ pub fn channels(name: &str) -> Result<ethtool_channels> {
     let mut ch = ethtool_channels { cmd: ETHTOOL_GCHANNELS, ..Default::default() };
     ethtool(name, &mut ch, "ioctl(SIOCETHTOOL, ETHTOOL_GCHANNELS)")?;
     Ok(ch)
+}
+
+/// Time stamping capabilities of `name` (`ETHTOOL_GET_TS_INFO`, what
+/// `ethtool -T` shows).
+pub fn ts_info(name: &str) -> Result<ethtool_ts_info> {
+    let mut info = ethtool_ts_info { cmd: ETHTOOL_GET_TS_INFO, ..Default::default() };
+    ethtool(name, &mut info, "ioctl(SIOCETHTOOL, ETHTOOL_GET_TS_INFO)")?;
+    Ok(info)
+}
+
+/// Turn on hardware receive time stamps for every packet on `name`
+/// (`SIOCSHWTSTAMP`, `HWTSTAMP_FILTER_ALL`, transmit stamps left off).
+/// Needs `CAP_NET_ADMIN`. Returns the configuration the driver applied
+/// (it may widen the filter).
+pub fn enable_rx_hwtstamp(name: &str) -> Result<hwtstamp_config> {
+    let mut cfg = hwtstamp_config { flags: 0, tx_type: 0, rx_filter: HWTSTAMP_FILTER_ALL };
+    ifreq_data_ioctl(name, SIOCSHWTSTAMP, &mut cfg, "ioctl(SIOCSHWTSTAMP)")?;
+    Ok(cfg)
 }
 
 #[cfg(test)]

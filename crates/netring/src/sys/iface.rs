@@ -83,7 +83,13 @@ pub fn index(name: &str) -> Result<u32> {
 
 /// Name of the interface with index `ifindex` (`SIOCGIFNAME`).
 pub fn name(ifindex: u32) -> Result<String> {
-    let fd = ioctl_socket()?;
+    use std::os::fd::AsFd;
+    name_on(ioctl_socket()?.as_fd(), ifindex)
+}
+
+/// Name of the interface with index `ifindex` in the namespace of socket
+/// `fd` (`SIOCGIFNAME` on it).
+pub fn name_on(fd: BorrowedFd<'_>, ifindex: u32) -> Result<String> {
     let mut req = Ifreq { name: [0; IFNAMSIZ], data: [0; 24] };
     req.data[..4].copy_from_slice(&(ifindex as i32).to_ne_bytes());
     // SAFETY: `req` is a valid, writable `struct ifreq`; SIOCGIFNAME reads the

@@ -8,11 +8,13 @@
 #![allow(unsafe_code)]
 
 pub mod bpf;
+pub mod cred;
 pub mod ethtool;
 pub mod iface;
 pub mod mmap;
 pub mod netlink;
 pub mod ns;
+pub mod time;
 pub mod tpacket;
 pub mod xdp;
 
@@ -72,6 +74,49 @@ pub fn setsockopt<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32, value: &T,
     })
     .map(drop)
     .map_err(|e| Error::from_io(call, e))
+}
+
+/// `setsockopt(PACKET_RX_RING)` with a V3 ring request: the one place the
+/// kernel is asked for ring memory, so that tests can make it refuse
+/// (`ENOMEM`) and prove the smaller-ring fallback without exhausting the
+/// machine's memory (see [`fault`]).
+pub fn set_rx_ring(fd: BorrowedFd<'_>, req: &tpacket::tpacket_req3) -> Result<()> {
+    #[cfg(test)]
+    if fault::refuse_ring(u64::from(req.tp_block_size) * u64::from(req.tp_block_nr)) {
+        return Err(Error::from_io("setsockopt(PACKET_RX_RING)", io::Error::from_raw_os_error(libc::ENOMEM)));
+    }
+    setsockopt(fd, libc::SOL_PACKET, tpacket::PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)")
+}
+
+/// Test-only fault injection at the syscall choke point (per thread).
+#[cfg(test)]
+pub mod fault {
+    use std::cell::Cell;
+
+    thread_local! {
+        static RING_LIMIT: Cell<Option<u64>> = const { Cell::new(None) };
+        static REFUSED: Cell<u32> = const { Cell::new(0) };
+    }
+
+    /// From now on, on this thread, `PACKET_RX_RING` requests larger than
+    /// `bytes` fail with `ENOMEM` before reaching the kernel (`None`: off).
+    pub fn limit_ring_bytes(bytes: Option<u64>) {
+        RING_LIMIT.with(|l| l.set(bytes));
+        REFUSED.with(|r| r.set(0));
+    }
+
+    /// How many requests were refused since [`limit_ring_bytes`].
+    pub fn refused() -> u32 {
+        REFUSED.with(Cell::get)
+    }
+
+    pub(super) fn refuse_ring(bytes: u64) -> bool {
+        let refuse = RING_LIMIT.with(Cell::get).is_some_and(|l| bytes > l);
+        if refuse {
+            REFUSED.with(|r| r.set(r.get() + 1));
+        }
+        refuse
+    }
 }
 
 /// Marker for types that are valid for every bit pattern, so the kernel may

@@ -116,6 +116,16 @@ pub const TP_STATUS_WRONG_FORMAT: u32 = 1 << 2;
 /// `tp_feature_req_word`: fill `tp_rxhash`.
 pub const TP_FT_REQ_FILL_RXHASH: u32 = 1;
 
+// ---- time stamping (include/uapi/linux/net_tstamp.h) ----
+/// `SOF_TIMESTAMPING_RX_HARDWARE`: ask the device to stamp on receive.
+pub const SOF_TIMESTAMPING_RX_HARDWARE: u32 = 1 << 2;
+/// `SOF_TIMESTAMPING_RX_SOFTWARE`: stamp on receive in the kernel.
+pub const SOF_TIMESTAMPING_RX_SOFTWARE: u32 = 1 << 3;
+/// `SOF_TIMESTAMPING_SOFTWARE`: report software stamps.
+pub const SOF_TIMESTAMPING_SOFTWARE: u32 = 1 << 4;
+/// `SOF_TIMESTAMPING_RAW_HARDWARE`: report the device clock's stamps.
+pub const SOF_TIMESTAMPING_RAW_HARDWARE: u32 = 1 << 6;
+
 /// `TPACKET_ALIGNMENT`
 pub const TPACKET_ALIGNMENT: usize = 16;
 

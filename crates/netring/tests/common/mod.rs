@@ -52,6 +52,16 @@ pub fn seq_of(data: &[u8]) -> Option<u64> {
 /// Read test frames from `cap` (any backend) until `want` have arrived or
 /// `limit` passes. Returns every test frame as (bytes, metadata), in arrival order.
 pub fn collect<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Duration) -> Vec<netring::OwnedPacket> {
+    collect_where(cap, want, limit, |d| seq_of(d).is_some())
+}
+
+/// Read the packets whose bytes pass `keep` until `want` or `limit`.
+pub fn collect_where<S: netring::PacketSource>(
+    cap: &mut S,
+    want: usize,
+    limit: Duration,
+    keep: impl Fn(&[u8]) -> bool,
+) -> Vec<netring::OwnedPacket> {
     use netring::Batch;
     let deadline = Instant::now() + limit;
     let mut out = Vec::new();
@@ -61,7 +71,7 @@ pub fn collect<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Durati
             break;
         }
         if let Some(batch) = cap.next_batch_blocking(Some(left)).expect("blocking read") {
-            out.extend(batch.packets().filter(|p| seq_of(p.data()).is_some()).map(|p| p.to_owned()));
+            out.extend(batch.packets().filter(|p| keep(p.data())).map(|p| p.to_owned()));
         }
     }
     out
@@ -130,4 +140,74 @@ impl Tcpdump {
         }
         pcap_frames(&self.file)
     }
+}
+
+/// An Ethernet + IPv4 + UDP frame of flow `flow` (198.18.0.1:1000+flow →
+/// 198.19.0.1:2000+flow, benchmark range only) carrying `seq` as its first
+/// eight payload bytes; `len` bytes in all (at least 50).
+pub fn udp_frame(flow: u16, seq: u64, len: usize) -> Vec<u8> {
+    let len = len.max(50);
+    let mut f = vec![0u8; len];
+    f[0..6].copy_from_slice(&DST);
+    f[6..12].copy_from_slice(&SRC);
+    f[12..14].copy_from_slice(&0x0800u16.to_be_bytes());
+    let ip_len = (len - 14) as u16;
+    let ip = &mut f[14..34];
+    ip[0] = 0x45;
+    ip[2..4].copy_from_slice(&ip_len.to_be_bytes());
+    ip[8] = 64;
+    ip[9] = 17;
+    ip[12..16].copy_from_slice(&[198, 18, 0, 1]);
+    ip[16..20].copy_from_slice(&[198, 19, 0, 1]);
+    let sum = ipv4_checksum(ip);
+    ip[10..12].copy_from_slice(&sum.to_be_bytes());
+    let udp = &mut f[34..42];
+    udp[0..2].copy_from_slice(&(1000 + flow).to_be_bytes());
+    udp[2..4].copy_from_slice(&(2000 + flow).to_be_bytes());
+    udp[4..6].copy_from_slice(&(ip_len - 20).to_be_bytes());
+    f[42..50].copy_from_slice(&seq.to_be_bytes());
+    f
+}
+
+/// The one's complement header checksum of an IPv4 header (checksum field zero).
+pub fn ipv4_checksum(h: &[u8]) -> u16 {
+    let mut sum: u32 = h.chunks(2).map(|c| u32::from(u16::from_be_bytes([c[0], c[1]]))).sum();
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+/// (flow, seq) of a frame built by [`udp_frame`].
+pub fn udp_flow_seq(data: &[u8]) -> Option<(u16, u64)> {
+    (data.len() >= 50 && data[12..14] == [0x08, 0x00] && data[23] == 17).then(|| {
+        (u16::from_be_bytes([data[34], data[35]]) - 1000, u64::from_be_bytes(data[42..50].try_into().expect("8 bytes")))
+    })
+}
+
+/// Every UDP test frame `cap` delivers until `want` or `limit`.
+pub fn collect_udp<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Duration) -> Vec<netring::OwnedPacket> {
+    collect_where(cap, want, limit, |d| udp_flow_seq(d).is_some())
+}
+
+/// Run `f` on a thread pinned to CPU `cpu`.
+pub fn on_cpu<T: Send>(cpu: usize, f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes
+            // inside it; sched_setaffinity reads it for the calling thread.
+            unsafe {
+                let mut set: libc::cpu_set_t = std::mem::zeroed();
+                libc::CPU_SET(cpu, &mut set);
+                assert_eq!(
+                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
+                    0,
+                    "pin to CPU {cpu}"
+                );
+            }
+            f()
+        })
+        .join()
+        .unwrap()
+    })
 }

@@ -1,0 +1,365 @@
+//! `netring capture --fanout N`: N capture threads, each with its own
+//! socket in one fanout group, writing one merged file ordered by time
+//! stamp or one file per thread (`--split`).
+//!
+//! Merging: each thread copies its packets out of the ring and sends them
+//! to the writer with a *watermark*, a time before which it will deliver
+//! nothing more. A thread that just delivered a packet stamped T will not
+//! deliver anything earlier (one socket's ring is in arrival order); a
+//! thread whose wait for a block timed out has handed over everything
+//! stamped before now − (retire timeout + 20 ms), because the kernel
+//! retires a block at the latest one retire timeout after it opened it.
+//! The writer keeps packets in a heap and writes those at or below the
+//! lowest watermark, so the file is in time-stamp order without holding
+//! more than about one retire timeout of traffic. The copy is the price of
+//! merging; `--split` writes each thread's packets straight from its ring.
+
+use std::cmp::{Ordering as CmpOrdering, Reverse};
+use std::collections::BinaryHeap;
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use netring::afpacket::{Fanout, FanoutFlags};
+use netring::pcap::{IsbCounts, RotatingWriter};
+use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
+
+use crate::capture::{Args, Tally, announce, report, snaplen, truncate};
+use crate::capture_opts::FileSpec;
+use crate::output;
+
+/// How long a thread waits for a block before it reports a new watermark.
+const TICK: Duration = Duration::from_millis(50);
+/// Timer slack on top of the retire timeout.
+const SLACK: Duration = Duration::from_millis(20);
+
+/// Open the capture (`fanout` `None`) or the group's `n` members. The
+/// first member joins with the flags as given; the others join the group
+/// it ended up in (with `unique-id`, the id the kernel picked).
+pub fn open_members(b: &CaptureBuilder, fanout: Option<Fanout>, n: usize) -> Result<Vec<Capture>, Error> {
+    let Some(f) = fanout else { return Ok(vec![b.clone().build()?]) };
+    let first = b.clone().fanout(f.clone()).build()?;
+    let id = first.fanout_group().unwrap_or(f.group_id);
+    let rest = Fanout::new(id, f.mode.clone()).flags(f.flags - FanoutFlags::UNIQUE_ID);
+    let mut caps = vec![first];
+    for _ in 1..n {
+        caps.push(b.clone().fanout(rest.clone()).build()?);
+    }
+    Ok(caps)
+}
+
+/// Run the group until the count, the duration or a signal ends it.
+pub fn run(a: &Args, caps: Vec<Capture>, file: Option<FileSpec>, how: &str) -> Result<ExitCode, Error> {
+    let stops: Vec<StopHandle> = caps.iter().map(Capture::stop_handle).collect();
+    let link = caps[0].link_type();
+    let on_signal = stops.clone();
+    crate::signals::on_stop(move || on_signal.iter().for_each(StopHandle::stop))
+        .map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    let start_ts = Timestamp::now();
+    let started = Instant::now();
+    announce(a, link, how);
+    let (tally, stats, outcome) = if a.more.split {
+        split(a, caps, file.as_ref(), &stops, start_ts)?
+    } else {
+        merged(a, caps, file.as_ref(), &stops, start_ts)?
+    };
+    report(a, &tally, &stats, started.elapsed().as_secs_f64());
+    outcome?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn stop_all(stops: &[StopHandle]) {
+    stops.iter().for_each(StopHandle::stop);
+}
+
+/// What one thread hands the merging writer.
+enum Msg {
+    Packets { member: usize, packets: Vec<OwnedPacket>, safe: Timestamp },
+    Tick { member: usize, safe: Timestamp },
+    Done { member: usize, stats: CaptureStats, result: Result<(), Error> },
+}
+
+/// A packet waiting in the merge heap, ordered by time stamp, then arrival.
+struct Pending {
+    ts: Timestamp,
+    seq: u64,
+    packet: OwnedPacket,
+}
+
+impl PartialEq for Pending {
+    fn eq(&self, o: &Self) -> bool {
+        (self.ts, self.seq) == (o.ts, o.seq)
+    }
+}
+impl Eq for Pending {}
+impl PartialOrd for Pending {
+    fn partial_cmp(&self, o: &Self) -> Option<CmpOrdering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Pending {
+    fn cmp(&self, o: &Self) -> CmpOrdering {
+        (self.ts, self.seq).cmp(&(o.ts, o.seq))
+    }
+}
+
+fn before(t: Timestamp, d: Duration) -> Timestamp {
+    Timestamp::from_nanos(t.as_nanos().saturating_sub(d.as_nanos() as u64))
+}
+
+/// One member of a merged group: copy packets out, report watermarks.
+fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>) {
+    let lag = cap.retire_timeout() + SLACK;
+    let mut last = Timestamp::default();
+    let result = loop {
+        let msg = match cap.next_batch_blocking(Some(TICK)) {
+            Ok(Some(batch)) => {
+                let packets: Vec<OwnedPacket> = batch.iter().map(|p| p.to_owned()).collect();
+                drop(batch);
+                last = packets.iter().map(OwnedPacket::timestamp).fold(last, Timestamp::max);
+                Msg::Packets { member, packets, safe: last }
+            }
+            Ok(None) => Msg::Tick { member, safe: last.max(before(Timestamp::now(), lag)) },
+            Err(Error::Stopped) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        if tx.send(msg).is_err() {
+            break Ok(());
+        }
+    };
+    let stats = cap.stats().unwrap_or_default();
+    let _ = tx.send(Msg::Done { member, stats, result });
+}
+
+/// Where each packet goes once it is due: counted, written, shown.
+struct Emitter<'a> {
+    a: &'a Args,
+    writer: Option<RotatingWriter>,
+    tally: Tally,
+    lines: bool,
+    snaplen: u32,
+}
+
+impl Emitter<'_> {
+    /// Emit `p`; `false` once the count is reached (nothing more is taken).
+    fn emit(&mut self, p: &Packet<'_>) -> Result<bool, Error> {
+        let (count, ..) = self.a.limits();
+        if count.is_some_and(|c| self.tally.packets >= c) {
+            return Ok(false);
+        }
+        let p = truncate(*p, self.snaplen);
+        self.tally.packets += 1;
+        self.tally.bytes += p.original_len() as u64;
+        if let Some(w) = self.writer.as_mut() {
+            w.write_packet(&p)?;
+        }
+        if self.lines {
+            print_line(self.a, &p);
+        }
+        Ok(count.is_none_or(|c| self.tally.packets < c))
+    }
+}
+
+fn print_line(a: &Args, p: &Packet<'_>) {
+    let line = output::packet_line(p);
+    let (_, _, _, json) = a.limits();
+    // With --json, stdout is reserved for the summary object.
+    let _ =
+        if json { writeln!(std::io::stderr().lock(), "{line}") } else { writeln!(std::io::stdout().lock(), "{line}") };
+}
+
+type RunResult = (Tally, CaptureStats, Result<(), Error>);
+
+fn merged(
+    a: &Args,
+    caps: Vec<Capture>,
+    file: Option<&FileSpec>,
+    stops: &[StopHandle],
+    start_ts: Timestamp,
+) -> Result<RunResult, Error> {
+    let (_, duration, quiet, _) = a.limits();
+    let n = caps.len();
+    let writer = file.map(|f| f.open(None)).transpose()?;
+    let lines = !quiet && writer.is_none();
+    let mut out = Emitter { a, writer, tally: Tally::default(), lines, snaplen: snaplen(a) };
+    let (tx, rx) = sync_channel::<Msg>(4 * n);
+    let threads: Vec<_> = caps
+        .into_iter()
+        .enumerate()
+        .map(|(k, cap)| {
+            let tx = tx.clone();
+            std::thread::Builder::new().name(format!("netring-fanout-{k}")).spawn(move || feed(k, cap, tx))
+        })
+        .collect::<Result<_, _>>()
+        .map_err(|e| Error::Io { call: "spawn capture thread", source: e })?;
+    drop(tx);
+
+    let deadline = duration.map(|d| Instant::now() + d);
+    let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
+    let mut safe = vec![Timestamp::default(); n];
+    let mut done = vec![false; n];
+    let mut stats = CaptureStats::default();
+    let mut outcome: Result<(), Error> = Ok(());
+    let mut seq = 0u64;
+    let mut taking = true;
+    while done.iter().any(|d| !d) {
+        match rx.recv_timeout(TICK) {
+            Ok(Msg::Packets { member, packets, safe: s }) => {
+                for packet in packets {
+                    seq += 1;
+                    heap.push(Reverse(Pending { ts: packet.timestamp(), seq, packet }));
+                }
+                safe[member] = s;
+            }
+            Ok(Msg::Tick { member, safe: s }) => safe[member] = s,
+            Ok(Msg::Done { member, stats: s, result }) => {
+                done[member] = true;
+                stats = stats + s;
+                if let (Ok(()), Err(e)) = (&outcome, result) {
+                    outcome = Err(e);
+                    stop_all(stops);
+                }
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break,
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop_all(stops);
+        }
+        // Everything at or below the lowest watermark of the threads still
+        // running can be written in order.
+        let mark = (0..n).filter(|&k| !done[k]).map(|k| safe[k]).min().unwrap_or(Timestamp::from_nanos(u64::MAX));
+        while taking && heap.peek().is_some_and(|p| p.0.ts <= mark) {
+            let Reverse(p) = heap.pop().expect("peeked");
+            match out.emit(&p.packet.as_packet()) {
+                Ok(true) => {}
+                Ok(false) => {
+                    taking = false;
+                    stop_all(stops);
+                }
+                Err(e) => {
+                    taking = false;
+                    stop_all(stops);
+                    if outcome.is_ok() {
+                        outcome = Err(e);
+                    }
+                }
+            }
+        }
+    }
+    for t in threads {
+        let _ = t.join();
+    }
+    // The rest, in order: every thread has stopped.
+    while taking && let Some(Reverse(p)) = heap.pop() {
+        match out.emit(&p.packet.as_packet()) {
+            Ok(more) => taking = more,
+            Err(e) => {
+                outcome = outcome.and(Err(e));
+                taking = false;
+            }
+        }
+    }
+    let counts = isb(&stats, out.tally.packets, start_ts);
+    if let Some(w) = out.writer.take()
+        && let Err(e) = w.finish(Some(counts))
+    {
+        outcome = outcome.and(Err(e));
+    }
+    Ok((out.tally, stats, outcome))
+}
+
+fn isb(s: &CaptureStats, delivered: u64, start: Timestamp) -> IsbCounts {
+    IsbCounts { received: s.packets + s.drops, dropped: s.drops, delivered, start, end: Timestamp::now() }
+}
+
+/// One member of a split group: its own file, straight from its ring.
+fn record(
+    a: &Args,
+    cap: &mut Capture,
+    writer: &mut Option<RotatingWriter>,
+    claimed: &AtomicU64,
+    stops: &[StopHandle],
+    tally: &mut Tally,
+) -> Result<(), Error> {
+    let (count, _, quiet, _) = a.limits();
+    let lines = !quiet && writer.is_none();
+    let snap = snaplen(a);
+    loop {
+        let batch = match cap.next_batch_blocking(Some(TICK)) {
+            Ok(Some(b)) => b,
+            Ok(None) => continue,
+            Err(Error::Stopped) => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        for pkt in &batch {
+            // Exactly N over the group: each packet claims a number first.
+            let n = claimed.fetch_add(1, Ordering::Relaxed);
+            if count.is_some_and(|c| n >= c) {
+                stop_all(stops);
+                return Ok(());
+            }
+            let pkt = truncate(pkt, snap);
+            tally.packets += 1;
+            tally.bytes += pkt.original_len() as u64;
+            if let Some(w) = writer.as_mut() {
+                w.write_packet(&pkt)?;
+            }
+            if lines {
+                print_line(a, &pkt);
+            }
+            if count.is_some_and(|c| n + 1 >= c) {
+                stop_all(stops);
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn split(
+    a: &Args,
+    caps: Vec<Capture>,
+    file: Option<&FileSpec>,
+    stops: &[StopHandle],
+    start_ts: Timestamp,
+) -> Result<RunResult, Error> {
+    let (_, duration, _, _) = a.limits();
+    let claimed = AtomicU64::new(0);
+    let writers: Vec<Option<RotatingWriter>> =
+        (0..caps.len()).map(|k| file.map(|f| f.open(Some(k))).transpose()).collect::<Result<_, _>>()?;
+    let results = Mutex::new(Vec::new());
+    let deadline = duration.map(|d| Instant::now() + d);
+    let running = Arc::new(AtomicU64::new(caps.len() as u64));
+    std::thread::scope(|s| {
+        for (mut cap, mut writer) in caps.into_iter().zip(writers) {
+            let (claimed, results, running) = (&claimed, &results, Arc::clone(&running));
+            s.spawn(move || {
+                let mut tally = Tally::default();
+                let r = record(a, &mut cap, &mut writer, claimed, stops, &mut tally);
+                let stats = cap.stats().unwrap_or_default();
+                let closed = writer.map(|w| w.finish(Some(isb(&stats, tally.packets, start_ts)))).transpose();
+                results.lock().expect("results").push((tally, stats, r.and(closed.map(drop))));
+                running.fetch_sub(1, Ordering::Release);
+            });
+        }
+        while running.load(Ordering::Acquire) > 0 {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                stop_all(stops);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    });
+    let mut tally = Tally::default();
+    let mut stats = CaptureStats::default();
+    let mut outcome = Ok(());
+    for (t, s, r) in results.into_inner().expect("results") {
+        tally.packets += t.packets;
+        tally.bytes += t.bytes;
+        stats = stats + s;
+        outcome = outcome.and(r);
+    }
+    Ok((tally, stats, outcome))
+}
