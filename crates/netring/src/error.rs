@@ -248,6 +248,7 @@ fn capability_for(call: &str) -> &'static str {
         || call.starts_with("unshare")
         || call.starts_with("mount")
         || call.contains("SIOCSIF")
+        || call.contains("BUSY_POLL")
     {
         "CAP_NET_ADMIN"
     } else if call.contains("IPC_LOCK") || call.contains("XDP_UMEM_REG") {

@@ -38,14 +38,16 @@
 //! tries native and falls back to generic.
 
 mod batch;
+mod queues;
 mod socket;
 mod umem;
 
 pub use crate::bpf::{AttachMode, XdpAttach};
 pub use batch::{XdpBatch, XdpPacket, XdpPackets, XdpStats};
+pub use queues::XdpQueueSet;
 pub use socket::{
-    BindMode, DEFAULT_BATCH_SIZE, DEFAULT_FILL_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE, DEFAULT_RING_SIZE,
-    Readiness, TxSlot, XdpMode, XdpSocket, XdpSocketBuilder,
+    BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FILL_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE,
+    DEFAULT_RING_SIZE, Readiness, TxSlot, XdpMode, XdpSocket, XdpSocketBuilder,
 };
 
 /// Why taking over `interface` with an AF_XDP receive socket would cut
