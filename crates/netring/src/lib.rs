@@ -27,7 +27,7 @@
 //! | [`bridge`] | [`Bridge`]: two Capture + Injector ports, a per-packet decision |
 //! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program), a builder, an interpreter, tcpdump-style listings, and the [`expr`](filter::expr) compiler for tcpdump filter expressions |
 //! | `ring` (private) | the single-producer / single-consumer ring protocol of AF_XDP's four rings |
-//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics |
+//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics; shared UMEM across queues and devices, [`XdpQueueSet`](afxdp::XdpQueueSet), busy polling, multi-buffer |
 //! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
@@ -46,7 +46,9 @@
 //! control words and descriptors, copied in and out by value; `ring/sim.rs`
 //! is its test-only simulated kernel) and in `afxdp/umem.rs`, the one place
 //! that turns UMEM frames into slices — only frames its ownership table
-//! shows user space holding. A receive block becomes a slice
+//! shows user space holding; sockets sharing one UMEM each own a disjoint
+//! partition of it, built in one place, so no two of them reach the same
+//! frame. A receive block becomes a slice
 //! only after an `Acquire` load of its status word shows `TP_STATUS_USER`,
 //! and stops being one before the `Release` store that hands it back: a
 //! [`PacketBatch`] borrows its [`Capture`] mutably and hands its block back on
@@ -69,6 +71,9 @@
 //! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
 //! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
 //! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
+//! | [`XdpSocketBuilder::build_shared`] (shared UMEM, other queues or devices) | as [`XdpSocket`] | 5.10 |
+//! | [`XdpSocketBuilder::busy_poll`] | `CAP_NET_ADMIN` to raise the values | 5.11 |
+//! | [`XdpSocketBuilder::multi_buffer`] | as [`XdpSocket`] | 6.6 (`XDP_USE_SG`; program fragments 5.18) |
 //!
 //! TPACKET ring pages are kernel memory and are not charged to
 //! `RLIMIT_MEMLOCK`; an AF_XDP UMEM is user memory pinned by the kernel and

@@ -18,6 +18,14 @@
 //! descriptor the kernel returns is checked against this table before it is
 //! believed: an address outside the UMEM, a length past the end of its
 //! frame, or a frame the kernel does not hold is refused and counted.
+//!
+//! Several sockets can share one region (`XDP_SHARED_UMEM`). Each then owns
+//! one [`Umem`]: a partition of consecutive frames with a table of its own,
+//! made by [`Umem::split`] (the only constructor of partitions, so they are
+//! disjoint). A partition's table knows only its own frames: a frame of
+//! another partition is refused like one outside the region. Slices are
+//! formed only over frames of one's own partition, so partitions used on
+//! different threads never reach the same byte.
 
 #![allow(unsafe_code)]
 
