@@ -24,8 +24,9 @@
 //! on its own thread pinned to its own CPU, the peer with no receiver
 //! (rate = frames completed per second); RX, the same senders with one
 //! AF_XDP RX socket per queue on the peer (shared UMEM), read in turn by
-//! one `XdpQueueSet` thread (rate = frames received per second), and the
-//! same with busy polling on (20 µs, budget 64) and the reader spinning.
+//! one `XdpQueueSet` thread (rate = frames received per second), sleeping
+//! in `poll` or spinning on `next_batch`, and spinning with busy polling
+//! on (20 µs, budget 64).
 //!
 //! Needs root. Creates and removes its own namespaces.
 
@@ -174,25 +175,8 @@ fn tx_run(kind: Tx, len: usize, secs: f64) -> (f64, f64) {
             })
         }
         Tx::Xdp => {
-            let mut sock = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()).unwrap().unwrap();
-            std::thread::spawn(move || {
-                pin(0);
-                let t0 = Instant::now();
-                while t0.elapsed().as_secs_f64() < secs {
-                    for f in &fr {
-                        match sock.tx_slot(f.len()) {
-                            Ok(Some(mut s)) => {
-                                s.data_mut().copy_from_slice(f);
-                                s.send();
-                            }
-                            _ => break,
-                        }
-                    }
-                    let _ = sock.flush();
-                }
-                let _ = sock.wait_tx_drained(Duration::from_secs(1));
-                sock.statistics().map(|s| s.completed).unwrap_or(0)
-            })
+            let sock = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()).unwrap().unwrap();
+            xdp_flood(sock, fr, 0, secs)
         }
     };
     let sent = sent.join().unwrap();
@@ -207,12 +191,11 @@ fn summary(v: &mut [f64]) -> String {
     format!("median {:>7.3} Mpps  [min {:.3} .. max {:.3}]", med / 1e6, v[0] / 1e6, v[v.len() - 1] / 1e6)
 }
 
-/// Flood `sock`'s queue with 64-byte frames for `secs` on CPU `cpu`;
-/// frames completed.
-fn xdp_flood(mut sock: XdpSocket, cpu: usize, secs: f64) -> std::thread::JoinHandle<u64> {
+/// Flood `sock`'s queue with `fr` from zero-copy TX slots for `secs` on
+/// CPU `cpu`; frames completed.
+fn xdp_flood(mut sock: XdpSocket, fr: Vec<Vec<u8>>, cpu: usize, secs: f64) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
         pin(cpu);
-        let fr = frames(64);
         let t0 = Instant::now();
         while t0.elapsed().as_secs_f64() < secs {
             for f in &fr {
@@ -231,11 +214,15 @@ fn xdp_flood(mut sock: XdpSocket, cpu: usize, secs: f64) -> std::thread::JoinHan
     })
 }
 
+/// The receiving side of a queues run: busy polling, and whether the
+/// reader spins on `next_batch` instead of sleeping in `poll`.
+type RxSide = Option<(Option<BusyPoll>, bool)>;
+
 /// One run with `q` queues: (sent/s, received/s; received 0 without `rx`).
-fn queues_run(q: u32, rx: Option<Option<BusyPoll>>, secs: f64) -> (f64, f64) {
+fn queues_run(q: u32, rx: RxSide, secs: f64) -> (f64, f64) {
     let l = VethConfig::default().queues(2).create().expect("veth (run as root)");
     let stop = Arc::new(AtomicBool::new(false));
-    let reader = rx.map(|bp| {
+    let reader = rx.map(|(bp, spin)| {
         let socks =
             l.b.run(|n| {
                 XdpSocket::builder()
@@ -248,7 +235,7 @@ fn queues_run(q: u32, rx: Option<Option<BusyPoll>>, secs: f64) -> (f64, f64) {
             .unwrap();
         let set = XdpQueueSet::new(socks).unwrap();
         let ready = Arc::new(AtomicBool::new(false));
-        let h = receiver(set, bp.is_some(), stop.clone(), ready.clone());
+        let h = receiver(set, spin, stop.clone(), ready.clone());
         while !ready.load(Ordering::Acquire) {
             std::thread::yield_now();
         }
@@ -258,7 +245,7 @@ fn queues_run(q: u32, rx: Option<Option<BusyPoll>>, secs: f64) -> (f64, f64) {
         l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_queues(&(0..q).collect::<Vec<_>>()))
             .unwrap()
             .unwrap();
-    let senders: Vec<_> = tx.into_iter().enumerate().map(|(i, s)| xdp_flood(s, i, secs)).collect();
+    let senders: Vec<_> = tx.into_iter().enumerate().map(|(i, s)| xdp_flood(s, frames(64), i, secs)).collect();
     let sent: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
     stop.store(true, Ordering::Release);
     let got = reader.map_or(0, |h| h.join().unwrap());
@@ -267,13 +254,16 @@ fn queues_run(q: u32, rx: Option<Option<BusyPoll>>, secs: f64) -> (f64, f64) {
 
 fn queues_main(secs: f64, reps: usize) {
     // (label, queues, receiver)
-    let kinds: [(&str, u32, Option<Option<BusyPoll>>); 6] = [
+    let bp = Some(BusyPoll::default());
+    let kinds: [(&str, u32, RxSide); 8] = [
         ("TX 1 queue", 1, None),
         ("TX 2 queues", 2, None),
-        ("RX 1 queue", 1, Some(None)),
-        ("RX 2 queues", 2, Some(None)),
-        ("RX 1 queue busy-poll", 1, Some(Some(BusyPoll::default()))),
-        ("RX 2 queues busy-poll", 2, Some(Some(BusyPoll::default()))),
+        ("RX 1 queue", 1, Some((None, false))),
+        ("RX 2 queues", 2, Some((None, false))),
+        ("RX 1 queue spin", 1, Some((None, true))),
+        ("RX 2 queues spin", 2, Some((None, true))),
+        ("RX 1 queue spin+busy-poll", 1, Some((bp, true))),
+        ("RX 2 queues spin+busy-poll", 2, Some((bp, true))),
     ];
     let mut sent: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
     let mut got: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
@@ -287,9 +277,9 @@ fn queues_main(secs: f64, reps: usize) {
     }
     println!("== AF_XDP, 64-byte frames, 2-queue veth, {reps} x {secs} s ==");
     for (i, (label, _, rx)) in kinds.iter().enumerate() {
-        println!("{label:<24} sent {}", summary(&mut sent[i]));
+        println!("{label:<28} sent {}", summary(&mut sent[i]));
         if rx.is_some() {
-            println!("{:<24} received {}", "", summary(&mut got[i]));
+            println!("{:<28} received {}", "", summary(&mut got[i]));
         }
     }
 }

@@ -370,3 +370,21 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
     assert_eq!(got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(), jumbo);
     assert_eq!(out.statistics().unwrap().completed, 20, "a chain completes as one frame");
 }
+
+#[test]
+fn multi_buffer_over_a_shared_umem_on_two_queues() {
+    let l = veth(VethConfig::default().queues(2).mtu(9000));
+    let b = |n: &str| XdpSocket::builder().interface(n).frame_size(4096).frame_count(256).multi_buffer(true);
+    let mut rx = l.b.run(|n| b(n).mode(XdpMode::Rx).build_all_queues()).unwrap().unwrap();
+    let mut tx = l.a.run(|n| b(n).mode(XdpMode::Tx).build_all_queues()).unwrap().unwrap();
+    assert!(rx.iter().chain(&tx).all(XdpSocket::multi_buffer));
+    let sent: Vec<Vec<Vec<u8>>> =
+        (0..2u64).map(|q| (0..10).map(|i| frame(q * 1_000_000 + i, 8000 + i as usize * 100)).collect()).collect();
+    for (sock, frames) in tx.iter_mut().zip(&sent) {
+        xdp_send(sock, frames);
+    }
+    for (sock, frames) in rx.iter_mut().zip(&sent) {
+        let got: Vec<Vec<u8>> = common::collect(sock, 10, WAIT).into_iter().map(|p| p.data).collect();
+        assert_eq!(&got, frames, "queue {}: jumbo frames whole, through the UMEM's second socket too", sock.queue());
+    }
+}

@@ -132,10 +132,12 @@ pub struct XdpSocketBuilder {
 /// What it costs: a core spinning in the kernel (every empty receive is a
 /// system call that spins for `usecs`), for lower and steadier latency and
 /// fewer interrupts. It helps on a NIC queue that one thread owns and polls
-/// without pause; it does nothing for a socket whose queue has no NAPI
-/// context, and on veth (copy mode) the receive work runs in the sender's
-/// softirq whatever the receiver does, so there it adds system calls and
-/// no speed (measured in `examples/xdp_bench.rs`).
+/// without pause, with a core to spare for it; it does nothing for a
+/// socket whose queue has no NAPI context. On veth (copy mode) the receive
+/// work runs in the sender's softirq whatever the receiver does, so a
+/// spinning, busy-polling reader only takes CPU from the senders: on two
+/// cores, `examples/xdp_bench.rs queues` measured it slower than a reader
+/// sleeping in `poll`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BusyPoll {
     /// `SO_BUSY_POLL`: microseconds to spin per system call (0: none).
