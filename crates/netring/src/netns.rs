@@ -252,6 +252,17 @@ impl VethConfig {
         let index_b = ns_b.run(|| iface::index(&name_b))??;
         set_up(&nl_a, index_a)?;
         set_up(&nl_b, index_b)?;
+        // Up is not yet ready to send: until the kernel's link watch work
+        // activates a device's qdisc (it needs the RTNL lock, which a
+        // namespace being torn down may hold for a while), the root qdisc is
+        // `noop` and drops every frame sent through the stack, reporting
+        // success. Wait for both ends, bounded.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        for (nl, index) in [(&nl_a, index_a), (&nl_b, index_b)] {
+            while nl.get_link(index)?.qdisc == "noop" && std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+            }
+        }
         Ok(VethLink {
             a: End { ns: ns_a, name: name_a, ifindex: index_a },
             b: End { ns: ns_b, name: name_b, ifindex: index_b },

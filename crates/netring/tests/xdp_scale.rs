@@ -388,3 +388,21 @@ fn multi_buffer_over_a_shared_umem_on_two_queues() {
         assert_eq!(&got, frames, "queue {}: jumbo frames whole, through the UMEM's second socket too", sock.queue());
     }
 }
+
+#[test]
+fn a_new_link_can_send_through_the_stack_at_once() {
+    // Until link watch activates a device's qdisc it is `noop`, which drops
+    // what AF_PACKET sends and reports success; VethLink waits it out.
+    let l = link();
+    for end in [&l.a, &l.b] {
+        let q = end.run(netring::interface::link_info).unwrap().unwrap().qdisc;
+        assert!(!q.is_empty() && q != "noop", "{}: qdisc {q:?}", end.name);
+    }
+    let mut cap = l.b.run(|n| Capture::builder().interface(n).build()).unwrap().unwrap();
+    let tx = l.a.run(RawSender::open).unwrap().unwrap();
+    let sent: Vec<_> = (0..50).map(|i| frame(i, 64)).collect();
+    for f in &sent {
+        tx.send(f).unwrap();
+    }
+    assert_eq!(common::collect(&mut cap, 50, WAIT).into_iter().map(|p| p.data).collect::<Vec<_>>(), sent);
+}

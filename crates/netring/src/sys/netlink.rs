@@ -338,6 +338,7 @@ const RTN_UNICAST: u8 = 1;
 const IFLA_ADDRESS: u16 = 1;
 const IFLA_STATS64: u16 = 23;
 const IFLA_OPERSTATE: u16 = 16;
+const IFLA_QDISC: u16 = 6;
 const IFLA_PROMISCUITY: u16 = 30;
 const IFLA_XDP: u16 = 43;
 const IFLA_XDP_ATTACHED: u16 = 2;
@@ -398,6 +399,10 @@ pub struct LinkInfo {
     pub xdp_attached: u8,
     /// ID of the attached XDP program, 0 if none.
     pub xdp_prog_id: u32,
+    /// The root qdisc's kind (`IFLA_QDISC`): `noop` until the kernel has
+    /// activated the device's transmit path after it came up (link watch),
+    /// and every frame sent through the stack meanwhile is dropped.
+    pub qdisc: String,
 }
 
 /// Iterate `(type, payload)` over netlink attributes.
@@ -435,6 +440,9 @@ impl LinkInfo {
                     a.name = String::from_utf8_lossy(p.split(|&c| c == 0).next().unwrap_or(&[])).into_owned()
                 }
                 IFLA_MTU => a.mtu = u32_of(p),
+                IFLA_QDISC => {
+                    a.qdisc = String::from_utf8_lossy(p.split(|&c| c == 0).next().unwrap_or(&[])).into_owned()
+                }
                 IFLA_ADDRESS => a.address = p.to_vec(),
                 IFLA_PROMISCUITY => a.promiscuity = u32_of(p),
                 IFLA_NUM_TX_QUEUES => a.tx_queues = u32_of(p),
