@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use netring::afxdp::XdpAttach;
+use netring::afxdp::{XdpAttach, XdpQueueSet};
 use netring::pcap::{FileFormat, IsbCounts};
 use netring::{
     Batch, Capture, CaptureStats, Error, LinkType, Packet, PacketSource, PacketStatus, StopHandle, Timestamp, XdpMode,
@@ -70,9 +70,10 @@ pub struct Args {
     /// socket on one queue, with netring's built-in XDP program).
     #[arg(long, value_enum, default_value_t = Backend::Packet)]
     backend: Backend,
-    /// With `--backend xdp`: the queue to bind to.
-    #[arg(long, default_value_t = 0)]
-    queue: u32,
+    /// With `--backend xdp`: the queue to bind to, or `all` (one socket per
+    /// RX queue over one shared UMEM, one XDP program, read in turn).
+    #[arg(long, default_value = "0")]
+    queue: crate::backend::Queue,
     /// With `--backend xdp`: take the queue's traffic away from the host even
     /// though the interface has addresses or a default route.
     #[arg(long)]
@@ -229,21 +230,35 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 XdpAttachArg::Native => XdpAttach::Native,
                 XdpAttachArg::Generic => XdpAttach::Generic,
             };
-            let mut xb = XdpSocket::builder().interface(&a.interface).queue(a.queue).mode(XdpMode::Rx).attach(attach);
+            let mut b = XdpSocket::builder().interface(&a.interface).mode(XdpMode::Rx).attach(attach);
             if let Some(ns) = a.more.ns.name() {
-                xb = xb.netns(ns);
+                b = b.netns(ns);
             }
-            let mut sock = xb.build()?;
-            let stop = sock.stop_handle();
-            let how = format!(
-                "AF_XDP queue {}, {} mode, {} XDP",
-                a.queue,
-                if sock.zero_copy() { "zero-copy" } else { "copy" },
-                sock.attach_mode().map_or("no", |m| m.as_str())
-            );
+            let describe = |s: &XdpSocket, queues: String| {
+                format!(
+                    "AF_XDP {queues}, {} mode, {} XDP",
+                    if s.zero_copy() { "zero-copy" } else { "copy" },
+                    s.attach_mode().map_or("no", |m| m.as_str())
+                )
+            };
             let file = file_spec(&a, LinkType::Ethernet)?;
-            crate::privs::drop_to(a.more.user.as_deref())?;
-            capture_loop(&a, &mut sock, stop, &how, file, LinkType::Ethernet)
+            match a.queue {
+                crate::backend::Queue::One(q) => {
+                    let mut sock = b.queue(q).build()?;
+                    let stop = sock.stop_handle();
+                    let how = describe(&sock, format!("queue {q}"));
+                    crate::privs::drop_to(a.more.user.as_deref())?;
+                    capture_loop(&a, &mut sock, stop, &how, file, LinkType::Ethernet)
+                }
+                crate::backend::Queue::All => {
+                    let mut set = XdpQueueSet::new(b.build_all_queues()?)?;
+                    let stop = set.stop_handle();
+                    let n = set.sockets().len();
+                    let how = describe(&set.sockets()[0], format!("queues 0..{} (one shared UMEM)", n - 1));
+                    crate::privs::drop_to(a.more.user.as_deref())?;
+                    capture_loop(&a, &mut set, stop, &how, file, LinkType::Ethernet)
+                }
+            }
         }
     }
 }

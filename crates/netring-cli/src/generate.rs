@@ -1,13 +1,14 @@
-//! `netring gen`: numbered frames through the AF_PACKET TX ring, at top
-//! speed or paced evenly by the clock.
+//! `netring gen`: numbered frames through the AF_PACKET TX ring or an
+//! AF_XDP socket, at top speed or paced evenly by the clock.
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use netring::frames::SeqFrames;
-use netring::{Error, Injector, TxStats};
+use netring::{Error, PacketSink, SinkSlot, TxStats};
 
+use crate::backend::{TxArgs, with_sink};
 use crate::capture::parse_secs;
 use crate::output::{self, Progress};
 use crate::pace;
@@ -46,13 +47,12 @@ pub struct Args {
     /// check every byte) or `zero` (cheaper to write).
     #[arg(long, value_enum, default_value_t = Payload::Pattern)]
     payload: Payload,
-    /// Hand frames straight to the driver (PACKET_QDISC_BYPASS).
-    #[arg(long)]
-    qdisc_bypass: bool,
+    #[command(flatten)]
+    tx: TxArgs,
     /// Frames queued per kick of the kernel at top speed.
     #[arg(long, default_value_t = 64)]
     batch: usize,
-    /// TX ring slots (default: 4 MiB worth).
+    /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
     #[arg(long)]
     ring_frames: Option<usize>,
     /// No progress line.
@@ -99,23 +99,6 @@ pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
     );
 }
 
-/// Open the injector for a transmit verb (inside `--netns` if given).
-pub fn open(
-    interface: &str,
-    bypass: bool,
-    ring_frames: Option<usize>,
-    ns: &crate::netns::NetnsArg,
-) -> Result<Injector, Error> {
-    let mut b = Injector::builder().interface(interface).qdisc_bypass(bypass);
-    if let Some(name) = ns.name() {
-        b = b.netns(name);
-    }
-    if let Some(n) = ring_frames {
-        b = b.frame_count(n);
-    }
-    b.build()
-}
-
 /// Run `netring gen`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
     if a.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
@@ -128,7 +111,12 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     if a.batch == 0 {
         return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
     }
-    let mut inj = open(&a.interface, a.qdisc_bypass, a.ring_frames, &a.ns)?;
+    let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
+    with_sink!(sink, |s| generate(&a, s))
+}
+
+/// The generator loop, for any transmit path.
+fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
     if !(60..=max).contains(&a.size) {
         return Err(Error::InvalidConfig {
@@ -181,7 +169,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             }
             inj.flush()?;
             progress.show(|| {
-                let s = inj.stats();
+                let s = inj.tx_stats();
                 format!(
                     "gen: {} sent, {} rejected, {}",
                     s.sent,
@@ -193,13 +181,13 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         inj.flush()?;
         // Count a frame as sent only once the kernel released it.
         if !inj.wait_drained(Some(Duration::from_secs(5)))? {
-            tracing::warn!(pending = inj.pending(), "frames still queued 5 s after the last one");
+            tracing::warn!(pending = inj.tx_stats().pending, "frames still queued 5 s after the last one");
         }
         Ok(())
     })();
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
-    let s = inj.stats();
+    let s = inj.tx_stats();
     report(a.json, "gen", &s, seconds);
     outcome?;
     Ok(ExitCode::SUCCESS)

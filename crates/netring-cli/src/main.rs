@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod backend;
 mod bridge;
 mod capture;
 mod capture_opts;
@@ -39,7 +40,7 @@ struct Cli {
 enum Command {
     /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP).
     Capture(capture::Args),
-    /// Send numbered frames through the AF_PACKET TX ring.
+    /// Send numbered frames (AF_PACKET TX ring, or AF_XDP with --backend xdp).
     Gen(generate::Args),
     /// Forward frames between two interfaces (A <-> B).
     Bridge(bridge::Args),

@@ -1,5 +1,5 @@
 //! `netring replay`: send the frames of a pcap or pcapng file through the
-//! AF_PACKET TX ring, at the file's own timing (as tcpreplay), faster or
+//! AF_PACKET TX ring or an AF_XDP socket, at the file's own timing (as tcpreplay), faster or
 //! slower, at a fixed rate, or as fast as possible.
 
 use std::path::PathBuf;
@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use netring::Error;
 use netring::pcap::{LINKTYPE_ETHERNET, Reader};
+use netring::{Error, PacketSink, SinkSlot};
 
+use crate::backend::{TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
 
@@ -33,9 +34,8 @@ pub struct Args {
     /// Play the file this many times (0: until interrupted).
     #[arg(long = "loop", default_value_t = 1)]
     loops: u64,
-    /// Hand frames straight to the driver (PACKET_QDISC_BYPASS).
-    #[arg(long)]
-    qdisc_bypass: bool,
+    #[command(flatten)]
+    tx: TxArgs,
     /// Frames queued per kick of the kernel at top speed.
     #[arg(long, default_value_t = 64)]
     batch: usize,
@@ -82,7 +82,17 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             ),
         });
     }
-    let mut inj = crate::generate::open(&a.interface, a.qdisc_bypass, None, &a.ns)?;
+    let mut sink = a.tx.open(&a.interface, None, a.ns.name())?;
+    with_sink!(sink, |s| replay(&a, timing, first, s))
+}
+
+/// The replay loop, for any transmit path.
+fn replay<S: PacketSink>(
+    a: &Args,
+    timing: Timing,
+    first: Reader<std::io::BufReader<std::fs::File>>,
+    inj: &mut S,
+) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
     let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
     let stopped = || stop.load(Ordering::Acquire);
@@ -141,7 +151,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                     in_batch = 0;
                 }
                 progress.show(|| {
-                    let s = inj.stats();
+                    let s = inj.tx_stats();
                     let of = if a.loops == 0 { "∞".to_string() } else { a.loops.to_string() };
                     format!(
                         "replay: pass {}/{of}, {} sent, {}",
@@ -159,7 +169,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let drained = inj.flush().and_then(|()| inj.wait_drained(Some(Duration::from_secs(5))));
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
-    let s = inj.stats();
+    let s = inj.tx_stats();
     crate::generate::report(a.json, "replay", &s, seconds);
     if skipped > 0 {
         eprintln!("netring replay: {skipped} records longer than {max} bytes skipped");

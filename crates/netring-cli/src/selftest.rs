@@ -74,6 +74,7 @@ const CHECKS: &[Check] = &[
     ("bridge: A -> bridge -> B both ways, one EtherType dropped", check_bridge),
     ("af_xdp rx: AF_PACKET frames through AF_XDP, byte-exact", check_xdp_rx),
     ("af_xdp tx: AF_XDP frames at an AF_PACKET capture, byte-exact", check_xdp_tx),
+    ("af_xdp queues: 4 queues, one shared UMEM, each frame once", check_xdp_queues),
 ];
 
 /// Run `netring selftest`.
@@ -512,4 +513,52 @@ fn check_vlan(c: &Ctx) -> Result<String, String> {
         return Err(format!("{got} of {} tagged frames arrived", sent.len()));
     }
     Ok("100 frames tagged VLAN 42: stripped by the kernel, put back by netring".into())
+}
+
+/// A 4-queue link of its own: an AF_XDP TX socket per queue on one end, a
+/// shared-UMEM RX socket per queue on the other, read as one set.
+fn check_xdp_queues(c: &Ctx) -> Result<String, String> {
+    const Q: u64 = 4;
+    let per = xdp_frames(c) / Q;
+    let link = VethConfig::default().queues(Q as u32).create().map_err(s)?;
+    let socks = link
+        .b
+        .run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Rx).frame_count(1024).build_all_queues())
+        .map_err(s)?
+        .map_err(s)?;
+    let mut set = netring::afxdp::XdpQueueSet::new(socks).map_err(s)?;
+    let mut tx = link
+        .a
+        .run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_all_queues())
+        .map_err(s)?
+        .map_err(s)?;
+    for (q, sock) in tx.iter_mut().enumerate() {
+        for i in 0..per {
+            let f = c.seqf.build(q as u64 * 1_000_000 + i, 64 + i as usize % 1000);
+            while !sock.send(&f).map_err(s)? {
+                sock.flush().map_err(s)?;
+            }
+        }
+        if !sock.wait_tx_drained(Duration::from_secs(5)).map_err(s)? {
+            return Err(format!("queue {q}: {} frames never completed", sock.tx_in_flight()));
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut per_queue = [0u64; Q as usize];
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while (seen.len() as u64) < Q * per && Instant::now() < deadline {
+        if let Some(batch) = set.next_batch_blocking(Some(Duration::from_millis(100))).map_err(s)? {
+            for p in &batch {
+                let Some(seq) = c.seqf.verify(p.data()) else { continue };
+                if !seen.insert(seq) {
+                    return Err(format!("frame {seq} arrived twice"));
+                }
+                per_queue[(seq / 1_000_000) as usize % Q as usize] += 1;
+            }
+        }
+    }
+    if per_queue != [per; Q as usize] {
+        return Err(format!("frames per queue {per_queue:?}, want {per} each"));
+    }
+    Ok(format!("{} frames, {per} per queue, each once; {}", Q * per, set.statistics().map_err(s)?))
 }

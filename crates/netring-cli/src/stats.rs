@@ -125,11 +125,13 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let stop = cap.stop_handle();
     let on_signal = stop.clone();
     crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    // The interface's baseline is taken as the ring starts counting, before
+    // saying so: a frame arriving after the announcement is in both counts.
+    let mut link = interface::link_info(&a.interface)?;
     eprintln!("netring: counting on {} every {:?} (snap length 1)", a.interface, a.interval);
 
     let started = Instant::now();
     let deadline = a.duration.map(|d| started + d);
-    let mut link = interface::link_info(&a.interface)?;
     let mut cur = Interval::default();
     let mut total = Interval::default();
     let mut index = 0;

@@ -19,6 +19,15 @@
 //! (CPU 1) counts arrivals. Rates are frames the sender had accepted
 //! (completed, for AF_XDP) and frames that arrived, per second.
 //!
+//! `xdp_bench queues [SECONDS] [REPETITIONS]` compares one queue with two
+//! on a 2-queue veth: TX, one AF_XDP TX socket per queue (shared UMEM), each
+//! on its own thread pinned to its own CPU, the peer with no receiver
+//! (rate = frames completed per second); RX, the same senders with one
+//! AF_XDP RX socket per queue on the peer (shared UMEM), read in turn by
+//! one `XdpQueueSet` thread (rate = frames received per second), sleeping
+//! in `poll` or spinning on `next_batch`, and spinning with busy polling
+//! on (20 µs, budget 64).
+//!
 //! Needs root. Creates and removes its own namespaces.
 
 use std::sync::Arc;
@@ -26,8 +35,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use netring::afxdp::XdpAttach;
+use netring::afxdp::{BusyPoll, XdpQueueSet};
 use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::netns::{VethConfig, VethLink};
 use netring::{Batch, Capture, PacketSource, RawSender, XdpMode, XdpSocket};
 
 fn pin(cpu: usize) {
@@ -165,25 +175,8 @@ fn tx_run(kind: Tx, len: usize, secs: f64) -> (f64, f64) {
             })
         }
         Tx::Xdp => {
-            let mut sock = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()).unwrap().unwrap();
-            std::thread::spawn(move || {
-                pin(0);
-                let t0 = Instant::now();
-                while t0.elapsed().as_secs_f64() < secs {
-                    for f in &fr {
-                        match sock.tx_slot(f.len()) {
-                            Ok(Some(mut s)) => {
-                                s.data_mut().copy_from_slice(f);
-                                s.send();
-                            }
-                            _ => break,
-                        }
-                    }
-                    let _ = sock.flush();
-                }
-                let _ = sock.wait_tx_drained(Duration::from_secs(1));
-                sock.statistics().map(|s| s.completed).unwrap_or(0)
-            })
+            let sock = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()).unwrap().unwrap();
+            xdp_flood(sock, fr, 0, secs)
         }
     };
     let sent = sent.join().unwrap();
@@ -198,7 +191,106 @@ fn summary(v: &mut [f64]) -> String {
     format!("median {:>7.3} Mpps  [min {:.3} .. max {:.3}]", med / 1e6, v[0] / 1e6, v[v.len() - 1] / 1e6)
 }
 
+/// Flood `sock`'s queue with `fr` from zero-copy TX slots for `secs` on
+/// CPU `cpu`; frames completed.
+fn xdp_flood(mut sock: XdpSocket, fr: Vec<Vec<u8>>, cpu: usize, secs: f64) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        pin(cpu);
+        let t0 = Instant::now();
+        while t0.elapsed().as_secs_f64() < secs {
+            for f in &fr {
+                match sock.tx_slot(f.len()) {
+                    Ok(Some(mut s)) => {
+                        s.data_mut().copy_from_slice(f);
+                        s.send();
+                    }
+                    _ => break,
+                }
+            }
+            let _ = sock.flush();
+        }
+        let _ = sock.wait_tx_drained(Duration::from_secs(1));
+        sock.statistics().map(|s| s.completed).unwrap_or(0)
+    })
+}
+
+/// The receiving side of a queues run: busy polling, and whether the
+/// reader spins on `next_batch` instead of sleeping in `poll`.
+type RxSide = Option<(Option<BusyPoll>, bool)>;
+
+/// One run with `q` queues: (sent/s, received/s; received 0 without `rx`).
+fn queues_run(q: u32, rx: RxSide, secs: f64) -> (f64, f64) {
+    let l = VethConfig::default().queues(2).create().expect("veth (run as root)");
+    let stop = Arc::new(AtomicBool::new(false));
+    let reader = rx.map(|(bp, spin)| {
+        let socks =
+            l.b.run(|n| {
+                XdpSocket::builder()
+                    .interface(n)
+                    .mode(XdpMode::Rx)
+                    .busy_poll(bp)
+                    .build_queues(&(0..q).collect::<Vec<_>>())
+            })
+            .unwrap()
+            .unwrap();
+        let set = XdpQueueSet::new(socks).unwrap();
+        let ready = Arc::new(AtomicBool::new(false));
+        let h = receiver(set, spin, stop.clone(), ready.clone());
+        while !ready.load(Ordering::Acquire) {
+            std::thread::yield_now();
+        }
+        h
+    });
+    let tx =
+        l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_queues(&(0..q).collect::<Vec<_>>()))
+            .unwrap()
+            .unwrap();
+    let senders: Vec<_> = tx.into_iter().enumerate().map(|(i, s)| xdp_flood(s, frames(64), i, secs)).collect();
+    let sent: u64 = senders.into_iter().map(|h| h.join().unwrap()).sum();
+    stop.store(true, Ordering::Release);
+    let got = reader.map_or(0, |h| h.join().unwrap());
+    (sent as f64 / secs, got as f64 / secs)
+}
+
+fn queues_main(secs: f64, reps: usize) {
+    // (label, queues, receiver)
+    let bp = Some(BusyPoll::default());
+    let kinds: [(&str, u32, RxSide); 8] = [
+        ("TX 1 queue", 1, None),
+        ("TX 2 queues", 2, None),
+        ("RX 1 queue", 1, Some((None, false))),
+        ("RX 2 queues", 2, Some((None, false))),
+        ("RX 1 queue spin", 1, Some((None, true))),
+        ("RX 2 queues spin", 2, Some((None, true))),
+        ("RX 1 queue spin+busy-poll", 1, Some((bp, true))),
+        ("RX 2 queues spin+busy-poll", 2, Some((bp, true))),
+    ];
+    let mut sent: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+    let mut got: Vec<Vec<f64>> = vec![Vec::new(); kinds.len()];
+    for rep in 0..reps {
+        for k in 0..kinds.len() {
+            let i = (k + rep) % kinds.len();
+            let (s, g) = queues_run(kinds[i].1, kinds[i].2, secs);
+            sent[i].push(s);
+            got[i].push(g);
+        }
+    }
+    println!("== AF_XDP, 64-byte frames, 2-queue veth, {reps} x {secs} s ==");
+    for (i, (label, _, rx)) in kinds.iter().enumerate() {
+        println!("{label:<28} sent {}", summary(&mut sent[i]));
+        if rx.is_some() {
+            println!("{:<28} received {}", "", summary(&mut got[i]));
+        }
+    }
+}
+
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("queues") {
+        let mut args = std::env::args().skip(2);
+        let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2.0);
+        let reps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
+        return queues_main(secs, reps);
+    }
     let mut args = std::env::args().skip(1);
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let reps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);

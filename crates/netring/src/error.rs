@@ -256,6 +256,7 @@ fn capability_for(call: &str) -> &'static str {
         || call.starts_with("unshare")
         || call.starts_with("mount")
         || call.contains("SIOCSIF")
+        || call.contains("BUSY_POLL")
     {
         "CAP_NET_ADMIN"
     } else if call.starts_with("setres") || call.starts_with("setgroups") {

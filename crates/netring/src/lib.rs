@@ -27,7 +27,7 @@
 //! | [`bridge`] | [`Bridge`]: two Capture + Injector ports, a per-packet decision |
 //! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program), a builder, an interpreter, tcpdump-style listings, and the [`expr`](filter::expr) compiler for tcpdump filter expressions |
 //! | `ring` (private) | the single-producer / single-consumer ring protocol of AF_XDP's four rings |
-//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics |
+//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics; shared UMEM across queues and devices, [`XdpQueueSet`](afxdp::XdpQueueSet), busy polling, multi-buffer |
 //! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
@@ -51,7 +51,9 @@
 //! control words and descriptors, copied in and out by value; `ring/sim.rs`
 //! is its test-only simulated kernel) and in `afxdp/umem.rs`, the one place
 //! that turns UMEM frames into slices — only frames its ownership table
-//! shows user space holding. With the `tokio` feature, `tokio/registration.rs`
+//! shows user space holding; sockets sharing one UMEM each own a disjoint
+//! partition of it, built in one place, so no two of them reach the same
+//! frame. With the `tokio` feature, `tokio/registration.rs`
 //! holds the one `unsafe` call into tokio (`AsyncFd::register_with_interest`,
 //! whose contract — the descriptor stays open and the same — is met by
 //! registering a duplicate that the registration alone owns). A receive block becomes a slice
@@ -83,6 +85,9 @@
 //! | [`privilege::drop_to`] | `CAP_SETUID`, `CAP_SETGID` | 4.3 for the ambient set (older kernels: nothing to clear) |
 //! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
 //! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
+//! | [`XdpSocketBuilder::build_shared`] (shared UMEM, other queues or devices) | as [`XdpSocket`] | 5.10 |
+//! | [`XdpSocketBuilder::busy_poll`] | `CAP_NET_ADMIN` to raise the values | 5.11 |
+//! | [`XdpSocketBuilder::multi_buffer`] | as [`XdpSocket`] | 6.6 (`XDP_USE_SG`; program fragments 5.18) |
 //!
 //! TPACKET ring pages are kernel memory and are not charged to
 //! `RLIMIT_MEMLOCK`; an AF_XDP UMEM is user memory pinned by the kernel and

@@ -27,7 +27,9 @@ pub trait Batch {
 
 /// Something that receives packets in zero-copy batches.
 ///
-/// Implemented by [`Capture`](crate::Capture) (AF_PACKET); code written
+/// Implemented by [`Capture`](crate::Capture) (AF_PACKET),
+/// [`XdpSocket`](crate::XdpSocket) and
+/// [`XdpQueueSet`](crate::afxdp::XdpQueueSet) (AF_XDP); code written
 /// against this trait runs on any backend:
 ///
 /// ```no_run
@@ -102,7 +104,8 @@ pub trait SinkSlot: std::ops::DerefMut<Target = [u8]> {
 
 /// Something that transmits whole link-layer frames from a shared ring.
 ///
-/// Implemented by [`Injector`](crate::Injector) (AF_PACKET TX ring). The
+/// Implemented by [`Injector`](crate::Injector) (AF_PACKET TX ring) and
+/// [`XdpSocket`](crate::XdpSocket) (AF_XDP TX ring, frames in the UMEM). The
 /// protocol is the same on every backend: take a slot, fill it, queue it;
 /// kick the kernel once per batch with [`flush`](Self::flush); a frame
 /// counts as [sent](TxStats::sent) only when the kernel released it.

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use super::socket::XdpSocket;
+use super::socket::{RxFrame, XdpSocket};
 use super::umem::Umem;
 use crate::error::Result;
 use crate::packet::{OwnedPacket, Packet, PacketMeta, Timestamp, TimestampSource};
@@ -53,6 +53,7 @@ impl<'a> XdpBatch<'a> {
     pub fn iter(&self) -> XdpPackets<'_> {
         XdpPackets {
             umem: &self.sock.umem,
+            copied: &self.sock.reassembly,
             descs: self.sock.rx_valid.iter(),
             timestamp: self.timestamp,
             ifindex: self.sock.ifindex(),
@@ -83,7 +84,8 @@ impl<'b> IntoIterator for &'b XdpBatch<'_> {
 /// Iterator over an [`XdpBatch`].
 pub struct XdpPackets<'b> {
     umem: &'b Umem,
-    descs: std::slice::Iter<'b, (u64, u32)>,
+    copied: &'b [u8],
+    descs: std::slice::Iter<'b, RxFrame>,
     timestamp: Timestamp,
     ifindex: u32,
 }
@@ -93,8 +95,12 @@ impl<'b> Iterator for XdpPackets<'b> {
 
     #[inline]
     fn next(&mut self) -> Option<XdpPacket<'b>> {
-        let &(addr, len) = self.descs.next()?;
-        Some(XdpPacket { data: self.umem.rx_bytes(addr, len), addr, timestamp: self.timestamp, ifindex: self.ifindex })
+        let f = *self.descs.next()?;
+        let data = match f.copied {
+            None => self.umem.rx_bytes(f.addr, f.len),
+            Some(off) => &self.copied[off..off + f.len as usize],
+        };
+        Some(XdpPacket { data, addr: f.addr, timestamp: self.timestamp, ifindex: self.ifindex })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -138,7 +144,9 @@ impl<'b> XdpPacket<'b> {
         self.data.is_empty()
     }
 
-    /// Offset of the frame's data in the UMEM.
+    /// Offset of the frame's data in the UMEM (of its first buffer, for a
+    /// multi-buffer frame, whose bytes [`data`](Self::data) has copied
+    /// together).
     pub fn addr(&self) -> u64 {
         self.addr
     }
@@ -201,6 +209,21 @@ pub struct XdpStats {
     /// trust (outside the UMEM, longer than a frame, naming a frame the
     /// kernel did not hold, impossible indices). Stays 0 with a sane kernel.
     pub skipped_descs: u64,
+}
+
+impl std::ops::AddAssign for XdpStats {
+    /// Field by field (sums over several sockets).
+    fn add_assign(&mut self, o: Self) {
+        self.rx_dropped += o.rx_dropped;
+        self.rx_invalid_descs += o.rx_invalid_descs;
+        self.tx_invalid_descs += o.tx_invalid_descs;
+        self.rx_ring_full += o.rx_ring_full;
+        self.rx_fill_ring_empty_descs += o.rx_fill_ring_empty_descs;
+        self.tx_ring_empty_descs += o.tx_ring_empty_descs;
+        self.received += o.received;
+        self.completed += o.completed;
+        self.skipped_descs += o.skipped_descs;
+    }
 }
 
 impl XdpStats {

@@ -27,6 +27,84 @@
 //! tracks the owner of every frame and believes no descriptor that
 //! contradicts it.
 //!
+//! # Several queues, one UMEM
+//!
+//! A NIC spreads its traffic over several RX queues, and an AF_XDP socket
+//! binds to one. [`XdpSocketBuilder::build_all_queues`] (or
+//! [`build_queues`](XdpSocketBuilder::build_queues), or
+//! [`build_shared`](XdpSocketBuilder::build_shared) for queues of several
+//! devices) makes one socket per queue over **one shared UMEM**
+//! (`XDP_SHARED_UMEM`) and one built-in program per interface (one XSKMAP
+//! holding every socket at its queue, one BPF link). [`XdpQueueSet`] reads
+//! them all from one thread; for a thread per queue, move each socket to
+//! its own thread.
+//!
+//! Ownership rules of a shared UMEM:
+//!
+//! * The UMEM is split into one partition of `frame_count` frames per
+//!   socket. A socket gives the kernel only frames of its partition (fill
+//!   ring, TX ring), believes only descriptors naming frames of its
+//!   partition that it gave for that purpose (anything else is skipped and
+//!   counted in [`XdpStats::skipped_descs`]), and forms slices only over
+//!   those. So no frame address is ever held by two sockets, and sockets
+//!   on different threads never touch the same bytes.
+//! * Each socket has its own fill and completion rings: the kernel requires
+//!   that for sockets on another queue or device than the UMEM's first
+//!   socket. Two sockets on the *same* queue of the same device would share
+//!   the first one's fill and completion rings, so frames would cross
+//!   partitions: netring refuses that.
+//! * The first socket registers the UMEM and sets the bind flags (copy or
+//!   zero-copy, need-wakeup) for all; the kernel applies them to the
+//!   others. The memory stays mapped, and the kernel keeps the UMEM, until
+//!   the last socket over it is dropped, in any order.
+//! * Each [`XdpSocket`] is `Send` and not `Sync` (its rings have one
+//!   producer and one consumer); sockets sharing a UMEM are independent
+//!   values. A built-in program stays attached while any socket of its
+//!   interface lives; a dropped socket leaves the XSKMAP by itself (the
+//!   kernel removes it), and its queue's frames go to the host stack again.
+//!
+//! # Bring your own XDP program
+//!
+//! With an XDP program of your own (aya, libbpf, …), build the socket with
+//! [`builtin_program(false)`](XdpSocketBuilder::builtin_program): netring
+//! loads and attaches nothing, and you put the socket's descriptor
+//! ([`AsFd`](std::os::fd::AsFd)) into your program's XSKMAP at the key your
+//! program redirects to (usually the queue id) — with your library's map
+//! API, or with [`XskMap::insert`](crate::bpf::XskMap::insert) on the map's
+//! descriptor. The socket must be bound first (it is, once built); the
+//! kernel drops the entry when the socket closes.
+//!
+//! ```no_run
+//! use std::os::fd::AsFd;
+//! use netring::{XdpMode, XdpSocket};
+//! # fn users_xskmap() -> netring::bpf::XskMap { unimplemented!() }
+//! let sock = XdpSocket::builder().interface("eth1").queue(0).mode(XdpMode::Rx).builtin_program(false).build()?;
+//! let xsks = users_xskmap(); // e.g. from aya's `Bpf::take_map("XSKS")`, wrapped
+//! xsks.insert(0, sock.as_fd())?;
+//! # Ok::<(), netring::Error>(())
+//! ```
+//!
+//! # Busy polling
+//!
+//! [`XdpSocketBuilder::busy_poll`] sets `SO_BUSY_POLL`,
+//! `SO_BUSY_POLL_BUDGET` and `SO_PREFER_BUSY_POLL`; see [`BusyPoll`] for
+//! what it costs (a spinning core, a system call per empty poll) and when
+//! it helps (a NIC queue owned by one polling thread; not veth).
+//!
+//! # Jumbo frames: multi-buffer
+//!
+//! A frame longer than a UMEM frame minus its 256-byte headroom is dropped
+//! (counted in `rx_dropped`) unless the socket is built with
+//! [`multi_buffer(true)`](XdpSocketBuilder::multi_buffer) (Linux 6.6): the
+//! bind asks for `XDP_USE_SG`, the built-in program is loaded with
+//! `BPF_F_XDP_HAS_FRAGS`, the kernel spreads the frame over several UMEM
+//! frames chained with `XDP_PKT_CONTD`, and netring hands it out whole (one
+//! copy into a buffer of the socket). [`XdpSocket::send`] chains long
+//! frames the same way. On veth, native XDP with fragments also lifts the
+//! page-size MTU limit, so a 9000-byte MTU works in native mode. A kernel
+//! or driver without it fails the build with [`Error::Unsupported`](crate::Error::Unsupported)
+//! naming `XDP_USE_SG`.
+//!
 //! # Attach and bind modes on veth
 //!
 //! veth supports AF_XDP in copy mode only (no zero-copy) and XDP in both
@@ -35,17 +113,22 @@
 //! without queue counts has 1 RX and one TX queue per CPU, so native fails
 //! with `ENOSPC`) and a peer MTU small enough for one page (about 3.5 KB)
 //! unless the program declares multi-buffer support. [`XdpAttach::Auto`]
-//! tries native and falls back to generic.
+//! tries native and falls back to generic. The receiving veth picks the RX
+//! queue from the sender's TX queue (in native mode), so a multi-queue veth
+//! spreads traffic only when the peer sends on several queues (an AF_XDP TX
+//! socket sends on its own queue).
 
 mod batch;
+mod queues;
 mod socket;
 mod umem;
 
 pub use crate::bpf::{AttachMode, XdpAttach};
 pub use batch::{XdpBatch, XdpPacket, XdpPackets, XdpStats};
+pub use queues::XdpQueueSet;
 pub use socket::{
-    BindMode, DEFAULT_BATCH_SIZE, DEFAULT_FILL_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE, DEFAULT_RING_SIZE,
-    Readiness, TxSlot, XdpMode, XdpSocket, XdpSocketBuilder,
+    BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FILL_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE,
+    DEFAULT_RING_SIZE, Readiness, TxSlot, XdpMode, XdpSocket, XdpSocketBuilder,
 };
 
 /// Why taking over `interface` with an AF_XDP receive socket would cut

@@ -1,6 +1,7 @@
 //! [`XdpSocket`] and [`XdpSocketBuilder`].
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::batch::{XdpBatch, XdpStats};
@@ -10,6 +11,7 @@ use crate::bpf::{AttachMode, EbpfProgram, ProgramType, XdpAttach, XdpLink, XskMa
 use crate::error::{Error, Result};
 use crate::packet::OwnedPacket;
 use crate::ring::{Consumer, Layout, Producer, Reservation};
+use crate::source::{PacketSink, SinkSlot, TxStats};
 use crate::sys::xdp::{self as sx, xdp_desc, xdp_ring_offset};
 use crate::sys::{self, Mmap, iface};
 
@@ -23,6 +25,8 @@ pub const DEFAULT_RING_SIZE: u32 = 2048;
 /// Default size of the fill ring (holds every frame in the default
 /// [`XdpMode::Rx`]).
 pub const DEFAULT_FILL_SIZE: u32 = 4096;
+/// Ethernet header length, added to the MTU for the longest frame.
+const ETH_HLEN: usize = 14;
 /// How long a bind retries a queue that reports busy (see `build`).
 const BUSY_RETRY: Duration = Duration::from_millis(500);
 
@@ -110,6 +114,46 @@ pub struct XdpSocketBuilder {
     huge_pages: bool,
     batch_size: u32,
     netns: Option<String>,
+    busy_poll: Option<BusyPoll>,
+    multi_buffer: bool,
+}
+
+/// Busy-polling settings of an AF_XDP socket
+/// ([`XdpSocketBuilder::busy_poll`]).
+///
+/// With busy polling, the system calls netring makes to wake the kernel
+/// (`recvfrom` when the RX ring is empty, `sendto` to transmit) run the
+/// device's NAPI poll loop right there, in the calling thread, for up to
+/// `usecs` microseconds and `budget` frames, instead of waiting for an
+/// interrupt and a softirq. `prefer` (`SO_PREFER_BUSY_POLL`) asks the
+/// kernel to leave the queue to those calls and keep its interrupts off
+/// while they keep coming (with the device's `napi_defer_hard_irqs` and
+/// `gro_flush_timeout` set, see the kernel's `napi.rst`).
+///
+/// What it costs: a core spinning in the kernel (every empty receive is a
+/// system call that spins for `usecs`), for lower and steadier latency and
+/// fewer interrupts. It helps on a NIC queue that one thread owns and polls
+/// without pause, with a core to spare for it; it does nothing for a
+/// socket whose queue has no NAPI context. On veth (copy mode) the receive
+/// work runs in the sender's softirq whatever the receiver does, so a
+/// spinning, busy-polling reader only takes CPU from the senders: on two
+/// cores, `examples/xdp_bench.rs queues` measured it slower than a reader
+/// sleeping in `poll`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BusyPoll {
+    /// `SO_BUSY_POLL`: microseconds to spin per system call (0: none).
+    pub usecs: u32,
+    /// `SO_BUSY_POLL_BUDGET`: most frames per spin (at most 65535).
+    pub budget: u32,
+    /// `SO_PREFER_BUSY_POLL` (Linux 5.11).
+    pub prefer: bool,
+}
+
+impl Default for BusyPoll {
+    /// 20 µs, 64 frames, preferred: the values the kernel's `xdpsock` sample uses.
+    fn default() -> Self {
+        Self { usecs: 20, budget: 64, prefer: true }
+    }
 }
 
 impl Default for XdpSocketBuilder {
@@ -131,6 +175,8 @@ impl Default for XdpSocketBuilder {
             huge_pages: false,
             batch_size: DEFAULT_BATCH_SIZE,
             netns: None,
+            busy_poll: None,
+            multi_buffer: false,
         }
     }
 }
@@ -245,6 +291,29 @@ impl XdpSocketBuilder {
         self
     }
 
+    /// Busy polling (`SO_BUSY_POLL`, `SO_BUSY_POLL_BUDGET`,
+    /// `SO_PREFER_BUSY_POLL`; default off). Also makes every empty
+    /// [`XdpSocket::next_batch`] call `recvfrom`, which is what drives the
+    /// busy poll. See [`BusyPoll`] for what it costs and when it helps.
+    /// Raising the values above the system's defaults needs `CAP_NET_ADMIN`.
+    /// Linux 5.11.
+    pub fn busy_poll(mut self, settings: Option<BusyPoll>) -> Self {
+        self.busy_poll = settings;
+        self
+    }
+
+    /// Multi-buffer AF_XDP (default off): a frame larger than one UMEM frame
+    /// arrives in several, chained (`XDP_USE_SG`, Linux 6.6), and the
+    /// built-in program is loaded for fragments (`BPF_F_XDP_HAS_FRAGS`,
+    /// which also lets native XDP attach to a device whose MTU exceeds a
+    /// page). Such a frame is handed out whole: its pieces are copied into
+    /// one buffer of the socket (frames that fit one UMEM frame stay
+    /// zero-copy). [`XdpSocket::send`] splits long frames the same way.
+    pub fn multi_buffer(mut self, on: bool) -> Self {
+        self.multi_buffer = on;
+        self
+    }
+
     /// Frames given for receive at start.
     fn prefill(&self) -> u32 {
         match self.mode {
@@ -326,26 +395,164 @@ impl XdpSocketBuilder {
     /// created); [`Error::InterfaceNotFound`]; [`Error::MemoryLock`] when the
     /// UMEM cannot be locked; [`Error::QueueBusy`] when another socket owns
     /// the queue; [`Error::Unsupported`] for zero-copy on a driver without
-    /// it; [`Error::XdpBusy`] / [`Error::XdpAttach`] / [`Error::BpfLoad`] from
+    /// it, or multi-buffer on a kernel or device without it;
+    /// [`Error::XdpBusy`] / [`Error::XdpAttach`] / [`Error::BpfLoad`] from
     /// the program; [`Error::PermissionDenied`] naming the capability.
     pub fn build(mut self) -> Result<XdpSocket> {
         if let Some(ns) = self.netns.take() {
             return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
         }
         let iface = self.validate()?.to_owned();
+        let umem = Umem::new(self.frame_size, self.frame_count, self.huge_pages)?;
+        let mut sock = self.open(&iface, self.queue, umem, None)?;
+        self.attach_program(std::slice::from_mut(&mut sock))?;
+        Ok(sock)
+    }
+
+    /// One socket on each of `queues` of the interface, sharing one UMEM
+    /// (`XDP_SHARED_UMEM`) and one built-in program: see
+    /// [`build_shared`](Self::build_shared).
+    ///
+    /// # Errors
+    /// As [`build_shared`](Self::build_shared).
+    pub fn build_queues(self, queues: &[u32]) -> Result<Vec<XdpSocket>> {
+        let iface = self.validate()?.to_owned();
+        self.build_shared(queues.iter().map(|&q| (iface.clone(), q)))
+    }
+
+    /// One socket on every queue of the interface ([`build_queues`](Self::build_queues)
+    /// with `0..n`): `n` is the interface's RX queue count for
+    /// [`XdpMode::Rx`], its TX queue count for [`XdpMode::Tx`], the smaller
+    /// of the two otherwise (`RTM_GETLINK`, as `ip -d link` shows them).
+    ///
+    /// # Errors
+    /// As [`build_shared`](Self::build_shared).
+    pub fn build_all_queues(self) -> Result<Vec<XdpSocket>> {
+        let iface = self.validate()?.to_owned();
+        let info = crate::interface::link_info(&iface)?;
+        let n = match self.mode {
+            XdpMode::Rx => info.rx_queues,
+            XdpMode::Tx => info.tx_queues,
+            _ => info.rx_queues.min(info.tx_queues),
+        }
+        .max(1);
+        self.build_queues(&(0..n).collect::<Vec<_>>())
+    }
+
+    /// Sockets on several (interface, queue) pairs over **one UMEM**
+    /// (`XDP_SHARED_UMEM`), in the order given. The UMEM holds
+    /// `frame_count` frames for each socket and is split into disjoint
+    /// partitions, one per socket: each socket only ever gives the kernel,
+    /// accepts back, reads or writes frames of its own partition (a
+    /// descriptor naming another partition's frame is refused and counted
+    /// like any corrupt one), so the sockets can live on different threads
+    /// without sharing any frame.
+    ///
+    /// The first socket registers the UMEM; the others bind with
+    /// `XDP_SHARED_UMEM` and the first one's descriptor. Each socket gets its
+    /// own fill and completion rings, as the kernel requires for sockets on
+    /// other queues or devices than the UMEM's first socket. Bind flags
+    /// (copy / zero-copy, need-wakeup) are the first socket's: the kernel
+    /// takes them from the UMEM for the others. Each interface gets one
+    /// built-in program (one XSKMAP with every socket of that interface at
+    /// its queue, one BPF link), held by all its sockets and detached when
+    /// the last of them drops.
+    ///
+    /// Every interface must be in the calling thread's network namespace.
+    /// The builder's own `interface` and `queue` are not used.
+    ///
+    /// Two sockets on the same queue of the same device would have to share
+    /// one fill ring and one completion ring (the kernel's other
+    /// `XDP_SHARED_UMEM` mode), so frames would move between their
+    /// partitions: that is refused.
+    ///
+    /// Capabilities and kernel versions as [`build`](Self::build); sharing
+    /// across queues and devices needs Linux 5.10.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for no target, a target given twice, or a
+    /// value that breaks a rule; then as [`build`](Self::build), naming the
+    /// failing socket's interface and queue.
+    pub fn build_shared<S: Into<String>>(
+        mut self,
+        targets: impl IntoIterator<Item = (S, u32)>,
+    ) -> Result<Vec<XdpSocket>> {
+        let targets: Vec<(String, u32)> = targets.into_iter().map(|(i, q)| (i.into(), q)).collect();
+        let Some((first_if, _)) = targets.first() else {
+            return Err(Error::config("queues", "none", "give at least one (interface, queue)"));
+        };
+        self.interface = Some(first_if.clone());
+        self.validate()?;
+        for (i, (iface, q)) in targets.iter().enumerate() {
+            iface::validate_name(iface)?;
+            if targets[..i].iter().any(|(o, oq)| o == iface && oq == q) {
+                return Err(Error::config(
+                    "queue",
+                    format!("{iface}:{q} twice"),
+                    "sockets sharing a UMEM on one queue would share one fill ring; give each queue once",
+                ));
+            }
+        }
+        let n = u32::try_from(targets.len()).map_err(|_| Error::config("queues", targets.len(), "too many"))?;
+        if u64::from(self.frame_size) * u64::from(self.frame_count) * u64::from(n) > 1 << 36 {
+            return Err(Error::config(
+                "frame_count",
+                self.frame_count,
+                "times the socket count makes the UMEM larger than 64 GiB",
+            ));
+        }
+        let mut parts = Umem::split_new(self.frame_size, self.frame_count, n, self.huge_pages)?.into_iter();
+        let (first_if, first_q) = &targets[0];
+        let first = self.open(first_if, *first_q, parts.next().expect("n >= 1"), None)?;
+        let mut socks = Vec::with_capacity(targets.len());
+        for ((iface, q), umem) in targets[1..].iter().zip(parts) {
+            socks.push(self.open(iface, *q, umem, Some(first.fd.as_fd()))?);
+        }
+        socks.insert(0, first);
+        self.attach_program(&mut socks)?;
+        Ok(socks)
+    }
+
+    /// Load and attach the built-in program for `socks` (one per interface),
+    /// if this builder receives with it.
+    fn attach_program(&self, socks: &mut [XdpSocket]) -> Result<()> {
+        if !(self.mode.rx() && self.builtin_program) {
+            return Ok(());
+        }
+        let mut done: Vec<String> = Vec::new();
+        for i in 0..socks.len() {
+            let iface = socks[i].interface.clone();
+            if done.contains(&iface) {
+                continue;
+            }
+            let members: Vec<(u32, BorrowedFd<'_>)> =
+                socks.iter().filter(|s| s.interface == iface).map(|s| (s.queue, s.fd.as_fd())).collect();
+            let prog = Arc::new(BuiltIn::attach(&iface, &members, self.attach, self.multi_buffer)?);
+            for s in socks.iter_mut().filter(|s| s.interface == iface) {
+                s.program = Some(Arc::clone(&prog));
+            }
+            done.push(iface);
+        }
+        Ok(())
+    }
+
+    /// Socket, rings and bind of one socket over `umem`; with `shared`, over
+    /// the UMEM registered by that socket. No program.
+    fn open(&self, iface: &str, queue: u32, mut umem: Umem, shared: Option<BorrowedFd<'_>>) -> Result<XdpSocket> {
         let fd = sys::socket(sx::AF_XDP, libc::SOCK_RAW, 0, "socket(AF_XDP)")?;
-        let ifindex = iface::index(&iface)?;
+        let ifindex = iface::index(iface)?;
         let sock = fd.as_fd();
 
-        let mut umem = Umem::new(self.frame_size, self.frame_count, self.huge_pages)?;
-        sx::umem_reg(sock, &umem.registration()).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENOBUFS) | Some(libc::ENOMEM) => Error::MemoryLock {
-                bytes: umem.len() as u64,
-                limit: sx::memlock_limit(),
-                source: std::io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::ENOMEM)),
-            },
-            _ => e,
-        })?;
+        if shared.is_none() {
+            sx::umem_reg(sock, &umem.registration()).map_err(|e| match e.raw_os_error() {
+                Some(libc::ENOBUFS) | Some(libc::ENOMEM) => Error::MemoryLock {
+                    bytes: umem.len() as u64,
+                    limit: sx::memlock_limit(),
+                    source: std::io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::ENOMEM)),
+                },
+                _ => e,
+            })?;
+        }
 
         let set = |opt, n: u32, call| sys::setsockopt(sock, sx::SOL_XDP, opt, &n, call);
         set(sx::XDP_UMEM_FILL_RING, self.fill_size, "setsockopt(XDP_UMEM_FILL_RING)")?;
@@ -355,6 +562,9 @@ impl XdpSocketBuilder {
         }
         if self.mode.tx() {
             set(sx::XDP_TX_RING, self.tx_size, "setsockopt(XDP_TX_RING)")?;
+        }
+        if let Some(bp) = self.busy_poll {
+            sx::set_busy_poll(sock, bp.usecs, bp.budget, bp.prefer)?;
         }
         let off = sx::mmap_offsets(sock)?;
         let mut fill: Producer<u64> = map_ring::<u64, _>(
@@ -402,6 +612,8 @@ impl XdpSocketBuilder {
             })
             .transpose()?;
 
+        // A socket over another's UMEM may pass no flag but XDP_SHARED_UMEM:
+        // the kernel gives it the UMEM's mode and need-wakeup setting.
         let mut flags = match self.bind {
             BindMode::Auto => 0,
             BindMode::Copy => sx::XDP_COPY,
@@ -410,17 +622,23 @@ impl XdpSocketBuilder {
         if self.need_wakeup {
             flags |= sx::XDP_USE_NEED_WAKEUP;
         }
+        if self.multi_buffer {
+            flags |= sx::XDP_USE_SG;
+        }
+        if shared.is_some() {
+            flags = 0;
+        }
         // The kernel frees a closed socket's hold on its queue from a work
         // queue (xp_release_deferred), so a queue released a moment ago can
         // still report EBUSY: retry briefly before calling it taken.
         let t0 = Instant::now();
         loop {
-            match sx::bind(sock, ifindex, self.queue, flags) {
+            match sx::bind(sock, ifindex, queue, flags, shared) {
                 Ok(()) => break,
                 Err(e) if e.raw_os_error() == Some(libc::EBUSY) && t0.elapsed() < BUSY_RETRY => {
                     std::thread::sleep(Duration::from_millis(5));
                 }
-                Err(e) => return Err(self.bind_error(&iface, e)),
+                Err(e) => return Err(self.bind_error(iface, queue, e)),
             }
         }
         let zero_copy = sx::zero_copy(sock)?;
@@ -433,23 +651,20 @@ impl XdpSocketBuilder {
         }
         fill.submit(r);
 
-        let mut program = None;
-        if self.mode.rx() && self.builtin_program {
-            program = Some(BuiltIn::attach(&iface, self.queue, sock, self.attach)?);
-        }
-        if let Ok(mtu) = iface::mtu(&iface)
+        if let Ok(mtu) = iface::mtu(iface)
             && self.mode.rx()
+            && !self.multi_buffer
             && mtu + 14 > self.frame_size - sx::XDP_PACKET_HEADROOM
         {
             tracing::warn!(
                 interface = %iface, mtu, frame_size = self.frame_size,
-                "frames longer than {} bytes will be dropped: UMEM frame too small for the MTU",
+                "frames longer than {} bytes will be dropped: UMEM frame too small for the MTU (see multi_buffer)",
                 self.frame_size - sx::XDP_PACKET_HEADROOM
             );
         }
-        tracing::debug!(interface = %iface, queue = self.queue, zero_copy, mode = ?self.mode, "AF_XDP socket ready");
+        tracing::debug!(interface = %iface, queue, zero_copy, mode = ?self.mode, shared = shared.is_some(), "AF_XDP socket ready");
         Ok(XdpSocket {
-            program,
+            program: None,
             rx,
             tx,
             fill,
@@ -457,31 +672,43 @@ impl XdpSocketBuilder {
             fd,
             umem,
             rx_valid: Vec::with_capacity(self.batch_size as usize),
-            interface: iface,
+            reassembly: Vec::new(),
+            rx_descs: Vec::new(),
+            interface: iface.to_owned(),
             ifindex,
-            queue: self.queue,
+            queue,
             zero_copy,
             need_wakeup: self.need_wakeup,
+            busy_poll: self.busy_poll,
+            multi_buffer: self.multi_buffer,
+            max_tx_len: iface::mtu(iface)
+                .map_or(self.frame_size as usize, |m| (m as usize + ETH_HLEN).min(self.frame_size as usize)),
             batch_size: self.batch_size,
             stop: StopHandle::new()?,
             counters: Counters::default(),
         })
     }
 
-    fn bind_error(&self, iface: &str, e: std::io::Error) -> Error {
+    fn bind_error(&self, iface: &str, queue: u32, e: std::io::Error) -> Error {
         let queues = || crate::interface::link_info(iface).map(|l| (l.rx_queues, l.tx_queues)).ok();
         match e.raw_os_error() {
-            Some(libc::EBUSY) => Error::QueueBusy { interface: iface.to_owned(), queue: self.queue },
+            Some(libc::EBUSY) => Error::QueueBusy { interface: iface.to_owned(), queue },
             Some(libc::EOPNOTSUPP) if self.bind == BindMode::ZeroCopy => Error::Unsupported {
                 feature: "AF_XDP zero-copy",
                 detail: format!("the driver of {iface:?} does not support it; use BindMode::Copy or Auto"),
             },
             Some(libc::ENODEV) => Error::InterfaceNotFound { name: iface.to_owned() },
-            Some(libc::EINVAL) if queues().is_some_and(|(rx, tx)| self.queue >= rx.min(tx)) => Error::config(
+            Some(libc::EINVAL) if queues().is_some_and(|(rx, tx)| queue >= rx.min(tx)) => Error::config(
                 "queue",
-                self.queue,
+                queue,
                 format!("{iface:?} has {} queues (RX and TX)", queues().map_or(0, |(rx, tx)| rx.min(tx))),
             ),
+            Some(libc::EINVAL | libc::EOPNOTSUPP) if self.multi_buffer => Error::Unsupported {
+                feature: "AF_XDP multi-buffer (XDP_USE_SG)",
+                detail: format!(
+                    "bind of {iface:?} queue {queue} with XDP_USE_SG failed ({e}): needs Linux 6.6, and in zero-copy mode a driver with multi-buffer support; use BindMode::Copy or a UMEM frame as large as the MTU"
+                ),
+            },
             _ => Error::from_io("bind(AF_XDP)", e),
         }
     }
@@ -501,7 +728,8 @@ fn map_ring<T, R>(
     wrap(mmap, layout, size)
 }
 
-/// The built-in program and what it needs, attached while the socket lives.
+/// The built-in program and what it needs, attached while any socket of
+/// its interface holds it.
 #[derive(Debug)]
 struct BuiltIn {
     // Dropped first: closing the link detaches the program.
@@ -511,22 +739,38 @@ struct BuiltIn {
 }
 
 impl BuiltIn {
-    fn attach(iface: &str, queue: u32, sock: BorrowedFd<'_>, how: XdpAttach) -> Result<Self> {
+    /// One XSKMAP with each `(queue, socket)` of `members`, the redirect
+    /// program over it, attached to `iface`.
+    fn attach(iface: &str, members: &[(u32, BorrowedFd<'_>)], how: XdpAttach, frags: bool) -> Result<Self> {
         let queues = crate::interface::link_info(iface).map(|l| l.rx_queues).unwrap_or(1);
-        let map = XskMap::new(queues.max(queue + 1))?;
-        map.insert(queue, sock)?;
-        let prog = EbpfProgram::load(ProgramType::Xdp { frags: false }, "netring_xsk", &programs::xsk_redirect(&map))?;
+        let top = members.iter().map(|&(q, _)| q + 1).max().unwrap_or(1);
+        let map = XskMap::new(queues.max(top))?;
+        for &(queue, sock) in members {
+            map.insert(queue, sock)?;
+        }
+        let prog = EbpfProgram::load(ProgramType::Xdp { frags }, "netring_xsk", &programs::xsk_redirect(&map))?;
         let link = XdpLink::attach(&prog, iface, how)?;
-        tracing::debug!(interface = iface, mode = %link.mode(), "built-in XDP program attached");
+        tracing::debug!(interface = iface, mode = %link.mode(), sockets = members.len(), frags, "built-in XDP program attached");
         Ok(Self { link, _map: map, prog })
     }
+}
+
+/// One frame of a batch: in the UMEM at `addr`, or (multi-buffer) copied
+/// to `reassembly[copied..]`, `addr` then naming its first buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RxFrame {
+    pub addr: u64,
+    pub len: u32,
+    pub copied: Option<usize>,
 }
 
 /// What the socket counts itself.
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct Counters {
     pub received: u64,
+    pub queued: u64,
     pub completed: u64,
+    pub completed_bytes: u64,
     pub skipped_rx: u64,
     pub skipped_completions: u64,
 }
@@ -548,7 +792,11 @@ pub struct Readiness {
 /// then [`flush`](Self::flush).
 ///
 /// `Send` but not `Sync`: the rings are single-producer / single-consumer,
-/// so one thread at a time uses a socket.
+/// so one thread at a time uses a socket. Sockets built together over one
+/// UMEM ([`XdpSocketBuilder::build_shared`]) are independent values each
+/// owning a disjoint partition of it; move each to its own thread. The
+/// UMEM stays mapped, and registered with the kernel, until the last of
+/// them is dropped, whichever socket registered it.
 ///
 /// ```compile_fail
 /// fn shared<T: Sync>() {}
@@ -564,20 +812,29 @@ pub struct XdpSocket {
     // Drop order matters: the program is detached first (no more frames
     // redirected), then the rings are unmapped, the socket closed, and the
     // UMEM unmapped last.
-    program: Option<BuiltIn>,
+    program: Option<Arc<BuiltIn>>,
     pub(crate) rx: Option<Consumer<xdp_desc>>,
     tx: Option<Producer<xdp_desc>>,
     pub(crate) fill: Producer<u64>,
     comp: Consumer<u64>,
     fd: OwnedFd,
     pub(crate) umem: Umem,
-    /// Descriptors of the current batch that passed validation.
-    pub(crate) rx_valid: Vec<(u64, u32)>,
+    /// Frames of the current batch that passed validation.
+    pub(crate) rx_valid: Vec<RxFrame>,
+    /// Multi-buffer frames of the current batch, copied whole.
+    pub(crate) reassembly: Vec<u8>,
+    /// Descriptors read in one multi-buffer batch (kept for its capacity).
+    rx_descs: Vec<xdp_desc>,
     interface: String,
     ifindex: u32,
     queue: u32,
     zero_copy: bool,
     need_wakeup: bool,
+    busy_poll: Option<BusyPoll>,
+    multi_buffer: bool,
+    /// The longest frame [`PacketSink::allocate`] takes: MTU + Ethernet
+    /// header, at most one UMEM frame.
+    max_tx_len: usize,
     batch_size: u32,
     stop: StopHandle,
     pub(crate) counters: Counters,
@@ -610,37 +867,124 @@ impl XdpSocket {
         let p = rx.peek(self.batch_size);
         if p.len() == 0 {
             rx.release(p);
-            if self.need_wakeup && self.fill.needs_wakeup() {
+            // With busy polling, the empty poll is what runs the device's
+            // NAPI loop (in recvfrom); otherwise only when the kernel asks.
+            if self.busy_poll.is_some() || (self.need_wakeup && self.fill.needs_wakeup()) {
                 let _ = sx::kick_rx(self.fd.as_fd());
             }
             return None;
         }
         self.rx_valid.clear();
-        for i in 0..p.len() {
-            let d = rx.read(&p, i);
-            if self.umem.accept_rx(&d) {
-                self.rx_valid.push((d.addr, d.len));
-            } else {
-                self.counters.skipped_rx += 1;
+        if self.multi_buffer {
+            let mut descs = std::mem::take(&mut self.rx_descs);
+            descs.clear();
+            descs.extend((0..p.len()).map(|i| rx.read(&p, i)));
+            rx.release(p);
+            // The kernel publishes a frame's buffers together: finish a chain
+            // the batch size cut.
+            while descs.last().is_some_and(|d| d.options & sx::XDP_PKT_CONTD != 0) {
+                let q = rx.peek(1);
+                if q.len() == 1 {
+                    descs.push(rx.read(&q, 0));
+                }
+                let more = q.len() == 1;
+                rx.release(q);
+                if !more {
+                    break;
+                }
             }
+            self.accept_chains(&descs);
+            self.rx_descs = descs;
+        } else {
+            for i in 0..p.len() {
+                let d = rx.read(&p, i);
+                if self.umem.accept_rx(&d) {
+                    self.rx_valid.push(RxFrame { addr: d.addr, len: d.len, copied: None });
+                } else {
+                    self.counters.skipped_rx += 1;
+                }
+            }
+            // The descriptors are copied out; the frames are ours by the frame
+            // table until the batch hands them back.
+            rx.release(p);
         }
-        // The descriptors are copied out; the frames are ours by the frame
-        // table until the batch hands them back.
-        rx.release(p);
         self.counters.received += self.rx_valid.len() as u64;
         Some(XdpBatch::new(self))
     }
 
+    /// Multi-buffer receive: single-buffer frames stay in the UMEM; the
+    /// buffers of a longer frame are copied, in order, into `reassembly` and
+    /// go straight back to the fill ring. A chain with a refused buffer, or
+    /// cut off, is dropped whole and counted once.
+    fn accept_chains(&mut self, descs: &[xdp_desc]) {
+        self.reassembly.clear();
+        // The frame being assembled: its first buffer and where it starts.
+        let mut chain: Option<(u64, usize)> = None;
+        // The frame being skipped (one of its buffers was refused).
+        let mut broken = false;
+        for d in descs {
+            let more = d.options & sx::XDP_PKT_CONTD != 0;
+            let ok = self.umem.accept_rx(d);
+            if chain.is_none() && !broken && !more {
+                if ok {
+                    self.rx_valid.push(RxFrame { addr: d.addr, len: d.len, copied: None });
+                } else {
+                    self.counters.skipped_rx += 1;
+                }
+                continue;
+            }
+            if ok {
+                if !broken {
+                    chain.get_or_insert((d.addr, self.reassembly.len()));
+                    self.reassembly.extend_from_slice(self.umem.rx_bytes(d.addr, d.len));
+                }
+                self.give_back(d.addr);
+            } else if !broken {
+                broken = true;
+                self.counters.skipped_rx += 1;
+                if let Some((_, start)) = chain.take() {
+                    self.reassembly.truncate(start);
+                }
+            }
+            if !more {
+                if let Some((addr, start)) = chain.take() {
+                    let len = (self.reassembly.len() - start) as u32;
+                    self.rx_valid.push(RxFrame { addr, len, copied: Some(start) });
+                }
+                broken = false;
+            }
+        }
+        if let Some((_, start)) = chain {
+            // Cut off: the kernel never publishes part of a frame.
+            self.reassembly.truncate(start);
+            self.counters.skipped_rx += 1;
+        }
+    }
+
+    /// One received frame straight back to the fill ring.
+    fn give_back(&mut self, addr: u64) {
+        let r = self.fill.reserve(1);
+        if r.len() == 1 {
+            let base = self.umem.rx_to_fill(addr);
+            self.fill.write(&r, 0, base);
+        } else {
+            self.umem.free(addr, State::Rx);
+        }
+        self.fill.submit(r);
+    }
+
     /// Called by a dropping batch: its frames go back on the fill ring.
     pub(crate) fn return_rx(&mut self) {
-        let n = self.rx_valid.len() as u32;
+        let n = self.rx_valid.iter().filter(|f| f.copied.is_none()).count() as u32;
         let r = self.fill.reserve(n);
-        for (i, &(addr, _)) in self.rx_valid.iter().enumerate() {
-            if (i as u32) < r.len() {
-                let base = self.umem.rx_to_fill(addr);
-                self.fill.write(&r, i as u32, base);
+        let mut i = 0;
+        for f in self.rx_valid.iter().filter(|f| f.copied.is_none()) {
+            if i < r.len() {
+                let base = self.umem.rx_to_fill(f.addr);
+                self.fill.write(&r, i, base);
+                i += 1;
             } else {
-                self.umem.free(addr, State::Rx);
+                self.umem.free(f.addr, State::Rx);
             }
         }
         self.fill.submit(r);
@@ -688,8 +1032,12 @@ impl XdpSocket {
     }
 
     /// One look at the RX ring without waiting, for every kind of wait:
-    /// `Ok(true)` when frames are ready. `socket_error`: the wait reported
-    /// `POLLERR`, so the pending socket error becomes an [`Error`].
+    /// `Ok(true)` when frames are ready. When none are, wake the kernel as
+    /// [`next_batch`](Self::next_batch) would: a zero-copy driver may wait
+    /// for a kick to take the fill ring (a poll(2) would give it one,
+    /// xsk_poll; an epoll wait may not), and with busy polling the
+    /// `recvfrom` is what runs the busy poll. `socket_error`: the wait
+    /// reported `POLLERR`, so the pending socket error becomes an [`Error`].
     pub(crate) fn check_rx_ready(&mut self, socket_error: bool) -> Result<bool> {
         let Some(rx) = self.rx.as_mut() else {
             return Err(no_ring("receive", "RX"));
@@ -697,9 +1045,7 @@ impl XdpSocket {
         if rx.available(1) > 0 {
             return Ok(true);
         }
-        // A zero-copy driver may wait for a kick to take the fill ring; a
-        // poll(2) would give it one (xsk_poll), an epoll wait may not.
-        if self.need_wakeup && self.fill.needs_wakeup() {
+        if self.busy_poll.is_some() || (self.need_wakeup && self.fill.needs_wakeup()) {
             let _ = sx::kick_rx(self.fd.as_fd());
         }
         if socket_error {
@@ -708,7 +1054,12 @@ impl XdpSocket {
         Ok(false)
     }
 
-    fn check_socket_error(&self) -> Result<()> {
+    /// Whether the RX ring holds frames (see [`check_rx_ready`](Self::check_rx_ready)).
+    pub(crate) fn rx_ready(&mut self) -> bool {
+        self.check_rx_ready(false).unwrap_or(false)
+    }
+
+    pub(crate) fn check_socket_error(&self) -> Result<()> {
         match sys::take_socket_error(self.fd.as_fd()) {
             None => Ok(()),
             Some(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
@@ -774,11 +1125,16 @@ impl XdpSocket {
 
     /// Queue one frame for transmit (copied into a UMEM frame); `Ok(false)`
     /// when nothing is free (see [`tx_slot`](Self::tx_slot)). Call
-    /// [`flush`](Self::flush) after a burst.
+    /// [`flush`](Self::flush) after a burst. With
+    /// [multi-buffer](XdpSocketBuilder::multi_buffer), a frame longer than
+    /// a UMEM frame goes out in a chain of up to 17 of them.
     ///
     /// # Errors
     /// As [`tx_slot`](Self::tx_slot).
     pub fn send(&mut self, frame: &[u8]) -> Result<bool> {
+        if self.multi_buffer && frame.len() > self.umem.frame_size() as usize {
+            return self.send_chain(frame);
+        }
         match self.tx_slot(frame.len())? {
             Some(mut slot) => {
                 slot.data_mut().copy_from_slice(frame);
@@ -787,6 +1143,54 @@ impl XdpSocket {
             }
             None => Ok(false),
         }
+    }
+
+    /// Most buffers in one transmitted frame: the kernel builds the skb with
+    /// one page fragment per buffer after the first (`MAX_SKB_FRAGS`).
+    const MAX_TX_BUFFERS: usize = 17;
+
+    /// A frame longer than a UMEM frame, as a chain of buffers.
+    fn send_chain(&mut self, frame: &[u8]) -> Result<bool> {
+        let fs = self.umem.frame_size() as usize;
+        let k = frame.len().div_ceil(fs);
+        if self.tx.is_none() {
+            return Err(no_ring("send", "TX"));
+        }
+        if k > Self::MAX_TX_BUFFERS {
+            return Err(Error::FrameTooLarge {
+                len: frame.len(),
+                limit: fs * Self::MAX_TX_BUFFERS,
+                interface: self.interface.clone(),
+                why: format!("a multi-buffer frame spans at most {} UMEM frames of {fs} bytes", Self::MAX_TX_BUFFERS),
+            });
+        }
+        for attempt in 0..2 {
+            if attempt > 0 {
+                self.flush()?;
+            }
+            self.complete_tx();
+            if self.umem.free_frames() < k {
+                continue;
+            }
+            let tx = self.tx.as_mut().expect("checked");
+            let r = tx.reserve(k as u32);
+            if (r.len() as usize) < k {
+                tx.cancel(r);
+                continue;
+            }
+            for (i, piece) in frame.chunks(fs).enumerate() {
+                let addr = self.umem.take_free().expect("counted above");
+                let len = piece.len() as u32;
+                self.umem.slot_bytes_mut(addr, len).copy_from_slice(piece);
+                let end = i + 1 == k;
+                tx.write(&r, i as u32, xdp_desc { addr, len, options: if end { 0 } else { sx::XDP_PKT_CONTD } });
+                self.umem.slot_to_tx(addr, len, end);
+            }
+            tx.submit(r);
+            self.counters.queued += 1;
+            return Ok(true);
+        }
+        Ok(false)
     }
 
     /// Make the kernel transmit what was queued.
@@ -839,15 +1243,18 @@ impl XdpSocket {
         Ok(())
     }
 
-    /// Collect completed transmissions; returns how many frames came back.
+    /// Collect completed transmissions; returns how many frames came back
+    /// (a multi-buffer frame counts once, when its last buffer does).
     pub fn complete_tx(&mut self) -> u32 {
         let p = self.comp.peek(self.comp.size());
         let mut done = 0;
         for i in 0..p.len() {
-            if self.umem.accept_completion(self.comp.read(&p, i)) {
-                done += 1;
-            } else {
-                self.counters.skipped_completions += 1;
+            match self.umem.accept_completion(self.comp.read(&p, i)) {
+                Some((len, end)) => {
+                    self.counters.completed_bytes += u64::from(len);
+                    done += u32::from(end);
+                }
+                None => self.counters.skipped_completions += 1,
             }
         }
         self.comp.release(p);
@@ -938,6 +1345,22 @@ impl XdpSocket {
             completed: self.counters.completed,
             skipped_descs: self.counters.skipped_rx + self.counters.skipped_completions + corrupt,
         })
+    }
+
+    /// Busy-poll settings: `usecs` and `prefer` as the kernel reports them
+    /// (`SO_BUSY_POLL`, `SO_PREFER_BUSY_POLL`), `budget` as set (the kernel
+    /// does not report `SO_BUSY_POLL_BUDGET`; 0 when never set).
+    ///
+    /// # Errors
+    /// `getsockopt` failed.
+    pub fn busy_poll(&self) -> Result<BusyPoll> {
+        let (usecs, prefer) = sx::busy_poll(self.fd.as_fd())?;
+        Ok(BusyPoll { usecs, budget: self.busy_poll.map_or(0, |b| b.budget), prefer })
+    }
+
+    /// Whether the socket was bound for multi-buffer frames (`XDP_USE_SG`).
+    pub fn multi_buffer(&self) -> bool {
+        self.multi_buffer
     }
 
     /// Whether the kernel bound in zero-copy mode (`XDP_OPTIONS`).
@@ -1033,8 +1456,9 @@ impl TxSlot<'_> {
         let r = self.reservation.take().expect("a slot holds its reservation until sent");
         let tx = self.sock.tx.as_mut().expect("a slot exists only with a TX ring");
         tx.write(&r, 0, xdp_desc { addr: self.addr, len: self.len, options: 0 });
-        self.sock.umem.slot_to_tx(self.addr);
+        self.sock.umem.slot_to_tx(self.addr, self.len, true);
         tx.submit(r);
+        self.sock.counters.queued += 1;
     }
 }
 
@@ -1045,6 +1469,122 @@ impl Drop for TxSlot<'_> {
                 tx.cancel(r);
             }
             self.sock.umem.free(self.addr, State::Slot);
+        }
+    }
+}
+
+impl std::ops::Deref for TxSlot<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.sock.umem.slot_bytes(self.addr, self.len)
+    }
+}
+
+impl std::ops::DerefMut for TxSlot<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.data_mut()
+    }
+}
+
+impl SinkSlot for TxSlot<'_> {
+    fn send(self) {
+        TxSlot::send(self)
+    }
+}
+
+impl XdpSocket {
+    fn check_tx_len(&self, len: usize) -> Result<()> {
+        if len > self.max_tx_len {
+            return Err(Error::FrameTooLarge {
+                len,
+                limit: self.max_tx_len,
+                interface: self.interface.clone(),
+                why: format!(
+                    "the MTU + {ETH_HLEN}-byte Ethernet header, within one {}-byte UMEM frame",
+                    self.umem.frame_size()
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// Collect completions; whether a frame and a TX ring slot are free.
+    fn tx_room(&mut self) -> bool {
+        self.complete_tx();
+        self.umem.free_frames() > 0 && self.tx.as_mut().is_some_and(|t| t.free(1) > 0)
+    }
+}
+
+/// The AF_XDP TX path behind the common transmit trait: slots are UMEM
+/// frames (zero-copy), [`flush`](PacketSink::flush) is
+/// [`XdpSocket::flush`], a frame is [sent](TxStats::sent) when the kernel
+/// completed it, [rejected](TxStats::rejected) counts the kernel's
+/// `tx_invalid_descs`. Frames are limited to the MTU + 14 bytes (and one
+/// UMEM frame).
+impl PacketSink for XdpSocket {
+    type Slot<'a> = TxSlot<'a>;
+
+    fn max_frame_len(&self) -> usize {
+        self.max_tx_len
+    }
+
+    fn allocate(&mut self, len: usize) -> Result<Option<TxSlot<'_>>> {
+        self.check_tx_len(len)?;
+        self.tx_slot(len)
+    }
+
+    fn allocate_blocking(&mut self, len: usize, timeout: Option<Duration>) -> Result<Option<TxSlot<'_>>> {
+        self.check_tx_len(len)?;
+        if self.tx.is_none() {
+            return Err(no_ring("send", "TX"));
+        }
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.tx_room() {
+                return self.tx_slot(len);
+            }
+            self.flush()?;
+            if self.tx_room() {
+                return self.tx_slot(len);
+            }
+            let mut wait = Duration::from_millis(1);
+            if let Some(d) = deadline {
+                let left = d.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Ok(None);
+                }
+                wait = wait.min(left);
+            }
+            // Completions raise no event: look again shortly.
+            self.poll(Some(wait))?;
+        }
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        XdpSocket::flush(self)
+    }
+
+    fn wait_drained(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        match timeout {
+            Some(t) => self.wait_tx_drained(t),
+            None => loop {
+                if self.wait_tx_drained(Duration::from_secs(1))? {
+                    return Ok(true);
+                }
+            },
+        }
+    }
+
+    fn tx_stats(&mut self) -> TxStats {
+        self.complete_tx();
+        let rejected = sx::statistics(self.fd.as_fd()).map_or(0, |k| k.tx_invalid_descs);
+        let c = self.counters;
+        TxStats {
+            queued: c.queued,
+            sent: c.completed,
+            bytes: c.completed_bytes,
+            rejected,
+            pending: c.queued.saturating_sub(c.completed + rejected),
         }
     }
 }

@@ -239,6 +239,22 @@ impl Revents {
 /// descriptor (all zero on timeout).
 pub fn poll<const N: usize>(fds: [(BorrowedFd<'_>, i16); N], timeout: Option<Duration>) -> io::Result<[Revents; N]> {
     let mut pfds = fds.map(|(fd, events)| libc::pollfd { fd: fd.as_raw_fd(), events, revents: 0 });
+    poll_raw(&mut pfds, timeout)?;
+    Ok(pfds.map(|p| Revents(p.revents)))
+}
+
+/// [`poll`] on any number of descriptors; `out` receives the `revents`
+/// of each, in order (cleared first, its capacity reused).
+pub fn poll_many(fds: &[(BorrowedFd<'_>, i16)], timeout: Option<Duration>, out: &mut Vec<Revents>) -> io::Result<()> {
+    let mut pfds: Vec<libc::pollfd> =
+        fds.iter().map(|(fd, events)| libc::pollfd { fd: fd.as_raw_fd(), events: *events, revents: 0 }).collect();
+    poll_raw(&mut pfds, timeout)?;
+    out.clear();
+    out.extend(pfds.iter().map(|p| Revents(p.revents)));
+    Ok(())
+}
+
+fn poll_raw(pfds: &mut [libc::pollfd], timeout: Option<Duration>) -> io::Result<()> {
     let deadline = timeout.map(|t| Instant::now() + t);
     loop {
         let ms: libc::c_int = match deadline {
@@ -250,8 +266,8 @@ pub fn poll<const N: usize>(fds: [(BorrowedFd<'_>, i16); N], timeout: Option<Dur
                 ms.min(libc::c_int::MAX as u128) as libc::c_int
             }
         };
-        // SAFETY: `pfds` is a valid array of N pollfd for the duration of the call.
-        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), N as libc::nfds_t, ms) };
+        // SAFETY: `pfds` is a valid, writable array of pollfd for the duration of the call.
+        let ret = unsafe { libc::poll(pfds.as_mut_ptr(), pfds.len() as libc::nfds_t, ms) };
         if ret < 0 {
             let e = io::Error::last_os_error();
             if e.kind() == io::ErrorKind::Interrupted {
@@ -259,7 +275,7 @@ pub fn poll<const N: usize>(fds: [(BorrowedFd<'_>, i16); N], timeout: Option<Dur
             }
             return Err(e);
         }
-        return Ok(pfds.map(|p| Revents(p.revents)));
+        return Ok(());
     }
 }
 

@@ -440,14 +440,14 @@ impl LinkInfo {
                     a.name = String::from_utf8_lossy(p.split(|&c| c == 0).next().unwrap_or(&[])).into_owned()
                 }
                 IFLA_MTU => a.mtu = u32_of(p),
+                IFLA_QDISC => {
+                    a.qdisc = String::from_utf8_lossy(p.split(|&c| c == 0).next().unwrap_or(&[])).into_owned()
+                }
                 IFLA_ADDRESS => a.address = p.to_vec(),
                 IFLA_PROMISCUITY => a.promiscuity = u32_of(p),
                 IFLA_NUM_TX_QUEUES => a.tx_queues = u32_of(p),
                 IFLA_NUM_RX_QUEUES => a.rx_queues = u32_of(p),
                 IFLA_OPERSTATE => a.operstate = p.first().copied().unwrap_or(0),
-                IFLA_QDISC => {
-                    a.qdisc = String::from_utf8_lossy(p.split(|&c| c == 0).next().unwrap_or(&[])).into_owned()
-                }
                 IFLA_STATS64 => {
                     // struct rtnl_link_stats64: rx_packets, tx_packets, rx_bytes,
                     // tx_bytes, rx_errors, tx_errors, rx_dropped, tx_dropped,

@@ -26,6 +26,11 @@ pub const XDP_COPY: u16 = 1 << 1;
 pub const XDP_ZEROCOPY: u16 = 1 << 2;
 /// `XDP_USE_NEED_WAKEUP`
 pub const XDP_USE_NEED_WAKEUP: u16 = 1 << 3;
+/// `XDP_USE_SG`: multi-buffer (a frame spread over several UMEM frames, Linux 6.6).
+pub const XDP_USE_SG: u16 = 1 << 4;
+
+/// `XDP_PKT_CONTD`: in a descriptor's `options`, more buffers of this frame follow.
+pub const XDP_PKT_CONTD: u32 = 1 << 0;
 
 /// `XDP_UMEM_UNALIGNED_CHUNK_FLAG`
 pub const XDP_UMEM_UNALIGNED_CHUNK_FLAG: u32 = 1 << 0;
@@ -163,14 +168,22 @@ unsafe impl Pod for xdp_statistics {}
 // SAFETY: as above.
 unsafe impl Pod for xdp_options {}
 
-/// `bind(2)` an `AF_XDP` socket to `ifindex` / `queue_id` with `flags`.
-pub fn bind(fd: BorrowedFd<'_>, ifindex: u32, queue_id: u32, flags: u16) -> std::io::Result<()> {
+/// `bind(2)` an `AF_XDP` socket to `ifindex` / `queue_id` with `flags`;
+/// with `shared_umem`, over the UMEM of that (bound) socket
+/// (`XDP_SHARED_UMEM` is added to `flags`).
+pub fn bind(
+    fd: BorrowedFd<'_>,
+    ifindex: u32,
+    queue_id: u32,
+    flags: u16,
+    shared_umem: Option<BorrowedFd<'_>>,
+) -> std::io::Result<()> {
     let addr = sockaddr_xdp {
         sxdp_family: AF_XDP as u16,
-        sxdp_flags: flags,
+        sxdp_flags: if shared_umem.is_some() { flags | XDP_SHARED_UMEM } else { flags },
         sxdp_ifindex: ifindex,
         sxdp_queue_id: queue_id,
-        sxdp_shared_umem_fd: 0,
+        sxdp_shared_umem_fd: shared_umem.map_or(0, |s| s.as_raw_fd() as u32),
     };
     // SAFETY: `addr` is a valid sockaddr_xdp for the duration of the call.
     cvt(unsafe {
@@ -207,6 +220,33 @@ pub fn kick_rx(fd: BorrowedFd<'_>) -> std::io::Result<()> {
         };
         if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
     })
+}
+
+/// Busy polling on a socket: `SO_BUSY_POLL` (µs to spin in the kernel per
+/// system call), `SO_BUSY_POLL_BUDGET` (packets per spin), and
+/// `SO_PREFER_BUSY_POLL` (Linux 5.11). Raising the first two above the
+/// current values needs `CAP_NET_ADMIN`.
+pub fn set_busy_poll(fd: BorrowedFd<'_>, usecs: u32, budget: u32, prefer: bool) -> Result<()> {
+    let usecs = usecs.min(i32::MAX as u32) as i32;
+    super::setsockopt(
+        fd,
+        libc::SOL_SOCKET,
+        libc::SO_PREFER_BUSY_POLL,
+        &i32::from(prefer),
+        "setsockopt(SO_PREFER_BUSY_POLL)",
+    )?;
+    super::setsockopt(fd, libc::SOL_SOCKET, libc::SO_BUSY_POLL, &usecs, "setsockopt(SO_BUSY_POLL)")?;
+    let budget = budget.min(u32::from(u16::MAX)) as i32;
+    super::setsockopt(fd, libc::SOL_SOCKET, libc::SO_BUSY_POLL_BUDGET, &budget, "setsockopt(SO_BUSY_POLL_BUDGET)")
+}
+
+/// The busy-poll settings the kernel reports: (`SO_BUSY_POLL` µs,
+/// `SO_PREFER_BUSY_POLL`); it has no `getsockopt` for the budget.
+pub fn busy_poll(fd: BorrowedFd<'_>) -> Result<(u32, bool)> {
+    let usecs: i32 = super::getsockopt(fd, libc::SOL_SOCKET, libc::SO_BUSY_POLL, "getsockopt(SO_BUSY_POLL)")?;
+    let prefer: i32 =
+        super::getsockopt(fd, libc::SOL_SOCKET, libc::SO_PREFER_BUSY_POLL, "getsockopt(SO_PREFER_BUSY_POLL)")?;
+    Ok((usecs as u32, prefer != 0))
 }
 
 /// The soft `RLIMIT_MEMLOCK` in bytes (`None`: unlimited).

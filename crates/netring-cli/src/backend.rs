@@ -1,0 +1,128 @@
+//! Choosing the packet path: `--backend packet|xdp` and `--queue`, shared by
+//! the verbs that receive (`capture`) and transmit (`gen`, `replay`).
+
+use std::str::FromStr;
+
+use netring::{Error, Injector, XdpMode, XdpSocket};
+
+pub use crate::capture::Backend;
+
+/// `--queue`: one queue id, or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// One queue.
+    One(u32),
+    /// Every queue of the interface.
+    All,
+}
+
+impl FromStr for Queue {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            return Ok(Self::All);
+        }
+        s.parse().map(Self::One).map_err(|_| format!("{s:?} is neither a queue number nor `all`"))
+    }
+}
+
+impl std::fmt::Display for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::One(q) => write!(f, "{q}"),
+            Self::All => f.write_str("all"),
+        }
+    }
+}
+
+/// Transmit-path options of `gen` and `replay`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TxArgs {
+    /// Transmit path: `packet` (AF_PACKET TX ring) or `xdp` (AF_XDP socket
+    /// on one queue; transmit only, so no XDP program is loaded and the
+    /// host's traffic is not touched).
+    #[arg(long, value_enum, default_value_t = Backend::Packet)]
+    pub backend: Backend,
+    /// With `--backend xdp`: the queue to send on.
+    #[arg(long, default_value_t = 0)]
+    pub queue: u32,
+    /// Hand frames straight to the driver (PACKET_QDISC_BYPASS; AF_XDP
+    /// always does).
+    #[arg(long)]
+    pub qdisc_bypass: bool,
+}
+
+/// The opened transmit path.
+#[derive(Debug)]
+#[expect(clippy::large_enum_variant, reason = "one value per run, never moved in a loop")]
+pub enum Sink {
+    /// AF_PACKET TX ring.
+    Packet(Injector),
+    /// AF_XDP, transmit only.
+    Xdp(XdpSocket),
+}
+
+impl TxArgs {
+    /// Open the transmit path on `interface` (`ring_frames`: AF_PACKET TX
+    /// ring slots, when given), inside network namespace `netns` if given.
+    pub fn open(&self, interface: &str, ring_frames: Option<usize>, netns: Option<&str>) -> Result<Sink, Error> {
+        match self.backend {
+            Backend::Packet => {
+                let mut b = Injector::builder().interface(interface).qdisc_bypass(self.qdisc_bypass);
+                if let Some(ns) = netns {
+                    b = b.netns(ns);
+                }
+                if let Some(n) = ring_frames {
+                    b = b.frame_count(n);
+                }
+                Ok(Sink::Packet(b.build()?))
+            }
+            Backend::Xdp => {
+                if self.qdisc_bypass || ring_frames.is_some() {
+                    return Err(Error::InvalidConfig {
+                        name: if self.qdisc_bypass { "--qdisc-bypass" } else { "--ring-frames" },
+                        value: "with --backend xdp".into(),
+                        rule: "applies to the AF_PACKET TX ring only (AF_XDP bypasses the qdisc anyway)".into(),
+                    });
+                }
+                let mut b = XdpSocket::builder().interface(interface).queue(self.queue).mode(XdpMode::Tx);
+                if let Some(ns) = netns {
+                    b = b.netns(ns);
+                }
+                let sock = b.build()?;
+                tracing::info!(
+                    interface,
+                    queue = self.queue,
+                    zero_copy = sock.zero_copy(),
+                    "AF_XDP transmit socket ready (no XDP program)"
+                );
+                Ok(Sink::Xdp(sock))
+            }
+        }
+    }
+}
+
+/// Run `$body` with `$sink` bound to the concrete transmit path, so code
+/// generic over `PacketSink` runs on either backend.
+macro_rules! with_sink {
+    ($sink:expr, |$s:ident| $body:expr) => {
+        match $sink {
+            $crate::backend::Sink::Packet(ref mut $s) => $body,
+            $crate::backend::Sink::Xdp(ref mut $s) => $body,
+        }
+    };
+}
+pub(crate) use with_sink;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_parse() {
+        assert_eq!("3".parse::<Queue>().unwrap(), Queue::One(3));
+        assert_eq!("all".parse::<Queue>().unwrap(), Queue::All);
+        assert!("x".parse::<Queue>().unwrap_err().contains("neither"));
+        assert_eq!(Queue::All.to_string(), "all");
+    }
+}

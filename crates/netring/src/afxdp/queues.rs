@@ -1,0 +1,161 @@
+//! [`XdpQueueSet`]: the sockets of several queues read as one source.
+
+use std::os::fd::{AsFd, BorrowedFd};
+use std::time::{Duration, Instant};
+
+use super::batch::{XdpBatch, XdpStats};
+use super::socket::{XdpMode, XdpSocket};
+use crate::StopHandle;
+use crate::error::{Error, Result};
+use crate::source::PacketSource;
+use crate::stats::CaptureStats;
+use crate::sys;
+
+/// AF_XDP sockets on several queues (typically every queue of an
+/// interface, over one shared UMEM), read from one thread as one
+/// [`PacketSource`]: each call hands out the next ready socket's batch, in
+/// turn, so no queue starves.
+///
+/// For a thread per queue instead, take the sockets apart with
+/// [`into_sockets`](Self::into_sockets) (each [`XdpSocket`] is `Send`).
+///
+/// ```no_run
+/// use netring::{Batch, PacketSource, afxdp::XdpQueueSet};
+/// let mut all = XdpQueueSet::open("eth1")?;      // every RX queue, one UMEM, one XDP program
+/// while let Some(batch) = all.next_batch_blocking(None)? {
+///     println!("{} frames", batch.len());
+/// }
+/// # Ok::<(), netring::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct XdpQueueSet {
+    socks: Vec<XdpSocket>,
+    /// The socket to look at first next time.
+    next: usize,
+    stop: StopHandle,
+    revents: Vec<sys::Revents>,
+}
+
+impl XdpQueueSet {
+    /// Receive on every RX queue of `interface`: [`XdpMode::Rx`] sockets
+    /// from [`XdpSocketBuilder::build_all_queues`](super::XdpSocketBuilder::build_all_queues)
+    /// with default settings. Takes every queue's traffic away from the
+    /// host stack (see the [module docs](crate::afxdp)).
+    ///
+    /// # Errors
+    /// As [`XdpSocketBuilder::build_shared`](super::XdpSocketBuilder::build_shared).
+    pub fn open(interface: &str) -> Result<Self> {
+        Self::new(XdpSocket::builder().interface(interface).mode(XdpMode::Rx).build_all_queues()?)
+    }
+
+    /// Read `sockets` as one source (sockets without an RX ring are kept but
+    /// never read).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an empty list; [`Error::Io`] if the stop
+    /// eventfd cannot be created.
+    pub fn new(sockets: Vec<XdpSocket>) -> Result<Self> {
+        if sockets.is_empty() {
+            return Err(Error::config("sockets", "none", "give at least one socket"));
+        }
+        Ok(Self { revents: Vec::with_capacity(sockets.len() + 1), socks: sockets, next: 0, stop: StopHandle::new()? })
+    }
+
+    /// The sockets, in the order given.
+    pub fn sockets(&self) -> &[XdpSocket] {
+        &self.socks
+    }
+
+    /// The sockets, mutably (to send, refill, read statistics).
+    pub fn sockets_mut(&mut self) -> &mut [XdpSocket] {
+        &mut self.socks
+    }
+
+    /// The sockets, to move each to a thread of its own.
+    pub fn into_sockets(self) -> Vec<XdpSocket> {
+        self.socks
+    }
+
+    /// A handle that ends [`next_batch_blocking`](Self::next_batch_blocking)
+    /// from another thread.
+    pub fn stop_handle(&self) -> StopHandle {
+        self.stop.clone()
+    }
+
+    /// The next ready batch of any socket, trying them in turn; never blocks.
+    pub fn next_batch(&mut self) -> Option<XdpBatch<'_>> {
+        let ready = self.ready_index()?;
+        self.next = (ready + 1) % self.socks.len();
+        self.socks[ready].next_batch()
+    }
+
+    /// The next batch of any socket, waiting up to `timeout` (`None`: no
+    /// limit) in one `poll(2)` over all of them; `Ok(None)` when the time
+    /// runs out.
+    ///
+    /// # Errors
+    /// [`Error::Stopped`] after [`StopHandle::stop`]; [`Error::InterfaceGone`];
+    /// [`Error::Io`] if `poll` fails.
+    pub fn next_batch_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<XdpBatch<'_>>> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        loop {
+            if self.stop.is_stopped() {
+                return Err(Error::Stopped);
+            }
+            if self.ready_index().is_some() {
+                return Ok(self.next_batch());
+            }
+            let left = match deadline {
+                Some(d) => match d.checked_duration_since(Instant::now()) {
+                    Some(l) => Some(l),
+                    None => return Ok(None),
+                },
+                None => None,
+            };
+            let mut fds: Vec<(BorrowedFd<'_>, i16)> = self.socks.iter().map(|s| (s.as_fd(), libc::POLLIN)).collect();
+            fds.push((self.stop.event_fd(), libc::POLLIN));
+            sys::poll_many(&fds, left, &mut self.revents).map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
+            for (i, r) in self.revents[..self.socks.len()].iter().enumerate() {
+                if r.error() {
+                    self.socks[i].check_socket_error()?;
+                }
+            }
+        }
+    }
+
+    /// Index of a socket with frames ready (waking the others as needed).
+    fn ready_index(&mut self) -> Option<usize> {
+        let n = self.socks.len();
+        (0..n).map(|k| (self.next + k) % n).find(|&i| self.socks[i].rx_ready())
+    }
+
+    /// The counters of every socket, summed.
+    ///
+    /// # Errors
+    /// `getsockopt(XDP_STATISTICS)` failed on one of them.
+    pub fn statistics(&self) -> Result<XdpStats> {
+        let mut t = XdpStats::default();
+        for s in &self.socks {
+            t += s.statistics()?;
+        }
+        Ok(t)
+    }
+}
+
+impl PacketSource for XdpQueueSet {
+    type Batch<'a> = XdpBatch<'a>;
+
+    fn next_batch(&mut self) -> Option<XdpBatch<'_>> {
+        XdpQueueSet::next_batch(self)
+    }
+
+    fn next_batch_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<XdpBatch<'_>>> {
+        XdpQueueSet::next_batch_blocking(self, timeout)
+    }
+
+    /// Sums over the sockets, as [`XdpSocket`]'s `stats`.
+    fn stats(&mut self) -> Result<CaptureStats> {
+        let s = self.statistics()?;
+        Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
+    }
+}
