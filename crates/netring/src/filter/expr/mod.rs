@@ -96,13 +96,36 @@ pub fn compile(expression: &str, snaplen: u32) -> Result<Program> {
 /// # Errors
 /// As [`compile`].
 pub fn compile_for(expression: &str, snaplen: u32, target: Target) -> Result<Program> {
-    let _ = target; // Identical programs for the core grammar (see `Target`).
-    let cond = parse(expression).map_err(|e| Error::InvalidExpression {
+    compile_with(expression, snaplen, target, Optimize::Full)
+}
+
+/// How much of the optimizer runs (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Optimize {
+    /// Everything: the program netring attaches.
+    #[default]
+    Full,
+    /// Only what decides verdicts as libpcap decides them: the order of
+    /// tests and the loop of jump threading, `or`/`and` pull-ups and
+    /// removal of tests whose outcomes meet (the pull-ups it finds depend
+    /// on the threading). No load reuse and no block merging. Verdicts
+    /// and accept lengths are the same as with [`Optimize::Full`] on every
+    /// packet (a test proves it on the corpus); the program is longer.
+    Off,
+}
+
+/// Compile `expression` for `target` with the optimizer at `level`.
+///
+/// # Errors
+/// As [`compile`].
+pub fn compile_with(expression: &str, snaplen: u32, target: Target, level: Optimize) -> Result<Program> {
+    let invalid = |e: ParseError| Error::InvalidExpression {
         expression: expression.to_owned(),
         column: e.column,
         message: e.message,
-    })?;
-    codegen::generate(&cond, snaplen)
+    };
+    let cond = parse(expression, target).map_err(invalid)?;
+    codegen::generate(&cond, snaplen, level)
 }
 
 /// Check `expression` without compiling it.
@@ -110,12 +133,27 @@ pub fn compile_for(expression: &str, snaplen: u32, target: Target) -> Result<Pro
 /// # Errors
 /// The first syntax or meaning error.
 pub fn check(expression: &str) -> std::result::Result<(), ParseError> {
-    parse(expression).map(drop)
+    parse(expression, Target::Offline).map(drop)
 }
 
-fn parse(expression: &str) -> std::result::Result<ast::Cond, ParseError> {
+/// The meaning of `expression` on `target`. On a live socket a `vlan`
+/// depends on whether the kernel took the outer tag out of the frame
+/// (`SKF_AD_VLAN_TAG_PRESENT`): both readings are compiled and the
+/// metadata picks one, as libpcap's program does at run time.
+fn parse(expression: &str, target: Target) -> std::result::Result<ast::Cond, ParseError> {
+    use parser::{Parser, VlanMode};
     let toks = lexer::tokenize(expression)?;
-    parser::Parser::new(&toks).parse()
+    if target == Target::Offline {
+        return Parser::new(&toks).parse();
+    }
+    let mut in_band = Parser::with_vlan_mode(&toks, VlanMode::LiveInBand);
+    let c = in_band.parse()?;
+    if !in_band.live_vlan {
+        return Ok(c);
+    }
+    let stripped = Parser::with_vlan_mode(&toks, VlanMode::LiveStripped).parse()?;
+    let present = ast::vlan_tag_present();
+    Ok(present.clone().and(stripped).or(present.negate().and(c)))
 }
 
 #[cfg(test)]
