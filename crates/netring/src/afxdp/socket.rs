@@ -109,6 +109,7 @@ pub struct XdpSocketBuilder {
     builtin_program: bool,
     huge_pages: bool,
     batch_size: u32,
+    filter: Option<String>,
 }
 
 impl Default for XdpSocketBuilder {
@@ -129,6 +130,7 @@ impl Default for XdpSocketBuilder {
             builtin_program: true,
             huge_pages: false,
             batch_size: DEFAULT_BATCH_SIZE,
+            filter: None,
         }
     }
 }
@@ -228,6 +230,20 @@ impl XdpSocketBuilder {
         self
     }
 
+    /// Receive only the frames a tcpdump filter expression accepts
+    /// (pcap-filter(7), see [`crate::filter::expr`]); the others go on to
+    /// the kernel's stack (`XDP_PASS`) as if no socket were there.
+    ///
+    /// The expression is compiled at [`build`](Self::build) for frames as
+    /// they arrive (VLAN tags in the bytes), translated to eBPF and run
+    /// inside the built-in XDP program, so rejected frames never reach the
+    /// UMEM. Frames are delivered whole (no snap length). Needs the
+    /// built-in program.
+    pub fn filter(mut self, expression: impl Into<String>) -> Self {
+        self.filter = Some(expression.into());
+        self
+    }
+
     /// Most descriptors taken per [`XdpSocket::next_batch`] (default 64).
     pub fn batch_size(mut self, n: u32) -> Self {
         self.batch_size = n;
@@ -295,6 +311,13 @@ impl XdpSocketBuilder {
                 format!("must be 1..={} (rx_ring_size)", self.rx_size),
             ));
         }
+        if self.filter.is_some() && !(self.builtin_program && self.mode.rx()) {
+            return Err(Error::config(
+                "filter",
+                self.filter.clone().unwrap_or_default(),
+                "needs the built-in XDP program and a receive mode",
+            ));
+        }
         Ok(iface)
     }
 
@@ -319,6 +342,11 @@ impl XdpSocketBuilder {
     /// the program; [`Error::PermissionDenied`] naming the capability.
     pub fn build(self) -> Result<XdpSocket> {
         let iface = self.validate()?.to_owned();
+        let filter = self
+            .filter
+            .as_deref()
+            .map(|e| crate::filter::expr::compile_for(e, u32::MAX, crate::filter::expr::Target::Offline))
+            .transpose()?;
         let fd = sys::socket(sx::AF_XDP, libc::SOCK_RAW, 0, "socket(AF_XDP)")?;
         let ifindex = iface::index(&iface)?;
         let sock = fd.as_fd();
@@ -421,7 +449,7 @@ impl XdpSocketBuilder {
 
         let mut program = None;
         if self.mode.rx() && self.builtin_program {
-            program = Some(BuiltIn::attach(&iface, self.queue, sock, self.attach)?);
+            program = Some(BuiltIn::attach(&iface, self.queue, sock, self.attach, filter.as_ref())?);
         }
         if let Ok(mtu) = iface::mtu(&iface)
             && self.mode.rx()
@@ -497,11 +525,21 @@ struct BuiltIn {
 }
 
 impl BuiltIn {
-    fn attach(iface: &str, queue: u32, sock: BorrowedFd<'_>, how: XdpAttach) -> Result<Self> {
+    fn attach(
+        iface: &str,
+        queue: u32,
+        sock: BorrowedFd<'_>,
+        how: XdpAttach,
+        filter: Option<&crate::filter::Program>,
+    ) -> Result<Self> {
         let queues = crate::interface::link_info(iface).map(|l| l.rx_queues).unwrap_or(1);
         let map = XskMap::new(queues.max(queue + 1))?;
         map.insert(queue, sock)?;
-        let prog = EbpfProgram::load(ProgramType::Xdp { frags: false }, "netring_xsk", &programs::xsk_redirect(&map))?;
+        let insns = match filter {
+            Some(f) => programs::xsk_redirect_filtered(&map, f)?,
+            None => programs::xsk_redirect(&map),
+        };
+        let prog = EbpfProgram::load(ProgramType::Xdp { frags: false }, "netring_xsk", &insns)?;
         let link = XdpLink::attach(&prog, iface, how)?;
         tracing::debug!(interface = iface, mode = %link.mode(), "built-in XDP program attached");
         Ok(Self { link, _map: map, prog })
