@@ -56,7 +56,9 @@ pub struct Args {
     /// Print one JSON object with the counts on stdout at exit.
     #[arg(long)]
     json: bool,
-    /// Filter expression (pcap-filter(7) syntax), run in the kernel.
+    /// Filter expression (pcap-filter(7) syntax), run in the kernel (with
+    /// `--backend xdp`: inside the XDP program; frames it rejects go on to
+    /// the host's stack).
     #[arg(short = 'f', long = "filter", value_name = "EXPR")]
     filter: Option<String>,
     /// Filter expression as trailing words, as tcpdump takes it
@@ -153,13 +155,6 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             capture_loop(&a, &mut cap, stop, &how)
         }
         Backend::Xdp => {
-            if let Some(e) = a.expression()? {
-                return Err(Error::InvalidConfig {
-                    name: "filter",
-                    value: e,
-                    rule: "is not supported with --backend xdp yet".into(),
-                });
-            }
             if a.promisc {
                 return Err(Error::InvalidConfig {
                     name: "--promisc",
@@ -177,8 +172,12 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 XdpAttachArg::Native => XdpAttach::Native,
                 XdpAttachArg::Generic => XdpAttach::Generic,
             };
-            let mut sock =
-                XdpSocket::builder().interface(&a.interface).queue(a.queue).mode(XdpMode::Rx).attach(attach).build()?;
+            let mut b = XdpSocket::builder().interface(&a.interface).queue(a.queue).mode(XdpMode::Rx).attach(attach);
+            if let Some(e) = a.expression()? {
+                // Run in the XDP program: frames it rejects stay with the host stack.
+                b = b.filter(e);
+            }
+            let mut sock = b.build()?;
             let stop = sock.stop_handle();
             let how = format!(
                 "AF_XDP queue {}, {} mode, {} XDP",

@@ -105,11 +105,10 @@ fn the_xdp_program_passes_exactly_the_matching_frames() {
         let (want, rest): (Vec<&Frame>, Vec<&Frame>) =
             frames.iter().partition(|f| program.run(&f.data, &FilterMeta::for_frame(&f.data)) > 0);
         let mut sock = socket(&l, e).unwrap_or_else(|err| panic!("{e}: {err}"));
-        let mut cap = l
-            .b
-            .run(|n| Capture::builder().interface(n).retire_timeout(Duration::from_millis(5)).build())
-            .unwrap()
-            .unwrap();
+        let mut cap =
+            l.b.run(|n| Capture::builder().interface(n).retire_timeout(Duration::from_millis(5)).build())
+                .unwrap()
+                .unwrap();
         for f in &frames {
             tx.send(&f.data).unwrap();
         }
@@ -135,10 +134,7 @@ fn filters_xdp_cannot_run_are_refused_at_build() {
         Err(Error::InvalidExpression { column, .. }) => assert_eq!(column, 15),
         other => panic!("{other:?}"),
     }
-    let err = l
-        .b
-        .run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).filter("ip").build())
-        .unwrap()
-        .unwrap_err();
+    let err =
+        l.b.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).filter("ip").build()).unwrap().unwrap_err();
     assert!(err.to_string().contains("needs the built-in XDP program"), "{err}");
 }
