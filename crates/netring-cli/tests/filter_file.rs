@@ -30,7 +30,7 @@ fn frames() -> Vec<(Vec<u8>, u32)> {
             f.extend([0x81, 0x00, 0, (r >> 9) as u8 % 8]);
         }
         match i % 5 {
-            0 | 1 | 2 => {
+            0..=2 => {
                 let proto = [6u8, 17, 1][(r as usize >> 12) % 3];
                 let ihl = 5 + (r >> 14) % 3;
                 f.extend([0x08, 0x00, 0x40 | ihl as u8, 0, 0, 60, 0, 1]);
