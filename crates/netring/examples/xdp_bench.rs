@@ -21,23 +21,17 @@
 //!
 //! Needs root. Creates and removes its own namespaces.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use common::{pin, receiver, summary};
 use netring::afxdp::XdpAttach;
 use netring::frames::SeqFrames;
 use netring::netns::VethLink;
-use netring::{Batch, Capture, PacketSource, RawSender, XdpMode, XdpSocket};
-
-fn pin(cpu: usize) {
-    // SAFETY: cpu_set_t is plain data; sched_setaffinity(0, …) affects the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
+use netring::{Capture, RawSender, XdpMode, XdpSocket};
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Rx {
@@ -58,37 +52,6 @@ fn frames(len: usize) -> Vec<Vec<u8>> {
     (0..64).map(|i| SeqFrames::default().build(i, len)).collect()
 }
 
-/// Count frames on `src` (pinned to CPU 1) until `stop`, then drain 200 ms.
-/// `spin`: poll the ring without sleeping (no wakeups to deliver).
-fn receiver<S: PacketSource + Send + 'static>(
-    mut src: S,
-    spin: bool,
-    stop: Arc<AtomicBool>,
-    ready: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<u64> {
-    std::thread::spawn(move || {
-        pin(1);
-        ready.store(true, Ordering::Release);
-        let mut n = 0u64;
-        let mut drain_until = None;
-        loop {
-            if drain_until.is_none() && stop.load(Ordering::Acquire) {
-                drain_until = Some(Instant::now() + Duration::from_millis(200));
-            }
-            if drain_until.is_some_and(|d| Instant::now() > d) {
-                return n;
-            }
-            if spin {
-                if let Some(b) = src.next_batch() {
-                    n += b.len() as u64;
-                }
-            } else if let Ok(Some(b)) = src.next_batch_blocking(Some(Duration::from_millis(10))) {
-                n += b.len() as u64;
-            }
-        }
-    })
-}
-
 fn receive_packet(
     l: &VethLink,
     spin: bool,
@@ -96,7 +59,7 @@ fn receive_packet(
     ready: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<u64> {
     let cap = l.b.run(|n| Capture::builder().interface(n).block_count(64).build()).unwrap().unwrap();
-    receiver(cap, spin, stop, ready)
+    receiver(cap, spin, None, stop, ready)
 }
 
 fn receive_xdp(
@@ -107,7 +70,7 @@ fn receive_xdp(
     ready: Arc<AtomicBool>,
 ) -> std::thread::JoinHandle<u64> {
     let sock = l.b.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how).build()).unwrap().unwrap();
-    receiver(sock, spin, stop, ready)
+    receiver(sock, spin, None, stop, ready)
 }
 
 /// Receive rates (frames/s offered by the sender, received) for one contender.
@@ -190,12 +153,6 @@ fn tx_run(kind: Tx, len: usize, secs: f64) -> (f64, f64) {
     stop.store(true, Ordering::Release);
     let arrived = rx.join().unwrap();
     (sent as f64 / secs, arrived as f64 / secs)
-}
-
-fn summary(v: &mut [f64]) -> String {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    let med = v[v.len() / 2];
-    format!("median {:>7.3} Mpps  [min {:.3} .. max {:.3}]", med / 1e6, v[0] / 1e6, v[v.len() - 1] / 1e6)
 }
 
 fn main() {

@@ -18,65 +18,26 @@
 //! Printed: frames offered per second, and frames that matched and reached
 //! the application per second. Needs root.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::{pin, receiver, summary};
 use netring::afxdp::XdpAttach;
-use netring::filter::{FilterMeta, Program, expr};
+use netring::filter::{FilterMeta, expr};
 use netring::frames::SeqFrames;
 use netring::netns::VethLink;
-use netring::{Batch, Capture, PacketSource, RawSender, XdpMode, XdpSocket};
+use netring::{Capture, RawSender, XdpMode, XdpSocket};
 
 const FILTER: &str = "ether[21] % 10 = 0";
-
-fn pin(cpu: usize) {
-    // SAFETY: cpu_set_t is plain data; sched_setaffinity(0, …) affects the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     XdpInKernel,
     XdpInterpreter,
     PacketInKernel,
-}
-
-/// Count matching frames on `src` until `stop`, then drain 200 ms;
-/// `check`: run the program on each frame in user space.
-fn receiver<S: PacketSource + Send + 'static>(
-    mut src: S,
-    check: Option<Program>,
-    stop: Arc<AtomicBool>,
-    ready: Arc<AtomicBool>,
-) -> std::thread::JoinHandle<u64> {
-    std::thread::spawn(move || {
-        pin(1);
-        ready.store(true, Ordering::Release);
-        let mut n = 0u64;
-        let mut drain_until = None;
-        loop {
-            if drain_until.is_none() && stop.load(Ordering::Acquire) {
-                drain_until = Some(Instant::now() + Duration::from_millis(200));
-            }
-            if drain_until.is_some_and(|d| Instant::now() > d) {
-                return n;
-            }
-            if let Ok(Some(b)) = src.next_batch_blocking(Some(Duration::from_millis(10))) {
-                match &check {
-                    None => n += b.len() as u64,
-                    Some(p) => {
-                        n += b.packets().filter(|pkt| p.matches(pkt.data(), &FilterMeta::for_frame(pkt.data()))).count()
-                            as u64
-                    }
-                }
-            }
-        }
-    })
 }
 
 /// (offered, matched and received) frames per second.
@@ -93,15 +54,17 @@ fn run(kind: Kind, secs: f64) -> (f64, f64) {
         .unwrap()
     };
     let rx = match kind {
-        Kind::XdpInKernel => receiver(xdp(true), None, stop.clone(), ready.clone()),
+        Kind::XdpInKernel => receiver(xdp(true), false, None, stop.clone(), ready.clone()),
         Kind::XdpInterpreter => {
             let p = expr::compile(FILTER, 262_144).unwrap();
-            receiver(xdp(false), Some(p), stop.clone(), ready.clone())
+            let keep =
+                Box::new(move |pkt: &netring::Packet<'_>| p.matches(pkt.data(), &FilterMeta::for_frame(pkt.data())));
+            receiver(xdp(false), false, Some(keep), stop.clone(), ready.clone())
         }
         Kind::PacketInKernel => {
             let cap =
                 l.b.run(|n| Capture::builder().interface(n).block_count(64).filter(FILTER).build()).unwrap().unwrap();
-            receiver(cap, None, stop.clone(), ready.clone())
+            receiver(cap, false, None, stop.clone(), ready.clone())
         }
     };
     while !ready.load(Ordering::Acquire) {
@@ -121,11 +84,6 @@ fn run(kind: Kind, secs: f64) -> (f64, f64) {
     let offered = t.join().unwrap();
     stop.store(true, Ordering::Release);
     (offered as f64 / secs, rx.join().unwrap() as f64 / secs)
-}
-
-fn summary(v: &mut [f64]) -> String {
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    format!("median {:>7.3} Mpps  [min {:.3} .. max {:.3}]", v[v.len() / 2] / 1e6, v[0] / 1e6, v[v.len() - 1] / 1e6)
 }
 
 fn main() {
