@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{pin, receiver, summary};
+use common::{flood, pin, receiver, summary};
 use netring::afxdp::XdpAttach;
 use netring::frames::SeqFrames;
 use netring::netns::VethLink;
@@ -90,15 +90,7 @@ fn rx_run(kind: Rx, len: usize, secs: f64) -> (f64, f64) {
     }
     let tx = l.a.run(RawSender::open).unwrap().unwrap();
     let fr = frames(len);
-    let t = std::thread::spawn(move || {
-        pin(0);
-        let refs: Vec<&[u8]> = fr.iter().map(|f| &f[..]).collect();
-        let (t0, mut n) = (Instant::now(), 0u64);
-        while t0.elapsed().as_secs_f64() < secs {
-            n += tx.send_batch(&refs).unwrap_or(0) as u64;
-        }
-        n
-    });
+    let t = flood(tx, fr, secs);
     let offered = t.join().unwrap();
     stop.store(true, Ordering::Release);
     (offered as f64 / secs, rx.join().unwrap() as f64 / secs)
@@ -117,15 +109,7 @@ fn tx_run(kind: Tx, len: usize, secs: f64) -> (f64, f64) {
     let sent = match kind {
         Tx::Sendmmsg => {
             let tx = l.a.run(RawSender::open).unwrap().unwrap();
-            std::thread::spawn(move || {
-                pin(0);
-                let refs: Vec<&[u8]> = fr.iter().map(|f| &f[..]).collect();
-                let (t0, mut n) = (Instant::now(), 0u64);
-                while t0.elapsed().as_secs_f64() < secs {
-                    n += tx.send_batch(&refs).unwrap_or(0) as u64;
-                }
-                n
-            })
+            flood(tx, fr, secs)
         }
         Tx::Xdp => {
             let mut sock = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()).unwrap().unwrap();

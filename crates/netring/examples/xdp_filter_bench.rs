@@ -22,9 +22,8 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Instant;
 
-use common::{pin, receiver, summary};
+use common::{flood, receiver, summary};
 use netring::afxdp::XdpAttach;
 use netring::filter::{FilterMeta, expr};
 use netring::frames::SeqFrames;
@@ -72,15 +71,7 @@ fn run(kind: Kind, secs: f64) -> (f64, f64) {
     }
     let tx = l.a.run(RawSender::open).unwrap().unwrap();
     let frames: Vec<Vec<u8>> = (0..100).map(|i| SeqFrames::default().build(i, 64)).collect();
-    let t = std::thread::spawn(move || {
-        pin(0);
-        let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
-        let (t0, mut n) = (Instant::now(), 0u64);
-        while t0.elapsed().as_secs_f64() < secs {
-            n += tx.send_batch(&refs).unwrap_or(0) as u64;
-        }
-        n
-    });
+    let t = flood(tx, frames, secs);
     let offered = t.join().unwrap();
     stop.store(true, Ordering::Release);
     (offered as f64 / secs, rx.join().unwrap() as f64 / secs)

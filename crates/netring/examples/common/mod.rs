@@ -57,6 +57,20 @@ pub fn receiver<S: PacketSource + Send + 'static>(
     })
 }
 
+/// Flood `frames` (sendmmsg batches) from `tx`, pinned to CPU 0, for
+/// `secs`; returns how many the kernel took.
+pub fn flood(tx: netring::RawSender, frames: Vec<Vec<u8>>, secs: f64) -> std::thread::JoinHandle<u64> {
+    std::thread::spawn(move || {
+        pin(0);
+        let refs: Vec<&[u8]> = frames.iter().map(|f| &f[..]).collect();
+        let (t0, mut n) = (Instant::now(), 0u64);
+        while t0.elapsed().as_secs_f64() < secs {
+            n += tx.send_batch(&refs).unwrap_or(0) as u64;
+        }
+        n
+    })
+}
+
 /// `median X Mpps [min .. max]` of rates in frames per second.
 pub fn summary(v: &mut [f64]) -> String {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
