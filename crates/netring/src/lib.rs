@@ -28,7 +28,7 @@
 //! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program), a builder, an interpreter, tcpdump-style listings, and the [`expr`](filter::expr) compiler for tcpdump filter expressions |
 //! | `ring` (private) | the single-producer / single-consumer ring protocol of AF_XDP's four rings |
 //! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics |
-//! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
+//! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs, classic BPF filters translated to eBPF for XDP |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
 //! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |

@@ -339,7 +339,9 @@ impl XdpSocketBuilder {
     /// UMEM cannot be locked; [`Error::QueueBusy`] when another socket owns
     /// the queue; [`Error::Unsupported`] for zero-copy on a driver without
     /// it; [`Error::XdpBusy`] / [`Error::XdpAttach`] / [`Error::BpfLoad`] from
-    /// the program; [`Error::PermissionDenied`] naming the capability.
+    /// the program; [`Error::PermissionDenied`] naming the capability;
+    /// [`Error::InvalidExpression`] for a [`filter`](Self::filter) that does
+    /// not compile, [`Error::InvalidFilter`] for one XDP cannot run.
     pub fn build(self) -> Result<XdpSocket> {
         let iface = self.validate()?.to_owned();
         let filter = self

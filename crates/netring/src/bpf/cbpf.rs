@@ -272,3 +272,64 @@ fn load_ind(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: Label) {
     a.jump(Insn::jmp_reg(op::JGT, T2, END, 0), reject);
     load_at(a, dst, T1, size);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::{Instruction, expr};
+
+    fn translated(p: &Program) -> Result<Vec<Insn>> {
+        let mut a = Asm::new();
+        let (accept, reject) = (a.label(), a.label());
+        translate(p, &mut a, accept, reject)?;
+        a.bind(accept);
+        a.push([Insn::mov64_imm(Reg::R0, 1), Insn::exit()]);
+        a.bind(reject);
+        a.push([Insn::mov64_imm(Reg::R0, 0), Insn::exit()]);
+        a.finish()
+    }
+
+    #[test]
+    fn every_packet_load_is_checked_against_data_end_first() {
+        let p = expr::compile("tcp port 80 or ip[ip[0] & 0xf] = 0", 96).unwrap();
+        let insns = translated(&p).unwrap();
+        let mut checked = 0;
+        for (i, insn) in insns.iter().enumerate() {
+            // Packet loads read through T1 (the context and the stack have their own bases).
+            if insn.code & 0x07 == op::LDX && insn.src == T1 as u8 {
+                // if T2 > END goto reject, right before the load
+                let guard = insns[i - 1];
+                assert_eq!((guard.code, guard.dst, guard.src), (op::JMP | op::JGT | op::X, T2, END as u8), "load {i}");
+                checked += 1;
+            }
+        }
+        assert!(checked >= 6, "{checked} loads");
+    }
+
+    #[test]
+    fn comparisons_are_32_bit_and_loads_big_endian() {
+        let p = expr::compile("ether[12:4] = 0x80000001", 96).unwrap();
+        let insns = translated(&p).unwrap();
+        assert!(insns.iter().any(|i| i.code == op::JMP32 | op::JEQ | op::K && i.imm == 0x8000_0001u32 as i32));
+        assert!(insns.iter().any(|i| i.code == 0xdc && i.imm == 32), "a 32-bit byte swap");
+    }
+
+    #[test]
+    fn unreachable_classic_code_is_left_out_and_meaningless_ancillary_loads_refused() {
+        use crate::filter::code::*;
+        let p = Program::new(vec![
+            Instruction::stmt(BPF_RET | BPF_K, 1),
+            Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, 0),
+            Instruction::stmt(BPF_RET | BPF_K, 0),
+        ])
+        .unwrap();
+        let insns = translated(&p).unwrap();
+        assert!(!insns.iter().any(|i| i.code == op::LDX | op::MEM | op::W && i.src == T1 as u8));
+        let mark = Program::new(vec![
+            Instruction::stmt(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_MARK),
+            Instruction::stmt(BPF_RET | BPF_A, 0),
+        ])
+        .unwrap();
+        assert!(translated(&mark).unwrap_err().to_string().contains("no meaning in an XDP program"));
+    }
+}

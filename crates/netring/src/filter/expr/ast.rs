@@ -370,7 +370,7 @@ fn each_proto(proto: PortProto, one: impl Fn(u32) -> Cond) -> Cond {
 /// One port test at `off` of the transport header (`gen_portop()`,
 /// `gen_portrangeop()`): equal to `lo`, or within `lo..=hi`.
 fn port_test(load: Load, lo: u32, hi: u32) -> Cond {
-    if lo == hi && hi != u32::MAX {
+    if lo == hi {
         return cmp(load, BPF_JEQ, lo);
     }
     cmp(load.clone(), BPF_JGE, lo).and(cmp(load, BPF_JGT, hi).negate())

@@ -432,16 +432,13 @@ impl<'a> Parser<'a> {
             Tok::LParen => {
                 // `arth relop arth` starting with a parenthesis, or `( expr )`.
                 let at = self.pos;
-                match self.relation() {
-                    Ok(c) => return Ok((c, None)),
-                    Err(e) => {
-                        if let Some(f) = self.fatal.take() {
-                            return Err(f);
-                        }
-                        let _ = e;
-                        self.pos = at;
-                    }
+                if let Ok(c) = self.relation() {
+                    return Ok((c, None));
                 }
+                if let Some(f) = self.fatal.take() {
+                    return Err(f);
+                }
+                self.pos = at;
                 self.bump();
                 let (c, _) = self.expr(q)?;
                 self.expect_rparen()?;
