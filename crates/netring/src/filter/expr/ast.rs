@@ -151,6 +151,13 @@ pub(crate) enum Cond {
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
+    /// Live sockets, frames whose tag the kernel left in the bytes: the
+    /// first `vlan` test; running it moves the offsets of later tests (in
+    /// libpcap's program it stores the offset in a scratch cell).
+    Mark(Box<Cond>),
+    /// A test after that first `vlan`, as it reads (if the `vlan` test did
+    /// not run on the path to it, if it did).
+    Dual(Box<Cond>, Box<Cond>),
 }
 
 impl Cond {

@@ -191,6 +191,9 @@ impl Emitter {
     }
 }
 
+/// Where to go: (the first live `vlan` test has not run, has run).
+type Pair = (Node, Node);
+
 #[derive(Default)]
 struct Graph {
     blocks: Vec<Block>,
@@ -199,7 +202,10 @@ struct Graph {
 }
 
 impl Graph {
-    fn compile(&mut self, c: &Cond, t: Node, f: Node) -> Node {
+    /// Blocks for `c` going to `t` on success and `f` on failure; each as a
+    /// pair (the first `vlan` of a live program has not run on the path /
+    /// has run), see [`Cond::Mark`]. Without one, both halves are the same.
+    fn compile(&mut self, c: &Cond, t: Pair, f: Pair) -> Pair {
         match c {
             Cond::True => t,
             Cond::False => f,
@@ -212,20 +218,27 @@ impl Graph {
                 let b = self.compile(b, t, f);
                 self.compile(a, t, b)
             }
-            Cond::Test(test) => {
-                if t == f && t == Node::Reject {
-                    // Rejected whether the load succeeds or not.
-                    return t;
-                }
-                if let Some(&i) = self.memo.get(&(test.clone(), t, f)) {
-                    return Node::Block(i);
-                }
-                self.blocks.push(Block { test: test.clone(), jt: t, jf: f, skip_a: false, skip_x: false });
-                let i = self.blocks.len() - 1;
-                self.memo.insert((test.clone(), t, f), i);
-                Node::Block(i)
+            Cond::Test(test) => (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
+            Cond::Dual(before, after) => (self.compile(before, t, f).0, self.compile(after, t, f).1),
+            Cond::Mark(v) => {
+                let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
+                (ran, ran)
             }
         }
+    }
+
+    fn block(&mut self, test: &Test, t: Node, f: Node) -> Node {
+        if t == f && t == Node::Reject {
+            // Rejected whether the load succeeds or not.
+            return t;
+        }
+        if let Some(&i) = self.memo.get(&(test.clone(), t, f)) {
+            return Node::Block(i);
+        }
+        self.blocks.push(Block { test: test.clone(), jt: t, jf: f, skip_a: false, skip_x: false });
+        let i = self.blocks.len() - 1;
+        self.memo.insert((test.clone(), t, f), i);
+        Node::Block(i)
     }
 
     /// The outcome of block `b`'s jump if `facts` decide it.
@@ -585,7 +598,7 @@ fn meet(a: &mut Facts, b: &Facts) {
 /// limit.
 pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Program> {
     let mut g = Graph::default();
-    let entry = g.compile(cond, Node::Accept, Node::Reject);
+    let entry = g.compile(cond, (Node::Accept, Node::Accept), (Node::Reject, Node::Reject)).0;
     let entry = g.optimize(entry);
     if entry == Node::Reject {
         return Err(Error::InvalidFilter { reason: "the expression rejects all packets".into() });

@@ -213,6 +213,33 @@ mod tests {
     }
 
     #[test]
+    fn a_live_vlan_moves_later_offsets_only_on_paths_that_ran_it() {
+        use crate::filter::FilterMeta;
+        let p = compile_for("ip or vlan and udp", 96, Target::LiveAfPacket).unwrap();
+        // IPv4/UDP, untagged: `ip` matched, the vlan test did not run, `udp` reads at 23.
+        let mut v4 = vec![0u8; 64];
+        v4[12..14].copy_from_slice(&[0x08, 0x00]);
+        v4[14] = 0x45;
+        v4[23] = 17;
+        assert_eq!(p.run(&v4, &FilterMeta::for_frame(&v4)), 96);
+        // IPv6 behind a tag in the bytes: the vlan test ran, `udp` reads behind the tag.
+        let mut tagged = vec![0u8; 80];
+        tagged[12..14].copy_from_slice(&[0x81, 0x00]);
+        tagged[16..18].copy_from_slice(&[0x86, 0xdd]);
+        tagged[24] = 17;
+        assert_eq!(p.run(&tagged, &FilterMeta::for_frame(&tagged)), 96);
+        tagged[24] = 6;
+        assert_eq!(p.run(&tagged, &FilterMeta::for_frame(&tagged)), 0);
+        // The kernel took the tag out: nothing moves.
+        let mut inner = vec![0u8; 76];
+        inner[12..14].copy_from_slice(&[0x86, 0xdd]);
+        inner[20] = 17;
+        let meta = FilterMeta { vlan_tci: Some(7), vlan_tpid: 0x8100, ..FilterMeta::for_frame(&inner) };
+        assert_eq!(p.run(&inner, &meta), 96);
+        assert_eq!(p.run(&inner, &FilterMeta::for_frame(&inner)), 0, "no tag at all");
+    }
+
+    #[test]
     fn rejecting_everything_is_an_error() {
         for e in ["ip and not ip", "1 = 2", "ip and arp"] {
             let err = compile(e, 100).unwrap_err().to_string();

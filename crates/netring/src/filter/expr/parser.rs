@@ -238,6 +238,11 @@ pub(crate) struct Parser<'a> {
     /// An error in an arithmetic expression that must not be hidden by
     /// trying another reading of a parenthesis.
     fatal: Option<ParseError>,
+    /// [`VlanMode::LiveInBand`]: the first `vlan` was read, so every later
+    /// term reads two ways ([`Cond::Dual`]).
+    after_vlan: bool,
+    /// Reading one of those two ways.
+    in_dual: bool,
 }
 
 type Res<T> = Result<T, ParseError>;
@@ -318,7 +323,16 @@ impl<'a> Parser<'a> {
     }
 
     pub(crate) fn with_vlan_mode(toks: &'a [Token], vlan_mode: VlanMode) -> Self {
-        Self { toks, pos: 0, off: Off::default(), vlan_mode, live_vlan: false, fatal: None }
+        Self {
+            toks,
+            pos: 0,
+            off: Off::default(),
+            vlan_mode,
+            live_vlan: false,
+            fatal: None,
+            after_vlan: false,
+            in_dual: false,
+        }
     }
 
     fn peek(&self) -> &Tok {
@@ -378,13 +392,39 @@ impl<'a> Parser<'a> {
 
     /// `expr: term | expr and term | expr and id | expr or term | expr or id`
     fn expr(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
-        let (mut c, mut q) = self.term(q)?;
+        let (mut c, mut q) = self.dual(q, false)?;
         while let Some(and) = self.conjunction() {
-            let (rhs, q2) = if self.starts_id() { self.id(q)? } else { self.term(q)? };
+            let id = self.starts_id();
+            let (rhs, q2) = self.dual(q, id)?;
             c = if and { c.and(rhs) } else { c.or(rhs) };
             q = q2;
         }
         Ok((c, q))
+    }
+
+    /// A term (or a bare value, `id`). After the first `vlan` of a live
+    /// program whose tag is in the bytes, read twice: with the offsets as
+    /// they are if that `vlan` test did not run on the path here, and moved
+    /// by a tag if it did (libpcap moves them at run time, when the test runs).
+    fn dual(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
+        let one = |p: &mut Self| if id { p.id(q) } else { p.term(q) };
+        if !self.after_vlan || self.in_dual {
+            return one(self);
+        }
+        let (at, base) = (self.pos, self.off.shift);
+        self.in_dual = true;
+        let before = one(self);
+        let (end, moved) = (self.pos, self.off.shift);
+        let after = before.and_then(|(c0, _)| {
+            self.pos = at;
+            self.off.shift = base + 4;
+            one(self).map(|(c1, q)| (c0, c1, q))
+        });
+        self.in_dual = false;
+        let (c0, c1, q) = after?;
+        debug_assert_eq!(self.pos, end);
+        self.off.shift = moved;
+        Ok((Cond::Dual(Box::new(c0), Box::new(c1)), q))
     }
 
     /// Take an `and` (`Some(true)`) or `or` (`Some(false)`) if one is next.
@@ -630,6 +670,11 @@ impl<'a> Parser<'a> {
         }
         if first_live && self.vlan_mode == VlanMode::LiveStripped {
             return Ok(id.map_or(Cond::True, ast::vlan_stripped_id));
+        }
+        if first_live {
+            // The offsets move only where this test runs: see `dual`.
+            self.after_vlan = true;
+            return Ok(Cond::Mark(Box::new(ast::vlan_inline(self.off, id))));
         }
         let c = ast::vlan_inline(self.off, id);
         self.off.shift += 4;
