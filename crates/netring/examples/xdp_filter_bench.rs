@@ -3,8 +3,8 @@
 //! namespaces, interleaved, several repetitions, median and spread:
 //!
 //! - **XDP in-kernel**: `XdpSocketBuilder::filter`, the expression
-//!   translated to eBPF inside the built-in XDP program (native XDP);
-//!   rejected frames go on to the host stack (`XDP_PASS`);
+//!   translated to eBPF inside the built-in XDP program, native XDP and
+//!   generic (skb) XDP; rejected frames go on to the host stack (`XDP_PASS`);
 //! - **XDP + interpreter**: every frame redirected to the socket, the same
 //!   classic program run in user space on each;
 //! - **AF_PACKET in-kernel**: `CaptureBuilder::filter` (classic BPF socket filter).
@@ -35,6 +35,7 @@ const FILTER: &str = "ether[21] % 10 = 0";
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Kind {
     XdpInKernel,
+    XdpGenericInKernel,
     XdpInterpreter,
     PacketInKernel,
 }
@@ -44,21 +45,22 @@ fn run(kind: Kind, secs: f64) -> (f64, f64) {
     let l = VethLink::new().expect("veth (run as root)");
     let stop = Arc::new(AtomicBool::new(false));
     let ready = Arc::new(AtomicBool::new(false));
-    let xdp = |filter: bool| {
+    let xdp = |filter: bool, how: XdpAttach| {
         l.b.run(move |n| {
-            let b = XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(XdpAttach::Native);
+            let b = XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how);
             if filter { b.filter(FILTER) } else { b }.build()
         })
         .unwrap()
         .unwrap()
     };
     let rx = match kind {
-        Kind::XdpInKernel => receiver(xdp(true), false, None, stop.clone(), ready.clone()),
+        Kind::XdpInKernel => receiver(xdp(true, XdpAttach::Native), false, None, stop.clone(), ready.clone()),
+        Kind::XdpGenericInKernel => receiver(xdp(true, XdpAttach::Generic), false, None, stop.clone(), ready.clone()),
         Kind::XdpInterpreter => {
             let p = expr::compile(FILTER, 262_144).unwrap();
             let keep =
                 Box::new(move |pkt: &netring::Packet<'_>| p.matches(pkt.data(), &FilterMeta::for_frame(pkt.data())));
-            receiver(xdp(false), false, Some(keep), stop.clone(), ready.clone())
+            receiver(xdp(false, XdpAttach::Native), false, Some(keep), stop.clone(), ready.clone())
         }
         Kind::PacketInKernel => {
             let cap =
@@ -81,8 +83,8 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let secs: f64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(2.0);
     let reps: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(5);
-    let kinds = [Kind::XdpInKernel, Kind::XdpInterpreter, Kind::PacketInKernel];
-    let (mut offered, mut got): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (vec![Vec::new(); 3], vec![Vec::new(); 3]);
+    let kinds = [Kind::XdpInKernel, Kind::XdpGenericInKernel, Kind::XdpInterpreter, Kind::PacketInKernel];
+    let (mut offered, mut got): (Vec<Vec<f64>>, Vec<Vec<f64>>) = (vec![Vec::new(); 4], vec![Vec::new(); 4]);
     for rep in 0..reps {
         for k in 0..kinds.len() {
             let i = (k + rep) % kinds.len();
@@ -93,7 +95,7 @@ fn main() {
     }
     println!("== {FILTER:?} (keeps 10 %), 64-byte frames, {reps} x {secs} s ==");
     for (i, k) in kinds.iter().enumerate() {
-        println!("{:<16} matched {}", format!("{k:?}"), summary(&mut got[i]));
-        println!("{:<16} offered {}", "", summary(&mut offered[i]));
+        println!("{:<20} matched {}", format!("{k:?}"), summary(&mut got[i]));
+        println!("{:<20} offered {}", "", summary(&mut offered[i]));
     }
 }
