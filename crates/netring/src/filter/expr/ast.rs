@@ -67,6 +67,31 @@ impl Arith {
         if let Arith::Num(n) = self { Some(*n) } else { None }
     }
 
+    /// Scratch memory cells the code generator needs to compute `self`
+    /// into A and `x` (if any) into X (see [`Arith::pair_order`]).
+    pub fn cells(&self, x: Option<&Arith>) -> usize {
+        match (self, x) {
+            (a, Some(r)) => Arith::pair_order(a, r).1,
+            (Arith::Num(_) | Arith::Len, None) => 0,
+            (Arith::Load { index, .. }, None) => index.cells(None),
+            (Arith::Bin(_, l, r), None) if r.num().is_some() => l.cells(None),
+            (Arith::Bin(_, l, r), None) => Arith::pair_order(l, r).1,
+            (Arith::Neg(a), None) => a.cells(None),
+        }
+    }
+
+    /// How to get `l` into A and `r` into X: whether to compute `l` first
+    /// (then a cell holds it while `r` is computed), and the cells needed.
+    /// When `l` does not need X, `r` goes first and straight into X.
+    pub fn pair_order(l: &Arith, r: &Arith) -> (bool, usize) {
+        let (cl, cr) = (l.cells(None), r.cells(None));
+        if !l.uses_x() {
+            return (false, cl.max(cr));
+        }
+        let (right_first, left_first) = (cr.max(cl + 1), cl.max(cr + 1));
+        if left_first < right_first { (true, left_first) } else { (false, right_first) }
+    }
+
     /// Whether computing this value needs the X register.
     pub fn uses_x(&self) -> bool {
         match self {

@@ -114,10 +114,13 @@ impl Emitter {
         }
     }
 
+    /// The next free scratch cell (the parser refused values that need
+    /// more than there are: see `Arith::cells`).
     fn cell(&mut self) -> u32 {
-        let m = self.next_mem.min(crate::filter::MEM_WORDS as u32 - 1);
+        let m = self.next_mem;
+        debug_assert!((m as usize) < crate::filter::MEM_WORDS, "Arith::cells counted too few");
         self.next_mem += 1;
-        m
+        m.min(crate::filter::MEM_WORDS as u32 - 1)
     }
 
     /// A = `a`.
@@ -174,19 +177,31 @@ impl Emitter {
         }
     }
 
-    /// A = `l`, X = `r`.
+    /// A = `l`, X = `r`, in the order [`Arith::pair_order`] chooses.
     fn pair(&mut self, l: &Arith, r: &Arith) {
-        if !l.uses_x() {
-            self.value(r);
-            self.push(BPF_MISC | BPF_TAX, 0);
-            self.value(l);
-        } else {
-            self.value(r);
-            let m = self.cell();
-            self.push(BPF_ST, m);
-            self.value(l);
-            self.push(BPF_LDX | BPF_MEM, m);
-            self.next_mem -= 1;
+        match (Arith::pair_order(l, r).0, l.uses_x()) {
+            (_, false) => {
+                self.value(r);
+                self.push(BPF_MISC | BPF_TAX, 0);
+                self.value(l);
+            }
+            (true, true) => {
+                self.value(l);
+                let m = self.cell();
+                self.push(BPF_ST, m);
+                self.value(r);
+                self.push(BPF_MISC | BPF_TAX, 0);
+                self.push(BPF_LD | BPF_MEM, m);
+                self.next_mem -= 1;
+            }
+            (false, true) => {
+                self.value(r);
+                let m = self.cell();
+                self.push(BPF_ST, m);
+                self.value(l);
+                self.push(BPF_LDX | BPF_MEM, m);
+                self.next_mem -= 1;
+            }
         }
     }
 }

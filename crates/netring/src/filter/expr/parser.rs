@@ -627,12 +627,22 @@ impl<'a> Parser<'a> {
     /// `arth relop arth`, with the protocol checks of both sides first
     /// (`gen_relation()`).
     fn relation(&mut self) -> Res<Cond> {
+        let start = self.here().clone();
         let lhs = self.arth(0)?;
         let Some(op) = relop(self.peek()) else {
             return self.unexpected("a comparison ('>', '>=', '=', '!=', '<=', '<')");
         };
         self.bump();
         let rhs = self.arth(0)?;
+        if lhs.a.cells(Some(&rhs.a)) > crate::filter::MEM_WORDS {
+            let e = ParseError::new(
+                start.col,
+                start.len,
+                "expression too complex: it needs more than 16 scratch memory cells",
+            );
+            self.fatal = Some(e.clone());
+            return Err(e);
+        }
         let test = ast::relation(lhs.a, op, rhs.a);
         Ok(match (lhs.checks, rhs.checks) {
             (Some(a), Some(b)) => a.and(b).and(test),
@@ -1169,6 +1179,22 @@ mod tests {
         assert_eq!(e("ip[0] << 32 = 1").column, 7);
         assert_eq!(e("vlan 4096").column, 1);
         assert!(e("ip6 protochain 6").message.contains("backward jump"));
+        // Chains need one scratch cell however long, nested either way.
+        let long = (0..40).map(|i| format!("tcp[{i}]")).collect::<Vec<_>>().join(" + ");
+        assert!(parse(&format!("{long} = 1")).is_ok());
+        let deep = (0..40).fold(String::from("tcp[99]"), |acc, i| format!("tcp[{i}] + ({acc})"));
+        assert!(parse(&format!("{deep} = 1")).is_ok());
+        // A balanced tree needs one cell per level: 17 levels are more than there are.
+        fn balanced(d: u32) -> Arith {
+            let leaf = || Arith::Load {
+                size: BPF_B,
+                base: Base::AfterIpv4 { msh: 14, off: 14 },
+                index: Box::new(Arith::Num(d)),
+            };
+            if d == 0 { leaf() } else { Arith::Bin(BPF_ADD, Box::new(balanced(d - 1)), Box::new(balanced(d - 1))) }
+        }
+        assert_eq!(balanced(16).cells(None), 16);
+        assert_eq!(balanced(17).cells(None), 17);
         assert_eq!(e("host foo").column, 6);
         assert_eq!(e("ip proto tcp").column, 10);
         assert_eq!(e("ip proto \\tcpx").column, 10);
