@@ -59,7 +59,9 @@ pub struct Args {
     /// Print one JSON object with the counts on stdout at exit.
     #[arg(long)]
     json: bool,
-    /// Filter expression (pcap-filter(7) syntax), run in the kernel.
+    /// Filter expression (pcap-filter(7) syntax), run in the kernel (with
+    /// `--backend xdp`: inside the XDP program; frames it rejects go on to
+    /// the host's stack).
     #[arg(short = 'f', long = "filter", value_name = "EXPR")]
     filter: Option<String>,
     /// Filter expression as trailing words, as tcpdump takes it
@@ -206,13 +208,6 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                     rule: "is an AF_PACKET option (use --backend packet)".into(),
                 });
             }
-            if let Some(e) = a.expression()? {
-                return Err(Error::InvalidConfig {
-                    name: "filter",
-                    value: e,
-                    rule: "is not supported with --backend xdp yet".into(),
-                });
-            }
             if a.promisc {
                 return Err(Error::InvalidConfig {
                     name: "--promisc",
@@ -233,6 +228,10 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             let mut b = XdpSocket::builder().interface(&a.interface).mode(XdpMode::Rx).attach(attach);
             if let Some(ns) = a.more.ns.name() {
                 b = b.netns(ns);
+            }
+            if let Some(e) = a.expression()? {
+                // Run in the XDP program: frames it rejects stay with the host stack.
+                b = b.filter(e);
             }
             let describe = |s: &XdpSocket, queues: String| {
                 format!(

@@ -1,10 +1,14 @@
 //! `netring filter`: compile a filter expression for an Ethernet capture
-//! file (what `tcpdump -y EN10MB -d EXPR` compiles) and print the program.
+//! file (what `tcpdump -y EN10MB -d EXPR` compiles) and print the program;
+//! or, with `-r FILE`, filter a capture file (`-w OUT` keeps the matching
+//! records, in the input's format).
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use netring::Error;
-use netring::filter::{Listing, expr};
+use netring::filter::{FilterMeta, Listing, expr};
+use netring::pcap::{CaptureWriter, LINKTYPE_ETHERNET, Reader};
 
 /// Arguments of `netring filter`.
 #[derive(Debug, clap::Args)]
@@ -12,9 +16,19 @@ pub struct Args {
     /// Listing: -d readable (default), -dd C array, -ddd decimal, as tcpdump.
     #[arg(short = 'd', action = clap::ArgAction::Count)]
     dump: u8,
-    /// Snap length: the accept value of the program (1..=262144).
+    /// Snap length: the accept value of the program (1..=262144); with -r,
+    /// matching records are cut to it.
     #[arg(short, long, default_value_t = netring::afpacket::MAX_SNAPLEN)]
     snaplen: u32,
+    /// Filter this pcap or pcapng file instead of printing the program.
+    #[arg(short = 'r', long = "read", value_name = "FILE")]
+    read: Option<PathBuf>,
+    /// With -r: write the matching records here, in the input's format.
+    #[arg(short = 'w', long = "write", value_name = "OUT", requires = "read")]
+    write: Option<PathBuf>,
+    /// With -r: print one JSON object with the counts on stdout.
+    #[arg(long, requires = "read")]
+    json: bool,
     /// The expression (pcap-filter(7)); several words are joined with spaces.
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true, required = true)]
     expression: Vec<String>,
@@ -30,11 +44,58 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         });
     }
     let program = expr::compile(&a.expression.join(" "), a.snaplen)?;
+    if let Some(input) = &a.read {
+        return filter_file(&a, &program, input);
+    }
     let kind = match a.dump {
         0 | 1 => Listing::Human,
         2 => Listing::CArray,
         _ => Listing::Decimal,
     };
     print!("{}", program.listing(kind));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Run `program` over every record of `input`, as libpcap filters a
+/// capture file (the record's bytes and its length on the wire).
+fn filter_file(a: &Args, program: &netring::filter::Program, input: &std::path::Path) -> Result<ExitCode, Error> {
+    let started = std::time::Instant::now();
+    let mut reader = Reader::open(input)?;
+    if reader.linktype() != LINKTYPE_ETHERNET {
+        return Err(Error::Unsupported {
+            feature: "filtering this link type",
+            detail: format!(
+                "{} has link type {}; only Ethernet (1) can be filtered",
+                input.display(),
+                reader.linktype()
+            ),
+        });
+    }
+    let mut writer =
+        a.write.as_ref().map(|p| CaptureWriter::create(p, reader.format(), a.snaplen, None)).transpose()?;
+    let (mut records, mut matched, mut bytes) = (0u64, 0u64, 0u64);
+    while let Some(rec) = reader.next_record()? {
+        records += 1;
+        let keep = program.run(rec.data, &FilterMeta::for_capture(rec.data, rec.original_len)) as usize;
+        if keep == 0 {
+            continue;
+        }
+        matched += 1;
+        bytes += u64::from(rec.original_len);
+        let data = &rec.data[..keep.min(rec.data.len())];
+        match writer.as_mut() {
+            Some(CaptureWriter::Pcap(w)) => w.write(rec.timestamp, rec.original_len, data)?,
+            Some(CaptureWriter::PcapNg(w)) => w.write(rec.timestamp, rec.original_len, data)?,
+            None => {}
+        }
+    }
+    if let Some(w) = writer {
+        w.finish(None)?;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    if a.json {
+        println!("{}", serde_json::json!({"records": records, "packets": matched, "bytes": bytes, "seconds": seconds}));
+    }
+    eprintln!("netring filter: {matched} of {records} records matched ({bytes} bytes on the wire)");
     Ok(ExitCode::SUCCESS)
 }

@@ -75,6 +75,7 @@ const CHECKS: &[Check] = &[
     ("af_xdp rx: AF_PACKET frames through AF_XDP, byte-exact", check_xdp_rx),
     ("af_xdp tx: AF_XDP frames at an AF_PACKET capture, byte-exact", check_xdp_tx),
     ("af_xdp queues: 4 queues, one shared UMEM, each frame once", check_xdp_queues),
+    ("af_xdp filter: the XDP program keeps matching frames, the stack gets the rest", check_xdp_filter),
 ];
 
 /// Run `netring selftest`.
@@ -561,4 +562,37 @@ fn check_xdp_queues(c: &Ctx) -> Result<String, String> {
         return Err(format!("frames per queue {per_queue:?}, want {per} each"));
     }
     Ok(format!("{} frames, {per} per queue, each once; {}", Q * per, set.statistics().map_err(s)?))
+}
+
+fn check_xdp_filter(c: &Ctx) -> Result<String, String> {
+    // Byte 21 is the low byte of the sequence number: even frames to AF_XDP.
+    let expr = format!("ether proto {:#x} and ether[21] & 1 = 0", c.seqf.ethertype);
+    let mut sock = c
+        .link
+        .b
+        .run(move |name| XdpSocket::builder().interface(name).mode(XdpMode::Rx).filter(expr).build())
+        .map_err(s)?
+        .map_err(s)?;
+    let mut cap = c.capture(|b| b)?;
+    let tx = c.sender()?;
+    for seq in 0..200 {
+        tx.send(&c.seqf.build(seq, 100)).map_err(s)?;
+    }
+    let stack = receive(&mut cap, &c.seqf, 100, Duration::from_secs(5))?;
+    let mut xdp = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while xdp.len() < 100 && Instant::now() < deadline {
+        if let Some(batch) = sock.next_batch_blocking(Some(Duration::from_millis(100))).map_err(s)? {
+            xdp.extend(batch.iter().filter_map(|p| c.seqf.verify(p.data())));
+        }
+    }
+    let odd: Vec<u64> = stack.iter().filter(|g| g.1).map(|g| g.0).collect();
+    if xdp != (0..200).step_by(2).collect::<Vec<_>>() || odd != (1..200).step_by(2).collect::<Vec<_>>() {
+        return Err(format!(
+            "AF_XDP got {} frames, the stack {}; want the 100 even ones and the 100 odd ones",
+            xdp.len(),
+            odd.len()
+        ));
+    }
+    Ok("100 of 200 frames to AF_XDP by the filter in the XDP program, the other 100 to the stack".into())
 }

@@ -459,3 +459,38 @@ fn xdp_without_memlock_room_names_rlimit_memlock_and_cap_ipc_lock() {
         "{err}"
     );
 }
+
+#[test]
+fn xdp_capture_filters_in_the_xdp_program_and_cuts_to_the_snap_length() {
+    let l = link();
+    let file = tmp("xdp-filtered.pcap");
+    let path = file.to_str().unwrap();
+    // Byte 21 is the low byte of the frame's sequence number: even frames only.
+    let (child, _) = spawn_capture(
+        &l,
+        &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "100", "-s", "64", "--json", "-q", "-w", path]
+            .into_iter()
+            .chain(["-f", "ether proto 0x88b5 and ether[21] & 1 = 0"])
+            .collect::<Vec<_>>(),
+    );
+    let tx = sender(&l);
+    let g = SeqFrames::default();
+    for seq in 0..250 {
+        tx.send(&g.build(seq, 200)).unwrap();
+    }
+    let out = wait_with_timeout(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(
+        (v["packets"].as_u64(), v["bytes"].as_u64(), v["drops"].as_u64()),
+        (Some(100), Some(100 * 200), Some(0))
+    );
+    let recs = read_pcap(&file);
+    assert_eq!(recs.len(), 100);
+    for (i, r) in recs.iter().enumerate() {
+        let whole = g.build(2 * i as u64, 200);
+        assert_eq!((r.1, r.2), (64, 200), "record {i}: cut to the snap length in user space");
+        assert_eq!(r.3, whole[..64], "record {i} is frame {}", 2 * i);
+    }
+    std::fs::remove_file(file).unwrap();
+}

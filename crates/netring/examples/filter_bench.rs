@@ -26,6 +26,11 @@ const EXPRESSIONS: &[&str] = &[
     "port 80 or port 443",
     "tcp dst port 443 and not net 198.19.0.0/16",
     "ether src 02:00:00:00:00:01 and ip6 net 2001:2::/48",
+    "portrange 80-90",
+    "vlan and tcp port 80",
+    "tcp[tcpflags] & (tcp-syn|tcp-ack) != 0",
+    "tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x47455420",
+    "ip[0] + ip[1] = 0x45",
 ];
 const REPS: usize = 7;
 const ROUNDS: usize = 40;

@@ -27,8 +27,8 @@
 //! | [`bridge`] | [`Bridge`]: two Capture + Injector ports, a per-packet decision |
 //! | [`filter`] | classic BPF [`Instruction`](filter::Instruction)s, the kernel's validator, [`Program`](filter::Program), a builder, an interpreter, tcpdump-style listings, and the [`expr`](filter::expr) compiler for tcpdump filter expressions |
 //! | `ring` (private) | the single-producer / single-consumer ring protocol of AF_XDP's four rings |
-//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics; shared UMEM across queues and devices, [`XdpQueueSet`](afxdp::XdpQueueSet), busy polling, multi-buffer |
-//! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs |
+//! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics; shared UMEM across queues and devices, [`XdpQueueSet`](afxdp::XdpQueueSet), busy polling, multi-buffer, filters in the XDP program |
+//! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs, classic BPF filters translated to eBPF for XDP |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
 //! | [`privilege`] | switch user and clear capabilities once sockets are open (`-Z`) |

@@ -44,6 +44,30 @@ const SAMPLE: &[&str] = &[
     "not (tcp or udp)",
 ];
 
+/// Expressions whose live program differs from the offline one: the kernel
+/// takes the outer tag out, and the direction is metadata.
+const LIVE_SAMPLE: &[&str] = &[
+    "vlan",
+    "not vlan",
+    "vlan 5",
+    "vlan and ip",
+    "vlan 5 and ip",
+    "vlan and tcp port 80",
+    "vlan and udp or ip6",
+    "vlan and vlan",
+    "vlan and vlan and ip",
+    "vlan and ip[9] = 6",
+    "vlan and portrange 80-90",
+    "vlan 5 or ip",
+    "tcp port 80 and vlan",
+    "inbound",
+    "outbound",
+    "inbound and ip",
+    "outbound or vlan",
+    "ip[0] & 0xf > 5",
+    "tcp[tcpflags] & (tcp-syn|tcp-ack) != 0",
+];
+
 /// The frame as a live socket sees it: the kernel takes the outer 802.1Q or
 /// 802.1ad tag out of the bytes into the packet's metadata.
 fn as_received(data: &[u8]) -> (Vec<u8>, FilterMeta) {
@@ -283,4 +307,71 @@ fn builder_compiles_expressions_and_reports_the_column() {
         Err(Error::InvalidExpression { column, .. }) => assert_eq!(column, 7),
         other => panic!("{other:?}"),
     }
+}
+
+/// Frames as the live socket on `l.b` would see them: received from the
+/// peer (outer tag in the metadata, packet type "other host"), and sent
+/// from `l.b` (bytes as sent, packet type "outgoing").
+fn live_views(corpus: &[Frame]) -> Vec<(Vec<u8>, FilterMeta)> {
+    let mut out = Vec::new();
+    for f in corpus {
+        let (data, meta) = as_received(&f.data);
+        let meta = FilterMeta { wire_len: f.wire_len - (f.data.len() - data.len()) as u32, ..meta };
+        out.push((data, FilterMeta { pkttype: 3, ..meta }));
+        out.push((f.data.clone(), FilterMeta { pkttype: 4, ..FilterMeta::for_capture(&f.data, f.wire_len) }));
+    }
+    out
+}
+
+#[test]
+fn live_vlan_and_direction_behave_as_libpcaps_live_program() {
+    let l = link();
+    // Every other tagged frame gets VLAN id 5 (outer tag; and the inner one of QinQ).
+    let mut frames = sendable(300);
+    let mut corpus = packets(5000);
+    for f in frames.iter_mut().chain(corpus.iter_mut()).filter(|f| f.data.len() >= 22).step_by(2) {
+        if f.data[12..14] == [0x81, 0] || f.data[12..14] == [0x88, 0xa8] {
+            f.data[14..16].copy_from_slice(&0x2005u16.to_be_bytes());
+        }
+        if f.data[16..18] == [0x81, 0] {
+            f.data[18..20].copy_from_slice(&0x0005u16.to_be_bytes());
+        }
+    }
+    let views = live_views(&corpus);
+    let tagged = frames.iter().filter(|f| f.data[12..14] == [0x81, 0] || f.data[12..14] == [0x88, 0xa8]).count();
+    assert!(tagged >= 30, "only {tagged} tagged frames to send");
+    let tx_b = l.b.run(RawSender::open).unwrap().unwrap();
+    let (mut delivered, mut nonempty) = (0, 0);
+    for e in LIVE_SAMPLE {
+        let theirs = libpcap_live(&l, e);
+        let ours = expr::compile_for(e, SNAPLEN, expr::Target::LiveAfPacket).unwrap();
+        for (data, meta) in &views {
+            assert_eq!(theirs.run(data, meta), ours.run(data, meta), "{e}: {meta:?} {data:02x?}");
+        }
+        // In the kernel: frames from the peer (inbound), then the same
+        // frames sent from this end (outbound), side by side.
+        let mut a = capture(&l, Some(&theirs));
+        let mut b = capture(&l, Some(&ours));
+        // Received frames lose their outer 802.1Q/802.1ad tag to the
+        // metadata; sent frames are seen as they were sent.
+        let want_in = frames.iter().filter(|f| {
+            let (data, meta) = as_received(&f.data);
+            ours.run(&data, &FilterMeta { pkttype: 3, ..meta }) > 0
+        });
+        let want_out = frames
+            .iter()
+            .filter(|f| ours.run(&f.data, &FilterMeta { pkttype: 4, ..FilterMeta::for_frame(&f.data) }) > 0);
+        let (want_in, want_out) = (want_in.count(), want_out.count());
+        let got_in = exchange(&l, &mut [&mut a, &mut b], &frames, &[want_in, want_in]);
+        assert_eq!(got_in[0], got_in[1], "{e}: received frames differ");
+        for f in &frames {
+            tx_b.send(&f.data).unwrap();
+        }
+        let got_out = exchange(&l, &mut [&mut a, &mut b], &[], &[want_out, want_out]);
+        assert_eq!(got_out[0], got_out[1], "{e}: sent frames differ");
+        assert_eq!((got_in[0].len(), got_out[0].len()), (want_in, want_out), "{e}: the interpreter predicts otherwise");
+        delivered += got_in[0].len() + got_out[0].len();
+        nonempty += usize::from(!got_in[0].is_empty() && !got_out[0].is_empty());
+    }
+    assert!(delivered > 2000 && nonempty >= 10, "only {delivered} deliveries ({nonempty} expressions both ways)");
 }

@@ -116,6 +116,7 @@ pub struct XdpSocketBuilder {
     netns: Option<String>,
     busy_poll: Option<BusyPoll>,
     multi_buffer: bool,
+    filter: Option<String>,
 }
 
 /// Busy-polling settings of an AF_XDP socket
@@ -177,6 +178,7 @@ impl Default for XdpSocketBuilder {
             netns: None,
             busy_poll: None,
             multi_buffer: false,
+            filter: None,
         }
     }
 }
@@ -273,6 +275,20 @@ impl XdpSocketBuilder {
     /// `/proc/sys/vm/nr_hugepages`).
     pub fn huge_pages(mut self, on: bool) -> Self {
         self.huge_pages = on;
+        self
+    }
+
+    /// Receive only the frames a tcpdump filter expression accepts
+    /// (pcap-filter(7), see [`crate::filter::expr`]); the others go on to
+    /// the kernel's stack (`XDP_PASS`) as if no socket were there.
+    ///
+    /// The expression is compiled at [`build`](Self::build) for frames as
+    /// they arrive (VLAN tags in the bytes), translated to eBPF and run
+    /// inside the built-in XDP program, so rejected frames never reach the
+    /// UMEM. Frames are delivered whole (no snap length). Needs the
+    /// built-in program.
+    pub fn filter(mut self, expression: impl Into<String>) -> Self {
+        self.filter = Some(expression.into());
         self
     }
 
@@ -375,6 +391,13 @@ impl XdpSocketBuilder {
                 format!("must be 1..={} (rx_ring_size)", self.rx_size),
             ));
         }
+        if self.filter.is_some() && !(self.builtin_program && self.mode.rx()) {
+            return Err(Error::config(
+                "filter",
+                self.filter.clone().unwrap_or_default(),
+                "needs the built-in XDP program and a receive mode",
+            ));
+        }
         Ok(iface)
     }
 
@@ -397,7 +420,9 @@ impl XdpSocketBuilder {
     /// the queue; [`Error::Unsupported`] for zero-copy on a driver without
     /// it, or multi-buffer on a kernel or device without it;
     /// [`Error::XdpBusy`] / [`Error::XdpAttach`] / [`Error::BpfLoad`] from
-    /// the program; [`Error::PermissionDenied`] naming the capability.
+    /// the program; [`Error::PermissionDenied`] naming the capability;
+    /// [`Error::InvalidExpression`] for a [`filter`](Self::filter) that does
+    /// not compile, [`Error::InvalidFilter`] for one XDP cannot run.
     pub fn build(mut self) -> Result<XdpSocket> {
         if let Some(ns) = self.netns.take() {
             return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
@@ -519,6 +544,13 @@ impl XdpSocketBuilder {
         if !(self.mode.rx() && self.builtin_program) {
             return Ok(());
         }
+        // Compiled for frames as they arrive (tags in the bytes), accepting
+        // whole frames: XDP delivers frames, not snap lengths.
+        let filter = self
+            .filter
+            .as_deref()
+            .map(|e| crate::filter::expr::compile_for(e, u32::MAX, crate::filter::expr::Target::Offline))
+            .transpose()?;
         let mut done: Vec<String> = Vec::new();
         for i in 0..socks.len() {
             let iface = socks[i].interface.clone();
@@ -527,7 +559,7 @@ impl XdpSocketBuilder {
             }
             let members: Vec<(u32, BorrowedFd<'_>)> =
                 socks.iter().filter(|s| s.interface == iface).map(|s| (s.queue, s.fd.as_fd())).collect();
-            let prog = Arc::new(BuiltIn::attach(&iface, &members, self.attach, self.multi_buffer)?);
+            let prog = Arc::new(BuiltIn::attach(&iface, &members, self.attach, self.multi_buffer, filter.as_ref())?);
             for s in socks.iter_mut().filter(|s| s.interface == iface) {
                 s.program = Some(Arc::clone(&prog));
             }
@@ -740,15 +772,26 @@ struct BuiltIn {
 
 impl BuiltIn {
     /// One XSKMAP with each `(queue, socket)` of `members`, the redirect
-    /// program over it, attached to `iface`.
-    fn attach(iface: &str, members: &[(u32, BorrowedFd<'_>)], how: XdpAttach, frags: bool) -> Result<Self> {
+    /// program over it (with `filter` translated to eBPF in front, if given),
+    /// attached to `iface`.
+    fn attach(
+        iface: &str,
+        members: &[(u32, BorrowedFd<'_>)],
+        how: XdpAttach,
+        frags: bool,
+        filter: Option<&crate::filter::Program>,
+    ) -> Result<Self> {
         let queues = crate::interface::link_info(iface).map(|l| l.rx_queues).unwrap_or(1);
         let top = members.iter().map(|&(q, _)| q + 1).max().unwrap_or(1);
         let map = XskMap::new(queues.max(top))?;
         for &(queue, sock) in members {
             map.insert(queue, sock)?;
         }
-        let prog = EbpfProgram::load(ProgramType::Xdp { frags }, "netring_xsk", &programs::xsk_redirect(&map))?;
+        let insns = match filter {
+            Some(f) => programs::xsk_redirect_filtered(&map, f)?,
+            None => programs::xsk_redirect(&map),
+        };
+        let prog = EbpfProgram::load(ProgramType::Xdp { frags }, "netring_xsk", &insns)?;
         let link = XdpLink::attach(&prog, iface, how)?;
         tracing::debug!(interface = iface, mode = %link.mode(), sockets = members.len(), frags, "built-in XDP program attached");
         Ok(Self { link, _map: map, prog })

@@ -303,6 +303,12 @@ impl Asm {
         self.push([Insn::jmp_imm(jmp, dst, imm, 0)])
     }
 
+    /// Any jump instruction (`insn`'s offset is replaced) to `l`.
+    pub fn jump(&mut self, insn: Insn, l: Label) -> &mut Self {
+        self.fixups.push((self.insns.len(), l));
+        self.push([insn])
+    }
+
     /// `goto l`.
     pub fn goto(&mut self, l: Label) -> &mut Self {
         self.fixups.push((self.insns.len(), l));

@@ -13,6 +13,7 @@
 //! Needs `CAP_BPF` (or `CAP_SYS_ADMIN`) to load programs and create maps,
 //! and `CAP_NET_ADMIN` to attach XDP. BPF links need Linux 5.9 for XDP.
 
+mod cbpf;
 mod insn;
 pub mod programs;
 mod xdp;

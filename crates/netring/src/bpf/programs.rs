@@ -1,6 +1,7 @@
 //! Built-in programs, assembled here in Rust: no compiler, no object file.
 
 use super::{Asm, Insn, Reg, XskMap, helper, op};
+use crate::filter::Program;
 
 /// `XDP_PASS`
 pub const XDP_PASS: i32 = 2;
@@ -27,6 +28,33 @@ pub fn xsk_redirect(map: &XskMap) -> Vec<Insn> {
         Insn::call(helper::REDIRECT_MAP),
         Insn::exit(),
     ]
+}
+
+/// [`xsk_redirect`] behind a classic BPF filter: frames `filter` accepts
+/// go to the socket, the others on to the kernel's stack (`XDP_PASS`), as
+/// if no program were attached.
+///
+/// The filter is translated to eBPF (every packet load checked against
+/// `data_end`; see [`crate::filter::expr`] for compiling one). Compile it
+/// for [`Target::Offline`](crate::filter::expr::Target::Offline): XDP sees
+/// the frame's bytes as they arrived, VLAN tags included. Its accept length
+/// does not matter: XDP hands over whole frames.
+///
+/// # Errors
+/// [`Error::InvalidFilter`](crate::Error::InvalidFilter) for an ancillary
+/// load without meaning in XDP (anything but packet type, interface index
+/// and VLAN presence).
+pub fn xsk_redirect_filtered(map: &XskMap, filter: &Program) -> crate::Result<Vec<Insn>> {
+    let mut a = Asm::new();
+    let (accept, reject) = (a.label(), a.label());
+    super::cbpf::translate(filter, &mut a, accept, reject)?;
+    a.bind(accept);
+    let [lo, hi] = Insn::ld_map_fd(Reg::R1, map.raw_fd());
+    a.push([Insn::ldx_mem(op::W, Reg::R2, Reg::R6, XDP_MD_RX_QUEUE_INDEX), lo, hi]);
+    a.push([Insn::mov64_imm(Reg::R3, XDP_PASS), Insn::call(helper::REDIRECT_MAP), Insn::exit()]);
+    a.bind(reject);
+    a.push([Insn::mov64_imm(Reg::R0, XDP_PASS), Insn::exit()]);
+    a.finish()
 }
 
 /// A socket filter that keeps frames of one EtherType, up to `snaplen`

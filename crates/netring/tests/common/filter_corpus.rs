@@ -23,6 +23,8 @@ pub fn data_dir() -> PathBuf {
 #[derive(Debug, Clone)]
 pub struct Expression {
     pub text: String,
+    /// The corpus section (the last `# ` heading before it).
+    pub section: String,
     /// libpcap accepts it but netring refuses on purpose (`~ ` lines).
     pub refused_on_purpose: bool,
 }
@@ -30,13 +32,25 @@ pub struct Expression {
 /// The expressions of `expressions.txt`, in file order.
 pub fn expressions() -> Vec<Expression> {
     let text = std::fs::read_to_string(data_dir().join("expressions.txt")).expect("expressions.txt");
-    text.lines()
-        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
-        .map(|l| match l.strip_prefix("~ ") {
-            Some(rest) => Expression { text: rest.to_owned(), refused_on_purpose: true },
-            None => Expression { text: l.to_owned(), refused_on_purpose: false },
-        })
-        .collect()
+    let mut section = String::new();
+    let mut out = Vec::new();
+    for l in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(h) = l.strip_prefix("# ") {
+            if !h.starts_with('(') && !h.contains('`') && h.len() < 40 {
+                section = h.to_owned();
+            }
+            continue;
+        }
+        if l.starts_with('#') {
+            continue;
+        }
+        let (text, refused_on_purpose) = match l.strip_prefix("~ ") {
+            Some(rest) => (rest, true),
+            None => (l, false),
+        };
+        out.push(Expression { text: text.to_owned(), section: section.clone(), refused_on_purpose });
+    }
+    out
 }
 
 /// What libpcap made of an expression.
@@ -125,7 +139,9 @@ fn transport(proto: u8, sport: u16, dport: u16, payload: usize) -> Vec<u8> {
         6 => {
             t.extend(sport.to_be_bytes());
             t.extend(dport.to_be_bytes());
-            t.extend([0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0]);
+            // Flags vary with the payload length: SYN, SYN+ACK, PSH+ACK, FIN+ACK, RST, ACK, ECE+CWR+URG.
+            let flags = [0x02, 0x12, 0x18, 0x11, 0x04, 0x10, 0xe0][payload % 7];
+            t.extend([0, 0, 0, 1, 0, 0, 0, 0, 0x50, flags, 0xff, 0xff, 0, 0, 0, 0]);
         }
         17 => {
             t.extend(sport.to_be_bytes());
@@ -138,7 +154,8 @@ fn transport(proto: u8, sport: u16, dport: u16, payload: usize) -> Vec<u8> {
             t.extend(dport.to_be_bytes());
             t.extend([0, 0, 0, 7, 0, 0, 0, 0]);
         }
-        1 | 58 => t.extend([8, 0, 0, 0, 0, 1, 0, 1]),
+        1 => t.extend([[8u8, 0, 3, 11][payload % 4], (payload % 3) as u8, 0, 0, 0, 1, 0, 1]),
+        58 => t.extend([[128u8, 129, 135, 136][payload % 4], 0, 0, 0, 0, 1, 0, 1]),
         _ => t.extend(sport.to_be_bytes()),
     }
     t.extend((0..payload).map(|i| (i * 7) as u8));

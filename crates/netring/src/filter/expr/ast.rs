@@ -6,30 +6,156 @@
 //! whole program with 0, so whether a packet is rejected can depend on which
 //! test runs first. Each constructor here tests in libpcap's order.
 
+use std::sync::Arc;
+
 use crate::filter::code::*;
 
 /// Where a test gets its value into A.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum Load {
     /// `ld`/`ldh`/`ldb [k]`.
     Abs { size: u16, off: u32 },
-    /// `ldxb 4*([14]&0xf)` then `ld`/`ldh`/`ldb [x + k]`: the transport
-    /// header behind an IPv4 header of any length.
-    AfterIpv4 { size: u16, off: u32 },
+    /// `ldxb 4*([msh]&0xf)` then `ld`/`ldh`/`ldb [x + off]`: the transport
+    /// header behind an IPv4 header (starting at `msh`) of any length.
+    AfterIpv4 { size: u16, off: u32, msh: u32 },
     /// `ld #len`: the wire length.
     Len,
     /// `ld #k`.
     Imm(u32),
+    /// A computed value (packet bytes and arithmetic), see [`Arith`].
+    Arith(Arc<Arith>),
 }
 
 /// What X must hold for a test that compares A with X.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) enum XValue {
     Len,
+    /// A computed value: the test's code computes it into X itself.
+    Arith(Arc<Arith>),
+}
+
+/// Where a packet-byte access (`proto[index]`) counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Base {
+    /// A fixed offset from the start of the frame.
+    Abs(u32),
+    /// The transport header behind the IPv4 header at `msh`: `off` is the
+    /// offset of the IPv4 header (X adds its length).
+    AfterIpv4 { msh: u32, off: u32 },
+}
+
+/// A value computed from packet bytes, the length and constants: the
+/// `arth` of pcap-filter(7), constants already folded.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) enum Arith {
+    Num(u32),
+    Len,
+    /// `size` bytes (1, 2 or 4) at `base + index`.
+    Load {
+        size: u16,
+        base: Base,
+        index: Box<Arith>,
+    },
+    /// A binary operation (`BPF_ADD` …), left operand first.
+    Bin(u16, Box<Arith>, Box<Arith>),
+    Neg(Box<Arith>),
+}
+
+impl Arith {
+    /// The constant, if this is one.
+    pub fn num(&self) -> Option<u32> {
+        if let Arith::Num(n) = self { Some(*n) } else { None }
+    }
+
+    /// Scratch memory cells the code generator needs to compute `self`
+    /// into A and `x` (if any) into X (see [`Arith::pair_order`]).
+    pub fn cells(&self, x: Option<&Arith>) -> usize {
+        match (self, x) {
+            (a, Some(r)) => Arith::pair_order(a, r).1,
+            (Arith::Num(_) | Arith::Len, None) => 0,
+            (Arith::Load { index, .. }, None) => index.cells(None),
+            (Arith::Bin(_, l, r), None) if r.num().is_some() => l.cells(None),
+            (Arith::Bin(_, l, r), None) => Arith::pair_order(l, r).1,
+            (Arith::Neg(a), None) => a.cells(None),
+        }
+    }
+
+    /// How to get `l` into A and `r` into X: whether to compute `l` first
+    /// (then a cell holds it while `r` is computed), and the cells needed.
+    /// When `l` does not need X, `r` goes first and straight into X.
+    pub fn pair_order(l: &Arith, r: &Arith) -> (bool, usize) {
+        let (cl, cr) = (l.cells(None), r.cells(None));
+        if !l.uses_x() {
+            return (false, cl.max(cr));
+        }
+        let (right_first, left_first) = (cr.max(cl + 1), cl.max(cr + 1));
+        if left_first < right_first { (true, left_first) } else { (false, right_first) }
+    }
+
+    /// Whether computing this value needs the X register.
+    pub fn uses_x(&self) -> bool {
+        match self {
+            Arith::Num(_) | Arith::Len => false,
+            Arith::Load { base: Base::AfterIpv4 { .. }, .. } => true,
+            Arith::Load { index, .. } => index.num().is_none(),
+            Arith::Bin(_, l, r) => r.num().is_none() || l.uses_x(),
+            Arith::Neg(a) => a.uses_x(),
+        }
+    }
+}
+
+/// `op` applied to two constants as the kernel computes it; `None` for a
+/// division or modulus by zero.
+pub(crate) fn fold(op: u16, a: u32, b: u32) -> Option<u32> {
+    Some(match op {
+        BPF_ADD => a.wrapping_add(b),
+        BPF_SUB => a.wrapping_sub(b),
+        BPF_MUL => a.wrapping_mul(b),
+        BPF_DIV => a.checked_div(b)?,
+        BPF_MOD => a.checked_rem(b)?,
+        BPF_AND => a & b,
+        BPF_OR => a | b,
+        BPF_XOR => a ^ b,
+        BPF_LSH => a.checked_shl(b).unwrap_or(0),
+        BPF_RSH => a.checked_shr(b).unwrap_or(0),
+        _ => return None,
+    })
+}
+
+/// `l op r` simplified as libpcap's optimizer simplifies it: constants
+/// folded, and a constant 0 on either side decides operations whose result
+/// it fixes — dropping the other operand's loads, which changes what a
+/// truncated packet does, exactly as libpcap does.
+pub(crate) fn arith_op(op: u16, l: Arith, r: Arith) -> Arith {
+    match (l.num(), r.num()) {
+        (Some(a), Some(b)) => match fold(op, a, b) {
+            Some(v) => Arith::Num(v),
+            None => Arith::Bin(op, Box::new(l), Box::new(r)),
+        },
+        (_, Some(0)) => match op {
+            BPF_ADD | BPF_SUB | BPF_LSH | BPF_RSH | BPF_OR | BPF_XOR => l,
+            BPF_MUL | BPF_AND => Arith::Num(0),
+            _ => Arith::Bin(op, Box::new(l), Box::new(r)),
+        },
+        (Some(0), _) => match op {
+            BPF_ADD | BPF_OR | BPF_XOR => r,
+            BPF_SUB => Arith::Bin(op, Box::new(l), Box::new(r)),
+            _ => Arith::Num(0),
+        },
+        _ => Arith::Bin(op, Box::new(l), Box::new(r)),
+    }
+}
+
+/// `-a`.
+pub(crate) fn arith_neg(a: Arith) -> Arith {
+    match a {
+        Arith::Num(n) => Arith::Num(n.wrapping_neg()),
+        a => Arith::Neg(Box::new(a)),
+    }
 }
 
 /// One test: a value into A (optionally masked), then a conditional jump.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct Test {
     pub load: Load,
     /// `and #mask` after the load.
@@ -50,6 +176,13 @@ pub(crate) enum Cond {
     And(Box<Cond>, Box<Cond>),
     Or(Box<Cond>, Box<Cond>),
     Not(Box<Cond>),
+    /// Live sockets, frames whose tag the kernel left in the bytes: the
+    /// first `vlan` test; running it moves the offsets of later tests (in
+    /// libpcap's program it stores the offset in a scratch cell).
+    Mark(Box<Cond>),
+    /// A test after that first `vlan`, as it reads (if the `vlan` test did
+    /// not run on the path to it, if it did).
+    Dual(Box<Cond>, Box<Cond>),
 }
 
 impl Cond {
@@ -88,8 +221,24 @@ fn abs(size: u16, off: u32) -> Load {
     Load::Abs { size, off }
 }
 
-/// Offset of the network header on Ethernet.
-const NET: u32 = 14;
+/// Where the headers are: `vlan` moves everything after it by four bytes
+/// per tag (libpcap's `off_linktype` / `off_linkpl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Off {
+    /// Bytes of VLAN tags before the EtherType.
+    pub shift: u32,
+}
+
+impl Off {
+    /// Offset of the EtherType.
+    pub fn ethertype(self) -> u32 {
+        12 + self.shift
+    }
+    /// Offset of the network header.
+    pub fn net(self) -> u32 {
+        14 + self.shift
+    }
+}
 
 /// EtherType values.
 pub(crate) const ETHERTYPE_IP: u32 = 0x0800;
@@ -108,34 +257,35 @@ const IPPROTO_FRAGMENT: u32 = 44;
 
 /// `gen_linktype()` for Ethernet: an EtherType, or for values up to 1500 an
 /// 802.2 LLC SAP.
-pub(crate) fn linktype(proto: u32) -> Cond {
+pub(crate) fn linktype(o: Off, proto: u32) -> Cond {
     if proto > ETHERMTU {
-        return cmp(abs(BPF_H, 12), BPF_JEQ, proto);
+        return cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, proto);
     }
-    let not_length = cmp(abs(BPF_H, 12), BPF_JGT, ETHERMTU).negate();
+    let not_length = cmp(abs(BPF_H, o.ethertype()), BPF_JGT, ETHERMTU).negate();
     let sap = match proto {
         // ISO, IP and NetBEUI SAPs: both DSAP and SSAP.
-        0xfe | 0x06 | 0xf0 => cmp(abs(BPF_H, NET), BPF_JEQ, (proto << 8) | proto),
-        _ => cmp(abs(BPF_B, NET), BPF_JEQ, proto),
+        0xfe | 0x06 | 0xf0 => cmp(abs(BPF_H, o.net()), BPF_JEQ, (proto << 8) | proto),
+        _ => cmp(abs(BPF_B, o.net()), BPF_JEQ, proto),
     };
     not_length.and(sap)
 }
 
 /// `ip proto P`: IPv4 with protocol field `P`.
-pub(crate) fn ip_proto(p: u32) -> Cond {
-    linktype(ETHERTYPE_IP).and(cmp(abs(BPF_B, NET + 9), BPF_JEQ, p))
+pub(crate) fn ip_proto(o: Off, p: u32) -> Cond {
+    linktype(o, ETHERTYPE_IP).and(cmp(abs(BPF_B, o.net() + 9), BPF_JEQ, p))
 }
 
 /// `ip6 proto P`: the next header is `P`, directly or behind a fragment header.
-pub(crate) fn ip6_proto(p: u32) -> Cond {
-    let direct = cmp(abs(BPF_B, NET + 6), BPF_JEQ, p);
-    let fragmented = cmp(abs(BPF_B, NET + 6), BPF_JEQ, IPPROTO_FRAGMENT).and(cmp(abs(BPF_B, NET + 40), BPF_JEQ, p));
-    linktype(ETHERTYPE_IPV6).and(direct.or(fragmented))
+pub(crate) fn ip6_proto(o: Off, p: u32) -> Cond {
+    let net = o.net();
+    let direct = cmp(abs(BPF_B, net + 6), BPF_JEQ, p);
+    let fragmented = cmp(abs(BPF_B, net + 6), BPF_JEQ, IPPROTO_FRAGMENT).and(cmp(abs(BPF_B, net + 40), BPF_JEQ, p));
+    linktype(o, ETHERTYPE_IPV6).and(direct.or(fragmented))
 }
 
 /// `proto P` with no protocol qualifier, and `tcp`, `udp`, `sctp`.
-pub(crate) fn ip_or_ip6_proto(p: u32) -> Cond {
-    ip_proto(p).or(ip6_proto(p))
+pub(crate) fn ip_or_ip6_proto(o: Off, p: u32) -> Cond {
+    ip_proto(o, p).or(ip6_proto(o, p))
 }
 
 /// Direction of an address or port test.
@@ -162,8 +312,8 @@ fn by_dir(dir: Dir, src: impl Fn() -> Cond, dst: impl Fn() -> Cond) -> Cond {
 
 /// `gen_hostop()`: an IPv4 address under `mask` in a header with EtherType
 /// `ethertype`, source at `src`, destination at `dst` (network offsets).
-fn hostop(addr: u32, mask: u32, dir: Dir, ethertype: u32, src: u32, dst: u32) -> Cond {
-    let one = |off: u32| linktype(ethertype).and(masked_eq(abs(BPF_W, NET + off), addr, mask));
+fn hostop(o: Off, addr: u32, mask: u32, dir: Dir, ethertype: u32, src: u32, dst: u32) -> Cond {
+    let one = |off: u32| linktype(o, ethertype).and(masked_eq(abs(BPF_W, o.net() + off), addr, mask));
     by_dir(dir, || one(src), || one(dst))
 }
 
@@ -178,10 +328,10 @@ pub(crate) enum HostProto {
 }
 
 /// `host`/`net` for an IPv4 address and mask.
-pub(crate) fn host4(addr: u32, mask: u32, proto: HostProto, dir: Dir) -> Cond {
-    let ip = || hostop(addr, mask, dir, ETHERTYPE_IP, 12, 16);
-    let arp = || hostop(addr, mask, dir, ETHERTYPE_ARP, 14, 24);
-    let rarp = || hostop(addr, mask, dir, ETHERTYPE_REVARP, 14, 24);
+pub(crate) fn host4(o: Off, addr: u32, mask: u32, proto: HostProto, dir: Dir) -> Cond {
+    let ip = || hostop(o, addr, mask, dir, ETHERTYPE_IP, 12, 16);
+    let arp = || hostop(o, addr, mask, dir, ETHERTYPE_ARP, 14, 24);
+    let rarp = || hostop(o, addr, mask, dir, ETHERTYPE_REVARP, 14, 24);
     match proto {
         HostProto::Any => ip().or(arp()).or(rarp()),
         HostProto::Ip => ip(),
@@ -191,11 +341,11 @@ pub(crate) fn host4(addr: u32, mask: u32, proto: HostProto, dir: Dir) -> Cond {
 }
 
 /// `host`/`net` for an IPv6 address and mask.
-pub(crate) fn host6(addr: [u32; 4], mask: [u32; 4], dir: Dir) -> Cond {
+pub(crate) fn host6(o: Off, addr: [u32; 4], mask: [u32; 4], dir: Dir) -> Cond {
     let one = |off: u32| {
-        let mut c = linktype(ETHERTYPE_IPV6);
+        let mut c = linktype(o, ETHERTYPE_IPV6);
         for i in 0..4 {
-            c = c.and(masked_eq(abs(BPF_W, NET + off + 4 * i as u32), addr[i], mask[i]));
+            c = c.and(masked_eq(abs(BPF_W, o.net() + off + 4 * i as u32), addr[i], mask[i]));
         }
         c
     };
@@ -225,13 +375,13 @@ pub(crate) fn ether_multicast() -> Cond {
 }
 
 /// `ip multicast`: destination in 224.0.0.0/4 or above.
-pub(crate) fn ip_multicast() -> Cond {
-    linktype(ETHERTYPE_IP).and(cmp(abs(BPF_B, NET + 16), BPF_JGE, 224))
+pub(crate) fn ip_multicast(o: Off) -> Cond {
+    linktype(o, ETHERTYPE_IP).and(cmp(abs(BPF_B, o.net() + 16), BPF_JGE, 224))
 }
 
 /// `ip6 multicast`: destination in ff00::/8.
-pub(crate) fn ip6_multicast() -> Cond {
-    linktype(ETHERTYPE_IPV6).and(cmp(abs(BPF_B, NET + 24), BPF_JEQ, 255))
+pub(crate) fn ip6_multicast(o: Off) -> Cond {
+    linktype(o, ETHERTYPE_IPV6).and(cmp(abs(BPF_B, o.net() + 24), BPF_JEQ, 255))
 }
 
 /// Transport protocol of a `port` test: one, or TCP, UDP and SCTP.
@@ -249,25 +399,75 @@ fn each_proto(proto: PortProto, one: impl Fn(u32) -> Cond) -> Cond {
     }
 }
 
-/// `port N`: IPv6 first, then IPv4 (non-first fragments never match).
-pub(crate) fn port(n: u32, proto: PortProto, dir: Dir) -> Cond {
-    let port6 = linktype(ETHERTYPE_IPV6).and(each_proto(proto, |p| {
-        let at = |off: u32| cmp(abs(BPF_H, NET + 40 + off), BPF_JEQ, n);
-        cmp(abs(BPF_B, NET + 6), BPF_JEQ, p).and(by_dir(dir, || at(0), || at(2)))
+/// One port test at `off` of the transport header (`gen_portop()`,
+/// `gen_portrangeop()`): equal to `lo`, or within `lo..=hi`.
+fn port_test(load: Load, lo: u32, hi: u32) -> Cond {
+    if lo == hi {
+        return cmp(load, BPF_JEQ, lo);
+    }
+    cmp(load.clone(), BPF_JGE, lo).and(cmp(load, BPF_JGT, hi).negate())
+}
+
+/// `port N` (`lo == hi`, `range` false) or `portrange LO-HI`: IPv6 first,
+/// then IPv4 (non-first fragments never match).
+pub(crate) fn port(o: Off, lo: u32, hi: u32, range: bool, proto: PortProto, dir: Dir) -> Cond {
+    let net = o.net();
+    let one = |load: Load| if range { port_test(load, lo, hi) } else { cmp(load, BPF_JEQ, lo) };
+    let port6 = linktype(o, ETHERTYPE_IPV6).and(each_proto(proto, |p| {
+        let at = |off: u32| one(abs(BPF_H, net + 40 + off));
+        cmp(abs(BPF_B, net + 6), BPF_JEQ, p).and(by_dir(dir, || at(0), || at(2)))
     }));
-    let port4 = linktype(ETHERTYPE_IP).and(each_proto(proto, |p| {
-        let at = |off: u32| cmp(Load::AfterIpv4 { size: BPF_H, off: NET + off }, BPF_JEQ, n);
-        let first_fragment = cmp(abs(BPF_H, NET + 6), BPF_JSET, 0x1fff).negate();
-        cmp(abs(BPF_B, NET + 9), BPF_JEQ, p).and(first_fragment).and(by_dir(dir, || at(0), || at(2)))
+    let port4 = linktype(o, ETHERTYPE_IP).and(each_proto(proto, |p| {
+        let at = |off: u32| one(Load::AfterIpv4 { size: BPF_H, off: net + off, msh: net });
+        cmp(abs(BPF_B, net + 9), BPF_JEQ, p).and(not_fragment(o)).and(by_dir(dir, || at(0), || at(2)))
     }));
     port6.or(port4)
 }
 
-/// An operand of a length comparison.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Arth {
-    Len,
-    Num(u32),
+/// The IPv4 datagram is the first (or only) fragment (`gen_ipfrag()`).
+pub(crate) fn not_fragment(o: Off) -> Cond {
+    cmp(abs(BPF_H, o.net() + 6), BPF_JSET, 0x1fff).negate()
+}
+
+/// `vlan [ID]` with the tag in the bytes at `o` (`gen_vlan_no_bpf_extensions()`).
+pub(crate) fn vlan_inline(o: Off, id: Option<u32>) -> Cond {
+    let tpid = |t: u32| cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, t);
+    let tagged = tpid(0x8100).or(tpid(0x88a8)).or(tpid(0x9100));
+    match id {
+        Some(id) => tagged.and(masked_eq(abs(BPF_H, o.net()), id, 0x0fff)),
+        None => tagged,
+    }
+}
+
+/// `skb_vlan_tag_present()`: the kernel took a tag out of the frame.
+pub(crate) fn vlan_tag_present() -> Cond {
+    cmp(abs(BPF_B, SKF_AD_OFF + SKF_AD_VLAN_TAG_PRESENT), BPF_JEQ, 1)
+}
+
+/// The VLAN id of the tag the kernel took out.
+pub(crate) fn vlan_stripped_id(id: u32) -> Cond {
+    masked_eq(abs(BPF_B, SKF_AD_OFF + SKF_AD_VLAN_TAG), id, 0x0fff)
+}
+
+/// `outbound` (`inbound` is its negation): the packet type the kernel
+/// gives sent frames (`PACKET_OUTGOING`).
+pub(crate) fn outbound() -> Cond {
+    cmp(abs(BPF_H, SKF_AD_OFF + SKF_AD_PKTTYPE), BPF_JEQ, 4)
+}
+
+/// `ifindex N`.
+pub(crate) fn ifindex(n: u32) -> Cond {
+    cmp(abs(BPF_W, SKF_AD_OFF + SKF_AD_IFINDEX), BPF_JEQ, n)
+}
+
+/// `byte N op V` for `=`, `<`, `>` (`gen_byteop()`).
+pub(crate) fn byteop(op: Relop, idx: u32, v: u32) -> Cond {
+    let load = abs(BPF_B, idx);
+    match op {
+        Relop::Lt => cmp(load, BPF_JGE, v).negate(),
+        Relop::Gt => cmp(load, BPF_JGT, v),
+        _ => cmp(load, BPF_JEQ, v),
+    }
 }
 
 /// A relational operator as written.
@@ -281,8 +481,23 @@ pub(crate) enum Relop {
     Ne,
 }
 
-/// `lhs relop rhs` over the wire length and constants.
-pub(crate) fn relation(lhs: Arth, op: Relop, rhs: Arth) -> Cond {
+/// The load that computes `a` into A, in its simplest form.
+fn load_of(a: Arith) -> Load {
+    match a {
+        Arith::Num(n) => Load::Imm(n),
+        Arith::Len => Load::Len,
+        Arith::Load { size, base: Base::Abs(b), index } if index.num().is_some() => {
+            Load::Abs { size, off: b.wrapping_add(index.num().unwrap_or(0)) }
+        }
+        Arith::Load { size, base: Base::AfterIpv4 { msh, off }, index } if index.num().is_some() => {
+            Load::AfterIpv4 { size, off: off.wrapping_add(index.num().unwrap_or(0)), msh }
+        }
+        a => Load::Arith(Arc::new(a)),
+    }
+}
+
+/// `lhs relop rhs` (`gen_relation()`); protocol checks are the caller's.
+pub(crate) fn relation(lhs: Arith, op: Relop, rhs: Arith) -> Cond {
     let (jop, negate) = match op {
         Relop::Gt => (BPF_JGT, false),
         Relop::Ge => (BPF_JGE, false),
@@ -291,16 +506,8 @@ pub(crate) fn relation(lhs: Arth, op: Relop, rhs: Arth) -> Cond {
         Relop::Lt => (BPF_JGE, true),
         Relop::Ne => (BPF_JEQ, true),
     };
-    let load = match lhs {
-        Arth::Len => Load::Len,
-        Arth::Num(n) => Load::Imm(n),
-    };
-    let test = match rhs {
-        Arth::Num(k) => Test { load, mask: None, op: jop, k, x: None },
-        Arth::Len => Test { load, mask: None, op: jop, k: 0, x: Some(XValue::Len) },
-    };
-    let c = match (lhs, rhs) {
-        (Arth::Num(a), Arth::Num(b)) => {
+    let c = match (lhs.num(), rhs) {
+        (Some(a), Arith::Num(b)) => {
             let v = match jop {
                 BPF_JGT => a > b,
                 BPF_JGE => a >= b,
@@ -308,9 +515,40 @@ pub(crate) fn relation(lhs: Arth, op: Relop, rhs: Arth) -> Cond {
             };
             if v { Cond::True } else { Cond::False }
         }
-        _ => Cond::Test(test),
+        (_, Arith::Num(k)) => compare_k(lhs, jop, k),
+        (_, Arith::Len) => Cond::Test(Test { load: load_of(lhs), mask: None, op: jop, k: 0, x: Some(XValue::Len) }),
+        (_, rhs) => Cond::Test(Test {
+            load: Load::Arith(Arc::new(lhs)),
+            mask: None,
+            op: jop,
+            k: 0,
+            x: Some(XValue::Arith(Arc::new(rhs))),
+        }),
     };
     if negate { c.negate() } else { c }
+}
+
+/// `value jop #k`, with the peepholes libpcap's optimizer applies: a final
+/// `and #m` becomes the test's mask (`jset` when compared with 0), and a
+/// final `add`/`sub`/`xor` of a constant moves into an equality's constant.
+fn compare_k(value: Arith, jop: u16, k: u32) -> Cond {
+    if let Arith::Bin(op, l, r) = &value
+        && let Some(c) = r.num()
+    {
+        match (*op, jop) {
+            (BPF_AND, BPF_JEQ) if k == 0 => {
+                return cmp(load_of((**l).clone()), BPF_JSET, c).negate();
+            }
+            (BPF_AND, _) => {
+                return Cond::Test(Test { load: load_of((**l).clone()), mask: Some(c), op: jop, k, x: None });
+            }
+            (BPF_ADD, BPF_JEQ) => return compare_k((**l).clone(), jop, k.wrapping_sub(c)),
+            (BPF_SUB, BPF_JEQ) => return compare_k((**l).clone(), jop, k.wrapping_add(c)),
+            (BPF_XOR, BPF_JEQ) => return compare_k((**l).clone(), jop, k ^ c),
+            _ => {}
+        }
+    }
+    cmp(load_of(value), jop, k)
 }
 
 /// `less N`: wire length at most N.

@@ -21,7 +21,8 @@
 
 use std::collections::HashMap;
 
-use super::ast::{Cond, Load, Test, XValue};
+use super::Optimize;
+use super::ast::{Arith, Base, Cond, Load, Test, XValue};
 use crate::error::{Error, Result};
 use crate::filter::builder::{Label, ProgramBuilder};
 use crate::filter::code::*;
@@ -51,11 +52,19 @@ type Value = Vec<Instruction>;
 
 fn a_insns(t: &Test) -> Value {
     let mut v = Vec::with_capacity(2);
-    match t.load {
-        Load::Abs { size, off } => v.push(Instruction::stmt(BPF_LD | size | BPF_ABS, off)),
-        Load::AfterIpv4 { size, off } => v.push(Instruction::stmt(BPF_LD | size | BPF_IND, off)),
+    match &t.load {
+        Load::Abs { size, off } => v.push(Instruction::stmt(BPF_LD | size | BPF_ABS, *off)),
+        Load::AfterIpv4 { size, off, .. } => v.push(Instruction::stmt(BPF_LD | size | BPF_IND, *off)),
         Load::Len => v.push(Instruction::stmt(BPF_LD | BPF_W | BPF_LEN, 0)),
-        Load::Imm(k) => v.push(Instruction::stmt(BPF_LD | BPF_IMM, k)),
+        Load::Imm(k) => v.push(Instruction::stmt(BPF_LD | BPF_IMM, *k)),
+        Load::Arith(a) => {
+            let mut e = Emitter { out: v, x: None, next_mem: 0 };
+            match &t.x {
+                Some(XValue::Arith(x)) => e.pair(a, x),
+                _ => e.value(a),
+            }
+            v = e.out;
+        }
     }
     if let Some(m) = t.mask {
         v.push(Instruction::stmt(BPF_ALU | BPF_AND | BPF_K, m));
@@ -63,14 +72,142 @@ fn a_insns(t: &Test) -> Value {
     v
 }
 
-/// What the test needs in X, as one instruction.
+/// What the test needs in X, as one instruction (computed values load X
+/// themselves, inside their A code).
 fn x_insn(t: &Test) -> Option<Instruction> {
-    match (t.load, t.x) {
+    match (&t.load, &t.x) {
         (_, Some(XValue::Len)) => Some(Instruction::stmt(BPF_LDX | BPF_W | BPF_LEN, 0)),
-        (Load::AfterIpv4 { .. }, None) => Some(Instruction::stmt(BPF_LDX | BPF_B | BPF_MSH, 14)),
+        (Load::AfterIpv4 { msh, .. }, None) => Some(Instruction::stmt(BPF_LDX | BPF_B | BPF_MSH, *msh)),
         _ => None,
     }
 }
+
+/// Whether the A code of a test changes X.
+fn writes_x(v: &[Instruction]) -> bool {
+    v.iter().any(|i| i.class() == BPF_LDX || i.code == BPF_MISC | BPF_TAX)
+}
+
+/// Straight-line code for an [`Arith`] value: A ends with the value; X and
+/// scratch cells are used as needed. The code starts from nothing (it never
+/// relies on what A, X or memory held before), so the same code always
+/// computes the same value for a packet.
+struct Emitter {
+    out: Vec<Instruction>,
+    /// What X holds, if known: the offset of the IPv4 header whose length
+    /// `ldxb 4*([off]&0xf)` loaded.
+    x: Option<u32>,
+    next_mem: u32,
+}
+
+impl Emitter {
+    fn push(&mut self, code: u16, k: u32) {
+        if code & 0x07 == BPF_LDX || code == BPF_MISC | BPF_TAX {
+            self.x = None;
+        }
+        self.out.push(Instruction::stmt(code, k));
+    }
+
+    fn msh(&mut self, at: u32) {
+        if self.x != Some(at) {
+            self.push(BPF_LDX | BPF_B | BPF_MSH, at);
+            self.x = Some(at);
+        }
+    }
+
+    /// The next free scratch cell (the parser refused values that need
+    /// more than there are: see `Arith::cells`).
+    fn cell(&mut self) -> u32 {
+        let m = self.next_mem;
+        debug_assert!((m as usize) < crate::filter::MEM_WORDS, "Arith::cells counted too few");
+        self.next_mem += 1;
+        m.min(crate::filter::MEM_WORDS as u32 - 1)
+    }
+
+    /// A = `a`.
+    fn value(&mut self, a: &Arith) {
+        match a {
+            Arith::Num(k) => self.push(BPF_LD | BPF_IMM, *k),
+            Arith::Len => self.push(BPF_LD | BPF_W | BPF_LEN, 0),
+            Arith::Load { size, base: Base::Abs(b), index } => match index.num() {
+                Some(c) => self.push(BPF_LD | size | BPF_ABS, b.wrapping_add(c)),
+                None => {
+                    self.value(index);
+                    self.push(BPF_MISC | BPF_TAX, 0);
+                    self.push(BPF_LD | size | BPF_IND, *b);
+                }
+            },
+            Arith::Load { size, base: Base::AfterIpv4 { msh, off }, index } => match index.num() {
+                Some(c) => {
+                    self.msh(*msh);
+                    self.push(BPF_LD | size | BPF_IND, off.wrapping_add(c));
+                }
+                None => {
+                    if !index.uses_x() {
+                        self.msh(*msh);
+                        self.value(index);
+                    } else {
+                        self.value(index);
+                        if self.x != Some(*msh) {
+                            let m = self.cell();
+                            self.push(BPF_ST, m);
+                            self.msh(*msh);
+                            self.push(BPF_LD | BPF_MEM, m);
+                            self.next_mem -= 1;
+                        }
+                    }
+                    self.push(BPF_ALU | BPF_ADD | BPF_X, 0);
+                    self.push(BPF_MISC | BPF_TAX, 0);
+                    self.push(BPF_LD | size | BPF_IND, *off);
+                }
+            },
+            Arith::Bin(op, l, r) => match r.num() {
+                Some(k) => {
+                    self.value(l);
+                    self.push(BPF_ALU | op | BPF_K, k);
+                }
+                None => {
+                    self.pair(l, r);
+                    self.push(BPF_ALU | op | BPF_X, 0);
+                }
+            },
+            Arith::Neg(a) => {
+                self.value(a);
+                self.push(BPF_ALU | BPF_NEG, 0);
+            }
+        }
+    }
+
+    /// A = `l`, X = `r`, in the order [`Arith::pair_order`] chooses.
+    fn pair(&mut self, l: &Arith, r: &Arith) {
+        match (Arith::pair_order(l, r).0, l.uses_x()) {
+            (_, false) => {
+                self.value(r);
+                self.push(BPF_MISC | BPF_TAX, 0);
+                self.value(l);
+            }
+            (true, true) => {
+                self.value(l);
+                let m = self.cell();
+                self.push(BPF_ST, m);
+                self.value(r);
+                self.push(BPF_MISC | BPF_TAX, 0);
+                self.push(BPF_LD | BPF_MEM, m);
+                self.next_mem -= 1;
+            }
+            (false, true) => {
+                self.value(r);
+                let m = self.cell();
+                self.push(BPF_ST, m);
+                self.value(l);
+                self.push(BPF_LDX | BPF_MEM, m);
+                self.next_mem -= 1;
+            }
+        }
+    }
+}
+
+/// Where to go: (the first live `vlan` test has not run, has run).
+type Pair = (Node, Node);
 
 #[derive(Default)]
 struct Graph {
@@ -80,7 +217,10 @@ struct Graph {
 }
 
 impl Graph {
-    fn compile(&mut self, c: &Cond, t: Node, f: Node) -> Node {
+    /// Blocks for `c` going to `t` on success and `f` on failure; each as a
+    /// pair (the first `vlan` of a live program has not run on the path /
+    /// has run), see [`Cond::Mark`]. Without one, both halves are the same.
+    fn compile(&mut self, c: &Cond, t: Pair, f: Pair) -> Pair {
         match c {
             Cond::True => t,
             Cond::False => f,
@@ -93,20 +233,27 @@ impl Graph {
                 let b = self.compile(b, t, f);
                 self.compile(a, t, b)
             }
-            Cond::Test(test) => {
-                if t == f && t == Node::Reject {
-                    // Rejected whether the load succeeds or not.
-                    return t;
-                }
-                if let Some(&i) = self.memo.get(&(*test, t, f)) {
-                    return Node::Block(i);
-                }
-                self.blocks.push(Block { test: *test, jt: t, jf: f, skip_a: false, skip_x: false });
-                let i = self.blocks.len() - 1;
-                self.memo.insert((*test, t, f), i);
-                Node::Block(i)
+            Cond::Test(test) => (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
+            Cond::Dual(before, after) => (self.compile(before, t, f).0, self.compile(after, t, f).1),
+            Cond::Mark(v) => {
+                let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
+                (ran, ran)
             }
         }
+    }
+
+    fn block(&mut self, test: &Test, t: Node, f: Node) -> Node {
+        if t == f && t == Node::Reject {
+            // Rejected whether the load succeeds or not.
+            return t;
+        }
+        if let Some(&i) = self.memo.get(&(test.clone(), t, f)) {
+            return Node::Block(i);
+        }
+        self.blocks.push(Block { test: test.clone(), jt: t, jf: f, skip_a: false, skip_x: false });
+        let i = self.blocks.len() - 1;
+        self.memo.insert((test.clone(), t, f), i);
+        Node::Block(i)
     }
 
     /// The outcome of block `b`'s jump if `facts` decide it.
@@ -145,7 +292,9 @@ impl Graph {
     fn optimize(&mut self, entry: Node) -> Node {
         let mut entry = entry;
         // As libpcap's optimizer loop: thread jumps, then pull comparisons
-        // of one value together, until nothing changes.
+        // of one value together, until nothing changes. (This loop decides
+        // verdicts on truncated frames as libpcap's does: the pull-ups it
+        // finds depend on the threading, so it runs at every level.)
         for _ in 0..64 {
             entry = self.thread_jumps(entry);
             entry = self.bypass(entry);
@@ -167,7 +316,7 @@ impl Graph {
         }
         for b in self.live(entry) {
             let Some(facts) = known.get(&b).cloned() else { continue };
-            let test = self.blocks[b].test;
+            let test = self.blocks[b].test.clone();
             for outcome in [true, false] {
                 let mut f = facts.clone();
                 learn(&mut f, &test, outcome);
@@ -383,9 +532,10 @@ impl Graph {
             let blk = &self.blocks[b];
             let a_val = a_insns(&blk.test);
             let x_val = x_insn(&blk.test);
-            let skip_a = a_in.as_ref() == Some(&a_val);
+            // A computed value with its own X code is never skipped.
+            let skip_a = a_in.as_ref() == Some(&a_val) && !matches!(blk.test.x, Some(XValue::Arith(_)));
             let skip_x = x_val.is_some() && x_in == x_val;
-            let x_out = x_val.or(x_in);
+            let x_out = if writes_x(&a_val) && !skip_a { None } else { x_val.or(x_in) };
             let (jt, jf) = (blk.jt, blk.jf);
             self.blocks[b].skip_a = skip_a;
             self.blocks[b].skip_x = skip_x;
@@ -461,71 +611,83 @@ fn meet(a: &mut Facts, b: &Facts) {
 /// [`Error::InvalidFilter`] if the expression can only reject (as libpcap:
 /// "expression rejects all packets") or the program outgrows the kernel's
 /// limit.
-pub(crate) fn generate(cond: &Cond, snaplen: u32) -> Result<Program> {
+pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Program> {
     let mut g = Graph::default();
-    let entry = g.compile(cond, Node::Accept, Node::Reject);
+    let entry = g.compile(cond, (Node::Accept, Node::Accept), (Node::Reject, Node::Reject)).0;
     let entry = g.optimize(entry);
     if entry == Node::Reject {
         return Err(Error::InvalidFilter { reason: "the expression rejects all packets".into() });
     }
     let order = g.live(entry);
+    if level == Optimize::Off {
+        return g.emit(&order, snaplen, false);
+    }
     g.drop_redundant_loads(&order, entry);
+    g.emit(&order, snaplen, true)
+}
 
-    // Each block as emitted: loads that are still needed, then the jump.
-    let emitted = |blk: &Block| {
-        let mut v = Vec::new();
-        if let Some(x) = x_insn(&blk.test)
-            && !blk.skip_x
-        {
-            v.push(x);
-        }
-        if !blk.skip_a {
-            v.extend(a_insns(&blk.test));
-        }
-        let src = if blk.test.x.is_some() { BPF_X } else { BPF_K };
-        v.push(Instruction::stmt(BPF_JMP | blk.test.op | src, blk.test.k));
-        v
-    };
-    // Merge blocks that emit the same code to the same places (libpcap
-    // interns them too). Successors first; the copy latest in program
-    // order stays, so every predecessor still comes before it.
-    let mut rep: HashMap<usize, usize> = HashMap::new();
-    let mut seen: HashMap<(Vec<Instruction>, Node, Node), usize> = HashMap::new();
-    let canon = |n: Node, rep: &HashMap<usize, usize>| match n {
-        Node::Block(i) => Node::Block(rep[&i]),
-        n => n,
-    };
-    for &i in order.iter().rev() {
-        let blk = &g.blocks[i];
-        let key = (emitted(blk), canon(blk.jt, &rep), canon(blk.jf, &rep));
-        let r = *seen.entry(key).or_insert(i);
-        rep.insert(i, r);
-    }
-    let order: Vec<usize> = order.into_iter().filter(|i| rep[i] == *i).collect();
+impl Graph {
+    /// The program: blocks in `order`, merged where identical if `merge`.
+    fn emit(&self, order: &[usize], snaplen: u32, merge: bool) -> Result<Program> {
+        let g = self;
+        let order = order.to_vec();
 
-    let mut b = ProgramBuilder::new();
-    let labels: HashMap<usize, Label> = order.iter().map(|&i| (i, b.label())).collect();
-    let (accept, reject) = (b.label(), b.label());
-    let target = |n: Node| match canon(n, &rep) {
-        Node::Block(i) => labels[&i],
-        Node::Accept => accept,
-        Node::Reject => reject,
-    };
-    for &i in &order {
-        let blk = &g.blocks[i];
-        b.bind(labels[&i]);
-        let code = emitted(blk);
-        let (jump, loads) = code.split_last().expect("a jump");
-        for insn in loads {
-            b.stmt(insn.code, insn.k);
+        // Each block as emitted: loads that are still needed, then the jump.
+        let emitted = |blk: &Block| {
+            let mut v = Vec::new();
+            if let Some(x) = x_insn(&blk.test)
+                && !blk.skip_x
+            {
+                v.push(x);
+            }
+            if !blk.skip_a {
+                v.extend(a_insns(&blk.test));
+            }
+            let src = if blk.test.x.is_some() { BPF_X } else { BPF_K };
+            v.push(Instruction::stmt(BPF_JMP | blk.test.op | src, blk.test.k));
+            v
+        };
+        // Merge blocks that emit the same code to the same places (libpcap
+        // interns them too). Successors first; the copy latest in program
+        // order stays, so every predecessor still comes before it.
+        let mut rep: HashMap<usize, usize> = HashMap::new();
+        let mut seen: HashMap<(Vec<Instruction>, Node, Node), usize> = HashMap::new();
+        let canon = |n: Node, rep: &HashMap<usize, usize>| match n {
+            Node::Block(i) if merge => Node::Block(rep[&i]),
+            n => n,
+        };
+        for &i in order.iter().rev() {
+            let blk = &g.blocks[i];
+            let key = (emitted(blk), canon(blk.jt, &rep), canon(blk.jf, &rep));
+            let r = *seen.entry(key).or_insert(i);
+            rep.insert(i, r);
         }
-        b.jump(jump.code, jump.k, target(blk.jt), target(blk.jf));
+        let order: Vec<usize> = order.into_iter().filter(|i| !merge || rep[i] == *i).collect();
+
+        let mut b = ProgramBuilder::new();
+        let labels: HashMap<usize, Label> = order.iter().map(|&i| (i, b.label())).collect();
+        let (accept, reject) = (b.label(), b.label());
+        let target = |n: Node| match canon(n, &rep) {
+            Node::Block(i) => labels[&i],
+            Node::Accept => accept,
+            Node::Reject => reject,
+        };
+        for &i in &order {
+            let blk = &g.blocks[i];
+            b.bind(labels[&i]);
+            let code = emitted(blk);
+            let (jump, loads) = code.split_last().expect("a jump");
+            for insn in loads {
+                b.stmt(insn.code, insn.k);
+            }
+            b.jump(jump.code, jump.k, target(blk.jt), target(blk.jf));
+        }
+        b.bind(accept).stmt(BPF_RET | BPF_K, snaplen);
+        if order.is_empty() {
+            // Accepts everything: a single return, as libpcap emits.
+            return b.build();
+        }
+        b.bind(reject).stmt(BPF_RET | BPF_K, 0);
+        b.build()
     }
-    b.bind(accept).stmt(BPF_RET | BPF_K, snaplen);
-    if order.is_empty() {
-        // Accepts everything: a single return, as libpcap emits.
-        return b.build();
-    }
-    b.bind(reject).stmt(BPF_RET | BPF_K, 0);
-    b.build()
 }

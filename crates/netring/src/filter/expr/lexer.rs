@@ -80,23 +80,12 @@ const CORE: &[&str] = &[
     "icmp",
     "icmp6",
     "sctp",
-];
-
-/// The rest of libpcap's keywords: outside the core grammar (part 2), but
-/// never taken for names.
-pub(crate) const LATER: &[&str] = &[
-    "gateway",
     "portrange",
-    "protochain",
     "byte",
     "inbound",
     "outbound",
     "ifindex",
     "vlan",
-    "mpls",
-    "pppoed",
-    "pppoes",
-    "geneve",
     "igmp",
     "igrp",
     "pim",
@@ -104,6 +93,17 @@ pub(crate) const LATER: &[&str] = &[
     "carp",
     "ah",
     "esp",
+];
+
+/// The rest of libpcap's keywords: outside the core grammar (part 2), but
+/// never taken for names.
+pub(crate) const LATER: &[&str] = &[
+    "gateway",
+    "protochain",
+    "mpls",
+    "pppoed",
+    "pppoes",
+    "geneve",
     "atalk",
     "aarp",
     "decnet",
@@ -191,6 +191,68 @@ pub(crate) const LATER: &[&str] = &[
     "test",
 ];
 
+/// Named constants of the byte-access grammar (libpcap's scanner turns
+/// them into numbers).
+const CONSTANTS: &[(&str, u32)] = &[
+    ("icmptype", 0),
+    ("icmpcode", 1),
+    ("icmp-echoreply", 0),
+    ("icmp-unreach", 3),
+    ("icmp-sourcequench", 4),
+    ("icmp-redirect", 5),
+    ("icmp-echo", 8),
+    ("icmp-routeradvert", 9),
+    ("icmp-routersolicit", 10),
+    ("icmp-timxceed", 11),
+    ("icmp-paramprob", 12),
+    ("icmp-tstamp", 13),
+    ("icmp-tstampreply", 14),
+    ("icmp-ireq", 15),
+    ("icmp-ireqreply", 16),
+    ("icmp-maskreq", 17),
+    ("icmp-maskreply", 18),
+    ("icmp6type", 0),
+    ("icmp6code", 1),
+    ("icmp6-destinationunreach", 1),
+    ("icmp6-packettoobig", 2),
+    ("icmp6-timeexceeded", 3),
+    ("icmp6-parameterproblem", 4),
+    ("icmp6-echo", 128),
+    ("icmp6-echoreply", 129),
+    ("icmp6-multicastlistenerquery", 130),
+    ("icmp6-multicastlistenerreportv1", 131),
+    ("icmp6-multicastlistenerdone", 132),
+    ("icmp6-routersolicit", 133),
+    ("icmp6-routeradvert", 134),
+    ("icmp6-neighborsolicit", 135),
+    ("icmp6-neighboradvert", 136),
+    ("icmp6-redirect", 137),
+    ("icmp6-routerrenum", 138),
+    ("icmp6-nodeinformationquery", 139),
+    ("icmp6-nodeinformationresponse", 140),
+    ("icmp6-ineighbordiscoverysolicit", 141),
+    ("icmp6-ineighbordiscoveryadvert", 142),
+    ("icmp6-multicastlistenerreportv2", 143),
+    ("icmp6-homeagentdiscoveryrequest", 144),
+    ("icmp6-homeagentdiscoveryreply", 145),
+    ("icmp6-mobileprefixsolicit", 146),
+    ("icmp6-mobileprefixadvert", 147),
+    ("icmp6-certpathsolicit", 148),
+    ("icmp6-certpathadvert", 149),
+    ("icmp6-multicastrouteradvert", 151),
+    ("icmp6-multicastroutersolicit", 152),
+    ("icmp6-multicastrouterterm", 153),
+    ("tcpflags", 13),
+    ("tcp-fin", 0x01),
+    ("tcp-syn", 0x02),
+    ("tcp-rst", 0x04),
+    ("tcp-push", 0x08),
+    ("tcp-ack", 0x10),
+    ("tcp-urg", 0x20),
+    ("tcp-ece", 0x40),
+    ("tcp-cwr", 0x80),
+];
+
 fn keyword(word: &str) -> Option<&'static str> {
     CORE.iter().chain(LATER).copied().find(|k| k.eq_ignore_ascii_case(word))
 }
@@ -204,6 +266,8 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
+    // Inside `[...]`, `:` separates an offset from a size.
+    let mut brackets = 0usize;
     while i < chars.len() {
         let c = chars[i];
         let col = i + 1;
@@ -243,11 +307,17 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
             '&' => Some(Tok::Arith("&")),
             '|' => Some(Tok::Arith("|")),
             '^' => Some(Tok::Arith("^")),
+            ':' if brackets > 0 => Some(Tok::Arith(":")),
             '[' => Some(Tok::Arith("[")),
             ']' => Some(Tok::Arith("]")),
             _ => None,
         };
         if let Some(tok) = punct1 {
+            match c {
+                '[' => brackets += 1,
+                ']' => brackets = brackets.saturating_sub(1),
+                _ => {}
+            }
             out.push(Token { tok, col, len: 1 });
             i += 1;
             continue;
@@ -270,7 +340,7 @@ pub(crate) fn tokenize(src: &str) -> Result<Vec<Token>, ParseError> {
             return Err(ParseError::new(col, 1, format!("unexpected character {c:?}")));
         }
         let mut j = i;
-        while j < chars.len() && is_word_char(chars[j]) {
+        while j < chars.len() && is_word_char(chars[j]) && !(brackets > 0 && chars[j] == ':') {
             j += 1;
         }
         let word: String = chars[i..j].iter().collect();
@@ -332,6 +402,9 @@ fn classify(word: &str) -> Result<Tok, String> {
     }
     if let Some(k) = keyword(word) {
         return Ok(Tok::Kw(k));
+    }
+    if let Some(&(_, v)) = CONSTANTS.iter().find(|(n, _)| n.eq_ignore_ascii_case(word)) {
+        return Ok(Tok::Num(v));
     }
     if starts_digit && word.chars().all(|c| c.is_ascii_alphanumeric()) && word.len() <= 10 {
         // `08`, `1a`: libpcap reads these as malformed numbers.

@@ -13,8 +13,9 @@
 //! qualifier that does not fit its value is reported at that value.
 
 use super::ParseError;
-use super::ast::{self, Arth, Cond, Dir, HostProto, PortProto, Relop};
+use super::ast::{self, Arith, Base, Cond, Dir, HostProto, Off, PortProto, Relop};
 use super::lexer::{LATER, Tok, Token};
+use crate::filter::code::*;
 
 /// Protocol qualifier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,13 @@ enum Proto {
     Sctp,
     Icmp,
     Icmp6,
+    Igmp,
+    Igrp,
+    Pim,
+    Vrrp,
+    Carp,
+    Ah,
+    Esp,
 }
 
 impl Proto {
@@ -46,7 +54,36 @@ impl Proto {
             Proto::Sctp => "sctp",
             Proto::Icmp => "icmp",
             Proto::Icmp6 => "icmp6",
+            Proto::Igmp => "igmp",
+            Proto::Igrp => "igrp",
+            Proto::Pim => "pim",
+            Proto::Vrrp => "vrrp",
+            Proto::Carp => "carp",
+            Proto::Ah => "ah",
+            Proto::Esp => "esp",
         }
+    }
+
+    /// The protocol test of the name alone (`gen_proto_abbrev()`).
+    fn abbrev(self, o: Off) -> Option<Cond> {
+        Some(match self {
+            Proto::Default | Proto::Link => return None,
+            Proto::Ip => ast::linktype(o, ast::ETHERTYPE_IP),
+            Proto::Ip6 => ast::linktype(o, ast::ETHERTYPE_IPV6),
+            Proto::Arp => ast::linktype(o, ast::ETHERTYPE_ARP),
+            Proto::Rarp => ast::linktype(o, ast::ETHERTYPE_REVARP),
+            Proto::Tcp => ast::ip_or_ip6_proto(o, ast::IPPROTO_TCP),
+            Proto::Udp => ast::ip_or_ip6_proto(o, ast::IPPROTO_UDP),
+            Proto::Sctp => ast::ip_or_ip6_proto(o, ast::IPPROTO_SCTP),
+            Proto::Icmp => ast::ip_proto(o, ast::IPPROTO_ICMP),
+            Proto::Icmp6 => ast::ip6_proto(o, ast::IPPROTO_ICMPV6),
+            Proto::Igmp => ast::ip_proto(o, 2),
+            Proto::Igrp => ast::ip_proto(o, 9),
+            Proto::Pim => ast::ip_or_ip6_proto(o, 103),
+            Proto::Vrrp | Proto::Carp => ast::ip_proto(o, 112),
+            Proto::Ah => ast::ip_or_ip6_proto(o, 51),
+            Proto::Esp => ast::ip_or_ip6_proto(o, 50),
+        })
     }
 }
 
@@ -57,7 +94,35 @@ enum Addr {
     Host,
     Net,
     Port,
+    Portrange,
     Proto,
+}
+
+/// How `vlan` is compiled (see [`super::Target`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum VlanMode {
+    /// Every tag is in the bytes.
+    Offline,
+    /// A live socket on a frame whose outer tag the kernel did not take
+    /// out (`vlan_tag_present` is 0): the first `vlan` finds it in the bytes.
+    LiveInBand,
+    /// A live socket on a frame whose outer tag the kernel took out: the
+    /// first `vlan` reads it from the metadata and moves nothing.
+    LiveStripped,
+}
+
+/// A parsed `arth`: its value and the protocol checks that must pass
+/// before it is computed.
+struct Val {
+    a: Arith,
+    checks: Option<Cond>,
+}
+
+fn and_opt(a: Option<Cond>, b: Cond) -> Cond {
+    match a {
+        Some(a) => a.and(b),
+        None => b,
+    }
 }
 
 /// The qualifiers in force for a value.
@@ -67,6 +132,14 @@ struct Qual {
     /// `None`: no direction given.
     dir: Option<Dir>,
     addr: Addr,
+}
+
+/// A decimal, hexadecimal or octal number as the lexer reads one.
+fn lexer_number(s: &str) -> Option<u32> {
+    match super::lexer::tokenize(s).ok()?.first()?.tok {
+        Tok::Num(n) => Some(n),
+        _ => None,
+    }
 }
 
 /// IP protocol names (`/etc/protocols` as Debian ships it), for `proto NAME`.
@@ -156,6 +229,20 @@ const LINKTYPE_LATER: &[u32] = &[0x809b, 0x80f3, 0xe0, 0x8137];
 pub(crate) struct Parser<'a> {
     toks: &'a [Token],
     pos: usize,
+    /// Header offsets in force (moved by `vlan`).
+    off: Off,
+    vlan_mode: VlanMode,
+    /// A `vlan` was compiled for a live target (the program depends on
+    /// whether the kernel took a tag out).
+    pub(crate) live_vlan: bool,
+    /// An error in an arithmetic expression that must not be hidden by
+    /// trying another reading of a parenthesis.
+    fatal: Option<ParseError>,
+    /// [`VlanMode::LiveInBand`]: the first `vlan` was read, so every later
+    /// term reads two ways ([`Cond::Dual`]).
+    after_vlan: bool,
+    /// Reading one of those two ways.
+    in_dual: bool,
 }
 
 type Res<T> = Result<T, ParseError>;
@@ -177,6 +264,30 @@ fn relop(t: &Tok) -> Option<Relop> {
         Tok::Le => Relop::Le,
         Tok::Lt => Relop::Lt,
         Tok::Ne => Relop::Ne,
+        _ => return None,
+    })
+}
+
+/// A protocol name (`pname` in libpcap's grammar).
+fn pname(k: &str) -> Option<Proto> {
+    Some(match k {
+        "ether" | "fddi" | "tr" | "wlan" | "link" => Proto::Link,
+        "ip" => Proto::Ip,
+        "ip6" => Proto::Ip6,
+        "arp" => Proto::Arp,
+        "rarp" => Proto::Rarp,
+        "tcp" => Proto::Tcp,
+        "udp" => Proto::Udp,
+        "sctp" => Proto::Sctp,
+        "icmp" => Proto::Icmp,
+        "icmp6" => Proto::Icmp6,
+        "igmp" => Proto::Igmp,
+        "igrp" => Proto::Igrp,
+        "pim" => Proto::Pim,
+        "vrrp" => Proto::Vrrp,
+        "carp" => Proto::Carp,
+        "ah" => Proto::Ah,
+        "esp" => Proto::Esp,
         _ => return None,
     })
 }
@@ -208,7 +319,20 @@ fn describe(t: &Tok) -> String {
 
 impl<'a> Parser<'a> {
     pub(crate) fn new(toks: &'a [Token]) -> Self {
-        Self { toks, pos: 0 }
+        Self::with_vlan_mode(toks, VlanMode::Offline)
+    }
+
+    pub(crate) fn with_vlan_mode(toks: &'a [Token], vlan_mode: VlanMode) -> Self {
+        Self {
+            toks,
+            pos: 0,
+            off: Off::default(),
+            vlan_mode,
+            live_vlan: false,
+            fatal: None,
+            after_vlan: false,
+            in_dual: false,
+        }
     }
 
     fn peek(&self) -> &Tok {
@@ -255,7 +379,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The whole expression; an empty one accepts everything.
-    pub(crate) fn parse(mut self) -> Res<Cond> {
+    pub(crate) fn parse(&mut self) -> Res<Cond> {
         if *self.peek() == Tok::End {
             return Ok(Cond::True);
         }
@@ -268,13 +392,39 @@ impl<'a> Parser<'a> {
 
     /// `expr: term | expr and term | expr and id | expr or term | expr or id`
     fn expr(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
-        let (mut c, mut q) = self.term(q)?;
+        let (mut c, mut q) = self.dual(q, false)?;
         while let Some(and) = self.conjunction() {
-            let (rhs, q2) = if self.starts_id() { self.id(q)? } else { self.term(q)? };
+            let id = self.starts_id();
+            let (rhs, q2) = self.dual(q, id)?;
             c = if and { c.and(rhs) } else { c.or(rhs) };
             q = q2;
         }
         Ok((c, q))
+    }
+
+    /// A term (or a bare value, `id`). After the first `vlan` of a live
+    /// program whose tag is in the bytes, read twice: with the offsets as
+    /// they are if that `vlan` test did not run on the path here, and moved
+    /// by a tag if it did (libpcap moves them at run time, when the test runs).
+    fn dual(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
+        let one = |p: &mut Self| if id { p.id(q) } else { p.term(q) };
+        if !self.after_vlan || self.in_dual {
+            return one(self);
+        }
+        let (at, base) = (self.pos, self.off.shift);
+        self.in_dual = true;
+        let before = one(self);
+        let (end, moved) = (self.pos, self.off.shift);
+        let after = before.and_then(|(c0, _)| {
+            self.pos = at;
+            self.off.shift = base + 4;
+            one(self).map(|(c1, q)| (c0, c1, q))
+        });
+        self.in_dual = false;
+        let (c0, c1, q) = after?;
+        debug_assert_eq!(self.pos, end);
+        self.off.shift = moved;
+        Ok((Cond::Dual(Box::new(c0), Box::new(c1)), q))
     }
 
     /// Take an `and` (`Some(true)`) or `or` (`Some(false)`) if one is next.
@@ -298,7 +448,9 @@ impl<'a> Parser<'a> {
             n += 1;
         }
         match self.peek_at(n) {
-            Tok::Num(_) => relop(self.peek_at(n + 1)).is_none() && !matches!(self.peek_at(n + 1), Tok::Arith(_)),
+            Tok::Num(_) => {
+                relop(self.peek_at(n + 1)).is_none() && !matches!(self.peek_at(n + 1), Tok::Arith(_) | Tok::Slash)
+            }
             Tok::Hid(..) | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => true,
             _ => false,
         }
@@ -318,7 +470,15 @@ impl<'a> Parser<'a> {
         let start = self.here().clone();
         match self.peek().clone() {
             Tok::LParen => {
-                // `( expr )`, or a length comparison that starts with one.
+                // `arth relop arth` starting with a parenthesis, or `( expr )`.
+                let at = self.pos;
+                if let Ok(c) = self.relation() {
+                    return Ok((c, None));
+                }
+                if let Some(f) = self.fatal.take() {
+                    return Err(f);
+                }
+                self.pos = at;
                 self.bump();
                 let (c, _) = self.expr(q)?;
                 self.expect_rparen()?;
@@ -332,21 +492,62 @@ impl<'a> Parser<'a> {
                 self.bump();
                 return Ok((if start.tok == Tok::Kw("less") { ast::less(n) } else { ast::greater(n) }, None));
             }
-            Tok::Kw("len") | Tok::Num(_) => {
-                let lhs = self.arth()?;
-                let Some(op) = relop(self.peek()) else {
-                    if matches!(start.tok, Tok::Num(_)) {
-                        return Err(ParseError::new(
-                            start.col,
-                            start.len,
-                            "a bare number has no qualifier to take: write host, net, port or proto before it",
-                        ));
+            Tok::Kw("len") | Tok::Num(_) | Tok::Arith("-") => {
+                if matches!(start.tok, Tok::Num(_))
+                    && relop(self.peek_at(1)).is_none()
+                    && !matches!(self.peek_at(1), Tok::Arith(_) | Tok::Slash)
+                {
+                    return Err(ParseError::new(
+                        start.col,
+                        start.len,
+                        "a bare number has no qualifier to take: write host, net, port or proto before it",
+                    ));
+                }
+                return self.relation().map(|c| (c, None)).map_err(|e| self.fatal.take().unwrap_or(e));
+            }
+            Tok::Kw(k) if pname(k).is_some() && *self.peek_at(1) == Tok::Arith("[") => {
+                return self.relation().map(|c| (c, None)).map_err(|e| self.fatal.take().unwrap_or(e));
+            }
+            Tok::Kw("vlan") => {
+                self.bump();
+                let id = self.pnum()?;
+                return Ok((self.vlan(&start, id)?, None));
+            }
+            Tok::Kw("inbound") => {
+                self.bump();
+                return Ok((ast::outbound().negate(), None));
+            }
+            Tok::Kw("outbound") => {
+                self.bump();
+                return Ok((ast::outbound(), None));
+            }
+            Tok::Kw("ifindex") => {
+                self.bump();
+                let Tok::Num(n) = *self.peek() else { return self.unexpected("an interface index") };
+                self.bump();
+                return Ok((ast::ifindex(n), None));
+            }
+            Tok::Kw("byte") => {
+                self.bump();
+                let Tok::Num(idx) = *self.peek() else { return self.unexpected("a byte offset") };
+                self.bump();
+                let op_tok = self.here().clone();
+                let op = match &op_tok.tok {
+                    Tok::Eq => Relop::Eq,
+                    Tok::Lt => Relop::Lt,
+                    Tok::Gt => Relop::Gt,
+                    Tok::Arith("&") | Tok::Arith("|") => {
+                        return self.err(
+                            "'byte N & V' and 'byte N | V' are refused: libpcap compiles them without loading \
+                             the byte; write ether[N] & V != 0 instead",
+                        );
                     }
-                    return self.unexpected("a comparison ('>', '>=', '=', '!=', '<=', '<')");
+                    _ => return self.unexpected("'=', '<' or '>'"),
                 };
                 self.bump();
-                let rhs = self.arth()?;
-                return Ok((ast::relation(lhs, op, rhs), None));
+                let Tok::Num(v) = *self.peek() else { return self.unexpected("a byte value") };
+                self.bump();
+                return Ok((ast::byteop(op, idx, v), None));
             }
             Tok::Hid(..) | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => {
                 return self
@@ -357,10 +558,17 @@ impl<'a> Parser<'a> {
         // head id | pname | pqual broadcast/multicast
         let proto = self.pqual()?;
         let dir = self.dqual()?;
+        if *self.peek() == Tok::Kw("protochain") {
+            return self.err(
+                "'protochain' is refused: libpcap compiles it to a loop (a backward jump), which the kernel's \
+                 classic BPF does not allow",
+            );
+        }
         let addr = match self.peek() {
             Tok::Kw("host") => Some(Addr::Host),
             Tok::Kw("net") => Some(Addr::Net),
             Tok::Kw("port") => Some(Addr::Port),
+            Tok::Kw("portrange") => Some(Addr::Portrange),
             Tok::Kw("proto") if dir.is_none() => Some(Addr::Proto),
             _ => None,
         };
@@ -381,8 +589,8 @@ impl<'a> Parser<'a> {
                     let t = self.bump();
                     return match proto {
                         Proto::Default | Proto::Link => Ok((ast::ether_multicast(), None)),
-                        Proto::Ip => Ok((ast::ip_multicast(), None)),
-                        Proto::Ip6 => Ok((ast::ip6_multicast(), None)),
+                        Proto::Ip => Ok((ast::ip_multicast(self.off), None)),
+                        Proto::Ip6 => Ok((ast::ip6_multicast(self.off), None)),
                         _ => Self::err_at(t, "only link-layer, IP and IPv6 multicast tests exist"),
                     };
                 }
@@ -392,21 +600,14 @@ impl<'a> Parser<'a> {
             return match proto {
                 Proto::Default => self.unexpected("a filter term (a protocol, host, net, port, less, greater …)"),
                 Proto::Link => Self::err_at(&start, "'ether' alone tests nothing: write ether host, src, dst, proto …"),
-                Proto::Ip => Ok((ast::linktype(ast::ETHERTYPE_IP), None)),
-                Proto::Ip6 => Ok((ast::linktype(ast::ETHERTYPE_IPV6), None)),
-                Proto::Arp => Ok((ast::linktype(ast::ETHERTYPE_ARP), None)),
-                Proto::Rarp => Ok((ast::linktype(ast::ETHERTYPE_REVARP), None)),
-                Proto::Tcp => Ok((ast::ip_or_ip6_proto(ast::IPPROTO_TCP), None)),
-                Proto::Udp => Ok((ast::ip_or_ip6_proto(ast::IPPROTO_UDP), None)),
-                Proto::Sctp => Ok((ast::ip_or_ip6_proto(ast::IPPROTO_SCTP), None)),
-                Proto::Icmp => Ok((ast::ip_proto(ast::IPPROTO_ICMP), None)),
-                Proto::Icmp6 => Ok((ast::ip6_proto(ast::IPPROTO_ICMPV6), None)),
+                p => Ok((p.abbrev(self.off).expect("a protocol"), None)),
             };
         }
         let q = Qual { proto, dir, addr: addr.unwrap_or(Addr::Default) };
         if !self.starts_id() {
             let what = match q.addr {
                 Addr::Port => "a port number",
+                Addr::Portrange => "a port range (LOW-HIGH)",
                 Addr::Proto => "a protocol number or \\name",
                 _ => "an address",
             };
@@ -423,38 +624,223 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
-    /// An operand of a comparison: `len`, a number, or one in parentheses.
-    fn arth(&mut self) -> Res<Arth> {
-        let a = match self.peek().clone() {
-            Tok::Kw("len") => Arth::Len,
-            Tok::Num(n) => Arth::Num(n),
-            Tok::LParen => {
-                self.bump();
-                let a = self.arth()?;
-                self.expect_rparen()?;
-                return Ok(a);
-            }
-            _ => return self.unexpected("'len' or a number"),
+    /// `arth relop arth`, with the protocol checks of both sides first
+    /// (`gen_relation()`).
+    fn relation(&mut self) -> Res<Cond> {
+        let start = self.here().clone();
+        let lhs = self.arth(0)?;
+        let Some(op) = relop(self.peek()) else {
+            return self.unexpected("a comparison ('>', '>=', '=', '!=', '<=', '<')");
         };
         self.bump();
-        if let Tok::Arith(_) = self.peek() {
-            return self.unexpected("a comparison");
+        let rhs = self.arth(0)?;
+        if lhs.a.cells(Some(&rhs.a)) > crate::filter::MEM_WORDS {
+            let e = ParseError::new(
+                start.col,
+                start.len,
+                "expression too complex: it needs more than 16 scratch memory cells",
+            );
+            self.fatal = Some(e.clone());
+            return Err(e);
         }
-        Ok(a)
+        let test = ast::relation(lhs.a, op, rhs.a);
+        Ok(match (lhs.checks, rhs.checks) {
+            (Some(a), Some(b)) => a.and(b).and(test),
+            (Some(a), None) | (None, Some(a)) => a.and(test),
+            (None, None) => test,
+        })
+    }
+
+    /// `pnum: NUM | ( pnum )`, optional.
+    fn pnum(&mut self) -> Res<Option<u32>> {
+        let mut n = 0;
+        while *self.peek_at(n) == Tok::LParen {
+            n += 1;
+        }
+        let Tok::Num(v) = *self.peek_at(n) else { return Ok(None) };
+        if (0..n).any(|i| *self.peek_at(n + 1 + i) != Tok::RParen) {
+            return Ok(None);
+        }
+        for _ in 0..2 * n + 1 {
+            self.bump();
+        }
+        Ok(Some(v))
+    }
+
+    /// `vlan [ID]`: the tag test, and every later offset moves by a tag.
+    fn vlan(&mut self, t: &Token, id: Option<u32>) -> Res<Cond> {
+        if let Some(id) = id
+            && id > 4095
+        {
+            return Self::err_at(t, format!("VLAN tag {id} greater than maximum 4095"));
+        }
+        let first_live = self.vlan_mode != VlanMode::Offline && !self.live_vlan;
+        if first_live {
+            self.live_vlan = true;
+        }
+        if first_live && self.vlan_mode == VlanMode::LiveStripped {
+            return Ok(id.map_or(Cond::True, ast::vlan_stripped_id));
+        }
+        if first_live {
+            // The offsets move only where this test runs: see `dual`.
+            self.after_vlan = true;
+            return Ok(Cond::Mark(Box::new(ast::vlan_inline(self.off, id))));
+        }
+        let c = ast::vlan_inline(self.off, id);
+        self.off.shift += 4;
+        Ok(c)
+    }
+
+    /// An `arth` whose operators bind at least as tight as `min`
+    /// (`|` 1, `&` 2, shifts 3, `+ -` 4, `* /` 5; `%` and `^` have no
+    /// precedence in libpcap's grammar, so they take everything to their
+    /// right).
+    fn arth(&mut self, min: u8) -> Res<Val> {
+        let mut lhs = self.arth_operand()?;
+        loop {
+            let (op, prec) = match self.peek() {
+                Tok::Arith("|") => (BPF_OR, 1),
+                Tok::Arith("&") => (BPF_AND, 2),
+                Tok::Arith("<<") => (BPF_LSH, 3),
+                Tok::Arith(">>") => (BPF_RSH, 3),
+                Tok::Arith("+") => (BPF_ADD, 4),
+                Tok::Arith("-") => (BPF_SUB, 4),
+                Tok::Arith("*") => (BPF_MUL, 5),
+                Tok::Slash => (BPF_DIV, 5),
+                _ => break,
+            };
+            if prec < min {
+                break;
+            }
+            let t = self.bump().clone();
+            let rhs = self.arth(prec + 1)?;
+            lhs = self.binop(&t, op, lhs, rhs)?;
+        }
+        Ok(lhs)
+    }
+
+    /// A unary minus, a primary, and a `%` or `^` that follows it.
+    fn arth_operand(&mut self) -> Res<Val> {
+        if *self.peek() == Tok::Arith("-") {
+            self.bump();
+            let v = self.arth_operand()?;
+            return Ok(Val { a: ast::arith_neg(v.a), checks: v.checks });
+        }
+        let p = self.arth_primary()?;
+        let op = match self.peek() {
+            Tok::Arith("%") => BPF_MOD,
+            Tok::Arith("^") => BPF_XOR,
+            _ => return Ok(p),
+        };
+        let t = self.bump().clone();
+        let rhs = self.arth(0)?;
+        self.binop(&t, op, p, rhs)
+    }
+
+    /// `l op r` (`gen_arth()`): only the left operand's protocol checks
+    /// are kept, as libpcap 1.10 keeps them.
+    fn binop(&mut self, t: &Token, op: u16, l: Val, r: Val) -> Res<Val> {
+        let fatal = |p: &mut Self, m: &str| {
+            let e = ParseError::new(t.col, t.len, m);
+            p.fatal = Some(e.clone());
+            Err(e)
+        };
+        match (op, r.a.num()) {
+            (BPF_DIV, Some(0)) => return fatal(self, "division by zero"),
+            (BPF_MOD, Some(0)) => return fatal(self, "modulus by zero"),
+            (BPF_LSH | BPF_RSH, Some(n)) if n > 31 => return fatal(self, "shift by more than 31 bits"),
+            _ => {}
+        }
+        Ok(Val { a: ast::arith_op(op, l.a, r.a), checks: l.checks })
+    }
+
+    fn arth_primary(&mut self) -> Res<Val> {
+        let t = self.here().clone();
+        match t.tok.clone() {
+            Tok::Num(n) => {
+                self.bump();
+                Ok(Val { a: Arith::Num(n), checks: None })
+            }
+            Tok::Kw("len") => {
+                self.bump();
+                Ok(Val { a: Arith::Len, checks: None })
+            }
+            Tok::LParen => {
+                self.bump();
+                let v = self.arth(0)?;
+                self.expect_rparen()?;
+                Ok(v)
+            }
+            Tok::Kw(k) if pname(k).is_some() && *self.peek_at(1) == Tok::Arith("[") => {
+                let proto = pname(k).expect("checked");
+                self.bump();
+                self.bump();
+                let index = self.arth(0)?;
+                let size = if *self.peek() == Tok::Arith(":") {
+                    self.bump();
+                    let st = self.here().clone();
+                    let Tok::Num(n) = st.tok else { return self.unexpected("a size (1, 2 or 4)") };
+                    self.bump();
+                    match n {
+                        1 => BPF_B,
+                        2 => BPF_H,
+                        4 => BPF_W,
+                        _ => {
+                            let e = ParseError::new(st.col, st.len, "data size must be 1, 2, or 4");
+                            self.fatal = Some(e.clone());
+                            return Err(e);
+                        }
+                    }
+                } else {
+                    BPF_B
+                };
+                if *self.peek() != Tok::Arith("]") {
+                    return self.unexpected("']'");
+                }
+                self.bump();
+                self.load(&t, proto, index, size)
+            }
+            _ => self.unexpected("a number, 'len', or a packet-byte access such as ip[0]"),
+        }
+    }
+
+    /// `proto[index:size]` (`gen_load()`): the value, and the protocol
+    /// checks in libpcap's order.
+    fn load(&mut self, t: &Token, proto: Proto, index: Val, size: u16) -> Res<Val> {
+        let o = self.off;
+        let net = o.net();
+        let load = |base| Arith::Load { size, base, index: Box::new(index.a) };
+        Ok(match proto {
+            Proto::Link => Val { a: load(Base::Abs(0)), checks: index.checks },
+            Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp => Val {
+                a: load(Base::Abs(net)),
+                checks: Some(and_opt(index.checks, proto.abbrev(o).expect("a protocol"))),
+            },
+            Proto::Icmp6 => {
+                let checks = and_opt(index.checks, ast::linktype(o, ast::ETHERTYPE_IPV6)).and(ast::cmp(
+                    ast::Load::Abs { size: BPF_B, off: net + 6 },
+                    BPF_JEQ,
+                    ast::IPPROTO_ICMPV6,
+                ));
+                Val { a: load(Base::Abs(net + 40)), checks: Some(checks) }
+            }
+            Proto::Ah | Proto::Esp => {
+                let e = ParseError::new(t.col, t.len, "unsupported index operation");
+                self.fatal = Some(e.clone());
+                return Err(e);
+            }
+            Proto::Default => unreachable!("pname() never returns Default"),
+            transport => {
+                let checks = ast::linktype(o, ast::ETHERTYPE_IP)
+                    .and(and_opt(index.checks, transport.abbrev(o).expect("a protocol").and(ast::not_fragment(o))));
+                Val { a: load(Base::AfterIpv4 { msh: net, off: net }), checks: Some(checks) }
+            }
+        })
     }
 
     fn pqual(&mut self) -> Res<Proto> {
         let p = match self.peek() {
-            Tok::Kw("ether" | "fddi" | "tr" | "wlan" | "link") => Proto::Link,
-            Tok::Kw("ip") => Proto::Ip,
-            Tok::Kw("ip6") => Proto::Ip6,
-            Tok::Kw("arp") => Proto::Arp,
-            Tok::Kw("rarp") => Proto::Rarp,
-            Tok::Kw("tcp") => Proto::Tcp,
-            Tok::Kw("udp") => Proto::Udp,
-            Tok::Kw("sctp") => Proto::Sctp,
-            Tok::Kw("icmp") => Proto::Icmp,
-            Tok::Kw("icmp6") => Proto::Icmp6,
+            Tok::Kw(k) if pname(k).is_some() => pname(k).expect("checked"),
             Tok::Kw(k) if LATER.contains(k) => return self.err(format!("'{k}' is not supported yet")),
             _ => return Ok(Proto::Default),
         };
@@ -586,20 +972,37 @@ impl<'a> Parser<'a> {
                 self.host4(t, v, mask, q, dir)
             }
             Addr::Port => {
-                let proto = match q.proto {
-                    Proto::Default => PortProto::Any,
-                    Proto::Tcp => PortProto::One(ast::IPPROTO_TCP),
-                    Proto::Udp => PortProto::One(ast::IPPROTO_UDP),
-                    Proto::Sctp => PortProto::One(ast::IPPROTO_SCTP),
-                    p => return Self::err_at(t, format!("'{}' cannot qualify 'port' (only tcp, udp, sctp)", p.name())),
-                };
+                let proto = self.port_proto(t, q)?;
                 if v > 65535 {
                     return Self::err_at(t, format!("port {v} is larger than 65535"));
                 }
-                Ok(ast::port(v, proto, dir))
+                Ok(ast::port(self.off, v, v, false, proto, dir))
             }
+            Addr::Portrange => self.portrange(t, v, v, q),
             Addr::Proto => self.proto(t, v, q),
         }
+    }
+
+    /// The transport protocols a `port` or `portrange` qualifier allows.
+    fn port_proto(&self, t: &Token, q: Qual) -> Res<PortProto> {
+        Ok(match q.proto {
+            Proto::Default => PortProto::Any,
+            Proto::Tcp => PortProto::One(ast::IPPROTO_TCP),
+            Proto::Udp => PortProto::One(ast::IPPROTO_UDP),
+            Proto::Sctp => PortProto::One(ast::IPPROTO_SCTP),
+            p => return Self::err_at(t, format!("'{}' cannot qualify 'port' (only tcp, udp, sctp)", p.name())),
+        })
+    }
+
+    /// `portrange LO-HI` (either order, as libpcap swaps them).
+    fn portrange(&self, t: &Token, a: u32, b: u32, q: Qual) -> Res<Cond> {
+        let proto = self.port_proto(t, q)?;
+        for v in [a, b] {
+            if v > 65535 {
+                return Self::err_at(t, format!("illegal port number {v} > 65535"));
+            }
+        }
+        Ok(ast::port(self.off, a.min(b), a.max(b), true, proto, q.dir.unwrap_or_default()))
     }
 
     /// IPv4 `host`/`net` with the protocol qualifier checked.
@@ -613,7 +1016,7 @@ impl<'a> Parser<'a> {
             Proto::Link => return Self::err_at(t, format!("'ether' cannot qualify an IPv4 {what}")),
             p => return Self::err_at(t, format!("'{}' cannot qualify an IPv4 {what}", p.name())),
         };
-        Ok(ast::host4(v, mask, hp, dir))
+        Ok(ast::host4(self.off, v, mask, hp, dir))
     }
 
     /// `HID/len` and `HID mask HID` (libpcap's `gen_mcode()`).
@@ -647,7 +1050,7 @@ impl<'a> Parser<'a> {
             p => return Self::err_at(t, format!("'{}' cannot qualify an IPv6 address", p.name())),
         }
         let words = |x: u128| [(x >> 96) as u32, (x >> 64) as u32, (x >> 32) as u32, x as u32];
-        Ok(ast::host6(words(bits), words(mask), q.dir.unwrap_or_default()))
+        Ok(ast::host6(self.off, words(bits), words(mask), q.dir.unwrap_or_default()))
     }
 
     /// `proto N` under a protocol qualifier (`gen_proto()`).
@@ -656,15 +1059,15 @@ impl<'a> Parser<'a> {
             return Self::err_at(t, "a direction (src, dst) cannot apply to 'proto'");
         }
         Ok(match q.proto {
-            Proto::Default => ast::ip_or_ip6_proto(v),
+            Proto::Default => ast::ip_or_ip6_proto(self.off, v),
             Proto::Link => {
                 if LINKTYPE_LATER.contains(&v) {
                     return Self::err_at(t, format!("ether proto {v:#x} (AppleTalk, AARP, IPX) is not supported yet"));
                 }
-                ast::linktype(v)
+                ast::linktype(self.off, v)
             }
-            Proto::Ip => ast::ip_proto(v),
-            Proto::Ip6 => ast::ip6_proto(v),
+            Proto::Ip => ast::ip_proto(self.off, v),
+            Proto::Ip6 => ast::ip6_proto(self.off, v),
             Proto::Arp | Proto::Rarp => {
                 return Self::err_at(t, format!("{} does not carry another protocol", q.proto.name()));
             }
@@ -692,6 +1095,16 @@ impl<'a> Parser<'a> {
                 }
             }
             Addr::Port => Self::err_at(t, format!("port names are not resolved: write the number instead of {name:?}")),
+            Addr::Portrange => {
+                let nums = name.split_once('-').and_then(|(a, b)| Some((lexer_number(a)?, lexer_number(b)?)));
+                match nums {
+                    Some((a, b)) => self.portrange(t, a, b, q),
+                    None => Self::err_at(
+                        t,
+                        format!("port names are not resolved: write the range as numbers instead of {name:?}"),
+                    ),
+                }
+            }
             _ => Self::err_at(t, format!("names are not resolved: write the numeric address instead of {name:?}")),
         }
     }
@@ -707,10 +1120,44 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "builds a tree of 2^17 leaves: minutes under Miri")]
+    fn scratch_cells_are_counted_and_limited() {
+        // Chains need one scratch cell however long, nested either way.
+        let long = (0..40).map(|i| format!("tcp[{i}]")).collect::<Vec<_>>().join(" + ");
+        assert!(parse(&format!("{long} = 1")).is_ok());
+        let deep = (0..40).fold(String::from("tcp[99]"), |acc, i| format!("tcp[{i}] + ({acc})"));
+        assert!(parse(&format!("{deep} = 1")).is_ok());
+        // A balanced tree needs one cell per level: 17 levels are more than there are.
+        fn balanced(d: u32) -> Arith {
+            let leaf = || Arith::Load {
+                size: BPF_B,
+                base: Base::AfterIpv4 { msh: 14, off: 14 },
+                index: Box::new(Arith::Num(d)),
+            };
+            if d == 0 { leaf() } else { Arith::Bin(BPF_ADD, Box::new(balanced(d - 1)), Box::new(balanced(d - 1))) }
+        }
+        assert_eq!(balanced(16).cells(None), 16);
+        assert_eq!(balanced(17).cells(None), 17);
+    }
+
+    #[test]
+    fn percent_and_caret_take_everything_to_their_right() {
+        // libpcap's grammar gives `%` and `^` no precedence: 4 % 7 ^ 1 << 2 >> 1 | 5 is 4 % (7 ^ (((1 << 2) >> 1) | 5)) = 4 % 0.
+        assert_eq!(parse("ip[2:2] * 2 / 4 % 7 ^ 1 << 2 >> 1 | 5 = 5").unwrap_err().message, "modulus by zero");
+        assert_eq!(parse("2 + 3 * 4 = 14").unwrap(), Cond::True);
+        assert_eq!(parse("2 * 3 % 4 + 1 = 6").unwrap(), Cond::True, "2 * (3 % 5)");
+        assert_eq!(parse("-2 + 3 = 1").unwrap(), Cond::True);
+        assert_eq!(parse("-(2 % 3) = 0xfffffffe").unwrap(), Cond::True);
+        assert_eq!(parse("1 << 3 | 1 = 9").unwrap(), Cond::True);
+        assert_eq!(parse("tcp-syn | tcp-ack = 0x12").unwrap(), Cond::True);
+    }
+
+    #[test]
     fn and_or_are_left_associative_with_equal_precedence() {
-        let ip = || ast::linktype(ast::ETHERTYPE_IP);
-        let arp = || ast::linktype(ast::ETHERTYPE_ARP);
-        let rarp = || ast::linktype(ast::ETHERTYPE_REVARP);
+        let o = Off::default();
+        let ip = || ast::linktype(o, ast::ETHERTYPE_IP);
+        let arp = || ast::linktype(o, ast::ETHERTYPE_ARP);
+        let rarp = || ast::linktype(o, ast::ETHERTYPE_REVARP);
         assert_eq!(parse("ip or arp and rarp").unwrap(), ip().or(arp()).and(rarp()));
         assert_eq!(parse("!ip && (arp || rarp)").unwrap(), ip().negate().and(arp().or(rarp())));
         assert_eq!(parse("").unwrap(), Cond::True);
@@ -718,18 +1165,19 @@ mod tests {
 
     #[test]
     fn bare_values_inherit_qualifiers() {
-        let h = |a: u32| ast::host4(a, u32::MAX, HostProto::Any, Dir::Or);
+        let o = Off::default();
+        let h = |a: u32| ast::host4(o, a, u32::MAX, HostProto::Any, Dir::Or);
         assert_eq!(parse("host 198.18.0.1 or 198.18.0.2").unwrap(), h(0xc612_0001).or(h(0xc612_0002)));
         assert_eq!(
             parse("host 198.18.0.1 and not (198.18.0.2 or 198.18.0.3)").unwrap(),
             h(0xc612_0001).and(h(0xc612_0002).or(h(0xc612_0003)).negate())
         );
-        let p = |n| ast::port(n, PortProto::One(6), Dir::Or);
+        let p = |n| ast::port(o, n, n, false, PortProto::One(6), Dir::Or);
         assert_eq!(parse("tcp port 80 or 443").unwrap(), p(80).or(p(443)));
         // A parenthesised term hands on what came before it.
         assert_eq!(
             parse("host 198.18.0.1 or (tcp) or 198.18.0.2").unwrap(),
-            h(0xc612_0001).or(ast::ip_or_ip6_proto(6)).or(h(0xc612_0002))
+            h(0xc612_0001).or(ast::ip_or_ip6_proto(o, 6)).or(h(0xc612_0002))
         );
     }
 
@@ -745,8 +1193,13 @@ mod tests {
         assert_eq!(e("net 198.18.0.1/15").column, 5);
         assert_eq!(e("host 198.18.0.0/15").column, 6);
         assert_eq!(e("ip port 80").column, 9);
-        assert_eq!(e("vlan 5").column, 1);
-        assert!(e("vlan 5").message.contains("not supported yet"));
+        assert_eq!(e("mpls 5").column, 1);
+        assert!(e("mpls 5").message.contains("not supported yet"));
+        assert_eq!(e("ip[0] % 0 = 1").column, 7);
+        assert_eq!(e("ip[0:3] = 1").column, 6);
+        assert_eq!(e("ip[0] << 32 = 1").column, 7);
+        assert_eq!(e("vlan 4096").column, 1);
+        assert!(e("ip6 protochain 6").message.contains("backward jump"));
         assert_eq!(e("host foo").column, 6);
         assert_eq!(e("ip proto tcp").column, 10);
         assert_eq!(e("ip proto \\tcpx").column, 10);
