@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 mod backend;
+mod bench;
 mod bridge;
 mod capture;
 mod capture_opts;
@@ -54,6 +55,8 @@ enum Command {
     Filter(filter::Args),
     /// Live packet and bit rates of an interface, with ring and interface drop counters.
     Stats(stats::Args),
+    /// Measure capture and injection throughput over a private veth link, side by side with tcpdump, netsniff-ng, trafgen.
+    Bench(bench::Args),
 }
 
 fn main() -> ExitCode {
@@ -72,6 +75,7 @@ fn main() -> ExitCode {
         Command::Selftest(a) => selftest::run(a),
         Command::Filter(a) => filter::run(a),
         Command::Stats(a) => stats::run(a),
+        Command::Bench(a) => bench::run(a),
     };
     match result {
         Ok(code) => code,

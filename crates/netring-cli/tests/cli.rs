@@ -494,3 +494,61 @@ fn xdp_capture_filters_in_the_xdp_program_and_cuts_to_the_snap_length() {
     }
     std::fs::remove_file(file).unwrap();
 }
+
+/// `netring bench --quick --json` on a few contenders: the schema of
+/// docs/PERFORMANCE.md, counts that come from real traffic, and skips that
+/// say why. Speed is not asserted.
+#[test]
+fn bench_quick_reports_json_with_every_section() {
+    let _ = link();
+    require("tcpdump");
+    require("ethtool");
+    let out = Command::new(BIN)
+        .args(["bench", "--quick", "--json", "--contenders", "netring,tcpdump,netring-txring,trafgen"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json(&out);
+    assert_eq!(v["settings"]["reps"], 1);
+    assert!(v["seconds"].is_f64());
+    let capture = v["capture"].as_array().unwrap();
+    for path in ["plain", "napi"] {
+        for name in ["netring", "tcpdump"] {
+            let row = capture
+                .iter()
+                .find(|r| r["path"] == path && r["contender"] == name)
+                .unwrap_or_else(|| panic!("no {name} row on the {path} path: {capture:?}"));
+            assert_eq!(row["size"], 64);
+            assert_eq!(row["runs"], 1, "{row}");
+            assert!(row["pps"]["median"].as_i64().unwrap() > 0, "{row}");
+            assert!(row["at_interface_pps"].as_i64().unwrap() > 0, "{row}");
+            assert!(row["loss_ppm"].is_i64() && row["cpu_ns_per_packet"].is_i64(), "{row}");
+            assert_eq!(row["generator"], "netring-xdp-tx");
+        }
+    }
+    let inject = v["inject"].as_array().unwrap();
+    let napi_trafgen = inject.iter().find(|r| r["path"] == "napi" && r["contender"] == "trafgen").unwrap();
+    assert!(napi_trafgen["skipped"].as_str().unwrap().contains("plain path only"), "{napi_trafgen}");
+    let ring = inject.iter().find(|r| r["path"] == "plain" && r["contender"] == "netring-txring").unwrap();
+    assert!(ring["pps"]["median"].as_i64().unwrap() > 0, "{ring}");
+    let memory = v["memory"].as_array().unwrap();
+    assert_eq!(memory.len(), 2);
+    for m in memory {
+        // Every page of a TPACKET ring is mapped at mmap time: resident.
+        assert!(m["vm_rss"].as_u64().unwrap() >= m["ring_bytes"].as_u64().unwrap(), "{m}");
+    }
+}
+
+#[test]
+fn bench_rejects_bad_settings_in_one_line() {
+    let _ = link();
+    let out = Command::new(BIN).args(["bench", "--reps", "0"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("reps") && err.contains("at least 1"), "{err}");
+    let out = Command::new(BIN).args(["bench", "--contenders", "tcpdumb"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("tcpdumb") && err.contains("known contenders") && err.contains("netsniff-ng"), "{err}");
+}

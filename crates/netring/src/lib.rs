@@ -32,6 +32,7 @@
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
 //! | [`netns`] | sockets inside a named network namespace; private veth links |
 //! | [`privilege`] | switch user and clear capabilities once sockets are open (`-Z`) |
+//! | [`cpu`] | pin threads (and kernel NAPI threads) to a CPU; thread and process CPU time |
 //! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
 //! | `pcap` (feature) | pcap and pcapng writers and readers |
 //! | `tokio` (feature) | `AsyncCapture`, `AsyncInjector`, `AsyncXdpSocket` (readiness only, over tokio's `AsyncFd`), a `Stream` of owned packets, `Bridge::run_async` |
@@ -49,8 +50,9 @@
 //! `Release` store of `TP_STATUS_SEND_REQUEST`; a [`TxSlot`] borrows its
 //! [`Injector`] mutably, so no kick can run while it is filled), in `ring/mod.rs` (AF_XDP ring
 //! control words and descriptors, copied in and out by value; `ring/sim.rs`
-//! is its test-only simulated kernel) and in `afxdp/umem.rs`, the one place
-//! that turns UMEM frames into slices — only frames its ownership table
+//! is its test-only simulated kernel; heap-backed rings exist only in tests
+//! and behind the unstable `bench-internals` feature) and in `afxdp/umem.rs`,
+//! the one place that turns UMEM frames into slices — only frames its ownership table
 //! shows user space holding; sockets sharing one UMEM each own a disjoint
 //! partition of it, built in one place, so no two of them reach the same
 //! frame. With the `tokio` feature, `tokio/registration.rs`
@@ -103,10 +105,14 @@
 
 pub mod afpacket;
 pub mod afxdp;
+#[cfg(feature = "bench-internals")]
+#[doc(hidden)]
+pub mod bench_internals;
 pub mod bpf;
 pub mod bridge;
 #[cfg(feature = "channel")]
 pub mod channel;
+pub mod cpu;
 mod error;
 pub mod filter;
 pub mod frames;

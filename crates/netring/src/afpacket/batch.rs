@@ -148,6 +148,24 @@ impl VlanScratch {
 }
 
 impl<'a> Packets<'a> {
+    /// Walk a whole TPACKET_V3 block held in ordinary memory: a copy of a
+    /// ring block, a fixture, a benchmark's input. `block` starts with the
+    /// `tpacket_block_desc`. Every offset in it is bounds-checked as in a live
+    /// ring: a block too short for its descriptor yields nothing, and a
+    /// malformed one ends the walk at the first packet that does not lie
+    /// inside it.
+    ///
+    /// ```
+    /// let block = vec![0u8; 4096]; // an empty block: no packets
+    /// assert_eq!(netring::Packets::from_block(&block).count(), 0);
+    /// ```
+    pub fn from_block(block: &'a [u8]) -> Self {
+        match BlockHeader::parse(block) {
+            Some(h) => Self::new(block, &h, None),
+            None => Self::resume(block, (0, 0), None),
+        }
+    }
+
     /// Walk `block` (a whole V3 block, descriptor included).
     pub(crate) fn new(block: &'a [u8], header: &BlockHeader, malformed: Option<&'a Cell<bool>>) -> Self {
         let mut it = Self {
@@ -200,8 +218,26 @@ impl<'a> Packets<'a> {
 impl<'a> Iterator for Packets<'a> {
     type Item = Packet<'a>;
 
-    #[inline]
+    // Inlined into the caller's loop, so the metadata a loop never reads is
+    // never decoded; the rare paths (re-check after a filter change, VLAN
+    // re-insertion) stay out of line.
+    #[inline(always)]
     fn next(&mut self) -> Option<Packet<'a>> {
+        if self.recheck.is_none() && self.vlan.is_none() {
+            return self.step();
+        }
+        self.next_slow()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (0, Some(self.remaining as usize))
+    }
+}
+
+impl<'a> Packets<'a> {
+    /// The next packet when a re-check or VLAN re-insertion applies.
+    #[inline(never)]
+    fn next_slow(&mut self) -> Option<Packet<'a>> {
         loop {
             let ordinal = self.ordinal();
             let mut pkt = self.step()?;
@@ -222,10 +258,6 @@ impl<'a> Iterator for Packets<'a> {
                 _ => pkt,
             });
         }
-    }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (0, Some(self.remaining as usize))
     }
 }
 
@@ -250,7 +282,7 @@ impl<'a> Packets<'a> {
     }
 
     /// The next packet of the block, unfiltered.
-    #[inline]
+    #[inline(always)]
     fn step(&mut self) -> Option<Packet<'a>> {
         if self.remaining == 0 {
             return None;
@@ -286,7 +318,7 @@ impl fmt::Debug for Packets<'_> {
 }
 
 /// Decode a `tpacket3_hdr` and the `sockaddr_ll` after it.
-#[inline]
+#[inline(always)]
 fn decode_meta(hdr: &[u8; TPACKET3_HDRLEN], snaplen: usize) -> PacketMeta {
     let tp_status = u32_at(hdr, 20);
     let original_len = u32_at(hdr, 16);
@@ -464,10 +496,10 @@ impl fmt::Debug for PacketBatch<'_> {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod tests {
+/// Blocks laid out as the kernel lays them out, for tests and benchmarks.
+#[cfg(any(test, feature = "bench-internals"))]
+pub(crate) mod fixture {
     use super::*;
-    use crate::afpacket::ring::RxRing;
     use crate::sys::tpacket::{TP_STATUS_USER, tpacket_align};
 
     /// One packet to put into a crafted block.
@@ -520,6 +552,14 @@ pub(crate) mod tests {
         d[24..32].copy_from_slice(&seq.to_ne_bytes());
         b
     }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::fixture::{Frame, craft_block};
+    use super::*;
+    use crate::afpacket::ring::RxRing;
+    use crate::sys::tpacket::{TP_STATUS_USER, tpacket_align};
 
     fn frame(data: &[u8]) -> Frame<'_> {
         Frame { data, wire_len: data.len() as u32, status: 0, pkttype: 0, ts: (100, 5) }

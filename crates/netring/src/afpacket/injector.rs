@@ -345,6 +345,7 @@ impl Injector {
     }
 
     /// Count what the kernel has released.
+    #[inline]
     fn reclaim(&mut self) {
         let r = self.ring.reclaim();
         self.stats.sent += r.frames;
@@ -361,6 +362,7 @@ impl Injector {
     /// # Errors
     /// [`Error::FrameTooLarge`] if `len` exceeds
     /// [`max_frame_len`](Self::max_frame_len).
+    #[inline]
     pub fn allocate(&mut self, len: usize) -> Result<Option<TxSlot<'_>>> {
         self.check_len(len)?;
         if !self.ring.can_fill() {
@@ -573,6 +575,7 @@ pub struct TxSlot<'a> {
 
 impl TxSlot<'_> {
     /// Queue the frame. It leaves on the next [`Injector::flush`].
+    #[inline]
     pub fn send(self) {
         self.inj.ring.queue(self.len);
         self.inj.stats.queued += 1;
@@ -602,12 +605,14 @@ impl TxSlot<'_> {
 impl std::ops::Deref for TxSlot<'_> {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.inj.ring.peek_frame(self.len).expect("a held slot stays user-owned")
     }
 }
 
 impl std::ops::DerefMut for TxSlot<'_> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         self.inj.ring.next_frame(self.len).expect("a held slot stays user-owned")
     }

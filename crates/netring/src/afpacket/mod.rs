@@ -4,7 +4,7 @@
 //! See `Documentation/networking/packet_mmap.rst` in the kernel tree and
 //! packet(7).
 
-mod batch;
+pub(crate) mod batch;
 mod capture;
 mod fanout;
 mod injector;

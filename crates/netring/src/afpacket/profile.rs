@@ -48,7 +48,7 @@ impl RingGeometry {
 ///
 /// | profile | block | blocks | ring | retire | frame | for |
 /// |---|---|---|---|---|---|---|
-/// | [`Default`](Self::Default) | 1 MiB | 16 | 16 MiB | 50 ms | 2048 | general capture: ~700 full-size frames a wake-up, 16 MiB ≈ 130 ms of 1 Gb/s line rate of slack |
+/// | [`Default`](Self::Default) | 1 MiB | 64 | 64 MiB | 50 ms | 2048 | general capture: ~700 full-size frames a wake-up; 64 MiB ≈ 0.5 s of 1 Gb/s line rate of slack (16 MiB lost 0.1–0.8 % of 9000-byte frames in `netring bench`, 64 MiB none; see docs/PERFORMANCE.md) |
 /// | [`HighThroughput`](Self::HighThroughput) | 4 MiB | 64 | 256 MiB | 100 ms | 2048 | IDS/recorders at 10 Gb/s: the largest buddy-allocated block (order 10) keeps wake-ups rare; 256 MiB ≈ 200 ms of 10 Gb/s to ride out a slow disk or a busy consumer |
 /// | [`LowLatency`](Self::LowLatency) | 64 KiB | 64 | 4 MiB | 1 ms | 2048 | latency measurement: a 64 KiB block fills after ~40 full-size frames, and a lone frame waits at most ~1 ms (the timer's resolution is a jiffy on some kernels) |
 /// | [`LowMemory`](Self::LowMemory) | 128 KiB | 8 | 1 MiB | 20 ms | 2048 | small devices and many concurrent captures: 1 MiB in total, still ~90 full-size frames a block |
@@ -56,7 +56,7 @@ impl RingGeometry {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 #[non_exhaustive]
 pub enum RingProfile {
-    /// 16 × 1 MiB, 50 ms (the builder's defaults).
+    /// 64 × 1 MiB, 50 ms (the builder's defaults).
     #[default]
     Default,
     /// 64 × 4 MiB, 100 ms.
@@ -78,7 +78,12 @@ impl RingProfile {
         const KIB: usize = 1024;
         const MIB: usize = 1024 * KIB;
         let (block_size, block_count, frame_size, ms) = match self {
-            Self::Default => (MIB, 16, 2048, 50),
+            Self::Default => (
+                super::DEFAULT_BLOCK_SIZE,
+                super::DEFAULT_BLOCK_COUNT,
+                super::DEFAULT_FRAME_SIZE,
+                super::DEFAULT_RETIRE_TIMEOUT.as_millis() as u64,
+            ),
             Self::HighThroughput => (4 * MIB, 64, 2048, 100),
             Self::LowLatency => (64 * KIB, 64, 2048, 1),
             Self::LowMemory => (128 * KIB, 8, 2048, 20),
@@ -128,7 +133,8 @@ mod tests {
             assert!(g.frame_size <= g.block_size && g.frame_size.is_multiple_of(16), "{p}");
             assert_eq!(p.as_str().parse::<RingProfile>().unwrap(), p);
         }
-        assert_eq!(RingProfile::Default.geometry().bytes(), 16 << 20);
+        assert_eq!(RingProfile::Default.geometry().bytes(), 64 << 20, "the documented default ring");
+        assert_eq!(RingProfile::HighThroughput.geometry().bytes(), 256 << 20);
         assert_eq!(RingProfile::LowMemory.geometry().bytes(), 1 << 20);
         assert!("fast".parse::<RingProfile>().unwrap_err().contains("low-latency"));
     }

@@ -91,6 +91,7 @@ pub(crate) enum SlotState {
     Rejected,
 }
 
+#[inline]
 fn state(status: u32) -> SlotState {
     if status & TP_STATUS_WRONG_FORMAT != 0 {
         SlotState::Rejected
@@ -110,6 +111,7 @@ pub(crate) struct Geometry {
 }
 
 impl Geometry {
+    #[inline]
     pub(crate) fn frames_per_block(&self) -> usize {
         self.block_size / self.frame_size
     }
@@ -134,7 +136,10 @@ pub(crate) struct Reclaimed {
 
 /// A TX ring: `frame_count` slots, queued in ring order.
 ///
-/// Indices are free-running `u32`s; a slot is `index % frame_count`.
+/// Indices are free-running `u64`s (they never wrap in practice); a slot is
+/// `index % frame_count`. A `u32` counter would wrap after 2^32 frames —
+/// about 70 minutes at 1 Mpps — and, unless `frame_count` divides 2^32, the
+/// slot sequence would jump there and leave the kernel's head behind.
 /// `[tail, head)` are the frames queued to the kernel and not yet seen
 /// released; `head` is the next slot to fill.
 #[derive(Debug)]
@@ -143,8 +148,11 @@ pub(crate) struct TxRing {
     geo: Geometry,
     layout: FrameLayout,
     frame_count: u32,
-    head: u32,
-    tail: u32,
+    /// `frame_count - 1` and `log2(frames per block)` when those are powers
+    /// of two (the usual geometry): slot offsets without a division.
+    pow2: Option<(u32, u32)>,
+    head: u64,
+    tail: u64,
     _backing: Backing,
 }
 
@@ -169,7 +177,10 @@ impl TxRing {
 
     fn with_backing(base: NonNull<u8>, geo: Geometry, layout: FrameLayout, backing: Backing) -> Self {
         let frame_count = geo.frame_count() as u32;
-        Self { base, geo, layout, frame_count, head: 0, tail: 0, _backing: backing }
+        let fpb = geo.frames_per_block();
+        let pow2 =
+            (frame_count.is_power_of_two() && fpb.is_power_of_two()).then(|| (frame_count - 1, fpb.trailing_zeros()));
+        Self { base, geo, layout, frame_count, pow2, head: 0, tail: 0, _backing: backing }
     }
 
     /// A ring over zeroed heap memory (every slot available) for tests that
@@ -183,12 +194,20 @@ impl TxRing {
     }
 
     /// Byte offset of slot `index` (free-running) from the ring base.
-    fn slot_offset(&self, index: u32) -> usize {
-        slot_offset(&self.geo, index % self.frame_count)
+    #[inline]
+    fn slot_offset(&self, index: u64) -> usize {
+        match self.pow2 {
+            Some((mask, shift)) => {
+                let slot = (index as u32 & mask) as usize;
+                (slot >> shift) * self.geo.block_size + (slot & ((1 << shift) - 1)) * self.geo.frame_size
+            }
+            None => slot_offset(&self.geo, (index % u64::from(self.frame_count)) as u32),
+        }
     }
 
     /// The status word of slot `index`.
-    fn status(&self, index: u32) -> &AtomicU32 {
+    #[inline]
+    fn status(&self, index: u64) -> &AtomicU32 {
         // SAFETY: the slot lies inside the mapping (index reduced modulo
         // frame_count; `check` ensured the geometry fits), the status word is
         // inside the slot's header, and header offsets are multiples of 4
@@ -199,14 +218,16 @@ impl TxRing {
         unsafe { AtomicU32::from_ptr(self.base.as_ptr().add(self.slot_offset(index) + self.layout.status).cast()) }
     }
 
-    fn state(&self, index: u32) -> SlotState {
+    #[inline]
+    fn state(&self, index: u64) -> SlotState {
         // Acquire: pairs with the smp_wmb() after the kernel's status store
         // in tpacket_destruct_skb() / tpacket_snd() (__packet_set_status).
         state(self.status(index).load(Ordering::Acquire))
     }
 
     /// Write a 32-bit header field of a slot user space owns.
-    fn write_u32(&mut self, index: u32, field: usize, value: u32) {
+    #[inline]
+    fn write_u32(&mut self, index: u64, field: usize, value: u32) {
         // SAFETY: the field is inside the slot (header offsets are below
         // `layout.data` < frame_size), 4-aligned like the status word, and
         // the slot is user-owned (callers hold it between seeing it
@@ -215,15 +236,18 @@ impl TxRing {
         unsafe { self.base.as_ptr().add(self.slot_offset(index) + field).cast::<u32>().write(value) }
     }
 
-    fn read_u32(&self, index: u32, field: usize) -> u32 {
+    #[inline]
+    fn read_u32(&self, index: u64, field: usize) -> u32 {
         // SAFETY: as `write_u32`; callers read only slots the kernel has
         // released (after the Acquire in `state`) or that user space owns.
         unsafe { self.base.as_ptr().add(self.slot_offset(index) + field).cast::<u32>().read() }
     }
 
     /// Frames queued and not yet seen released.
+    #[inline]
     pub(crate) fn pending(&self) -> u32 {
-        self.head.wrapping_sub(self.tail)
+        // At most `frame_count`, so it fits.
+        (self.head - self.tail) as u32
     }
 
     /// Number of slots.
@@ -232,6 +256,7 @@ impl TxRing {
     }
 
     /// The most bytes one slot holds.
+    #[inline]
     pub(crate) fn capacity(&self) -> usize {
         self.geo.frame_size - self.layout.data
     }
@@ -243,6 +268,7 @@ impl TxRing {
 
     /// Whether the next slot can be filled now (the ring is not full and the
     /// kernel has released that slot).
+    #[inline]
     pub(crate) fn can_fill(&self) -> bool {
         self.pending() < self.frame_count && self.state(self.head) == SlotState::Available
     }
@@ -252,6 +278,7 @@ impl TxRing {
     ///
     /// # Panics
     /// If `len` exceeds [`capacity`](Self::capacity).
+    #[inline]
     pub(crate) fn next_frame(&mut self, len: usize) -> Option<&mut [u8]> {
         assert!(len <= self.capacity(), "frame larger than a slot");
         if !self.can_fill() {
@@ -270,6 +297,7 @@ impl TxRing {
     }
 
     /// Read-only view of the next slot's data area, as [`next_frame`](Self::next_frame).
+    #[inline]
     pub(crate) fn peek_frame(&self, len: usize) -> Option<&[u8]> {
         assert!(len <= self.capacity(), "frame larger than a slot");
         if !self.can_fill() {
@@ -283,6 +311,7 @@ impl TxRing {
 
     /// Queue the next slot (filled through [`next_frame`](Self::next_frame))
     /// as a frame of `len` bytes.
+    #[inline]
     pub(crate) fn queue(&mut self, len: usize) {
         debug_assert!(self.can_fill() && len <= self.capacity());
         let index = self.head;
@@ -293,7 +322,7 @@ impl TxRing {
         // Release: the frame bytes and tp_len are visible before the kernel
         // can see SEND_REQUEST (it reads the status first, after smp_rmb()).
         self.status(index).store(TP_STATUS_SEND_REQUEST, Ordering::Release);
-        self.head = self.head.wrapping_add(1);
+        self.head += 1;
     }
 
     /// Count the frames the kernel has released, oldest first, stopping at
@@ -303,13 +332,13 @@ impl TxRing {
         while self.tail != self.head && self.state(self.tail) == SlotState::Available {
             r.frames += 1;
             r.bytes += u64::from(self.read_u32(self.tail, self.layout.len));
-            self.tail = self.tail.wrapping_add(1);
+            self.tail += 1;
         }
         r
     }
 
     /// The first queued frame the kernel marked `TP_STATUS_WRONG_FORMAT`.
-    pub(crate) fn find_rejected(&self) -> Option<u32> {
+    pub(crate) fn find_rejected(&self) -> Option<u64> {
         let mut i = self.tail;
         while i != self.head {
             if self.state(i) == SlotState::Rejected {
@@ -328,7 +357,7 @@ impl TxRing {
     /// Must be called between kicks (it is: kicks need `&mut self` too).
     ///
     /// [`find_rejected`]: Self::find_rejected
-    pub(crate) fn remove_rejected(&mut self, index: u32) -> u32 {
+    pub(crate) fn remove_rejected(&mut self, index: u64) -> u32 {
         assert_eq!(self.state(index), SlotState::Rejected, "slot {index} is not rejected");
         let rejected_len = self.read_u32(index, self.layout.len);
         let mut dst = index;
@@ -361,6 +390,7 @@ impl TxRing {
     }
 }
 
+#[inline]
 fn slot_offset(geo: &Geometry, slot: u32) -> usize {
     let fpb = geo.frames_per_block();
     let slot = slot as usize;
@@ -457,6 +487,34 @@ mod tests {
         let odd = Geometry { block_size: 4096, block_count: 3, frame_size: 1536 };
         assert_eq!(odd.frame_count(), 6);
         assert_eq!(slot_offset(&odd, 2), 4096, "the tail of a block that fits no frame is skipped");
+    }
+
+    #[test]
+    fn power_of_two_offsets_match_the_general_formula() {
+        let layout = FrameLayout::V2;
+        for geo in [GEO, Geometry { block_size: 4096, block_count: 3, frame_size: 1536 }] {
+            let (ring, _k) = TxRing::heap(geo, layout);
+            assert_eq!(ring.pow2.is_some(), geo == GEO);
+            for i in (0..40).chain(u64::from(u32::MAX) - 20..=u64::from(u32::MAX) + 20) {
+                let slot = (i % geo.frame_count() as u64) as u32;
+                assert_eq!(ring.slot_offset(i), slot_offset(&geo, slot), "index {i}");
+            }
+        }
+    }
+
+    #[test]
+    fn slots_stay_in_ring_order_past_two_to_the_32_frames() {
+        // 6 slots: 2^32 is not a multiple, so a u32 counter reduced modulo 6
+        // would jump from slot 3 back to slot 0 at the wrap, while the
+        // kernel's head goes on to slot 4.
+        let geo = Geometry { block_size: 4096, block_count: 3, frame_size: 1536 };
+        let (ring, _k) = TxRing::heap(geo, FrameLayout::V2);
+        let n = geo.frame_count() as u64;
+        for i in u64::from(u32::MAX) - 10..u64::from(u32::MAX) + 10 {
+            let (a, b) = (ring.slot_offset(i), ring.slot_offset(i + 1));
+            assert_eq!(b, slot_offset(&geo, ((i + 1) % n) as u32), "index {i}");
+            assert_ne!(a, b, "consecutive frames use consecutive slots");
+        }
     }
 
     #[test]

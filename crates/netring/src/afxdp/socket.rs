@@ -138,7 +138,8 @@ pub struct XdpSocketBuilder {
 /// socket whose queue has no NAPI context. On veth (copy mode) the receive
 /// work runs in the sender's softirq whatever the receiver does, so a
 /// spinning, busy-polling reader only takes CPU from the senders: on two
-/// cores, `examples/xdp_bench.rs queues` measured it slower than a reader
+/// cores, measured (then in `examples/xdp_bench.rs`, since folded into
+/// `netring bench`; see docs/PERFORMANCE.md) slower than a reader
 /// sleeping in `poll`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct BusyPoll {

@@ -70,9 +70,9 @@ use crate::sys::Mmap;
 pub(crate) enum Backing {
     /// Shared with the kernel.
     Mmap(#[expect(dead_code, reason = "held for its Drop, which unmaps")] Mmap),
-    /// Heap memory standing in for the kernel in tests.
-    #[cfg(test)]
-    Heap(#[expect(dead_code, reason = "held for its Drop, which frees")] std::sync::Arc<sim::HeapRing>),
+    /// Heap memory standing in for the kernel in tests and benchmarks.
+    #[cfg(any(test, feature = "bench-internals"))]
+    Heap(#[expect(dead_code, reason = "held for its Drop, which frees")] std::sync::Arc<HeapRing>),
 }
 
 /// Where a ring's parts lie inside its mapping (`struct xdp_ring_offset`).
@@ -88,6 +88,72 @@ impl Layout {
     /// Bytes a mapping needs for `size` descriptors of `T`.
     pub(crate) fn map_len<T>(&self, size: u32) -> usize {
         (self.desc as usize).saturating_add((size as usize).saturating_mul(std::mem::size_of::<T>()))
+    }
+}
+
+/// Where heap rings put their parts (one cache line each, as the kernel does).
+#[cfg(any(test, feature = "bench-internals"))]
+pub(crate) const LAYOUT: Layout = Layout { producer: 0, consumer: 64, flags: 128, desc: 192 };
+
+/// Heap memory standing in for a ring mapping (tests, the simulated kernel,
+/// and the benchmarks' producer/consumer pairs), owned through a raw pointer
+/// so that pointers derived from it stay valid for every holder (a `Box`
+/// would be re-asserted unique on move).
+#[cfg(any(test, feature = "bench-internals"))]
+#[derive(Debug)]
+pub(crate) struct HeapRing {
+    mem: *mut [u64],
+}
+
+// SAFETY: plain memory; every access goes through atomics or through the
+// ring protocol, which gives each slot one writer at a time.
+#[cfg(any(test, feature = "bench-internals"))]
+unsafe impl Send for HeapRing {}
+// SAFETY: as above.
+#[cfg(any(test, feature = "bench-internals"))]
+unsafe impl Sync for HeapRing {}
+
+#[cfg(any(test, feature = "bench-internals"))]
+impl Drop for HeapRing {
+    fn drop(&mut self) {
+        // SAFETY: from `Box::into_raw`, freed once, here, after every holder is gone.
+        drop(unsafe { Box::from_raw(self.mem) });
+    }
+}
+
+#[cfg(any(test, feature = "bench-internals"))]
+impl HeapRing {
+    /// A zeroed ring of `size` descriptors of `T`, both indices at `start`.
+    pub(crate) fn new<T>(size: u32, start: u32) -> std::sync::Arc<Self> {
+        let bytes = LAYOUT.map_len::<T>(size);
+        let mem = Box::into_raw(vec![0u64; bytes.div_ceil(8)].into_boxed_slice());
+        let ring = std::sync::Arc::new(Self { mem });
+        ring.word(LAYOUT.producer).store(start, Ordering::Relaxed);
+        ring.word(LAYOUT.consumer).store(start, Ordering::Relaxed);
+        ring
+    }
+
+    pub(crate) fn base(&self) -> NonNull<u8> {
+        NonNull::new(self.mem.cast::<u8>()).expect("non-null")
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.mem.len() * 8
+    }
+
+    pub(crate) fn word(&self, off: u64) -> &AtomicU32 {
+        // SAFETY: LAYOUT's words lie inside the allocation, 4-aligned (it is
+        // 8-aligned); the reference lives no longer than `self`.
+        unsafe { AtomicU32::from_ptr(self.base().as_ptr().add(off as usize).cast()) }
+    }
+
+    /// A producer and a consumer over one heap ring of `size` descriptors:
+    /// both halves of the protocol in user-space code, each the other's
+    /// "kernel" (benchmarks of the per-descriptor cost).
+    pub(crate) fn pair<T: Copy>(size: u32) -> Result<(Producer<T>, Consumer<T>)> {
+        let mem = Self::new::<T>(size, 0);
+        let raw = |m: &std::sync::Arc<Self>| Raw::new(m.base(), m.len(), LAYOUT, size, Backing::Heap(m.clone()));
+        Ok((Producer::from_raw(raw(&mem)?)?, Consumer::from_raw(raw(&mem)?)))
     }
 }
 

@@ -2,59 +2,10 @@
 //! half of the protocol, run from another thread.
 
 use std::marker::PhantomData;
-use std::ptr::NonNull;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::Ordering;
 
-use super::{Backing, Consumer, Layout, Producer, Raw};
-
-/// Where the heap rings put their parts (one cache line each, as the kernel does).
-pub(crate) const LAYOUT: Layout = Layout { producer: 0, consumer: 64, flags: 128, desc: 192 };
-
-/// Heap memory owned through a raw pointer, so that pointers derived from it
-/// stay valid for every holder (a `Box` would be re-asserted unique on move).
-#[derive(Debug)]
-pub(crate) struct HeapRing {
-    mem: *mut [u64],
-}
-
-// SAFETY: plain memory; every access goes through atomics or through the
-// ring protocol, which gives each slot one writer at a time.
-unsafe impl Send for HeapRing {}
-// SAFETY: as above.
-unsafe impl Sync for HeapRing {}
-
-impl Drop for HeapRing {
-    fn drop(&mut self) {
-        // SAFETY: from `Box::into_raw`, freed once, here, after every holder is gone.
-        drop(unsafe { Box::from_raw(self.mem) });
-    }
-}
-
-impl HeapRing {
-    fn new<T>(size: u32, start: u32) -> Arc<Self> {
-        let bytes = LAYOUT.map_len::<T>(size);
-        let mem = Box::into_raw(vec![0u64; bytes.div_ceil(8)].into_boxed_slice());
-        let ring = Arc::new(Self { mem });
-        ring.word(LAYOUT.producer).store(start, Ordering::Relaxed);
-        ring.word(LAYOUT.consumer).store(start, Ordering::Relaxed);
-        ring
-    }
-
-    fn base(&self) -> NonNull<u8> {
-        NonNull::new(self.mem.cast::<u8>()).expect("non-null")
-    }
-
-    fn len(&self) -> usize {
-        self.mem.len() * 8
-    }
-
-    fn word(&self, off: u64) -> &AtomicU32 {
-        // SAFETY: LAYOUT's words lie inside the allocation, 4-aligned (it is
-        // 8-aligned); the reference lives no longer than `self`.
-        unsafe { AtomicU32::from_ptr(self.base().as_ptr().add(off as usize).cast()) }
-    }
-}
+use super::{Backing, Consumer, HeapRing, LAYOUT, Producer, Raw};
 
 fn raw<T: Copy>(size: u32, start: u32) -> (Raw<T>, Arc<HeapRing>) {
     let mem = HeapRing::new::<T>(size, start);

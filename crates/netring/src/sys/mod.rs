@@ -14,6 +14,7 @@ pub mod iface;
 pub mod mmap;
 pub mod netlink;
 pub mod ns;
+pub mod sched;
 pub mod time;
 pub mod tpacket;
 pub mod xdp;

@@ -1,0 +1,288 @@
+//! Capture runs: one contender on the receiving end, netring's fastest
+//! sender flooding it from the other, every count taken from the kernel's
+//! interface counters and from the contender itself.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use netring::afxdp::XdpAttach;
+use netring::{Batch, Capture, PacketSource, XdpMode, XdpSocket};
+
+use super::external::{self, Tool};
+use super::link::{BenchLink, RxPath};
+use super::tx::{Sender, TxKind};
+use super::{Outcome, Settings};
+
+/// A netring AF_PACKET ring configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ring {
+    pub block_size: usize,
+    pub block_count: usize,
+    pub retire_ms: u64,
+    pub rxhash: bool,
+    /// Poll the ring without sleeping (user-space busy polling).
+    pub spin: bool,
+}
+
+impl Ring {
+    /// The library's defaults.
+    pub const DEFAULT: Ring = Ring {
+        block_size: netring::afpacket::DEFAULT_BLOCK_SIZE,
+        block_count: netring::afpacket::DEFAULT_BLOCK_COUNT,
+        retire_ms: netring::afpacket::DEFAULT_RETIRE_TIMEOUT.as_millis() as u64,
+        rxhash: false,
+        spin: false,
+    };
+    /// The library's high-throughput profile (64 × 4 MiB, the 256 MiB tcpdump
+    /// and netsniff-ng get here).
+    pub const HIGH_THROUGHPUT: Ring = {
+        let g = netring::afpacket::RingProfile::HighThroughput.geometry();
+        Ring {
+            block_size: g.block_size,
+            block_count: g.block_count,
+            retire_ms: g.retire_timeout.as_millis() as u64,
+            ..Ring::DEFAULT
+        }
+    };
+}
+
+/// A capture contender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rx {
+    Packet(&'static str, Ring),
+    /// AF_XDP with RX, fill ring and UMEM of this many entries (0: the
+    /// library's defaults); `true`: spin on the RX ring instead of sleeping.
+    Xdp(&'static str, u32, bool),
+    Tool(Tool),
+}
+
+impl Rx {
+    /// Contender name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Rx::Packet(n, _) => n,
+            Rx::Xdp(n, ..) => n,
+            Rx::Tool(t) => t.program(),
+        }
+    }
+
+    /// What the contender is, for the report.
+    pub fn describe(&self, path: RxPath) -> String {
+        match self {
+            Rx::Packet(_, r) => format!(
+                "AF_PACKET TPACKET_V3, {} x {} KiB blocks, {} ms retire{}{}",
+                r.block_count,
+                r.block_size >> 10,
+                r.retire_ms,
+                if r.rxhash { ", rxhash" } else { "" },
+                if r.spin { ", spinning on the ring" } else { "" }
+            ),
+            Rx::Xdp(_, depth, spin) => format!(
+                "AF_XDP copy mode, {} XDP, {} x 2 KiB UMEM, RX ring {}{}",
+                if path == RxPath::Napi { "native" } else { "generic (skb)" },
+                if *depth == 0 { 4096 } else { *depth },
+                if *depth == 0 { 2048 } else { *depth },
+                if *spin { ", spinning on the ring" } else { "" },
+            ),
+            Rx::Tool(Tool::Tcpdump) => "tcpdump -n -B 262144 -w /dev/null".into(),
+            Rx::Tool(Tool::NetsniffNg) => "netsniff-ng -S 256MiB --silent --out /dev/null".into(),
+            Rx::Tool(Tool::Trafgen) => "trafgen".into(),
+        }
+    }
+
+    /// Why it cannot run here, if it cannot.
+    pub fn skip_reason(&self, len: usize) -> Option<String> {
+        match self {
+            Rx::Tool(t) if !t.installed() => Some(format!("{} is not installed", t.program())),
+            Rx::Xdp(..) => TxKind::Xdp.unsupported(len).map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+/// The contenders of a default run, and the extra ring settings of `--tuning`.
+pub fn contenders(tuning: bool) -> Vec<Rx> {
+    let mut v = vec![
+        Rx::Packet("netring", Ring::DEFAULT),
+        Rx::Packet("netring-ht", Ring::HIGH_THROUGHPUT),
+        Rx::Xdp("netring-xdp", 0, false),
+        Rx::Tool(Tool::Tcpdump),
+        Rx::Tool(Tool::NetsniffNg),
+    ];
+    if tuning {
+        let d = Ring::DEFAULT;
+        v.extend([
+            Rx::Packet("netring-256k-blocks", Ring { block_size: 256 << 10, block_count: 64, ..d }),
+            Rx::Packet("netring-4m-blocks", Ring { block_size: 4 << 20, block_count: 4, ..d }),
+            Rx::Packet("netring-1ms-retire", Ring { retire_ms: 1, ..d }),
+            Rx::Packet("netring-rxhash", Ring { rxhash: true, ..d }),
+            Rx::Packet("netring-spin", Ring { spin: true, ..d }),
+            Rx::Packet("netring-4mib-ring", Ring { block_count: 4, ..d }),
+            Rx::Packet("netring-16mib-ring", Ring { block_count: 16, ..d }),
+            Rx::Xdp("netring-xdp-16k", 16384, false),
+            Rx::Xdp("netring-xdp-spin", 0, true),
+        ]);
+    }
+    v
+}
+
+/// A receiver thread of netring's.
+struct Receiver {
+    stop: Arc<AtomicBool>,
+    tid: u32,
+    thread: JoinHandle<Result<(u64, u64), String>>,
+}
+
+impl Receiver {
+    fn start<S: PacketSource + Send + 'static>(mut src: S, cpu: usize, spin: bool) -> Result<Self, String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tid = Arc::new(AtomicU32::new(0));
+        let (s, t) = (stop.clone(), tid.clone());
+        let thread = std::thread::spawn(move || -> Result<(u64, u64), String> {
+            netring::cpu::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+            t.store(netring::cpu::current_thread_id(), Ordering::Release);
+            let mut n = 0u64;
+            let mut bytes = 0u64;
+            let mut count = |b: &S::Batch<'_>| {
+                for p in b.packets() {
+                    n += 1;
+                    bytes += p.len() as u64;
+                }
+            };
+            loop {
+                if s.load(Ordering::Acquire) {
+                    while let Some(b) = src.next_batch() {
+                        count(&b);
+                    }
+                    break;
+                }
+                if spin {
+                    match src.next_batch() {
+                        Some(b) => count(&b),
+                        None => std::hint::spin_loop(),
+                    }
+                } else if let Some(b) =
+                    src.next_batch_blocking(Some(Duration::from_millis(10))).map_err(|e| e.to_string())?
+                {
+                    count(&b);
+                }
+            }
+            std::hint::black_box(bytes);
+            let drops = src.stats().map_err(|e| e.to_string())?.drops;
+            Ok((n, drops))
+        });
+        while tid.load(Ordering::Acquire) == 0 {
+            if thread.is_finished() {
+                return Err(thread.join().map_err(|_| "receiver panicked".to_string())?.err().unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(Self { stop, tid: tid.load(Ordering::Acquire), thread })
+    }
+
+    fn finish(self) -> Result<(u64, u64), String> {
+        self.stop.store(true, Ordering::Release);
+        self.thread.join().map_err(|_| "receiver panicked".to_string())?
+    }
+}
+
+/// What is receiving during a run.
+enum Running {
+    Ours(Receiver),
+    Theirs(Tool, external::Running),
+}
+
+impl Running {
+    fn cpu(&self) -> Duration {
+        match self {
+            Running::Ours(r) => netring::cpu::thread_cpu_time_of(r.tid),
+            Running::Theirs(_, t) => netring::cpu::process_tree_cpu_time(t.pid()),
+        }
+        .unwrap_or_default()
+    }
+}
+
+fn start(rx: &Rx, link: &BenchLink, st: &Settings) -> Result<Running, String> {
+    let b = &link.link.b;
+    let s = |e: netring::Error| format!("{}: {e}", rx.name());
+    Ok(match *rx {
+        Rx::Packet(_, r) => {
+            let cap = b
+                .run(|n| {
+                    Capture::builder()
+                        .interface(n)
+                        .block_size(r.block_size)
+                        .block_count(r.block_count)
+                        .retire_timeout(Duration::from_millis(r.retire_ms))
+                        .rxhash(r.rxhash)
+                        .build()
+                })
+                .map_err(s)?
+                .map_err(s)?;
+            Running::Ours(Receiver::start(cap, st.rx_cpu, r.spin)?)
+        }
+        Rx::Xdp(_, depth, spin) => {
+            let how = if link.path == RxPath::Napi { XdpAttach::Native } else { XdpAttach::Generic };
+            let sock = b
+                .run(|n| {
+                    let mut x = XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how);
+                    if depth > 0 {
+                        x = x.frame_count(depth).rx_ring_size(depth).fill_ring_size(depth);
+                    }
+                    x.build()
+                })
+                .map_err(s)?
+                .map_err(s)?;
+            Running::Ours(Receiver::start(sock, st.rx_cpu, spin)?)
+        }
+        Rx::Tool(t) => {
+            let argv: Vec<String> = match t {
+                Tool::Tcpdump => ["-i", &b.name, "-n", "-B", "262144", "-w", "/dev/null"].map(String::from).to_vec(),
+                _ => ["-S", "256MiB", "--in", &b.name, "--out", "/dev/null", "--silent"].map(String::from).to_vec(),
+            };
+            Running::Theirs(t, external::start(t, b, st.rx_cpu, &argv, Duration::from_secs(20))?)
+        }
+    })
+}
+
+/// One capture run of `rx` over a fresh link.
+pub fn run(rx: &Rx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, String> {
+    let link = BenchLink::new(path, len, st.rx_cpu)?;
+    let receiver = start(rx, &link, st)?;
+    let cpu0 = receiver.cpu();
+    let napi0 = link.napi_cpu();
+    let s0 = link.snapshot()?;
+    let generator = Sender::start(TxKind::generator(st.generator, len), &link.link.a, len, st.tx_cpu)?;
+    let t = Instant::now();
+    std::thread::sleep(Duration::from_secs_f64(st.seconds));
+    let gen_sent = generator.finish();
+    let secs = t.elapsed().as_secs_f64();
+    // Let every block retire: tcpdump asks libpcap for a 1 s timeout.
+    let drain = if matches!(receiver, Running::Theirs(..)) { 1200 } else { 100 + 2 * Ring::DEFAULT.retire_ms };
+    std::thread::sleep(Duration::from_millis(drain));
+    let s1 = link.snapshot()?;
+    let cpu = receiver.cpu().saturating_sub(cpu0);
+    let kernel_cpu = link.napi_cpu().zip(napi0).map(|(b, a)| b.saturating_sub(a));
+    let (counted, drops) = match receiver {
+        Running::Ours(r) => r.finish()?,
+        Running::Theirs(tool, r) => {
+            let out = r.stop(Duration::from_secs(10))?;
+            let got = |what| {
+                external::count_before(&out, what)
+                    .ok_or_else(|| format!("no {what:?} in the output: {}", out.join(" | ")))
+            };
+            match tool {
+                Tool::Tcpdump => (got("packets captured")?, got("packets dropped by kernel")?),
+                _ => (
+                    got("packets passed filter")?.saturating_sub(external::unread_on_exit(&out)),
+                    got("packets failed filter")?,
+                ),
+            }
+        }
+    };
+    gen_sent?;
+    let (offered, at_interface, _) = s0.delta(&s1);
+    Ok(Outcome { packets: counted, offered, at_interface, seconds: secs, cpu, kernel_cpu, drops })
+}

@@ -1,0 +1,143 @@
+//! Injection runs: one sender on end a, nothing but the kernel on end b;
+//! rates from the interface counters over a window that opens once the
+//! sender is up to speed.
+
+use std::time::{Duration, Instant};
+
+use netring::frames::SeqFrames;
+
+use super::external::{self, Tool};
+use super::link::{BenchLink, RxPath, Snapshot};
+use super::tx::{Sender, TxKind};
+use super::{Outcome, Settings};
+
+/// An injection contender.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tx {
+    Ours(TxKind),
+    Trafgen,
+}
+
+impl Tx {
+    /// Contender name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Tx::Ours(k) => k.name(),
+            Tx::Trafgen => "trafgen",
+        }
+    }
+
+    /// What it is, for the report.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            Tx::Ours(TxKind::TxRing) => "PACKET_TX_RING (TPACKET_V2), 256 slots, 64 frames per kick",
+            Tx::Ours(TxKind::TxRingBypass) => "PACKET_TX_RING + PACKET_QDISC_BYPASS, 256 slots, 64 frames per kick",
+            Tx::Ours(TxKind::Sendmmsg) => "sendmmsg, 64 frames per call",
+            Tx::Ours(TxKind::Xdp) => "AF_XDP TX ring, copy mode, 64 frames per kick",
+            Tx::Trafgen => "trafgen --cpus 1 (TX ring, qdisc bypass)",
+        }
+    }
+
+    /// Why it cannot run here, if it cannot.
+    pub fn skip_reason(&self, path: RxPath, len: usize) -> Option<String> {
+        match self {
+            Tx::Trafgen if path == RxPath::Napi => {
+                Some("plain path only: trafgen exits at the first EAGAIN when veth's NAPI queue is full".into())
+            }
+            Tx::Trafgen if !Tool::Trafgen.installed() => Some("trafgen is not installed".into()),
+            Tx::Ours(k) => k.unsupported(len).map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+/// The injection contenders.
+pub fn contenders() -> Vec<Tx> {
+    vec![
+        Tx::Ours(TxKind::TxRing),
+        Tx::Ours(TxKind::TxRingBypass),
+        Tx::Ours(TxKind::Sendmmsg),
+        Tx::Ours(TxKind::Xdp),
+        Tx::Trafgen,
+    ]
+}
+
+enum Running {
+    Ours(Sender),
+    Theirs(external::Running, std::path::PathBuf),
+}
+
+impl Running {
+    fn cpu(&self) -> Duration {
+        match self {
+            Running::Ours(s) => netring::cpu::thread_cpu_time_of(s.tid()),
+            Running::Theirs(r, _) => netring::cpu::process_tree_cpu_time(r.pid()),
+        }
+        .unwrap_or_default()
+    }
+}
+
+/// A trafgen configuration sending frame 0 of [`SeqFrames`], `len` bytes.
+fn trafgen_conf(len: usize) -> String {
+    let bytes: Vec<String> = SeqFrames::default().build(0, len).iter().map(|b| format!("0x{b:02x}")).collect();
+    format!("{{ {} }}\n", bytes.join(", "))
+}
+
+/// One injection run of `tx` over a fresh link.
+pub fn run(tx: &Tx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, String> {
+    let link = BenchLink::new(path, len, st.rx_cpu)?;
+    let a = &link.link.a;
+    let sender = match tx {
+        Tx::Ours(k) => Running::Ours(Sender::start(*k, a, len, st.tx_cpu)?),
+        Tx::Trafgen => {
+            let conf = std::env::temp_dir().join(format!("netring-bench-{}-{len}.trafgen", std::process::id()));
+            std::fs::write(&conf, trafgen_conf(len)).map_err(|e| format!("write {}: {e}", conf.display()))?;
+            let mut argv: Vec<String> =
+                ["--dev", &a.name, "--conf", &conf.to_string_lossy(), "--cpus", "1"].map(String::from).to_vec();
+            if len > 2048 {
+                argv.push("--jumbo-support".into());
+            }
+            match external::start(Tool::Trafgen, a, st.tx_cpu, &argv, Duration::ZERO) {
+                Ok(r) => Running::Theirs(r, conf),
+                Err(e) => {
+                    let _ = std::fs::remove_file(&conf);
+                    return Err(e);
+                }
+            }
+        }
+    };
+    let measured = measure(&link, &sender, st);
+    let stopped = match sender {
+        Running::Ours(s) => s.finish().map(drop),
+        Running::Theirs(r, conf) => {
+            let _ = std::fs::remove_file(conf);
+            r.stop(Duration::from_secs(10)).map(drop)
+        }
+    };
+    let outcome = measured?;
+    stopped?;
+    Ok(outcome)
+}
+
+/// Wait until frames flow, then count over the window.
+fn measure(link: &BenchLink, sender: &Running, st: &Settings) -> Result<Outcome, String> {
+    let first = link.snapshot()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        std::thread::sleep(Duration::from_millis(20));
+        if link.snapshot()?.a_tx > first.a_tx + 1000 {
+            break;
+        }
+        if Instant::now() > deadline {
+            return Err("no frame left the sender within 10 s".into());
+        }
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let (cpu0, napi0, s0) = (sender.cpu(), link.napi_cpu(), link.snapshot()?);
+    std::thread::sleep(Duration::from_secs_f64(st.seconds));
+    let s1: Snapshot = link.snapshot()?;
+    let cpu = sender.cpu().saturating_sub(cpu0);
+    let kernel_cpu = link.napi_cpu().zip(napi0).map(|(b, a)| b.saturating_sub(a));
+    let (sent, arrived, seconds) = s0.delta(&s1);
+    Ok(Outcome { packets: sent, offered: sent, at_interface: arrived, seconds, cpu, kernel_cpu, drops: 0 })
+}

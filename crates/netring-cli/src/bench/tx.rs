@@ -1,0 +1,209 @@
+//! netring's senders, in-process: the generator of the capture runs and
+//! the contenders of the injection runs. Each runs on a thread pinned to
+//! one CPU and sends one frame template (sequence number rewritten per
+//! frame) until told to stop.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use netring::frames::SeqFrames;
+use netring::netns::End;
+use netring::{Injector, RawSender, XdpMode, XdpSocket};
+
+/// `--generator`: which sender feeds the capture runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GeneratorArg {
+    /// AF_XDP TX where the frame fits a UMEM frame, else the TX ring.
+    Auto,
+    /// TX ring with qdisc bypass.
+    Txring,
+    /// AF_XDP TX.
+    Xdp,
+    /// sendmmsg.
+    Sendmmsg,
+}
+
+impl GeneratorArg {
+    /// The fixed choice (`None`: automatic).
+    pub fn kind(self) -> Option<TxKind> {
+        match self {
+            Self::Auto => None,
+            Self::Txring => Some(TxKind::TxRingBypass),
+            Self::Xdp => Some(TxKind::Xdp),
+            Self::Sendmmsg => Some(TxKind::Sendmmsg),
+        }
+    }
+}
+
+/// A netring transmit method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TxKind {
+    /// `PACKET_TX_RING` through the qdisc layer.
+    TxRing,
+    /// `PACKET_TX_RING` with `PACKET_QDISC_BYPASS`.
+    TxRingBypass,
+    /// `sendmmsg`, 64 frames a call (`RawSender::send_batch`).
+    Sendmmsg,
+    /// AF_XDP TX ring (copy mode on veth), 64 frames per kick.
+    Xdp,
+}
+
+impl TxKind {
+    /// Contender name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::TxRing => "netring-txring",
+            Self::TxRingBypass => "netring-txring-bypass",
+            Self::Sendmmsg => "netring-sendmmsg",
+            Self::Xdp => "netring-xdp-tx",
+        }
+    }
+
+    /// The generator for `len`-byte frames: `chosen`, or else AF_XDP TX (the
+    /// fastest sender measured here) where it can send them, the TX ring
+    /// with qdisc bypass otherwise.
+    pub fn generator(chosen: Option<Self>, len: usize) -> Self {
+        chosen.unwrap_or(if Self::Xdp.unsupported(len).is_none() { Self::Xdp } else { Self::TxRingBypass })
+    }
+
+    /// Why this method cannot send `len`-byte frames, if it cannot.
+    pub fn unsupported(self, len: usize) -> Option<&'static str> {
+        (self == Self::Xdp && len > 2048 - 256)
+            .then_some("AF_XDP frames are at most a UMEM frame (2048 B, 256 B headroom); no multi-buffer")
+    }
+}
+
+const BATCH: usize = 64;
+
+/// TX ring slots of the senders: 256 (512 KiB with 2 KiB slots) stays in the
+/// cache, where the library's default 4 MiB ring does not; on veth, whose
+/// transmit completes inside the kick, a deeper ring buys nothing (see
+/// docs/PERFORMANCE.md).
+pub const TX_RING_SLOTS: usize = 256;
+
+/// A sender thread.
+pub struct Sender {
+    stop: Arc<AtomicBool>,
+    tid: Arc<AtomicU32>,
+    thread: JoinHandle<Result<u64, String>>,
+}
+
+impl Sender {
+    /// Open `kind` on `end` and start sending `len`-byte frames from a thread
+    /// pinned to `cpu`. Returns once the thread runs.
+    pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize) -> Result<Self, String> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tid = Arc::new(AtomicU32::new(0));
+        let sock = Socket::open(kind, end)?;
+        let (s, t) = (stop.clone(), tid.clone());
+        let thread = std::thread::spawn(move || {
+            netring::cpu::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+            t.store(netring::cpu::current_thread_id(), Ordering::Release);
+            sock.blast(len, &s)
+        });
+        while tid.load(Ordering::Acquire) == 0 {
+            if thread.is_finished() {
+                return Err(thread.join().map_err(|_| "sender panicked".to_string())?.err().unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(Self { stop, tid, thread })
+    }
+
+    /// The sending thread's id (for its CPU time).
+    pub fn tid(&self) -> u32 {
+        self.tid.load(Ordering::Acquire)
+    }
+
+    /// Stop, wait until the kernel has released what was queued, and return
+    /// the frames the method counted as sent.
+    pub fn finish(self) -> Result<u64, String> {
+        self.stop.store(true, Ordering::Release);
+        self.thread.join().map_err(|_| "sender panicked".to_string())?
+    }
+}
+
+enum Socket {
+    Ring(Box<Injector>),
+    Mmsg(RawSender),
+    Xdp(Box<XdpSocket>),
+}
+
+impl Socket {
+    fn open(kind: TxKind, end: &End) -> Result<Self, String> {
+        let s = |e: netring::Error| format!("{}: {e}", kind.name());
+        let opened = end.run(|n| -> netring::Result<Socket> {
+            Ok(match kind {
+                TxKind::TxRing => {
+                    Socket::Ring(Box::new(Injector::builder().interface(n).frame_count(TX_RING_SLOTS).build()?))
+                }
+                TxKind::TxRingBypass => Socket::Ring(Box::new(
+                    Injector::builder().interface(n).frame_count(TX_RING_SLOTS).qdisc_bypass(true).build()?,
+                )),
+                TxKind::Sendmmsg => Socket::Mmsg(RawSender::open(n)?),
+                TxKind::Xdp => Socket::Xdp(Box::new(XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()?)),
+            })
+        });
+        opened.map_err(s)?.map_err(s)
+    }
+
+    /// Send until `stop`; returns the frames sent.
+    fn blast(self, len: usize, stop: &AtomicBool) -> Result<u64, String> {
+        let tmpl = SeqFrames::default().build(0, len);
+        let stopped = || stop.load(Ordering::Acquire);
+        let e = |e: netring::Error| e.to_string();
+        let mut seq = 0u64;
+        match self {
+            Socket::Ring(mut inj) => {
+                while !stopped() {
+                    for i in 0..BATCH {
+                        let slot = if i == 0 {
+                            inj.allocate_blocking(len, Some(Duration::from_millis(10))).map_err(e)?
+                        } else {
+                            inj.allocate(len).map_err(e)?
+                        };
+                        let Some(mut slot) = slot else { break };
+                        let d: &mut [u8] = &mut slot;
+                        d.copy_from_slice(&tmpl);
+                        d[14..22].copy_from_slice(&seq.to_be_bytes());
+                        slot.send();
+                        seq += 1;
+                    }
+                    inj.flush().map_err(e)?;
+                }
+                inj.flush().map_err(e)?;
+                inj.wait_drained(Some(Duration::from_secs(2))).map_err(e)?;
+                Ok(inj.stats().sent)
+            }
+            Socket::Mmsg(tx) => {
+                let frames: Vec<Vec<u8>> = (0..BATCH as u64).map(|s| SeqFrames::default().build(s, len)).collect();
+                let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
+                while !stopped() {
+                    match tx.send_batch(&refs) {
+                        Ok(n) => seq += n as u64,
+                        // ENOBUFS and friends: the device is busy; try again.
+                        Err(_) => std::thread::yield_now(),
+                    }
+                }
+                Ok(seq)
+            }
+            Socket::Xdp(mut sock) => {
+                while !stopped() {
+                    for _ in 0..BATCH {
+                        let Some(mut slot) = sock.tx_slot(len).map_err(e)? else { break };
+                        let d = slot.data_mut();
+                        d.copy_from_slice(&tmpl);
+                        d[14..22].copy_from_slice(&seq.to_be_bytes());
+                        slot.send();
+                        seq += 1;
+                    }
+                    sock.flush().map_err(e)?;
+                }
+                sock.wait_tx_drained(Duration::from_secs(2)).map_err(e)?;
+                Ok(sock.statistics().map_err(e)?.completed)
+            }
+        }
+    }
+}

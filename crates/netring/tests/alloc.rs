@@ -1,0 +1,216 @@
+//! No allocation per packet: a counting global allocator watches the thread
+//! that receives (AF_PACKET batches, AF_XDP batches) or sends (TX ring,
+//! AF_XDP TX) over a real veth link, for two numbers of packets. Whatever
+//! the hot loop allocates once (setup, first batch) shows in both counts;
+//! anything it allocates per packet or per batch makes the larger run
+//! count more. Needs root; fails naming what is missing otherwise.
+
+mod common;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{frame, link, seq_of};
+use netring::netns::VethLink;
+use netring::{Batch, Capture, Injector, PacketSource, RawSender, XdpMode, XdpSocket};
+
+/// Counts allocations made by threads that switched counting on.
+struct Counting;
+
+thread_local! {
+    static ON: Cell<bool> = const { Cell::new(false) };
+    static COUNT: Cell<u64> = const { Cell::new(0) };
+}
+
+fn note() {
+    // `try_with`: the allocator may run while thread-locals are torn down.
+    let _ = ON.try_with(|on| {
+        if on.get() {
+            let _ = COUNT.try_with(|c| c.set(c.get() + 1));
+        }
+    });
+}
+
+// SAFETY: every call is passed unchanged to the system allocator, which
+// upholds GlobalAlloc's contract; counting touches only const-initialised
+// thread-locals, which never allocate.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: the caller's contract is System's.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        note();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        note();
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static ALLOC: Counting = Counting;
+
+/// Allocations `f` makes on this thread, and its result.
+fn counted<T>(f: impl FnOnce() -> T) -> (T, u64) {
+    let before = COUNT.with(Cell::get);
+    ON.with(|on| on.set(true));
+    let out = f();
+    ON.with(|on| on.set(false));
+    (out, COUNT.with(Cell::get) - before)
+}
+
+const SMALL: u64 = 2_000;
+const LARGE: u64 = 20_000;
+const LEN: usize = 128;
+const LIMIT: Duration = Duration::from_secs(20);
+
+/// Receive `n` test frames from `src`, which a helper thread sends from end
+/// a in bursts, never more than `window` ahead of what was received (so no
+/// ring overflows). Returns (frames received, allocations while receiving).
+fn receive_counted<S: PacketSource>(src: &mut S, l: &VethLink, n: u64, window: u64) -> (u64, u64) {
+    let got = Arc::new(AtomicU64::new(0));
+    let tx = l.a.run(RawSender::open).unwrap().unwrap();
+    let g = got.clone();
+    let sender = std::thread::spawn(move || {
+        let deadline = Instant::now() + LIMIT;
+        for seq in 0..n {
+            while seq >= g.load(Ordering::Acquire) + window && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            tx.send(&frame(seq, LEN)).unwrap();
+        }
+    });
+    let deadline = Instant::now() + LIMIT;
+    let (received, allocs) = counted(|| {
+        let mut next = 0u64;
+        let mut bytes = 0u64;
+        while next < n && Instant::now() < deadline {
+            if let Some(batch) = src.next_batch_blocking(Some(Duration::from_millis(100))).unwrap() {
+                for p in batch.packets() {
+                    if seq_of(p.data()) == Some(next) {
+                        next += 1;
+                        bytes += p.data().iter().map(|&b| u64::from(b)).sum::<u64>();
+                    }
+                }
+            }
+            got.store(next, Ordering::Release);
+        }
+        std::hint::black_box(bytes);
+        next
+    });
+    sender.join().unwrap();
+    (received, allocs)
+}
+
+fn assert_per_packet_zero(what: &str, small: (u64, u64), large: (u64, u64)) {
+    assert_eq!((small.0, large.0), (SMALL, LARGE), "{what}: not every frame made it; the counts prove nothing");
+    assert_eq!(
+        large.1, small.1,
+        "{what}: {} allocations for {SMALL} packets but {} for {LARGE}: something allocates per packet or per batch",
+        small.1, large.1
+    );
+}
+
+#[test]
+fn af_packet_receive_allocates_nothing_per_packet() {
+    let l = link();
+    let run = |n| {
+        // Small blocks: many batches, so a per-batch allocation shows too.
+        let mut cap =
+            l.b.run(|i| Capture::builder().interface(i).block_size(1 << 16).block_count(64).build()).unwrap().unwrap();
+        receive_counted(&mut cap, &l, n, 4_000)
+    };
+    assert_per_packet_zero("AF_PACKET receive", run(SMALL), run(LARGE));
+}
+
+#[test]
+fn af_xdp_receive_allocates_nothing_per_packet() {
+    let l = link();
+    let run = |n| {
+        let mut sock = l.b.run(|i| XdpSocket::builder().interface(i).mode(XdpMode::Rx).build()).unwrap().unwrap();
+        receive_counted(&mut sock, &l, n, 1_000)
+    };
+    assert_per_packet_zero("AF_XDP receive", run(SMALL), run(LARGE));
+}
+
+/// Capture on end b until `n` test frames arrived; returns how many did.
+fn arrivals(cap: &mut Capture, n: u64) -> u64 {
+    common::collect(cap, n as usize, Duration::from_secs(5)).len() as u64
+}
+
+#[test]
+fn tx_ring_send_allocates_nothing_per_packet() {
+    let l = link();
+    let run = |n: u64| {
+        let mut cap = l.b.run(|i| Capture::builder().interface(i).block_count(64).build()).unwrap().unwrap();
+        let mut inj = l.a.run(Injector::open).unwrap().unwrap();
+        let template = frame(0, LEN);
+        let ((), allocs) = counted(|| {
+            for seq in 0..n {
+                let mut slot = inj.allocate_blocking(LEN, Some(LIMIT)).unwrap().expect("a free slot");
+                slot.copy_from_slice(&template);
+                slot[14..22].copy_from_slice(&seq.to_be_bytes());
+                slot.send();
+                if seq % 64 == 63 {
+                    inj.flush().unwrap();
+                }
+            }
+            inj.flush().unwrap();
+            assert!(inj.wait_drained(Some(LIMIT)).unwrap());
+        });
+        assert_eq!(inj.stats().sent, n);
+        (arrivals(&mut cap, n), allocs)
+    };
+    assert_per_packet_zero("TX ring send", run(SMALL), run(LARGE));
+}
+
+#[test]
+fn af_xdp_send_allocates_nothing_per_packet() {
+    let l = link();
+    let run = |n: u64| {
+        let mut cap = l.b.run(|i| Capture::builder().interface(i).block_count(64).build()).unwrap().unwrap();
+        let mut sock = l.a.run(|i| XdpSocket::builder().interface(i).mode(XdpMode::Tx).build()).unwrap().unwrap();
+        let template = frame(0, LEN);
+        let ((), allocs) = counted(|| {
+            let mut seq = 0;
+            let deadline = Instant::now() + LIMIT;
+            while seq < n && Instant::now() < deadline {
+                let sent = match sock.tx_slot(LEN).unwrap() {
+                    Some(mut slot) => {
+                        let d = slot.data_mut();
+                        d.copy_from_slice(&template);
+                        d[14..22].copy_from_slice(&seq.to_be_bytes());
+                        slot.send();
+                        true
+                    }
+                    None => false,
+                };
+                if sent {
+                    seq += 1;
+                }
+                if !sent || seq % 64 == 0 {
+                    sock.flush().unwrap();
+                }
+            }
+            assert!(sock.wait_tx_drained(LIMIT).unwrap());
+        });
+        assert_eq!(sock.statistics().unwrap().completed, n);
+        (arrivals(&mut cap, n), allocs)
+    };
+    assert_per_packet_zero("AF_XDP send", run(SMALL), run(LARGE));
+}
