@@ -29,7 +29,10 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
         out.push('\n');
     };
     line(&mut out, &mut header.iter().copied());
-    let total: usize = widths.iter().sum::<usize>() + 2 * (widths.len().saturating_sub(1));
+    // The rule spans the headed columns: a trailing column without a header
+    // holds notes (a skip reason) that should not stretch it.
+    let ruled = header.iter().rposition(|h| !h.is_empty()).map_or(0, |i| i + 1);
+    let total: usize = widths[..ruled].iter().sum::<usize>() + 2 * ruled.saturating_sub(1);
     out.push_str(&"-".repeat(total));
     out.push('\n');
     for r in rows {
@@ -209,6 +212,12 @@ mod tests {
     fn table_aligns_columns() {
         let t = table(&["a", "bb"], &[vec!["xxx".into(), "y".into()]]);
         assert_eq!(t, "a    bb\n-------\nxxx  y\n");
+    }
+
+    #[test]
+    fn a_trailing_unheaded_note_column_does_not_stretch_the_rule() {
+        let t = table(&["a", "bb", ""], &[vec!["xxx".into(), "y".into(), "a long note".into()]]);
+        assert_eq!(t, "a    bb\n-------\nxxx  y   a long note\n");
     }
 
     #[test]

@@ -524,6 +524,15 @@ fn bench_quick_reports_json_with_every_section() {
             assert!(row["at_interface_pps"].as_i64().unwrap() > 0, "{row}");
             assert!(row["loss_ppm"].is_i64() && row["cpu_ns_per_packet"].is_i64(), "{row}");
             assert_eq!(row["generator"], "netring-xdp-tx");
+            // Nothing arrives that was not sent, nobody counts more than
+            // arrived (the link is private and silent), and netring, when it
+            // misses frames, says so through its drop counter.
+            let (pps, at_if) = (row["pps"]["median"].as_i64().unwrap(), row["at_interface_pps"].as_i64().unwrap());
+            assert!(at_if <= row["offered_pps"].as_i64().unwrap(), "{row}");
+            assert!(pps <= at_if, "{row}");
+            if name == "netring" && row["loss_ppm"].as_i64().unwrap() > 0 {
+                assert!(row["drops"].as_i64().unwrap() > 0, "unreported loss: {row}");
+            }
         }
     }
     let inject = v["inject"].as_array().unwrap();
