@@ -3,85 +3,24 @@
 //! Needs root, `ip` (iproute2), `setpriv` and `tcpdump` (`.ci/run` installs
 //! them); fails naming what is missing otherwise.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use netring::RawSender;
 use netring::frames::SeqFrames;
 use netring::netns::VethLink;
 
-const BIN: &str = env!("CARGO_BIN_EXE_netring");
+mod common;
+use common::{BIN, finish, json_of, netring_in, require, scratch, spawn_ready, veth};
 
-fn require(tool: &str) {
-    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    assert!(found, "this test needs `{tool}` on PATH; `.ci/run` installs it (apt-get install …)");
-}
-
-fn link() -> VethLink {
-    let missing: Vec<_> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
-        .into_iter()
-        .filter(|(c, _)| !netring::interface::has_capability(*c))
-        .map(|(_, n)| n)
-        .collect();
-    assert!(missing.is_empty(), "this privileged test needs {}; run it as root (`.ci/run`)", missing.join(", "));
-    require("ip");
-    VethLink::new().expect("veth link")
-}
-
-/// `netring ARGS` inside the namespace of `link.b`.
-fn netring_in_b(link: &VethLink, args: &[&str]) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", link.b.ns.name(), BIN]).args(args);
-    c
-}
-
-/// Spawn a capture and wait until it says it is listening.
-fn spawn_capture(link: &VethLink, args: &[&str]) -> (Child, Vec<String>) {
-    let mut child =
-        netring_in_b(link, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn netring");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    assert!(first.contains("listening on"), "capture did not start: {first}");
-    // Keep draining stderr so the child never blocks on it.
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in stderr.lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    std::thread::spawn(move || drop(rx));
-    (child, vec![first])
+/// Spawn a capture in `link.b`'s namespace and wait until it is listening.
+fn spawn_capture(link: &VethLink, args: &[&str]) -> Child {
+    spawn_ready(&mut netring_in(&link.b, args), "listening on").0
 }
 
 fn sender(link: &VethLink) -> RawSender {
     link.a.run(RawSender::open).unwrap().unwrap()
-}
-
-fn wait_with_timeout(mut child: Child, limit: Duration) -> Output {
-    let deadline = Instant::now() + limit;
-    while child.try_wait().unwrap().is_none() {
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("netring did not exit within {limit:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    let s = String::from_utf8_lossy(&out.stdout);
-    let mut lines = s.lines();
-    let v: serde_json::Value = serde_json::from_str(lines.next().expect("one JSON line")).expect("valid JSON");
-    assert!(lines.next().is_none(), "stdout carries exactly one JSON object: {s}");
-    v
-}
-
-fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("netring-cli-{}-{name}", std::process::id()))
 }
 
 /// Records of a nanosecond pcap file: (seconds, nanos, caplen, origlen, data).
@@ -102,20 +41,20 @@ fn read_pcap(path: &Path) -> Vec<(u32, u32, u32, Vec<u8>)> {
 
 #[test]
 fn capture_count_is_exact_and_json_matches_the_file() {
-    let l = link();
+    let l = veth();
     require("tcpdump");
-    let file = tmp("count.pcap");
+    let file = scratch("count.pcap");
     let path = file.to_str().unwrap();
-    let (child, _) = spawn_capture(&l, &["capture", "-i", &l.b.name, "-c", "100", "--json", "-q", "-w", path]);
+    let child = spawn_capture(&l, &["capture", "-i", &l.b.name, "-c", "100", "--json", "-q", "-w", path]);
     let tx = sender(&l);
     let g = SeqFrames::default();
     // 300 frames in one burst: most share blocks with the 100th.
     for seq in 0..300 {
         tx.send(&g.build(seq, 200)).unwrap();
     }
-    let out = wait_with_timeout(child, Duration::from_secs(10));
+    let out = finish(child, Duration::from_secs(10));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&out);
+    let v = json_of(&out);
     assert_eq!(v["packets"], 100);
     assert_eq!(v["bytes"], 100 * 200);
     assert_eq!(v["drops"], 0);
@@ -143,10 +82,10 @@ fn capture_count_is_exact_and_json_matches_the_file() {
 
 #[test]
 fn sigint_flushes_the_file_and_prints_the_summary() {
-    let l = link();
-    let file = tmp("sigint.pcap");
+    let l = veth();
+    let file = scratch("sigint.pcap");
     let path = file.to_str().unwrap();
-    let (child, _) = spawn_capture(&l, &["capture", "-i", &l.b.name, "--json", "--timeout-ms", "10", "-w", path]);
+    let child = spawn_capture(&l, &["capture", "-i", &l.b.name, "--json", "--timeout-ms", "10", "-w", path]);
     let tx = sender(&l);
     let g = SeqFrames::default();
     for seq in 0..50 {
@@ -155,9 +94,9 @@ fn sigint_flushes_the_file_and_prints_the_summary() {
     std::thread::sleep(Duration::from_millis(300));
     let kill = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(kill.success());
-    let out = wait_with_timeout(child, Duration::from_secs(5));
+    let out = finish(child, Duration::from_secs(5));
     assert!(out.status.success(), "SIGINT is a clean stop: {out:?}");
-    let v = json(&out);
+    let v = json_of(&out);
     assert_eq!(v["packets"], 50);
     assert_eq!(v["bytes"], 50 * 80);
     let recs = read_pcap(&file);
@@ -167,14 +106,14 @@ fn sigint_flushes_the_file_and_prints_the_summary() {
 
 #[test]
 fn duration_ends_the_run_and_lines_go_to_stdout() {
-    let l = link();
-    let (child, _) = spawn_capture(&l, &["capture", "-i", &l.b.name, "-d", "0.5", "--timeout-ms", "10"]);
+    let l = veth();
+    let child = spawn_capture(&l, &["capture", "-i", &l.b.name, "-d", "0.5", "--timeout-ms", "10"]);
     let tx = sender(&l);
     for seq in 0..3 {
         tx.send(&SeqFrames::default().build(seq, 64)).unwrap();
     }
     let t0 = Instant::now();
-    let out = wait_with_timeout(child, Duration::from_secs(5));
+    let out = finish(child, Duration::from_secs(5));
     assert!(out.status.success());
     assert!(t0.elapsed() < Duration::from_secs(2));
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -188,13 +127,13 @@ fn duration_ends_the_run_and_lines_go_to_stdout() {
 
 #[test]
 fn errors_are_one_line_and_name_the_problem() {
-    let l = link();
-    let out = netring_in_b(&l, &["capture", "-i", "nrt-nope0", "-c", "1"]).output().unwrap();
+    let l = veth();
+    let out = netring_in(&l.b, &["capture", "-i", "nrt-nope0", "-c", "1"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim(), "netring: interface \"nrt-nope0\" not found in this network namespace");
 
-    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "--block-size", "5000"]).output().unwrap();
+    let out = netring_in(&l.b, &["capture", "-i", &l.b.name, "--block-size", "5000"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim(), "netring: invalid block_size = 5000: must be a power of two");
@@ -202,7 +141,7 @@ fn errors_are_one_line_and_name_the_problem() {
 
 #[test]
 fn unprivileged_capture_names_cap_net_raw() {
-    let _ = link(); // asserts root, which setpriv needs to switch users
+    let _ = veth(); // asserts root, which setpriv needs to switch users
     require("setpriv");
     let out = Command::new("setpriv")
         .args([
@@ -235,10 +174,10 @@ fn unprivileged_capture_names_cap_net_raw() {
 
 #[test]
 fn selftest_passes_and_reports_json() {
-    let _ = link();
+    let _ = veth();
     let out = Command::new(BIN).args(["selftest", "--json", "--frames", "1000"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&out);
+    let v = json_of(&out);
     assert_eq!(v["passed"], true);
     let checks = v["checks"].as_array().unwrap();
     assert!(checks.len() >= 7);
@@ -287,32 +226,32 @@ fn filter_errors_exit_non_zero_naming_the_column() {
 
 #[test]
 fn capture_filters_with_f_or_a_trailing_expression() {
-    let l = link();
+    let l = veth();
     let tx = sender(&l);
     let other = SeqFrames { ethertype: 0x88b6, ..SeqFrames::default() };
     for (n, args) in [
         (0, vec!["-f", "ether proto 0x88b6 and greater 150"]),
         (1, vec!["ether", "proto", "0x88b6", "and", "greater", "150"]),
     ] {
-        let file = tmp(&format!("filter{n}.pcap"));
+        let file = scratch(&format!("filter{n}.pcap"));
         let path = file.to_str().unwrap();
         let mut full = vec!["capture", "-i", &l.b.name, "-c", "10", "--json", "-q", "-w", path];
         full.extend(args);
-        let (child, _) = spawn_capture(&l, &full);
+        let child = spawn_capture(&l, &full);
         for seq in 0..60u64 {
             let f = if seq % 3 == 0 { other.build(seq, 200) } else { SeqFrames::default().build(seq, 200) };
             tx.send(&f).unwrap();
             tx.send(&other.build(1000 + seq, 100)).unwrap(); // too short
         }
-        let out = wait_with_timeout(child, Duration::from_secs(10));
+        let out = finish(child, Duration::from_secs(10));
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(json(&out)["packets"], 10);
+        assert_eq!(json_of(&out)["packets"], 10);
         let recs = read_pcap(&file);
         let seqs: Vec<_> = recs.iter().map(|r| other.verify(&r.3).expect("a 0x88b6 frame")).collect();
         assert_eq!(seqs, (0..30).step_by(3).collect::<Vec<u64>>());
         std::fs::remove_file(file).unwrap();
     }
-    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "-c", "1", "tcp", "port", "99999"]).output().unwrap();
+    let out = netring_in(&l.b, &["capture", "-i", &l.b.name, "-c", "1", "tcp", "port", "99999"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("column 10"), "{}", String::from_utf8_lossy(&out.stderr));
 }
@@ -325,20 +264,25 @@ fn ip_in(ns: &str, args: &[&str]) {
 
 #[test]
 fn xdp_capture_counts_exactly_and_json_follows_the_contract() {
-    let l = link();
-    let file = tmp("xdp.pcap");
+    let l = veth();
+    let file = scratch("xdp.pcap");
     let path = file.to_str().unwrap();
-    let (child, first) =
-        spawn_capture(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "100", "--json", "-q", "-w", path]);
-    assert!(first[0].contains("AF_XDP queue 0, copy mode"), "{}", first[0]);
+    let (child, first) = spawn_ready(
+        &mut netring_in(
+            &l.b,
+            &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "100", "--json", "-q", "-w", path],
+        ),
+        "listening on",
+    );
+    assert!(first.contains("AF_XDP queue 0, copy mode"), "{first}");
     let tx = sender(&l);
     let g = SeqFrames::default();
     for seq in 0..300 {
         tx.send(&g.build(seq, 200)).unwrap();
     }
-    let out = wait_with_timeout(child, Duration::from_secs(10));
+    let out = finish(child, Duration::from_secs(10));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&out);
+    let v = json_of(&out);
     assert_eq!(v["packets"], 100);
     assert_eq!(v["bytes"], 100 * 200);
     assert_eq!(v["drops"], 0);
@@ -354,19 +298,11 @@ fn xdp_capture_counts_exactly_and_json_follows_the_contract() {
 
 #[test]
 fn xdp_capture_counts_kernel_drops_when_the_reader_stalls() {
-    let l = link();
+    let l = veth();
     // Per-packet lines go to stderr (stdout is for the JSON object); nobody
     // reads stderr at first, so the capture blocks once the pipe is full and
     // the kernel must drop what does not fit the RX and fill rings.
-    let mut child = netring_in_b(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-d", "2", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    stderr.read_line(&mut first).unwrap();
-    assert!(first.contains("listening on"), "{first}");
+    let child = spawn_capture(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-d", "2", "--json"]);
     let tx = sender(&l);
     let g = SeqFrames::default();
     let mut sent = 0u64;
@@ -375,10 +311,9 @@ fn xdp_capture_counts_kernel_drops_when_the_reader_stalls() {
             sent += 1;
         }
     }
-    std::thread::spawn(move || for _ in stderr.lines() {});
-    let out = wait_with_timeout(child, Duration::from_secs(10));
+    let out = finish(child, Duration::from_secs(10));
     assert!(out.status.success());
-    let v = json(&out);
+    let v = json_of(&out);
     let (packets, drops) = (v["packets"].as_u64().unwrap(), v["drops"].as_u64().unwrap());
     assert!(packets >= 2048 && drops > 0, "a stalled reader loses frames, and says so: {v}");
     assert_eq!(packets + drops, sent, "every frame sent was either delivered or counted as dropped: {v}");
@@ -386,9 +321,9 @@ fn xdp_capture_counts_kernel_drops_when_the_reader_stalls() {
 
 #[test]
 fn xdp_capture_refuses_an_interface_in_use_unless_told() {
-    let l = link();
+    let l = veth();
     ip_in(l.b.ns.name(), &["addr", "add", "198.18.0.2/24", "dev", &l.b.name]);
-    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "1"]).output().unwrap();
+    let out = netring_in(&l.b, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "1"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -396,11 +331,11 @@ fn xdp_capture_refuses_an_interface_in_use_unless_told() {
 
     ip_in(l.b.ns.name(), &["addr", "flush", "dev", &l.b.name]);
     ip_in(l.b.ns.name(), &["route", "add", "default", "dev", &l.b.name]);
-    let out = netring_in_b(&l, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "1"]).output().unwrap();
+    let out = netring_in(&l.b, &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "1"]).output().unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("default route"));
 
-    let (child, _) = spawn_capture(
+    let child = spawn_capture(
         &l,
         &["capture", "-i", &l.b.name, "--backend", "xdp", "--xdp-takeover", "-c", "3", "-q", "--json"],
     );
@@ -408,17 +343,17 @@ fn xdp_capture_refuses_an_interface_in_use_unless_told() {
     for seq in 0..3 {
         tx.send(&SeqFrames::default().build(seq, 64)).unwrap();
     }
-    let out = wait_with_timeout(child, Duration::from_secs(10));
+    let out = finish(child, Duration::from_secs(10));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(json(&out)["packets"], 3);
+    assert_eq!(json_of(&out)["packets"], 3);
 }
 
 #[test]
 fn info_reports_driver_queues_and_working_xdp_modes() {
-    let l = link();
-    let out = netring_in_b(&l, &["info", &l.b.name, "--json"]).output().unwrap();
+    let l = veth();
+    let out = netring_in(&l.b, &["info", &l.b.name, "--json"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&out);
+    let v = json_of(&out);
     let i = &v["interfaces"][0];
     assert_eq!(i["name"], l.b.name.as_str());
     assert_eq!(i["index"], l.b.ifindex);
@@ -432,14 +367,14 @@ fn info_reports_driver_queues_and_working_xdp_modes() {
     assert_eq!(l.b.run(netring::interface::link_info).unwrap().unwrap().xdp_prog_id, 0, "the probe left nothing");
 
     // The listing shows every interface of the namespace, unprobed.
-    let out = netring_in_b(&l, &["info"]).output().unwrap();
+    let out = netring_in(&l.b, &["info"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(&l.b.name) && text.contains("lo") && text.contains("veth"), "{text}");
 }
 
 #[test]
 fn xdp_without_memlock_room_names_rlimit_memlock_and_cap_ipc_lock() {
-    let l = link();
+    let l = veth();
     require("prlimit");
     require("setpriv");
     // A 64 KiB memlock limit and no CAP_IPC_LOCK: the 8 MiB UMEM cannot be pinned.
@@ -462,11 +397,11 @@ fn xdp_without_memlock_room_names_rlimit_memlock_and_cap_ipc_lock() {
 
 #[test]
 fn xdp_capture_filters_in_the_xdp_program_and_cuts_to_the_snap_length() {
-    let l = link();
-    let file = tmp("xdp-filtered.pcap");
+    let l = veth();
+    let file = scratch("xdp-filtered.pcap");
     let path = file.to_str().unwrap();
     // Byte 21 is the low byte of the frame's sequence number: even frames only.
-    let (child, _) = spawn_capture(
+    let child = spawn_capture(
         &l,
         &["capture", "-i", &l.b.name, "--backend", "xdp", "-c", "100", "-s", "64", "--json", "-q", "-w", path]
             .into_iter()
@@ -478,9 +413,9 @@ fn xdp_capture_filters_in_the_xdp_program_and_cuts_to_the_snap_length() {
     for seq in 0..250 {
         tx.send(&g.build(seq, 200)).unwrap();
     }
-    let out = wait_with_timeout(child, Duration::from_secs(10));
+    let out = finish(child, Duration::from_secs(10));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&out);
+    let v = json_of(&out);
     assert_eq!(
         (v["packets"].as_u64(), v["bytes"].as_u64(), v["drops"].as_u64()),
         (Some(100), Some(100 * 200), Some(0))
@@ -500,7 +435,7 @@ fn xdp_capture_filters_in_the_xdp_program_and_cuts_to_the_snap_length() {
 /// say why. Speed is not asserted.
 #[test]
 fn bench_quick_reports_json_with_every_section() {
-    let _ = link();
+    let _ = veth();
     require("tcpdump");
     require("ethtool");
     let out = Command::new(BIN)
@@ -508,7 +443,7 @@ fn bench_quick_reports_json_with_every_section() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let v = json(&out);
+    let v = json_of(&out);
     assert_eq!(v["settings"]["reps"], 1);
     assert!(v["seconds"].is_f64());
     let capture = v["capture"].as_array().unwrap();
@@ -550,7 +485,7 @@ fn bench_quick_reports_json_with_every_section() {
 
 #[test]
 fn bench_rejects_bad_settings_in_one_line() {
-    let _ = link();
+    let _ = veth();
     let out = Command::new(BIN).args(["bench", "--reps", "0"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -4,11 +4,9 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{finish, netring_in, veth};
+use common::{finish, netring_in, spawn_ready, veth};
 use netring::RawSender;
 use netring::parse::etherparse::PacketBuilder;
 
@@ -24,16 +22,8 @@ fn udp(seq: u16) -> Vec<u8> {
 
 fn capture_lines(snaplen: &str) -> Vec<String> {
     let l = veth();
-    let mut child = netring_in(&l.b, &["capture", "-i", &l.b.name, "-c", "3", "-s", snaplen])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    err.read_line(&mut first).unwrap();
-    assert!(first.contains("listening on"), "capture did not start: {first}");
-    std::thread::spawn(move || for _ in err.lines() {});
+    let (child, _) =
+        spawn_ready(&mut netring_in(&l.b, &["capture", "-i", &l.b.name, "-c", "3", "-s", snaplen]), "listening on");
     let tx = l.a.run(RawSender::open).unwrap().unwrap();
     for seq in 0..3 {
         tx.send(&udp(seq)).unwrap();

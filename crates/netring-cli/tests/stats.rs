@@ -4,27 +4,19 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
 use std::time::Duration;
 
-use common::{finish, netring_in, veth};
+use common::{finish, netring_in, spawn_ready, veth};
 use netring::RawSender;
 use netring::frames::SeqFrames;
 
 #[test]
 fn json_intervals_add_up_to_the_frames_sent() {
     let l = veth();
-    let mut child = netring_in(&l.b, &["stats", "-i", &l.b.name, "--interval", "0.4", "-d", "2", "--json"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut first = String::new();
-    err.read_line(&mut first).unwrap();
-    assert!(first.contains("counting on"), "stats did not start: {first}");
-    std::thread::spawn(move || for _ in err.lines() {});
+    let (child, _) = spawn_ready(
+        &mut netring_in(&l.b, &["stats", "-i", &l.b.name, "--interval", "0.4", "-d", "2", "--json"]),
+        "counting on",
+    );
     let tx = l.a.run(RawSender::open).unwrap().unwrap();
     let g = SeqFrames::default();
     // Two bursts, in different intervals.

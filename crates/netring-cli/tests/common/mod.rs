@@ -41,6 +41,22 @@ pub fn netring_in(end: &End, args: &[&str]) -> Command {
     c
 }
 
+/// Spawn `cmd` with piped stdout and stderr, wait for its first stderr
+/// line (which must contain `ready`, e.g. "listening on"), then keep
+/// draining stderr so the child never blocks on it. Returns the child and
+/// that first line.
+pub fn spawn_ready(cmd: &mut Command, ready: &str) -> (Child, String) {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn netring");
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut first = String::new();
+    err.read_line(&mut first).unwrap();
+    assert!(first.contains(ready), "netring did not start (no {ready:?}): {first}");
+    std::thread::spawn(move || for _ in err.lines() {});
+    (child, first)
+}
+
 /// Wait for `child` to exit, killing it (and failing) after `limit`.
 pub fn finish(mut child: Child, limit: Duration) -> Output {
     let deadline = Instant::now() + limit;
