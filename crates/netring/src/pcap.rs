@@ -231,9 +231,11 @@ impl<W: Write> PcapWriter<W> {
         h[4..8].copy_from_slice(&timestamp.subsec_nanos().to_ne_bytes());
         h[8..12].copy_from_slice(&caplen.to_ne_bytes());
         h[12..16].copy_from_slice(&original_len.max(caplen).to_ne_bytes());
+        // Only cooked records have a head: skip the empty write (a buffer
+        // check and a zero-length copy) on the common path.
         self.out
             .write_all(&h)
-            .and_then(|()| self.out.write_all(head))
+            .and_then(|()| if head.is_empty() { Ok(()) } else { self.out.write_all(head) })
             .and_then(|()| self.out.write_all(data))
             .map_err(|e| Error::from_io("write pcap record", e))?;
         self.packets += 1;
@@ -315,5 +317,19 @@ mod tests {
         assert_eq!(&b[32..36], &4u32.to_ne_bytes());
         assert_eq!(&b[36..40], &10u32.to_ne_bytes());
         assert_eq!(&b[40..], &[1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn a_cooked_head_comes_first_and_counts_in_both_lengths() {
+        let mut w = PcapWriter::new(Vec::new(), 5).unwrap();
+        w.write_parts(Timestamp::new(1, 2), 3 + 10, &[0xc0, 0xc1, 0xc2], &[1, 2, 3, 4]).unwrap();
+        w.write_parts(Timestamp::new(1, 3), 2, &[], &[7, 8]).unwrap();
+        assert_eq!(w.bytes(), 24 + 16 + 5 + 16 + 2);
+        let b = w.into_inner().unwrap();
+        assert_eq!(&b[32..36], &5u32.to_ne_bytes(), "head + data cut to the snap length");
+        assert_eq!(&b[36..40], &13u32.to_ne_bytes());
+        assert_eq!(&b[40..45], &[0xc0, 0xc1, 0xc2, 1, 2]);
+        assert_eq!(&b[53..57], &2u32.to_ne_bytes(), "no head: the data alone");
+        assert_eq!(&b[61..], &[7, 8]);
     }
 }
