@@ -1,4 +1,5 @@
-//! `-Z USER`: give up root once the sockets are open, as tcpdump does.
+//! Privileges: what the verbs that build their own veth links need, and
+//! `-Z USER` (give up root once the sockets are open, as tcpdump does).
 
 use netring::Error;
 
@@ -8,4 +9,22 @@ pub fn drop_to(user: Option<&str>) -> Result<(), Error> {
     let u = netring::privilege::drop_to(user)?;
     tracing::info!(user = %u.name, uid = u.uid, gid = u.gid, "dropped privileges");
     Ok(())
+}
+
+/// Fail naming the missing capabilities unless `verb` (`"netring
+/// selftest"`, …) can create network namespaces and veth links;
+/// `it_does` says what it builds ("builds a private veth link …").
+pub fn require_veth_privileges(verb: &'static str, it_does: &str) -> Result<(), Error> {
+    let missing: Vec<&str> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
+        .into_iter()
+        .filter(|(c, _)| !netring::interface::has_capability(*c))
+        .map(|(_, n)| n)
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Unsupported {
+        feature: verb,
+        detail: format!("it {it_does} and needs {}; run it as root", missing.join(", ")),
+    })
 }

@@ -80,20 +80,7 @@ const CHECKS: &[Check] = &[
 
 /// Run `netring selftest`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let missing: Vec<&str> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
-        .into_iter()
-        .filter(|(c, _)| !netring::interface::has_capability(*c))
-        .map(|(_, n)| n)
-        .collect();
-    if !missing.is_empty() {
-        return Err(Error::Unsupported {
-            feature: "netring selftest",
-            detail: format!(
-                "it builds a private veth link in new network namespaces and needs {}; run it as root",
-                missing.join(", ")
-            ),
-        });
-    }
+    crate::privs::require_veth_privileges("netring selftest", "builds a private veth link in new network namespaces")?;
     let t0 = Instant::now();
     let link = VethLink::new()?;
     let mut rows = vec![Row {

@@ -28,27 +28,13 @@ use netring::netns::VethLink;
 use netring::tokio::{AsyncCapture, AsyncInjector};
 use netring::{Capture, Injector, RawSender};
 
+/// Pin the calling thread to `cpu` (best effort: unpinned runs still count).
 fn pin(cpu: usize) {
-    // SAFETY: cpu_set_t is plain data; sched_setaffinity(0, …) affects the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
-}
-
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    let _ = netring::cpu::pin_current_thread(cpu);
 }
 
 fn process_cpu() -> Duration {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid timespec for the call to fill.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
+    netring::cpu::process_tree_cpu_time(std::process::id()).unwrap_or_default()
 }
 
 fn shape(l: &VethLink, rate: &str) {
@@ -111,7 +97,7 @@ fn rx_run(l: &VethLink, mode: &str) -> (u64, Duration, Duration) {
         let mut cap = cap;
         let mut n = 0u64;
         let start = Instant::now();
-        let c0 = thread_cpu();
+        let c0 = netring::cpu::thread_cpu_time();
         let idle = Duration::from_millis(300);
         match mode.as_str() {
             "sync" => {
@@ -148,7 +134,7 @@ fn rx_run(l: &VethLink, mode: &str) -> (u64, Duration, Duration) {
             }
             _ => unreachable!(),
         }
-        (n, start.elapsed().saturating_sub(idle), thread_cpu() - c0)
+        (n, start.elapsed().saturating_sub(idle), netring::cpu::thread_cpu_time() - c0)
     });
     std::thread::sleep(Duration::from_millis(100));
     flood(l).join().unwrap();

@@ -2,9 +2,7 @@
 //! sender flooding it from the other, every count taken from the kernel's
 //! interface counters and from the contender itself.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use netring::afxdp::XdpAttach;
@@ -12,8 +10,8 @@ use netring::{Batch, Capture, PacketSource, XdpMode, XdpSocket};
 
 use super::external::{self, Tool};
 use super::link::{BenchLink, RxPath};
-use super::tx::{Sender, TxKind};
-use super::{Outcome, Settings};
+use super::tx::{self, TxKind};
+use super::{Outcome, Pinned, Settings};
 
 /// A netring AF_PACKET ring configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -128,64 +126,44 @@ pub fn contenders(tuning: bool) -> Vec<Rx> {
     v
 }
 
-/// A receiver thread of netring's.
-struct Receiver {
-    stop: Arc<AtomicBool>,
-    tid: u32,
-    thread: JoinHandle<Result<(u64, u64), String>>,
-}
+/// A receiver thread of netring's; [`Pinned::finish`] returns the packets
+/// it counted and the drops its socket reported.
+type Receiver = Pinned<(u64, u64)>;
 
-impl Receiver {
-    fn start<S: PacketSource + Send + 'static>(mut src: S, cpu: usize, spin: bool) -> Result<Self, String> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let tid = Arc::new(AtomicU32::new(0));
-        let (s, t) = (stop.clone(), tid.clone());
-        let thread = std::thread::spawn(move || -> Result<(u64, u64), String> {
-            netring::cpu::pin_current_thread(cpu).map_err(|e| e.to_string())?;
-            t.store(netring::cpu::current_thread_id(), Ordering::Release);
-            let mut n = 0u64;
-            let mut bytes = 0u64;
-            let mut count = |b: &S::Batch<'_>| {
-                for p in b.packets() {
-                    n += 1;
-                    bytes += p.len() as u64;
-                }
-            };
-            loop {
-                if s.load(Ordering::Acquire) {
-                    while let Some(b) = src.next_batch() {
-                        count(&b);
-                    }
-                    break;
-                }
-                if spin {
-                    match src.next_batch() {
-                        Some(b) => count(&b),
-                        None => std::hint::spin_loop(),
-                    }
-                } else if let Some(b) =
-                    src.next_batch_blocking(Some(Duration::from_millis(10))).map_err(|e| e.to_string())?
-                {
+/// Count packets of `src` on a thread pinned to `cpu` (`spin`: poll the
+/// ring without sleeping) until told to stop, then drain the ring.
+fn receive<S: PacketSource + Send + 'static>(mut src: S, cpu: usize, spin: bool) -> Result<Receiver, String> {
+    Pinned::spawn("receiver", cpu, move |stop| {
+        let mut n = 0u64;
+        let mut bytes = 0u64;
+        let mut count = |b: &S::Batch<'_>| {
+            for p in b.packets() {
+                n += 1;
+                bytes += p.len() as u64;
+            }
+        };
+        loop {
+            if stop.load(Ordering::Acquire) {
+                while let Some(b) = src.next_batch() {
                     count(&b);
                 }
+                break;
             }
-            std::hint::black_box(bytes);
-            let drops = src.stats().map_err(|e| e.to_string())?.drops;
-            Ok((n, drops))
-        });
-        while tid.load(Ordering::Acquire) == 0 {
-            if thread.is_finished() {
-                return Err(thread.join().map_err(|_| "receiver panicked".to_string())?.err().unwrap_or_default());
+            if spin {
+                match src.next_batch() {
+                    Some(b) => count(&b),
+                    None => std::hint::spin_loop(),
+                }
+            } else if let Some(b) =
+                src.next_batch_blocking(Some(Duration::from_millis(10))).map_err(|e| e.to_string())?
+            {
+                count(&b);
             }
-            std::thread::sleep(Duration::from_millis(1));
         }
-        Ok(Self { stop, tid: tid.load(Ordering::Acquire), thread })
-    }
-
-    fn finish(self) -> Result<(u64, u64), String> {
-        self.stop.store(true, Ordering::Release);
-        self.thread.join().map_err(|_| "receiver panicked".to_string())?
-    }
+        std::hint::black_box(bytes);
+        let drops = src.stats().map_err(|e| e.to_string())?.drops;
+        Ok((n, drops))
+    })
 }
 
 /// What is receiving during a run.
@@ -197,7 +175,7 @@ enum Running {
 impl Running {
     fn cpu(&self) -> Duration {
         match self {
-            Running::Ours(r) => netring::cpu::thread_cpu_time_of(r.tid),
+            Running::Ours(r) => netring::cpu::thread_cpu_time_of(r.tid()),
             Running::Theirs(_, t) => netring::cpu::process_tree_cpu_time(t.pid()),
         }
         .unwrap_or_default()
@@ -221,7 +199,7 @@ fn start(rx: &Rx, link: &BenchLink, st: &Settings) -> Result<Running, String> {
                 })
                 .map_err(s)?
                 .map_err(s)?;
-            Running::Ours(Receiver::start(cap, st.rx_cpu, r.spin)?)
+            Running::Ours(receive(cap, st.rx_cpu, r.spin)?)
         }
         Rx::Xdp(_, depth, spin) => {
             let how = if link.path == RxPath::Napi { XdpAttach::Native } else { XdpAttach::Generic };
@@ -235,7 +213,7 @@ fn start(rx: &Rx, link: &BenchLink, st: &Settings) -> Result<Running, String> {
                 })
                 .map_err(s)?
                 .map_err(s)?;
-            Running::Ours(Receiver::start(sock, st.rx_cpu, spin)?)
+            Running::Ours(receive(sock, st.rx_cpu, spin)?)
         }
         Rx::Tool(t) => {
             let argv: Vec<String> = match t {
@@ -254,7 +232,7 @@ pub fn run(rx: &Rx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, 
     let cpu0 = receiver.cpu();
     let napi0 = link.napi_cpu();
     let s0 = link.snapshot()?;
-    let generator = Sender::start(TxKind::generator(st.generator, len), &link.link.a, len, st.tx_cpu)?;
+    let generator = tx::start(TxKind::generator(st.generator, len), &link.link.a, len, st.tx_cpu)?;
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(st.seconds));
     let gen_sent = generator.finish();

@@ -8,7 +8,7 @@ use netring::frames::SeqFrames;
 
 use super::external::{self, Tool};
 use super::link::{BenchLink, RxPath, Snapshot};
-use super::tx::{Sender, TxKind};
+use super::tx::{self, Sender, TxKind};
 use super::{Outcome, Settings};
 
 /// An injection contender.
@@ -88,7 +88,7 @@ pub fn run(tx: &Tx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, 
     let link = BenchLink::new(path, len, st.rx_cpu)?;
     let a = &link.link.a;
     let sender = match tx {
-        Tx::Ours(k) => Running::Ours(Sender::start(*k, a, len, st.tx_cpu)?),
+        Tx::Ours(k) => Running::Ours(tx::start(*k, a, len, st.tx_cpu)?),
         Tx::Trafgen => {
             let conf = std::env::temp_dir().join(format!("netring-bench-{}-{len}.trafgen", std::process::id()));
             std::fs::write(&conf, trafgen_conf(len)).map_err(|e| format!("write {}: {e}", conf.display()))?;

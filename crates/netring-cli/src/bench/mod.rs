@@ -136,6 +136,54 @@ impl Outcome {
     }
 }
 
+/// A thread of netring's (sender or receiver) pinned to one CPU, running
+/// until told to stop.
+pub struct Pinned<T> {
+    what: &'static str,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    tid: u32,
+    thread: std::thread::JoinHandle<Result<T, String>>,
+}
+
+impl<T: Send + 'static> Pinned<T> {
+    /// Run `body` on a new thread pinned to `cpu`; `body` gets the stop
+    /// flag. Returns once the thread runs (or with its error, if it ended
+    /// first).
+    pub fn spawn(
+        what: &'static str,
+        cpu: usize,
+        body: impl FnOnce(&std::sync::atomic::AtomicBool) -> Result<T, String> + Send + 'static,
+    ) -> Result<Self, String> {
+        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let tid = std::sync::Arc::new(AtomicU32::new(0));
+        let (s, t) = (stop.clone(), tid.clone());
+        let thread = std::thread::spawn(move || {
+            netring::cpu::pin_current_thread(cpu).map_err(|e| e.to_string())?;
+            t.store(netring::cpu::current_thread_id(), Ordering::Release);
+            body(&s)
+        });
+        while tid.load(Ordering::Acquire) == 0 {
+            if thread.is_finished() {
+                return Err(thread.join().map_err(|_| format!("{what} panicked"))?.err().unwrap_or_default());
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        Ok(Self { what, stop, tid: tid.load(Ordering::Acquire), thread })
+    }
+
+    /// The thread's id (for its CPU time).
+    pub fn tid(&self) -> u32 {
+        self.tid
+    }
+
+    /// Tell the thread to stop and return what it returned.
+    pub fn finish(self) -> Result<T, String> {
+        self.stop.store(true, std::sync::atomic::Ordering::Release);
+        self.thread.join().map_err(|_| format!("{} panicked", self.what))?
+    }
+}
+
 /// One contender's runs at one (section, path, size).
 struct Cell {
     section: Section,
@@ -162,29 +210,17 @@ impl Cell {
     fn median(&self, f: impl Fn(&Outcome) -> f64) -> Option<f64> {
         spread(self.runs.iter().map(f).collect()).map(|s| s.1)
     }
-}
 
-fn check_privileges() -> Result<(), Error> {
-    let missing: Vec<&str> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
-        .into_iter()
-        .filter(|(c, _)| !netring::interface::has_capability(*c))
-        .map(|(_, n)| n)
-        .collect();
-    if missing.is_empty() {
-        return Ok(());
+    /// Median CPU % of the receiving veth's NAPI thread (NAPI path only).
+    fn napi_cpu_pct(&self) -> Option<f64> {
+        self.median(|o| o.kernel_cpu.map_or(f64::NAN, |k| k.as_secs_f64() * 100.0 / o.seconds.max(1e-9)))
+            .filter(|k| k.is_finite())
     }
-    Err(Error::Unsupported {
-        feature: "netring bench",
-        detail: format!(
-            "it builds veth links in new network namespaces and needs {}; run it as root",
-            missing.join(", ")
-        ),
-    })
 }
 
 /// Run `netring bench`.
 pub fn run(mut a: Args) -> Result<ExitCode, Error> {
-    check_privileges()?;
+    crate::privs::require_veth_privileges("netring bench", "builds veth links in new network namespaces")?;
     if a.quick {
         a.reps = 1;
         a.seconds = 0.5;
@@ -244,10 +280,8 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
     let mut done = 0;
     for rep in 0..a.reps {
         // Interleaved: every contender once per repetition, the order rotated.
-        let mut group_start = 0;
-        while group_start < cells.len() {
-            let key = (cells[group_start].section, cells[group_start].path, cells[group_start].size);
-            let group_len = cells[group_start..].iter().take_while(|c| (c.section, c.path, c.size) == key).count();
+        for range in group_ranges(&cells) {
+            let (group_start, group_len) = (range.start, range.len());
             for k in 0..group_len {
                 let i = group_start + (k + rep) % group_len;
                 if cells[i].skipped.is_some() {
@@ -297,7 +331,6 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                     Err(e) => cells[i].errors.push(e),
                 }
             }
-            group_start += group_len;
         }
     }
     let memory = if a.only.contains(&Section::Memory) {
@@ -341,17 +374,22 @@ impl Cell {
     }
 }
 
-/// Cells grouped by (section, path, size), in order.
-fn groups(cells: &[Cell]) -> Vec<&[Cell]> {
+/// Index ranges of the runs of cells with one (section, path, size), in order.
+fn group_ranges(cells: &[Cell]) -> Vec<std::ops::Range<usize>> {
+    let key = |c: &Cell| (c.section, c.path, c.size);
     let mut out = Vec::new();
-    let mut rest = cells;
-    while let Some(first) = rest.first() {
-        let n =
-            rest.iter().take_while(|c| (c.section, c.path, c.size) == (first.section, first.path, first.size)).count();
-        out.push(&rest[..n]);
-        rest = &rest[n..];
+    let mut start = 0;
+    while start < cells.len() {
+        let n = cells[start..].iter().take_while(|c| key(c) == key(&cells[start])).count();
+        out.push(start..start + n);
+        start += n;
     }
     out
+}
+
+/// Cells grouped by (section, path, size), in order.
+fn groups(cells: &[Cell]) -> Vec<&[Cell]> {
+    group_ranges(cells).into_iter().map(|r| &cells[r]).collect()
 }
 
 /// The best median rate of a group.
@@ -413,8 +451,7 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
                 }
                 r.push(format!("{:.0}", c.median(Outcome::cpu_pct).unwrap_or(0.0)));
                 r.push(format!("{:.0}", c.median(Outcome::cpu_ns_per_packet).unwrap_or(0.0)));
-                let k = c.median(|o| o.kernel_cpu.map_or(f64::NAN, |k| k.as_secs_f64() * 100.0 / o.seconds.max(1e-9)));
-                r.push(k.filter(|k| k.is_finite()).map_or("-".into(), |k| format!("{k:.0}")));
+                r.push(c.napi_cpu_pct().map_or("-".into(), |k| format!("{k:.0}")));
                 r.push(format!("{:.2}", med / top.max(1e-9)));
                 if !c.errors.is_empty() {
                     r.push(format!("{} failed run(s): {}", c.errors.len(), c.errors[0]));
@@ -497,7 +534,7 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
                         "drops": m(&|o| o.drops as f64),
                         "cpu_pct": m(&Outcome::cpu_pct),
                         "cpu_ns_per_packet": m(&Outcome::cpu_ns_per_packet),
-                        "napi_cpu_pct": c.median(|o| o.kernel_cpu.map_or(f64::NAN, |k| k.as_secs_f64() * 100.0 / o.seconds.max(1e-9))).filter(|k| k.is_finite()).map(int),
+                        "napi_cpu_pct": c.napi_cpu_pct().map(int),
                         "ratio_to_best_pct": int(med * 100.0 / top.max(1e-9)),
                         "generator": (section == Section::Capture).then(|| TxKind::generator(st.generator, c.size).name()),
                     });

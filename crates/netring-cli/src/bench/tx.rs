@@ -3,14 +3,14 @@
 //! one CPU and sends one frame template (sequence number rewritten per
 //! frame) until told to stop.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::thread::JoinHandle;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use netring::frames::SeqFrames;
 use netring::netns::End;
-use netring::{Injector, RawSender, XdpMode, XdpSocket};
+use netring::{Injector, PacketSink, RawSender, SinkSlot, XdpMode, XdpSocket};
+
+use super::Pinned;
 
 /// `--generator`: which sender feeds the capture runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -83,46 +83,15 @@ const BATCH: usize = 64;
 /// docs/PERFORMANCE.md).
 pub const TX_RING_SLOTS: usize = 256;
 
-/// A sender thread.
-pub struct Sender {
-    stop: Arc<AtomicBool>,
-    tid: Arc<AtomicU32>,
-    thread: JoinHandle<Result<u64, String>>,
-}
+/// A sender thread; [`Pinned::finish`] returns the frames the method
+/// counted as sent, once the kernel has released what was queued.
+pub type Sender = Pinned<u64>;
 
-impl Sender {
-    /// Open `kind` on `end` and start sending `len`-byte frames from a thread
-    /// pinned to `cpu`. Returns once the thread runs.
-    pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize) -> Result<Self, String> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let tid = Arc::new(AtomicU32::new(0));
-        let sock = Socket::open(kind, end)?;
-        let (s, t) = (stop.clone(), tid.clone());
-        let thread = std::thread::spawn(move || {
-            netring::cpu::pin_current_thread(cpu).map_err(|e| e.to_string())?;
-            t.store(netring::cpu::current_thread_id(), Ordering::Release);
-            sock.blast(len, &s)
-        });
-        while tid.load(Ordering::Acquire) == 0 {
-            if thread.is_finished() {
-                return Err(thread.join().map_err(|_| "sender panicked".to_string())?.err().unwrap_or_default());
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        Ok(Self { stop, tid, thread })
-    }
-
-    /// The sending thread's id (for its CPU time).
-    pub fn tid(&self) -> u32 {
-        self.tid.load(Ordering::Acquire)
-    }
-
-    /// Stop, wait until the kernel has released what was queued, and return
-    /// the frames the method counted as sent.
-    pub fn finish(self) -> Result<u64, String> {
-        self.stop.store(true, Ordering::Release);
-        self.thread.join().map_err(|_| "sender panicked".to_string())?
-    }
+/// Open `kind` on `end` and start sending `len`-byte frames from a thread
+/// pinned to `cpu`. Returns once the thread runs.
+pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize) -> Result<Sender, String> {
+    let sock = Socket::open(kind, end)?;
+    Pinned::spawn("sender", cpu, move |stop| sock.blast(len, stop))
 }
 
 enum Socket {
@@ -151,59 +120,53 @@ impl Socket {
 
     /// Send until `stop`; returns the frames sent.
     fn blast(self, len: usize, stop: &AtomicBool) -> Result<u64, String> {
-        let tmpl = SeqFrames::default().build(0, len);
-        let stopped = || stop.load(Ordering::Acquire);
-        let e = |e: netring::Error| e.to_string();
-        let mut seq = 0u64;
         match self {
-            Socket::Ring(mut inj) => {
-                while !stopped() {
-                    for i in 0..BATCH {
-                        let slot = if i == 0 {
-                            inj.allocate_blocking(len, Some(Duration::from_millis(10))).map_err(e)?
-                        } else {
-                            inj.allocate(len).map_err(e)?
-                        };
-                        let Some(mut slot) = slot else { break };
-                        let d: &mut [u8] = &mut slot;
-                        d.copy_from_slice(&tmpl);
-                        d[14..22].copy_from_slice(&seq.to_be_bytes());
-                        slot.send();
-                        seq += 1;
-                    }
-                    inj.flush().map_err(e)?;
-                }
-                inj.flush().map_err(e)?;
-                inj.wait_drained(Some(Duration::from_secs(2))).map_err(e)?;
-                Ok(inj.stats().sent)
-            }
+            // The TX ring waits for room on the first frame of a batch; the
+            // AF_XDP sender spins on the kick instead.
+            Socket::Ring(mut inj) => blast_sink(&mut *inj, len, stop, true),
+            Socket::Xdp(mut sock) => blast_sink(&mut *sock, len, stop, false),
             Socket::Mmsg(tx) => {
                 let frames: Vec<Vec<u8>> = (0..BATCH as u64).map(|s| SeqFrames::default().build(s, len)).collect();
                 let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
-                while !stopped() {
+                let mut sent = 0u64;
+                while !stop.load(Ordering::Acquire) {
                     match tx.send_batch(&refs) {
-                        Ok(n) => seq += n as u64,
+                        Ok(n) => sent += n as u64,
                         // ENOBUFS and friends: the device is busy; try again.
                         Err(_) => std::thread::yield_now(),
                     }
                 }
-                Ok(seq)
-            }
-            Socket::Xdp(mut sock) => {
-                while !stopped() {
-                    for _ in 0..BATCH {
-                        let Some(mut slot) = sock.tx_slot(len).map_err(e)? else { break };
-                        let d = slot.data_mut();
-                        d.copy_from_slice(&tmpl);
-                        d[14..22].copy_from_slice(&seq.to_be_bytes());
-                        slot.send();
-                        seq += 1;
-                    }
-                    sock.flush().map_err(e)?;
-                }
-                sock.wait_tx_drained(Duration::from_secs(2)).map_err(e)?;
-                Ok(sock.statistics().map_err(e)?.completed)
+                Ok(sent)
             }
         }
     }
+}
+
+/// Fill slots of `sink` with numbered `len`-byte frames, `BATCH` per kick,
+/// until `stop`; `wait_first`: wait (up to 10 ms) for room for the first
+/// frame of each batch rather than kick again at once. Returns the frames
+/// the kernel released.
+fn blast_sink<S: PacketSink>(sink: &mut S, len: usize, stop: &AtomicBool, wait_first: bool) -> Result<u64, String> {
+    let tmpl = SeqFrames::default().build(0, len);
+    let e = |e: netring::Error| e.to_string();
+    let mut seq = 0u64;
+    while !stop.load(Ordering::Acquire) {
+        for i in 0..BATCH {
+            let slot = if wait_first && i == 0 {
+                sink.allocate_blocking(len, Some(Duration::from_millis(10)))
+            } else {
+                sink.allocate(len)
+            };
+            let Some(mut slot) = slot.map_err(e)? else { break };
+            let d: &mut [u8] = &mut slot;
+            d.copy_from_slice(&tmpl);
+            d[14..22].copy_from_slice(&seq.to_be_bytes());
+            slot.send();
+            seq += 1;
+        }
+        sink.flush().map_err(e)?;
+    }
+    sink.flush().map_err(e)?;
+    sink.wait_drained(Some(Duration::from_secs(2))).map_err(e)?;
+    Ok(sink.tx_stats().sent)
 }

@@ -7,14 +7,9 @@ use std::time::{Duration, Instant};
 
 use netring::{Batch, Packet, PacketSource};
 
-/// Pin the calling thread to `cpu`.
+/// Pin the calling thread to `cpu` (best effort: unpinned runs still count).
 pub fn pin(cpu: usize) {
-    // SAFETY: cpu_set_t is plain data; sched_setaffinity(0, …) affects the calling thread.
-    unsafe {
-        let mut set: libc::cpu_set_t = std::mem::zeroed();
-        libc::CPU_SET(cpu, &mut set);
-        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
-    }
+    let _ = netring::cpu::pin_current_thread(cpu);
 }
 
 /// Which received frames a [`receiver`] counts.

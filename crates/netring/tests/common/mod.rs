@@ -194,17 +194,7 @@ pub fn collect_udp<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Du
 pub fn on_cpu<T: Send>(cpu: usize, f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| {
         s.spawn(|| {
-            // SAFETY: a zeroed cpu_set_t is the empty set; CPU_SET writes
-            // inside it; sched_setaffinity reads it for the calling thread.
-            unsafe {
-                let mut set: libc::cpu_set_t = std::mem::zeroed();
-                libc::CPU_SET(cpu, &mut set);
-                assert_eq!(
-                    libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set),
-                    0,
-                    "pin to CPU {cpu}"
-                );
-            }
+            netring::cpu::pin_current_thread(cpu).unwrap_or_else(|e| panic!("pin to CPU {cpu}: {e}"));
             f()
         })
         .join()
