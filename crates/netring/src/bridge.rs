@@ -11,7 +11,8 @@
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
-use crate::afpacket::{Capture, Injector, StopHandle};
+use crate::StopHandle;
+use crate::afpacket::{Capture, Injector};
 use crate::error::{Error, Result};
 use crate::packet::Packet;
 use crate::sys;

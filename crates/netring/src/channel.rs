@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, TrySendError};
 
-use crate::afpacket::{Capture, CaptureBuilder, StopHandle};
+use crate::StopHandle;
+use crate::afpacket::{Capture, CaptureBuilder};
 use crate::error::{Error, Result};
 use crate::packet::OwnedPacket;
 use crate::stats::CaptureStats;

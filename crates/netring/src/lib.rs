@@ -129,11 +129,12 @@ pub mod privilege;
 mod ring;
 mod source;
 mod stats;
+mod stop;
 mod sys;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
-pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender, StopHandle};
+pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
 pub use afpacket::{RingProfile, Timestamping};
 pub use afxdp::{XdpBatch, XdpMode, XdpPacket, XdpSocket, XdpSocketBuilder, XdpStats};
@@ -144,6 +145,7 @@ pub use packet::{
 };
 pub use source::{Batch, PacketSink, PacketSource, SinkSlot, TxStats};
 pub use stats::CaptureStats;
+pub use stop::StopHandle;
 
 #[cfg(feature = "channel")]
 pub use channel::ChannelCapture;

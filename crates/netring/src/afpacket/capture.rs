@@ -2,8 +2,6 @@
 //! TPACKET_V3 receive ring.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::batch::{BlockHeader, PacketBatch, Packets, VlanScratch};
@@ -17,7 +15,8 @@ use crate::filter::{FilterMeta, Program};
 use crate::packet::{LinkType, Packet};
 use crate::source::{Batch, PacketSource};
 use crate::stats::{CaptureStats, StatsCounter};
-use crate::sys::{self, EventFd, Mmap, iface, tpacket as tp};
+use crate::stop::StopHandle;
+use crate::sys::{self, Mmap, iface, tpacket as tp};
 
 /// Largest snap length accepted, as libpcap (`MAXIMUM_SNAPLEN`).
 pub const MAX_SNAPLEN: u32 = 262_144;
@@ -424,7 +423,7 @@ impl CaptureBuilder {
             ring,
             interface: iface,
             ifindex,
-            stop: Arc::new(StopShared { stopped: AtomicBool::new(false), event: EventFd::new()? }),
+            stop: StopHandle::new()?,
             stats: StatsCounter::default(),
             snaplen: self.snaplen,
             down: false,
@@ -541,45 +540,6 @@ fn detach(sock: BorrowedFd<'_>) -> Result<()> {
     }
 }
 
-#[derive(Debug)]
-struct StopShared {
-    stopped: AtomicBool,
-    event: EventFd,
-}
-
-/// Wakes and ends a thread blocked in
-/// [`Capture::next_batch_blocking`] from any thread (a signal handler
-/// thread, for instance). Cheap to clone.
-#[derive(Debug, Clone)]
-pub struct StopHandle {
-    shared: Arc<StopShared>,
-}
-
-impl StopHandle {
-    /// Stop the capture: a blocked `next_batch_blocking` returns
-    /// [`Error::Stopped`] at once, and so does every later call. Batches
-    /// already retired can still be drained with [`Capture::next_batch`].
-    pub fn stop(&self) {
-        self.shared.stopped.store(true, Ordering::Release);
-        self.shared.event.signal();
-    }
-
-    /// Whether [`stop`](Self::stop) was called.
-    pub fn is_stopped(&self) -> bool {
-        self.shared.stopped.load(Ordering::Acquire)
-    }
-
-    /// A fresh handle, not stopped (for other backends' blocking waits).
-    pub(crate) fn new() -> Result<Self> {
-        Ok(Self { shared: Arc::new(StopShared { stopped: AtomicBool::new(false), event: EventFd::new()? }) })
-    }
-
-    /// The descriptor that becomes readable on [`stop`](Self::stop), for `poll`.
-    pub(crate) fn event_fd(&self) -> BorrowedFd<'_> {
-        self.shared.event.as_fd()
-    }
-}
-
 /// An AF_PACKET socket receiving through a TPACKET_V3 ring.
 ///
 /// Packets arrive in blocks; [`next_batch`](Self::next_batch) lends out one
@@ -606,7 +566,7 @@ pub struct Capture {
     fd: OwnedFd,
     interface: String,
     ifindex: u32,
-    stop: Arc<StopShared>,
+    stop: StopHandle,
     stats: StatsCounter,
     snaplen: Option<u32>,
     /// The interface went down; the kernel will not report its deletion
@@ -704,7 +664,7 @@ impl Capture {
             if self.check_ready(false)? {
                 return Ok(true);
             }
-            if self.stop.stopped.load(Ordering::Acquire) {
+            if self.stop.is_stopped() {
                 return Err(Error::Stopped);
             }
             let mut left = match deadline {
@@ -717,7 +677,7 @@ impl Capture {
             if let Some(r) = self.recheck_interval() {
                 left = Some(left.map_or(r, |l| l.min(r)));
             }
-            let [sock, _] = sys::poll([(self.fd.as_fd(), libc::POLLIN), (self.stop.event.as_fd(), libc::POLLIN)], left)
+            let [sock, _] = sys::poll([(self.fd.as_fd(), libc::POLLIN), (self.stop.event_fd(), libc::POLLIN)], left)
                 .map_err(|e| Error::from_io("poll", e))?;
             if sock.error() {
                 self.check_socket_error()?;
@@ -777,7 +737,7 @@ impl Capture {
 
     /// A handle that stops blocking waits from another thread.
     pub fn stop_handle(&self) -> StopHandle {
-        StopHandle { shared: Arc::clone(&self.stop) }
+        self.stop.clone()
     }
 
     /// Cumulative statistics since the capture was opened.

@@ -17,7 +17,7 @@ mod tx_ring;
 pub use batch::{PacketBatch, Packets};
 pub use capture::{
     ANY_INTERFACE, Capture, CaptureBuilder, CapturePackets, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE,
-    DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN, StopHandle,
+    DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN,
 };
 pub use fanout::{Fanout, FanoutFlags, FanoutMode};
 pub use injector::{DEFAULT_TX_RING_BYTES, Injector, InjectorBuilder, TpacketVersion, TxSlot};
