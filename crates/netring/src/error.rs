@@ -216,11 +216,6 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// An [`Error::Io`] for `call` from the current `errno`.
-    pub(crate) fn last_os(call: &'static str) -> Self {
-        Self::from_io(call, io::Error::last_os_error())
-    }
-
     /// Classify an `io::Error` from `call`: permission errors become
     /// [`Error::PermissionDenied`] naming the capability the call needs.
     pub(crate) fn from_io(call: &'static str, source: io::Error) -> Self {

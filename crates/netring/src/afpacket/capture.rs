@@ -494,19 +494,14 @@ fn effective_filter(user: Option<&Program>, snaplen: Option<u32>) -> Result<Opti
     })
 }
 
-/// `struct sock_fprog`
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct SockFprog {
-    len: u16,
-    filter: *const crate::filter::Instruction,
-}
-
 fn attach(sock: BorrowedFd<'_>, program: &Program) -> Result<()> {
-    let insns = program.instructions();
-    let fprog = SockFprog { len: insns.len() as u16, filter: insns.as_ptr() };
-    // The kernel copies the program during the call; `insns` outlives it.
-    sys::setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, &fprog, "setsockopt(SO_ATTACH_FILTER)")
+    sys::set_sock_fprog(
+        sock,
+        libc::SOL_SOCKET,
+        libc::SO_ATTACH_FILTER,
+        program.instructions(),
+        "setsockopt(SO_ATTACH_FILTER)",
+    )
 }
 
 /// `SO_ATTACH_BPF`: an eBPF socket filter by descriptor.
@@ -526,10 +521,13 @@ fn attach_ebpf(sock: BorrowedFd<'_>, prog: &EbpfProgram) -> Result<()> {
 
 /// `PACKET_FANOUT_DATA` with a classic BPF program (fanout mode `cbpf`).
 pub(super) fn set_fanout_cbpf(sock: BorrowedFd<'_>, program: &Program) -> Result<()> {
-    let insns = program.instructions();
-    let fprog = SockFprog { len: insns.len() as u16, filter: insns.as_ptr() };
-    // The kernel copies the program during the call; `insns` outlives it.
-    sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT_DATA, &fprog, "setsockopt(PACKET_FANOUT_DATA)")
+    sys::set_sock_fprog(
+        sock,
+        libc::SOL_PACKET,
+        tp::PACKET_FANOUT_DATA,
+        program.instructions(),
+        "setsockopt(PACKET_FANOUT_DATA)",
+    )
 }
 
 fn detach(sock: BorrowedFd<'_>) -> Result<()> {
@@ -1173,37 +1171,50 @@ mod tests {
     #[test]
     #[cfg_attr(miri, ignore = "opens AF_PACKET sockets")]
     fn enomem_halves_the_block_count_down_to_the_minimum() {
-        assert!(
-            sys::has_capability(13) && sys::has_capability(21),
-            "this test needs CAP_NET_RAW and CAP_SYS_ADMIN (a private namespace); run it as root (`.ci/run`)"
-        );
-        std::thread::spawn(|| {
-            crate::sys::ns::unshare_net().unwrap();
-            sys::fault::limit_ring_bytes(Some(1 << 20));
-            let b = || Capture::builder().interface("lo").block_size(64 << 10).block_count(64);
-            // 64 × 64 KiB = 4 MiB: refused, 32 (2 MiB) refused, 16 (1 MiB) taken.
-            let cap = b().min_block_count(4).build().unwrap();
-            assert_eq!(cap.block_count(), 16);
-            assert_eq!(sys::fault::refused(), 2);
-            // Never below the minimum the caller allows: 32 blocks at least.
-            sys::fault::limit_ring_bytes(Some(1 << 20));
-            match b().min_block_count(32).build() {
-                Err(e @ Error::InvalidConfig { .. }) => {
-                    let m = e.to_string();
-                    assert!(m.contains("ENOMEM") && m.contains("32 blocks is the fewest allowed"), "{m}");
+        use crate::sys::call::{Syscall, fake};
+        use std::cell::Cell;
+        use std::rc::Rc;
+        // The fake kernel refuses ring requests above `limit` bytes with
+        // ENOMEM, and counts the refusals.
+        let refusals = Rc::new(Cell::new(0u32));
+        let limited = |limit: u64| {
+            refusals.set(0);
+            let refusals = Rc::clone(&refusals);
+            fake::install(move |call| match call {
+                Syscall::SetSockOpt { name: tp::PACKET_RX_RING, value, .. } => {
+                    let word = |i: usize| u64::from(u32::from_ne_bytes(value[i..i + 4].try_into().unwrap()));
+                    let too_big = word(0) * word(4) > limit;
+                    too_big.then(|| {
+                        refusals.set(refusals.get() + 1);
+                        Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
+                    })
                 }
-                other => panic!("{other:?}"),
+                _ => None,
+            })
+        };
+        let refused = || refusals.get();
+        let b = || Capture::builder().interface("lo").block_size(64 << 10).block_count(64);
+        // 64 × 64 KiB = 4 MiB: refused, 32 (2 MiB) refused, 16 (1 MiB) taken.
+        let _fake = limited(1 << 20);
+        let cap = b().min_block_count(4).build().unwrap();
+        assert_eq!(cap.block_count(), 16);
+        assert_eq!(refused(), 2);
+        // Never below the minimum the caller allows: 32 blocks at least.
+        let _fake = limited(1 << 20);
+        match b().min_block_count(32).build() {
+            Err(e @ Error::InvalidConfig { .. }) => {
+                let m = e.to_string();
+                assert!(m.contains("ENOMEM") && m.contains("32 blocks is the fewest allowed"), "{m}");
             }
-            assert_eq!(sys::fault::refused(), 2, "64 refused, then 32 refused, then no further try");
-            // The block count itself turns the fallback off.
-            sys::fault::limit_ring_bytes(Some(1 << 20));
-            assert!(b().min_block_count(64).build().is_err());
-            assert_eq!(sys::fault::refused(), 1);
-            sys::fault::limit_ring_bytes(None);
-            assert_eq!(b().build().unwrap().block_count(), 64);
-        })
-        .join()
-        .unwrap();
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(refused(), 2, "64 refused, then 32 refused, then no further try");
+        // The block count itself turns the fallback off.
+        let _fake = limited(1 << 20);
+        assert!(b().min_block_count(64).build().is_err());
+        assert_eq!(refused(), 1);
+        let _fake = limited(u64::MAX);
+        assert_eq!(b().build().unwrap().block_count(), 64);
     }
 
     #[test]

@@ -577,7 +577,7 @@ impl XdpSocketBuilder {
         let sock = fd.as_fd();
 
         if shared.is_none() {
-            sx::umem_reg(sock, &umem.registration()).map_err(|e| match e.raw_os_error() {
+            umem.register(sock).map_err(|e| match e.raw_os_error() {
                 Some(libc::ENOBUFS) | Some(libc::ENOMEM) => Error::MemoryLock {
                     bytes: umem.len() as u64,
                     limit: sx::memlock_limit(),

@@ -169,14 +169,22 @@ impl Umem {
             .collect()
     }
 
-    /// The `XDP_UMEM_REG` request for this region.
-    pub(crate) fn registration(&self) -> xdp_umem_reg {
-        xdp_umem_reg {
+    /// Register this region with AF_XDP socket `sock` (`XDP_UMEM_REG`).
+    /// The socket must keep this UMEM (its region) alive: every
+    /// [`XdpSocket`](crate::XdpSocket) holds its `Umem`, and the region is
+    /// shared by `Arc` among the sockets of a shared UMEM.
+    pub(crate) fn register(&self, sock: std::os::fd::BorrowedFd<'_>) -> Result<()> {
+        let reg = xdp_umem_reg {
             addr: self.region.base.as_ptr() as u64,
             len: self.region.len as u64,
             chunk_size: self.region.frame_size,
             ..Default::default()
-        }
+        };
+        // SAFETY: the region is owned by this UMEM's `Arc`, which the socket
+        // (and every socket sharing it) holds until it is closed; the
+        // memory is unmapped only when the last of them drops, after the
+        // descriptor closed.
+        unsafe { crate::sys::xdp::umem_reg(sock, &reg) }
     }
 
     /// Size of the whole region in bytes (every partition).

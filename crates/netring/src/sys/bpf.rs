@@ -133,8 +133,9 @@ const _: () = {
 /// Marker for the attribute structs above.
 ///
 /// # Safety
-/// Implementors are `#[repr(C)]` parts of `union bpf_attr` without padding
-/// the kernel would read as non-zero.
+/// Implementors are `#[repr(C)]` parts of `union bpf_attr` without implicit
+/// padding (every byte initialized, so the attribute may be passed as a byte
+/// slice); explicit padding fields are zero.
 pub unsafe trait BpfAttr: Copy {}
 // SAFETY: repr(C), integer fields, no implicit padding (asserted above).
 unsafe impl BpfAttr for MapCreateAttr {}
@@ -155,12 +156,12 @@ unsafe impl BpfAttr for ObjInfoAttr {}
 /// access the command makes (read or write, of the size given beside it) for
 /// the duration of the call.
 pub unsafe fn bpf<A: BpfAttr>(cmd: u32, attr: &mut A) -> std::io::Result<i64> {
-    super::retry_eintr(|| {
-        // SAFETY: `attr` is a valid, writable attribute of its size; the
-        // pointers inside it are the caller's promise.
-        let r = unsafe { libc::syscall(libc::SYS_bpf, cmd as libc::c_long, std::ptr::from_mut(attr), size_of::<A>()) };
-        if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(r) }
-    })
+    // SAFETY: `A: BpfAttr` is a flat `repr(C)` attribute without padding,
+    // so its bytes may be viewed and written as a slice while `attr` is
+    // borrowed.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(std::ptr::from_mut(attr).cast::<u8>(), size_of::<A>()) };
+    // SAFETY: the pointers inside `attr` are the caller's promise.
+    unsafe { super::syscall(super::Syscall::Bpf { cmd, attr: bytes }) }
 }
 
 /// Run a command that returns a new descriptor.

@@ -1,7 +1,7 @@
 //! The `SIOCETHTOOL` ioctl: driver name and channel (queue) counts
 //! (`include/uapi/linux/ethtool.h`).
 
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 
 use super::iface::{IFNAMSIZ, validate_name};
 use crate::error::{Error, Result};
@@ -77,20 +77,11 @@ const SIOCSHWTSTAMP: libc::c_ulong = 0x89b0;
 /// `HWTSTAMP_FILTER_ALL`: stamp every received packet.
 pub const HWTSTAMP_FILTER_ALL: i32 = 1;
 
-/// `struct ifreq` with `ifr_data` (a pointer) in its union.
-#[repr(C)]
-struct IfreqData {
-    name: [u8; IFNAMSIZ],
-    data: *mut libc::c_void,
-    _pad: [u8; 16],
-}
-
 const _: () = {
     assert!(std::mem::size_of::<ethtool_ts_info>() == 44);
     assert!(std::mem::size_of::<hwtstamp_config>() == 12);
     assert!(std::mem::size_of::<ethtool_drvinfo>() == 196);
     assert!(std::mem::size_of::<ethtool_channels>() == 36);
-    assert!(std::mem::size_of::<IfreqData>() == 40);
 };
 
 /// Run one ethtool command whose struct starts with `cmd` at `buf`.
@@ -102,14 +93,15 @@ fn ethtool<T>(name: &str, buf: &mut T, call: &'static str) -> Result<()> {
 fn ifreq_data_ioctl<T>(name: &str, request: libc::c_ulong, buf: &mut T, call: &'static str) -> Result<()> {
     validate_name(name)?;
     let fd = super::socket(libc::AF_UNIX, libc::SOCK_DGRAM, 0, "socket(AF_UNIX)")?;
-    let mut req = IfreqData { name: [0; IFNAMSIZ], data: std::ptr::from_mut(buf).cast(), _pad: [0; 16] };
-    req.name[..name.len()].copy_from_slice(name.as_bytes());
-    // SAFETY: `req` is a valid ifreq whose data pointer refers to `buf`, a
-    // writable struct of the type the request (and, for SIOCETHTOOL, the
-    // command in its first word) names; both outlive the call.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request, &raw mut req) };
-    if ret < 0 {
-        let e = std::io::Error::last_os_error();
+    // `struct ifreq`: the name, then `ifr_data` (a pointer) in the union.
+    let mut req = [0u8; 40];
+    req[..name.len()].copy_from_slice(name.as_bytes());
+    req[IFNAMSIZ..IFNAMSIZ + 8].copy_from_slice(&(std::ptr::from_mut(buf) as u64).to_ne_bytes());
+    // SAFETY: the data pointer in `req` refers to `buf`, a writable struct of
+    // the type the request (and, for SIOCETHTOOL, the command in its first
+    // word) names; both outlive the call.
+    let ret = unsafe { super::syscall(super::Syscall::Ioctl { fd: fd.as_fd(), request, arg: &mut req }) };
+    if let Err(e) = ret {
         return Err(match e.raw_os_error() {
             Some(libc::ENODEV) => Error::InterfaceNotFound { name: name.to_owned() },
             _ => Error::from_io(call, e),

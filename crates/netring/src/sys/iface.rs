@@ -4,7 +4,7 @@
 //! answer for that namespace (unlike `/sys/class/net`, which shows the
 //! namespace sysfs was mounted in).
 
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{Error, Result};
 
@@ -20,6 +20,15 @@ struct Ifreq {
 }
 
 const _: () = assert!(std::mem::size_of::<Ifreq>() == 40);
+
+impl Ifreq {
+    fn as_bytes_mut(&mut self) -> &mut [u8] {
+        super::bytes_of_mut(self)
+    }
+}
+
+// SAFETY: repr(C) of two byte arrays: no padding, any bytes valid, no pointer.
+unsafe impl super::Pod for Ifreq {}
 
 /// Check an interface name the way the kernel's `dev_valid_name` does.
 pub fn validate_name(name: &str) -> Result<()> {
@@ -52,11 +61,10 @@ fn ioctl_socket() -> Result<OwnedFd> {
 
 fn ioctl(fd: BorrowedFd<'_>, name: &str, request: libc::c_ulong, call: &'static str) -> Result<Ifreq> {
     let mut req = ifreq(name)?;
-    // SAFETY: `req` is a valid, writable `struct ifreq` (40 bytes) for the call;
+    // SAFETY: `req` is a flat `struct ifreq` (40 bytes, no pointer);
     // SIOCGIF* requests read the name and write at most the union.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), request, &raw mut req) };
-    if ret < 0 {
-        let e = std::io::Error::last_os_error();
+    let ret = unsafe { super::syscall(super::Syscall::Ioctl { fd, request, arg: req.as_bytes_mut() }) };
+    if let Err(e) = ret {
         return Err(match e.raw_os_error() {
             Some(libc::ENODEV) | Some(libc::ENXIO) => Error::InterfaceNotFound { name: name.to_owned() },
             _ => Error::from_io(call, e),
@@ -92,11 +100,11 @@ pub fn name(ifindex: u32) -> Result<String> {
 pub fn name_on(fd: BorrowedFd<'_>, ifindex: u32) -> Result<String> {
     let mut req = Ifreq { name: [0; IFNAMSIZ], data: [0; 24] };
     req.data[..4].copy_from_slice(&(ifindex as i32).to_ne_bytes());
-    // SAFETY: `req` is a valid, writable `struct ifreq`; SIOCGIFNAME reads the
-    // index from the union and writes the name.
-    let ret = unsafe { libc::ioctl(fd.as_raw_fd(), libc::SIOCGIFNAME, &raw mut req) };
-    if ret < 0 {
-        let e = std::io::Error::last_os_error();
+    // SAFETY: `req` is a flat `struct ifreq`; SIOCGIFNAME reads the index
+    // from the union and writes the name.
+    let ret =
+        unsafe { super::syscall(super::Syscall::Ioctl { fd, request: libc::SIOCGIFNAME, arg: req.as_bytes_mut() }) };
+    if let Err(e) = ret {
         return Err(match e.raw_os_error() {
             Some(libc::ENODEV) => Error::InterfaceNotFound { name: format!("ifindex {ifindex}") },
             _ => Error::from_io("ioctl(SIOCGIFNAME)", e),

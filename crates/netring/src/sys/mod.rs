@@ -8,6 +8,7 @@
 #![allow(unsafe_code)]
 
 pub mod bpf;
+pub mod call;
 pub mod cred;
 pub mod ethtool;
 pub mod iface;
@@ -26,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use crate::error::{Error, Result};
 
+pub use call::{Syscall, syscall};
 pub use mmap::Mmap;
 
 /// Run `f` until it does not fail with `EINTR`.
@@ -50,81 +52,49 @@ fn cvt_size(ret: libc::ssize_t) -> io::Result<usize> {
 
 /// `socket(2)` with `SOCK_CLOEXEC`.
 pub fn socket(domain: i32, ty: i32, protocol: i32, call: &'static str) -> Result<OwnedFd> {
-    // SAFETY: socket(2) takes plain integers and returns a new descriptor or -1.
-    let fd =
-        cvt(unsafe { libc::socket(domain, ty | libc::SOCK_CLOEXEC, protocol) }).map_err(|e| Error::from_io(call, e))?;
-    // SAFETY: `fd` was just returned by socket(2), is open, and nothing else owns it.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    // SAFETY: no pointers are passed.
+    let fd = unsafe { syscall(Syscall::Socket { domain, ty, protocol }) }.map_err(|e| Error::from_io(call, e))?;
+    // SAFETY: `fd` was just returned by socket(2) (or the test kernel), is
+    // open, and nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// `setsockopt(2)` with a value of plain-old-data type `T`.
-///
-/// `T` must be a `#[repr(C)]` type without padding that the kernel reads as bytes
-/// (every caller passes a kernel struct from this module or an integer).
-pub fn setsockopt<T: Copy>(fd: BorrowedFd<'_>, level: i32, name: i32, value: &T, call: &'static str) -> Result<()> {
-    // SAFETY: `value` points to `size_of::<T>()` readable bytes for the duration
-    // of the call; the kernel copies them and keeps no pointer.
-    cvt(unsafe {
-        libc::setsockopt(
-            fd.as_raw_fd(),
-            level,
-            name,
-            std::ptr::from_ref(value).cast(),
-            size_of::<T>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-    .map_err(|e| Error::from_io(call, e))
+/// The bytes of a plain-old-data value, as the kernel reads them.
+pub fn bytes_of<T: Pod>(value: &T) -> &[u8] {
+    // SAFETY: `T: Pod` has no padding, so all `size_of::<T>()` bytes are
+    // initialized; the slice borrows `value`.
+    unsafe { std::slice::from_raw_parts(std::ptr::from_ref(value).cast::<u8>(), size_of::<T>()) }
 }
 
-/// `setsockopt(PACKET_RX_RING)` with a V3 ring request: the one place the
-/// kernel is asked for ring memory, so that tests can make it refuse
-/// (`ENOMEM`) and prove the smaller-ring fallback without exhausting the
-/// machine's memory (see [`fault`]).
+/// The bytes of a plain-old-data value, for the kernel to write.
+pub fn bytes_of_mut<T: Pod>(value: &mut T) -> &mut [u8] {
+    // SAFETY: `T: Pod` has no padding and is valid for every bit pattern, so
+    // any bytes written through the slice leave a valid `T`; the slice
+    // borrows `value` mutably.
+    unsafe { std::slice::from_raw_parts_mut(std::ptr::from_mut(value).cast::<u8>(), size_of::<T>()) }
+}
+
+/// `setsockopt(2)` with a plain-old-data value.
+pub fn setsockopt<T: Pod>(fd: BorrowedFd<'_>, level: i32, name: i32, value: &T, call: &'static str) -> Result<()> {
+    // SAFETY: the value carries no pointer the kernel follows (every `Pod`
+    // passed as a socket option is a flat kernel struct or an integer).
+    unsafe { syscall(Syscall::SetSockOpt { fd, level, name, value: bytes_of(value) }) }
+        .map(drop)
+        .map_err(|e| Error::from_io(call, e))
+}
+
+/// `setsockopt(PACKET_RX_RING)` with a V3 ring request.
 pub fn set_rx_ring(fd: BorrowedFd<'_>, req: &tpacket::tpacket_req3) -> Result<()> {
-    #[cfg(test)]
-    if fault::refuse_ring(u64::from(req.tp_block_size) * u64::from(req.tp_block_nr)) {
-        return Err(Error::from_io("setsockopt(PACKET_RX_RING)", io::Error::from_raw_os_error(libc::ENOMEM)));
-    }
     setsockopt(fd, libc::SOL_PACKET, tpacket::PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)")
 }
 
-/// Test-only fault injection at the syscall choke point (per thread).
-#[cfg(test)]
-pub mod fault {
-    use std::cell::Cell;
-
-    thread_local! {
-        static RING_LIMIT: Cell<Option<u64>> = const { Cell::new(None) };
-        static REFUSED: Cell<u32> = const { Cell::new(0) };
-    }
-
-    /// From now on, on this thread, `PACKET_RX_RING` requests larger than
-    /// `bytes` fail with `ENOMEM` before reaching the kernel (`None`: off).
-    pub fn limit_ring_bytes(bytes: Option<u64>) {
-        RING_LIMIT.with(|l| l.set(bytes));
-        REFUSED.with(|r| r.set(0));
-    }
-
-    /// How many requests were refused since [`limit_ring_bytes`].
-    pub fn refused() -> u32 {
-        REFUSED.with(Cell::get)
-    }
-
-    pub(super) fn refuse_ring(bytes: u64) -> bool {
-        let refuse = RING_LIMIT.with(Cell::get).is_some_and(|l| bytes > l);
-        if refuse {
-            REFUSED.with(|r| r.set(r.get() + 1));
-        }
-        refuse
-    }
-}
-
-/// Marker for types that are valid for every bit pattern, so the kernel may
-/// fill them.
+/// Marker for plain-old-data types: the kernel may read them as bytes and
+/// fill them with any bytes.
 ///
 /// # Safety
-/// Implementors must be `#[repr(C)]` (or primitive) and valid for any bytes.
+/// Implementors must be `#[repr(C)]` (or primitive), have no padding bytes,
+/// hold no pointer the kernel would follow, and be valid for every bit
+/// pattern.
 pub unsafe trait Pod: Copy {}
 // SAFETY: integers are valid for every bit pattern.
 unsafe impl Pod for i32 {}
@@ -134,17 +104,54 @@ unsafe impl Pod for u32 {}
 unsafe impl Pod for u64 {}
 // SAFETY: repr(C) struct of u32 fields.
 unsafe impl Pod for tpacket::tpacket_stats_v3 {}
+// SAFETY: repr(C) struct of u32 fields.
+unsafe impl Pod for tpacket::tpacket_req {}
+// SAFETY: repr(C) struct of u32 fields.
+unsafe impl Pod for tpacket::tpacket_req3 {}
+// SAFETY: repr(C): i32, u16, u16, [u8; 8]: 16 bytes, no padding.
+unsafe impl Pod for tpacket::packet_mreq {}
+// SAFETY: repr(C) sockaddr_ll: every field an integer or byte array, 20 bytes, no padding.
+unsafe impl Pod for tpacket::sockaddr_ll {}
+// SAFETY: two 64-bit integers on the 64-bit targets this crate builds for.
+unsafe impl Pod for libc::timeval {}
+// SAFETY: `struct sock_filter`: u16, u8, u8, u32 — 8 bytes, no padding, no pointer.
+unsafe impl Pod for crate::filter::Instruction {}
+
+/// `setsockopt` with a `struct sock_fprog` pointing at `program`
+/// (`SO_ATTACH_FILTER`, `PACKET_FANOUT_DATA`): the kernel copies the
+/// program during the call.
+pub fn set_sock_fprog(
+    fd: BorrowedFd<'_>,
+    level: i32,
+    name: i32,
+    program: &[crate::filter::Instruction],
+    call: &'static str,
+) -> Result<()> {
+    // `struct sock_fprog` on 64-bit: u16 len, 6 bytes of padding, a pointer.
+    let mut fprog = [0u8; 16];
+    fprog[..2].copy_from_slice(&(program.len() as u16).to_ne_bytes());
+    fprog[8..].copy_from_slice(&(program.as_ptr() as u64).to_ne_bytes());
+    // SAFETY: the pointer in `fprog` refers to `program.len()` instructions
+    // that outlive the call; the kernel only reads (copies) them.
+    unsafe { syscall(Syscall::SetSockOpt { fd, level, name, value: &fprog }) }
+        .map(drop)
+        .map_err(|e| Error::from_io(call, e))
+}
 
 /// `getsockopt(2)` into a `T` that is valid for any bit pattern.
 pub fn getsockopt<T: Pod>(fd: BorrowedFd<'_>, level: i32, name: i32, call: &'static str) -> Result<T> {
-    let mut value = MaybeUninit::<T>::zeroed();
-    let mut len = size_of::<T>() as libc::socklen_t;
-    // SAFETY: `value` is writable for `len` bytes; the kernel writes at most `len`.
-    cvt(unsafe { libc::getsockopt(fd.as_raw_fd(), level, name, value.as_mut_ptr().cast(), &raw mut len) })
+    // SAFETY: `T: Pod`, so all-zero bytes are a valid `T`.
+    let mut value: T = unsafe { MaybeUninit::<T>::zeroed().assume_init() };
+    // SAFETY: the buffer is a flat value; the kernel writes at most its length.
+    unsafe { syscall(Syscall::GetSockOpt { fd, level, name, value: bytes_of_mut(&mut value) }) }
         .map_err(|e| Error::from_io(call, e))?;
-    // SAFETY: zero-initialized and `T: Pod`, so every byte pattern (partially
-    // written or not) is a valid `T`.
-    Ok(unsafe { value.assume_init() })
+    Ok(value)
+}
+
+/// `bind(2)` with a `sockaddr_*` value.
+pub fn bind<T: Pod>(fd: BorrowedFd<'_>, addr: &T) -> std::io::Result<()> {
+    // SAFETY: a flat sockaddr, no embedded pointer.
+    unsafe { syscall(Syscall::Bind { fd, addr: bytes_of(addr) }) }.map(drop)
 }
 
 /// `bind(2)` an `AF_PACKET` socket to an interface index and protocol
@@ -156,16 +163,7 @@ pub fn bind_packet(fd: BorrowedFd<'_>, ifindex: u32, protocol: u16) -> Result<()
         sll_ifindex: ifindex as i32,
         ..Default::default()
     };
-    // SAFETY: `addr` is a valid sockaddr_ll for the duration of the call.
-    cvt(unsafe {
-        libc::bind(
-            fd.as_raw_fd(),
-            std::ptr::from_ref(&addr).cast(),
-            size_of::<tpacket::sockaddr_ll>() as libc::socklen_t,
-        )
-    })
-    .map(drop)
-    .map_err(|e| Error::from_io("bind(AF_PACKET)", e))
+    bind(fd, &addr).map_err(|e| Error::from_io("bind(AF_PACKET)", e))
 }
 
 /// `send(2)`, retried on `EINTR`.
@@ -350,8 +348,7 @@ pub fn has_capability(cap: u32) -> bool {
 /// the kernel reports -1 once the interface was unregistered.
 pub fn packet_bound_ifindex(fd: BorrowedFd<'_>) -> Option<i32> {
     let mut addr = tpacket::sockaddr_ll::default();
-    let mut len = size_of::<tpacket::sockaddr_ll>() as libc::socklen_t;
-    // SAFETY: `addr` is writable for `len` bytes; the kernel writes at most that.
-    let ret = unsafe { libc::getsockname(fd.as_raw_fd(), (&raw mut addr).cast(), &raw mut len) };
-    (ret == 0).then_some(addr.sll_ifindex)
+    // SAFETY: a flat sockaddr the kernel writes at most its length of.
+    let ret = unsafe { syscall(Syscall::GetSockName { fd, addr: bytes_of_mut(&mut addr) }) };
+    ret.is_ok().then_some(addr.sll_ifindex)
 }

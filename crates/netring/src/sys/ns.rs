@@ -1,7 +1,7 @@
 //! Network namespace system calls: `unshare`, `setns`, bind mounts.
 
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::BorrowedFd;
 use std::path::Path;
 
 use super::cvt;
@@ -20,8 +20,8 @@ pub fn unshare_net() -> Result<()> {
 
 /// Move the calling thread into the network namespace `fd` refers to.
 pub fn setns_net(fd: BorrowedFd<'_>) -> Result<()> {
-    // SAFETY: setns(2) with a valid descriptor and CLONE_NEWNET; affects only this thread.
-    cvt(unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET) })
+    // SAFETY: no pointer is passed; affects only this thread.
+    unsafe { super::syscall(super::Syscall::SetNs { fd }) }
         .map(drop)
         .map_err(|e| Error::from_io("setns(CLONE_NEWNET)", e))
 }

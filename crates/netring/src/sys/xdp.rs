@@ -260,8 +260,24 @@ pub fn memlock_limit() -> Option<u64> {
 }
 
 /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` for `len` bytes at `addr`.
-pub fn umem_reg(fd: BorrowedFd<'_>, reg: &xdp_umem_reg) -> Result<()> {
-    super::setsockopt(fd, SOL_XDP, XDP_UMEM_REG, reg, "setsockopt(XDP_UMEM_REG)")
+///
+/// # Safety
+/// `reg.addr .. reg.addr + reg.len` must be memory the caller owns, that
+/// stays allocated and is not handed to anything else until the socket
+/// (and every socket sharing its UMEM) is closed: the kernel pins it and
+/// reads and writes it from then on.
+pub unsafe fn umem_reg(fd: BorrowedFd<'_>, reg: &xdp_umem_reg) -> Result<()> {
+    let mut bytes = [0u8; size_of::<xdp_umem_reg>()];
+    bytes[..8].copy_from_slice(&reg.addr.to_ne_bytes());
+    bytes[8..16].copy_from_slice(&reg.len.to_ne_bytes());
+    bytes[16..20].copy_from_slice(&reg.chunk_size.to_ne_bytes());
+    bytes[20..24].copy_from_slice(&reg.headroom.to_ne_bytes());
+    bytes[24..28].copy_from_slice(&reg.flags.to_ne_bytes());
+    bytes[28..32].copy_from_slice(&reg.tx_metadata_len.to_ne_bytes());
+    // SAFETY: the region the struct names is the caller's promise (above).
+    unsafe { super::syscall(super::Syscall::SetSockOpt { fd, level: SOL_XDP, name: XDP_UMEM_REG, value: &bytes }) }
+        .map(drop)
+        .map_err(|e| crate::error::Error::from_io("setsockopt(XDP_UMEM_REG)", e))
 }
 
 /// `getsockopt(SOL_XDP, XDP_STATISTICS)`. Kernels before 5.9 fill only the
