@@ -11,8 +11,6 @@ mod backend;
 mod bench;
 mod bridge;
 mod capture;
-mod capture_opts;
-mod fanout;
 mod filter;
 mod generate;
 mod info;

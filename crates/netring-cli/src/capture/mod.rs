@@ -13,8 +13,11 @@ use netring::{
     XdpSocket,
 };
 
-use crate::capture_opts::{CaptureMore, FileSpec};
 use crate::output;
+use opts::{CaptureMore, FileSpec};
+
+mod fanout;
+mod opts;
 
 /// Arguments of `netring capture`.
 #[derive(Debug, clap::Args)]
@@ -172,7 +175,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             if let Some(e) = a.expression()? {
                 b = b.filter(e);
             }
-            let caps = crate::fanout::open_members(&b, fanout, a.more.fanout)?;
+            let caps = fanout::open_members(&b, fanout, a.more.fanout)?;
             let first = &caps[0];
             let link = first.link_type();
             let ts = first.timestamping();
@@ -194,7 +197,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             let file = file_spec(&a, link)?;
             crate::privs::drop_to(a.more.user.as_deref())?;
             if caps.len() > 1 {
-                return crate::fanout::run(&a, caps, file, &how);
+                return fanout::run(&a, caps, file, &how);
             }
             let mut cap = caps.into_iter().next().expect("one capture");
             let stop = cap.stop_handle();

@@ -11,7 +11,7 @@ use netring::afpacket::{Fanout, FanoutFlags, FanoutMode, RingProfile, Timestampi
 use netring::pcap::{FileFormat, RotatingWriter, Rotation};
 use netring::{Error, LinkType};
 
-use crate::capture::parse_secs;
+use super::parse_secs;
 use crate::netns::NetnsArg;
 
 /// `capture` options added for fanout, profiles, time stamps, VLAN tags,

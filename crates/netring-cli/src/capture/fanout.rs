@@ -27,8 +27,8 @@ use netring::afpacket::{Fanout, FanoutFlags};
 use netring::pcap::{IsbCounts, RotatingWriter};
 use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
 
-use crate::capture::{Args, Tally, announce, report, snaplen, truncate};
-use crate::capture_opts::FileSpec;
+use super::opts::FileSpec;
+use super::{Args, Tally, announce, report, snaplen, truncate};
 use crate::output;
 
 /// How long a thread waits for a block before it reports a new watermark.
