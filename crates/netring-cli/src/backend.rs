@@ -1,38 +1,15 @@
 //! Choosing the packet path: `--backend packet|xdp` and `--queue`, shared by
 //! the verbs that receive (`capture`) and transmit (`gen`, `replay`).
 
-use std::str::FromStr;
-
 use netring::{Error, Injector, XdpMode, XdpSocket};
 
-pub use crate::capture::Backend;
-
-/// `--queue`: one queue id, or `all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queue {
-    /// One queue.
-    One(u32),
-    /// Every queue of the interface.
-    All,
-}
-
-impl FromStr for Queue {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "all" {
-            return Ok(Self::All);
-        }
-        s.parse().map(Self::One).map_err(|_| format!("{s:?} is neither a queue number nor `all`"))
-    }
-}
-
-impl std::fmt::Display for Queue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::One(q) => write!(f, "{q}"),
-            Self::All => f.write_str("all"),
-        }
-    }
+/// `--backend`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// AF_PACKET with a TPACKET_V3 ring.
+    Packet,
+    /// AF_XDP.
+    Xdp,
 }
 
 /// Transmit-path options of `gen` and `replay`.
@@ -113,16 +90,3 @@ macro_rules! with_sink {
     };
 }
 pub(crate) use with_sink;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queues_parse() {
-        assert_eq!("3".parse::<Queue>().unwrap(), Queue::One(3));
-        assert_eq!("all".parse::<Queue>().unwrap(), Queue::All);
-        assert!("x".parse::<Queue>().unwrap_err().contains("neither"));
-        assert_eq!(Queue::All.to_string(), "all");
-    }
-}

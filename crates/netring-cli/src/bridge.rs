@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use netring::{Bridge, BridgeAction, BridgeDirection, DirectionStats, Error};
 
-use crate::capture::parse_secs;
+use crate::args::parse_secs;
 use crate::output::{self, Progress};
 
 /// Arguments of `netring bridge`.
@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    ns: crate::args::NetnsArg,
 }
 
 fn parse_hex16(s: &str) -> Result<u16, String> {

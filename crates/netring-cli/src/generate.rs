@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use netring::frames::SeqFrames;
 use netring::{Error, PacketSink, SinkSlot, TxStats};
 
+use crate::args::parse_secs;
 use crate::backend::{TxArgs, with_sink};
-use crate::capture::parse_secs;
 use crate::output::{self, Progress};
 use crate::pace;
 
@@ -62,7 +62,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    ns: crate::args::NetnsArg,
 }
 
 /// What fills a generated frame after its sequence number.

@@ -23,7 +23,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    ns: crate::args::NetnsArg,
 }
 
 /// What `info` reports about one interface.

@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+mod args;
 mod backend;
 mod bench;
 mod bridge;
@@ -14,7 +15,6 @@ mod capture;
 mod filter;
 mod generate;
 mod info;
-mod netns;
 mod output;
 mod pace;
 mod privs;

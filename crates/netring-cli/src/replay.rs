@@ -46,7 +46,7 @@ pub struct Args {
     #[arg(long)]
     json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    ns: crate::args::NetnsArg,
 }
 
 #[derive(Debug, Clone, Copy)]

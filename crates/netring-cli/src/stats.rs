@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use netring::interface::{self, LinkInfo};
 use netring::{Capture, CaptureStats, Error};
 
-use crate::capture::parse_secs;
+use crate::args::parse_secs;
 use crate::output;
 
 /// Arguments of `netring stats`.

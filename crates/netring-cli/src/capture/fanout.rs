@@ -27,8 +27,9 @@ use netring::afpacket::{Fanout, FanoutFlags};
 use netring::pcap::{IsbCounts, RotatingWriter};
 use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
 
-use super::opts::FileSpec;
-use super::{Args, Tally, announce, report, snaplen, truncate};
+use super::args::{Args, snaplen};
+use super::file::FileSpec;
+use super::report::{Tally, announce, report, truncate};
 use crate::output;
 
 /// How long a thread waits for a block before it reports a new watermark.

@@ -3,6 +3,8 @@
 //! (`/run/netns/NAME`, or a path such as `/proc/PID/ns/net`), and the
 //! sockets it opens stay there — no `ip netns exec` needed.
 
+use std::time::Duration;
+
 use netring::Error;
 use netring::netns::NetNs;
 
@@ -27,5 +29,26 @@ impl NetnsArg {
     /// The namespace name, for builders' `.netns()`.
     pub fn name(&self) -> Option<&str> {
         self.netns.as_deref()
+    }
+}
+
+/// Parse seconds as a decimal number (`1`, `0.25`).
+pub fn parse_secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("{s:?} must be a non-negative number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_parse() {
+        assert_eq!(parse_secs("1.5").unwrap(), Duration::from_millis(1500));
+        assert!(parse_secs("-1").is_err());
+        assert!(parse_secs("x").is_err());
     }
 }
