@@ -1,12 +1,80 @@
-//! `--netns NAME`, shared by every verb that opens sockets or reads
-//! interfaces: the work runs on a thread inside the named namespace
+//! The arguments every verb shares, defined once here and flattened into
+//! each verb's `Args` with `#[command(flatten)]`: `-q` and `--json`
+//! ([`Report`], [`Json`]), `-c` and `-d` ([`Limits`], [`Until`]), and
+//! `--netns` ([`NetnsArg`]).
+//!
+//! Flag names, short flags and parsing live here only. Where a verb's help
+//! says more than the shared wording (what `-q` silences, what the JSON
+//! object holds), the verb rewords it with
+//! `#[command(mut_arg("quiet", |a| a.help("…")))]`.
+//!
+//! `--netns NAME` runs the work on a thread inside the named namespace
 //! (`/run/netns/NAME`, or a path such as `/proc/PID/ns/net`), and the
 //! sockets it opens stay there — no `ip netns exec` needed.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netring::Error;
 use netring::netns::NetNs;
+
+/// `-q` and `--json`: how much a verb says while it runs, and whether it
+/// ends with one JSON object on stdout.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct Report {
+    /// No progress line.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub json: Json,
+}
+
+impl Report {
+    /// `--json` was given.
+    pub fn json(&self) -> bool {
+        self.json.json
+    }
+}
+
+/// `--json`: one JSON object on stdout; human output goes to stderr.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct Json {
+    /// Print one JSON object with the counts on stdout at exit.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `-c` and `-d`: when a run stops by itself.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+#[command(mut_arg("duration", |a| a.help("Stop after this many seconds")))]
+pub struct Limits {
+    /// Stop after this many packets.
+    #[arg(short, long)]
+    pub count: Option<u64>,
+    #[command(flatten)]
+    pub until: Until,
+}
+
+impl Limits {
+    /// Whether `n` packets reach the count.
+    pub fn reached(&self, n: u64) -> bool {
+        self.count.is_some_and(|c| n >= c)
+    }
+}
+
+/// `-d`: stop after a while.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct Until {
+    /// Stop after this many seconds (default: until Ctrl-C).
+    #[arg(short, long, value_parser = parse_secs)]
+    pub duration: Option<Duration>,
+}
+
+impl Until {
+    /// When a run that started at `start` ends, if `-d` was given.
+    pub fn deadline(&self, start: Instant) -> Option<Instant> {
+        self.duration.map(|d| start + d)
+    }
+}
 
 /// The `--netns` option.
 #[derive(Debug, Clone, Default, clap::Args)]

@@ -8,23 +8,20 @@ use std::time::{Duration, Instant};
 use netring::frames::SeqFrames;
 use netring::{Error, PacketSink, SinkSlot, TxStats};
 
-use crate::args::parse_secs;
+use crate::args::{Limits, NetnsArg, Report};
 use crate::backend::{TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
 
 /// Arguments of `netring gen`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("count", |a| a.help("Send this many frames (default: until -d or Ctrl-C)")))]
 pub struct Args {
     /// Interface to send on.
     #[arg(short, long)]
     interface: String,
-    /// Send this many frames (default: until -d or Ctrl-C).
-    #[arg(short, long)]
-    count: Option<u64>,
-    /// Stop after this many seconds.
-    #[arg(short, long, value_parser = parse_secs)]
-    duration: Option<Duration>,
+    #[command(flatten)]
+    limits: Limits,
     /// Frame size in bytes, Ethernet header included (60..=MTU+14).
     #[arg(short, long, default_value_t = 60)]
     size: usize,
@@ -55,14 +52,10 @@ pub struct Args {
     /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
     #[arg(long)]
     ring_frames: Option<usize>,
-    /// No progress line.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print one JSON object with the counts on stdout at exit.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    ns: crate::args::NetnsArg,
+    report: Report,
+    #[command(flatten)]
+    ns: NetnsArg,
 }
 
 /// What fills a generated frame after its sequence number.
@@ -128,11 +121,11 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
     let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
     let stopped = || stop.load(Ordering::Acquire);
     let frames = SeqFrames { dst: a.dst_mac, src: a.src_mac, ethertype: a.ethertype };
-    let limit = a.count.unwrap_or(u64::MAX);
-    let mut progress = Progress::new(a.quiet || a.json);
+    let limit = a.limits.count.unwrap_or(u64::MAX);
+    let mut progress = Progress::new(a.report.quiet || a.report.json());
 
     let start = Instant::now();
-    let deadline = a.duration.map(|d| start + d);
+    let deadline = a.limits.until.deadline(start);
     let over = |seq: u64| seq >= limit || deadline.is_some_and(|d| Instant::now() >= d) || stopped();
     let mut seq = 0u64;
     let outcome = (|| -> Result<(), Error> {
@@ -188,7 +181,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    report(a.json, "gen", &s, seconds);
+    report(a.report.json(), "gen", &s, seconds);
     outcome?;
     Ok(ExitCode::SUCCESS)
 }

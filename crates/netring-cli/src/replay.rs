@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use netring::pcap::{LINKTYPE_ETHERNET, Reader};
 use netring::{Error, PacketSink, SinkSlot};
 
+use crate::args::{NetnsArg, Report};
 use crate::backend::{TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
@@ -39,14 +40,10 @@ pub struct Args {
     /// Frames queued per kick of the kernel at top speed.
     #[arg(long, default_value_t = 64)]
     batch: usize,
-    /// No progress line.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print one JSON object with the counts on stdout at exit.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    ns: crate::args::NetnsArg,
+    report: Report,
+    #[command(flatten)]
+    ns: NetnsArg,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -96,7 +93,7 @@ fn replay<S: PacketSink>(
     let max = inj.max_frame_len();
     let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
     let stopped = || stop.load(Ordering::Acquire);
-    let mut progress = Progress::new(a.quiet || a.json);
+    let mut progress = Progress::new(a.report.quiet || a.report.json());
 
     let start = Instant::now();
     let (mut queued, mut skipped, mut pass) = (0u64, 0u64, 0u64);
@@ -170,7 +167,7 @@ fn replay<S: PacketSink>(
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    crate::generate::report(a.json, "replay", &s, seconds);
+    crate::generate::report(a.report.json(), "replay", &s, seconds);
     if skipped > 0 {
         eprintln!("netring replay: {skipped} records longer than {max} bytes skipped");
     }

@@ -20,12 +20,17 @@ use std::time::{Duration, Instant};
 use netring::Error;
 use serde_json::{Value, json};
 
+use crate::args::Report;
 use crate::output;
 use link::RxPath;
 use tx::{GeneratorArg, TxKind};
 
 /// Arguments of `netring bench`.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("quiet", |a| a.help("No progress lines")),
+    mut_arg("json", |a| a.help("Print one JSON object with every figure on stdout (tables go to stderr)")),
+)]
 pub struct Args {
     /// Repetitions of every contender (runs are interleaved).
     #[arg(long, default_value_t = 3)]
@@ -65,12 +70,8 @@ pub struct Args {
     /// CPU of the sender.
     #[arg(long, default_value_t = 0)]
     tx_cpu: usize,
-    /// No progress lines.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print one JSON object with every figure on stdout (tables go to stderr).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    report: Report,
 }
 
 /// A part of the benchmark.
@@ -299,7 +300,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                         inject::run(&tx, c.path, c.size, &st)
                     }
                 };
-                if !a.quiet {
+                if !a.report.quiet {
                     let what = match &r {
                         Ok(o) if c.section == Section::Capture => format!(
                             "{:.3} Mpps, offered {:.3}, loss {:.2}%, CPU {:.0}%",
@@ -334,7 +335,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
         }
     }
     let memory = if a.only.contains(&Section::Memory) {
-        if !a.quiet {
+        if !a.report.quiet {
             eprintln!("memory: resident set of `netring capture` with two ring sizes");
         }
         memory::measure(&st)
@@ -343,7 +344,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
     };
 
     let text = report_text(&cells, &memory, &a, &st, t0.elapsed().as_secs_f64());
-    if a.json {
+    if a.report.json() {
         eprint!("{text}");
         println!("{}", report_json(&cells, &memory, &a, &st, t0.elapsed().as_secs_f64()));
     } else {

@@ -11,22 +11,21 @@ use netring::Error;
 use netring::afpacket::{Fanout, FanoutFlags, FanoutMode, RingProfile, Timestamping};
 use netring::pcap::{FileFormat, Rotation};
 
-use crate::args::{NetnsArg, parse_secs};
+use crate::args::{Limits, NetnsArg, Report, parse_secs};
 use crate::backend::Backend;
 
 /// Arguments of `netring capture`.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("count", |a| a.help("Stop after this many packets (exactly: later packets of the same block are neither written nor counted)")),
+    mut_arg("quiet", |a| a.help("No per-packet lines")),
+)]
 pub struct Args {
     /// Interface to capture on.
     #[arg(short, long)]
     pub(super) interface: String,
-    /// Stop after this many packets (exactly: later packets of the same
-    /// block are neither written nor counted).
-    #[arg(short, long)]
-    pub(super) count: Option<u64>,
-    /// Stop after this many seconds.
-    #[arg(short, long, value_parser = parse_secs)]
-    pub(super) duration: Option<Duration>,
+    #[command(flatten)]
+    pub(super) limits: Limits,
     /// Capture at most this many bytes of each packet (1..=262144).
     #[arg(short, long)]
     pub(super) snaplen: Option<u32>,
@@ -51,12 +50,8 @@ pub struct Args {
     /// Put the interface in promiscuous mode while capturing.
     #[arg(long)]
     pub(super) promisc: bool,
-    /// No per-packet lines.
-    #[arg(short, long)]
-    pub(super) quiet: bool,
-    /// Print one JSON object with the counts on stdout at exit.
-    #[arg(long)]
-    pub(super) json: bool,
+    #[command(flatten)]
+    pub(super) report: Report,
     /// Filter expression (pcap-filter(7) syntax), run in the kernel (with
     /// `--backend xdp`: inside the XDP program; frames it rejects go on to
     /// the host's stack).
@@ -86,11 +81,6 @@ pub struct Args {
 }
 
 impl Args {
-    /// Count, duration, quiet, json.
-    pub(crate) fn limits(&self) -> (Option<u64>, Option<Duration>, bool, bool) {
-        (self.count, self.duration, self.quiet, self.json)
-    }
-
     /// The filter expression from `-f` or the trailing words.
     pub(super) fn expression(&self) -> Result<Option<String>, Error> {
         match (&self.filter, self.expression.is_empty()) {

@@ -147,8 +147,8 @@ struct Emitter<'a> {
 impl Emitter<'_> {
     /// Emit `p`; `false` once the count is reached (nothing more is taken).
     fn emit(&mut self, p: &Packet<'_>) -> Result<bool, Error> {
-        let (count, ..) = self.a.limits();
-        if count.is_some_and(|c| self.tally.packets >= c) {
+        let limits = self.a.limits;
+        if limits.reached(self.tally.packets) {
             return Ok(false);
         }
         let p = truncate(*p, self.snaplen);
@@ -160,16 +160,18 @@ impl Emitter<'_> {
         if self.lines {
             print_line(self.a, &p);
         }
-        Ok(count.is_none_or(|c| self.tally.packets < c))
+        Ok(!limits.reached(self.tally.packets))
     }
 }
 
 fn print_line(a: &Args, p: &Packet<'_>) {
     let line = output::packet_line(p);
-    let (_, _, _, json) = a.limits();
     // With --json, stdout is reserved for the summary object.
-    let _ =
-        if json { writeln!(std::io::stderr().lock(), "{line}") } else { writeln!(std::io::stdout().lock(), "{line}") };
+    let _ = if a.report.json() {
+        writeln!(std::io::stderr().lock(), "{line}")
+    } else {
+        writeln!(std::io::stdout().lock(), "{line}")
+    };
 }
 
 type RunResult = (Tally, CaptureStats, Result<(), Error>);
@@ -181,10 +183,9 @@ fn merged(
     stops: &[StopHandle],
     start_ts: Timestamp,
 ) -> Result<RunResult, Error> {
-    let (_, duration, quiet, _) = a.limits();
     let n = caps.len();
     let writer = file.map(|f| f.open(None)).transpose()?;
-    let lines = !quiet && writer.is_none();
+    let lines = !a.report.quiet && writer.is_none();
     let mut out = Emitter { a, writer, tally: Tally::default(), lines, snaplen: snaplen(a) };
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
@@ -198,7 +199,7 @@ fn merged(
         .map_err(|e| Error::Io { call: "spawn capture thread", source: e })?;
     drop(tx);
 
-    let deadline = duration.map(|d| Instant::now() + d);
+    let deadline = a.limits.until.deadline(Instant::now());
     let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
     let mut safe = vec![Timestamp::default(); n];
     let mut done = vec![false; n];
@@ -286,8 +287,7 @@ fn record(
     stops: &[StopHandle],
     tally: &mut Tally,
 ) -> Result<(), Error> {
-    let (count, _, quiet, _) = a.limits();
-    let lines = !quiet && writer.is_none();
+    let lines = !a.report.quiet && writer.is_none();
     let snap = snaplen(a);
     loop {
         let batch = match cap.next_batch_blocking(Some(TICK)) {
@@ -299,7 +299,7 @@ fn record(
         for pkt in &batch {
             // Exactly N over the group: each packet claims a number first.
             let n = claimed.fetch_add(1, Ordering::Relaxed);
-            if count.is_some_and(|c| n >= c) {
+            if a.limits.reached(n) {
                 stop_all(stops);
                 return Ok(());
             }
@@ -312,7 +312,7 @@ fn record(
             if lines {
                 print_line(a, &pkt);
             }
-            if count.is_some_and(|c| n + 1 >= c) {
+            if a.limits.reached(n + 1) {
                 stop_all(stops);
                 return Ok(());
             }
@@ -327,12 +327,11 @@ fn split(
     stops: &[StopHandle],
     start_ts: Timestamp,
 ) -> Result<RunResult, Error> {
-    let (_, duration, _, _) = a.limits();
     let claimed = AtomicU64::new(0);
     let writers: Vec<Option<RotatingWriter>> =
         (0..caps.len()).map(|k| file.map(|f| f.open(Some(k))).transpose()).collect::<Result<_, _>>()?;
     let results = Mutex::new(Vec::new());
-    let deadline = duration.map(|d| Instant::now() + d);
+    let deadline = a.limits.until.deadline(Instant::now());
     let running = Arc::new(AtomicU64::new(caps.len() as u64));
     std::thread::scope(|s| {
         for (mut cap, mut writer) in caps.into_iter().zip(writers) {

@@ -36,7 +36,7 @@ pub(crate) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
 }
 
 pub(crate) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
-    if a.json {
+    if a.report.json() {
         let v = serde_json::json!({
             "packets": t.packets,
             "bytes": t.bytes,

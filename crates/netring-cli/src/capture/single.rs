@@ -30,15 +30,15 @@ pub(super) fn capture_loop<S: PacketSource>(
     crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
 
     announce(a, link, how);
-    let lines = !a.quiet && writer.is_none();
+    let lines = !a.report.quiet && writer.is_none();
     let started = Instant::now();
-    let deadline = a.duration.map(|d| started + d);
+    let deadline = a.limits.until.deadline(started);
     let mut tally = Tally::default();
     let mut stdout = std::io::stdout().lock();
     let mut stderr = std::io::stderr().lock();
 
     let outcome = loop {
-        if a.count.is_some_and(|c| tally.packets >= c) {
+        if a.limits.reached(tally.packets) {
             break Ok(());
         }
         let wait = match deadline {
@@ -56,7 +56,7 @@ pub(super) fn capture_loop<S: PacketSource>(
         };
         let mut result = Ok(());
         for pkt in batch.packets() {
-            if a.count.is_some_and(|c| tally.packets >= c) {
+            if a.limits.reached(tally.packets) {
                 break;
             }
             // AF_PACKET truncates in the kernel; AF_XDP delivers whole frames.
@@ -72,7 +72,7 @@ pub(super) fn capture_loop<S: PacketSource>(
             if lines {
                 // With --json, stdout is reserved for the summary object.
                 let line = output::packet_line(&pkt);
-                let r = if a.json { writeln!(stderr, "{line}") } else { writeln!(stdout, "{line}") };
+                let r = if a.report.json() { writeln!(stderr, "{line}") } else { writeln!(stdout, "{line}") };
                 if r.is_err() {
                     // A closed pipe (`| head`) ends the capture quietly.
                     stop.stop();
