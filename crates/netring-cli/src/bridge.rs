@@ -56,7 +56,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let mut bridge = b.build()?;
     let stop = bridge.stop_handle();
     let on_signal = stop.clone();
-    crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    crate::signals::on_stop(move || on_signal.stop())?;
     eprintln!("netring: bridging {} <-> {}", a.port_a, a.port_b);
     let mut progress = Progress::new(a.report.quiet || a.report.json());
     let start = Instant::now();

@@ -118,7 +118,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
             rule: format!("must be 60..={max} (MTU + link header of {})", a.interface),
         });
     }
-    let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    let stop = crate::signals::on_stop(|| {})?;
     let stopped = || stop.load(Ordering::Acquire);
     let frames = SeqFrames { dst: a.dst_mac, src: a.src_mac, ethertype: a.ethertype };
     let limit = a.limits.count.unwrap_or(u64::MAX);

@@ -91,7 +91,7 @@ fn replay<S: PacketSink>(
     inj: &mut S,
 ) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
-    let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    let stop = crate::signals::on_stop(|| {})?;
     let stopped = || stop.load(Ordering::Acquire);
     let mut progress = Progress::new(a.report.quiet || a.report.json());
 

@@ -57,8 +57,7 @@ pub fn run(a: &Args, caps: Vec<Capture>, file: Option<FileSpec>, how: &str) -> R
     let stops: Vec<StopHandle> = caps.iter().map(Capture::stop_handle).collect();
     let link = caps[0].link_type();
     let on_signal = stops.clone();
-    crate::signals::on_stop(move || on_signal.iter().for_each(StopHandle::stop))
-        .map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    crate::signals::on_stop(move || on_signal.iter().for_each(StopHandle::stop))?;
     let start_ts = Timestamp::now();
     let started = Instant::now();
     announce(a, link, how);

@@ -27,7 +27,7 @@ pub(super) fn capture_loop<S: PacketSource>(
     let start_ts = Timestamp::now();
 
     let on_signal = stop.clone();
-    crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    crate::signals::on_stop(move || on_signal.stop())?;
 
     announce(a, link, how);
     let lines = !a.report.quiet && writer.is_none();
