@@ -1,7 +1,11 @@
-//! Choosing the packet path: `--backend packet|xdp` and `--queue`, shared by
-//! the verbs that receive (`capture`) and transmit (`gen`, `replay`).
+//! Choosing the packet path: `--backend packet|xdp`, shared by the verbs
+//! that receive (`capture`) and transmit (`gen`, `replay`); the transmit
+//! path of `gen` and `replay` (`TxArgs`, `Sink`, `with_sink!`) and the
+//! summary both print.
 
-use netring::{Error, Injector, XdpMode, XdpSocket};
+use netring::{Error, Injector, TxStats, XdpMode, XdpSocket};
+
+use crate::output;
 
 /// `--backend`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -77,6 +81,27 @@ impl TxArgs {
             }
         }
     }
+}
+
+/// What a transmit run reports (gen and replay share it).
+pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
+    if json {
+        let v = serde_json::json!({
+            "packets": s.sent,
+            "bytes": s.bytes,
+            "rejected": s.rejected,
+            "seconds": seconds,
+        });
+        println!("{v}");
+    }
+    eprintln!(
+        "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected by the kernel{}",
+        s.sent,
+        s.bytes,
+        output::rate(s.sent, seconds),
+        s.rejected,
+        if s.pending > 0 { format!(", {} still queued at exit", s.pending) } else { String::new() }
+    );
 }
 
 /// Run `$body` with `$sink` bound to the concrete transmit path, so code

@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use netring::frames::SeqFrames;
-use netring::{Error, PacketSink, SinkSlot, TxStats};
+use netring::{Error, PacketSink, SinkSlot};
 
 use crate::args::{Limits, NetnsArg, Report};
-use crate::backend::{TxArgs, with_sink};
+use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
 
@@ -69,27 +69,6 @@ enum Payload {
 
 fn parse_ethertype(s: &str) -> Result<u16, String> {
     u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("{s:?} is not a hex EtherType"))
-}
-
-/// What a transmit run reports (gen and replay share it).
-pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
-    if json {
-        let v = serde_json::json!({
-            "packets": s.sent,
-            "bytes": s.bytes,
-            "rejected": s.rejected,
-            "seconds": seconds,
-        });
-        println!("{v}");
-    }
-    eprintln!(
-        "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected by the kernel{}",
-        s.sent,
-        s.bytes,
-        output::rate(s.sent, seconds),
-        s.rejected,
-        if s.pending > 0 { format!(", {} still queued at exit", s.pending) } else { String::new() }
-    );
 }
 
 /// Run `netring gen`.
@@ -181,7 +160,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    report(a.report.json(), "gen", &s, seconds);
+    backend::report(a.report.json(), "gen", &s, seconds);
     outcome?;
     Ok(ExitCode::SUCCESS)
 }

@@ -11,7 +11,7 @@ use netring::pcap::{LINKTYPE_ETHERNET, Reader};
 use netring::{Error, PacketSink, SinkSlot};
 
 use crate::args::{NetnsArg, Report};
-use crate::backend::{TxArgs, with_sink};
+use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
 
@@ -167,7 +167,7 @@ fn replay<S: PacketSink>(
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    crate::generate::report(a.report.json(), "replay", &s, seconds);
+    backend::report(a.report.json(), "replay", &s, seconds);
     if skipped > 0 {
         eprintln!("netring replay: {skipped} records longer than {max} bytes skipped");
     }
