@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use netring::Error;
 use netring::afpacket::{Fanout, FanoutFlags, FanoutMode, RingProfile, Timestamping};
+use netring::afxdp::XdpAttach;
 use netring::pcap::{FileFormat, Rotation};
 
 use crate::args::{Limits, NetnsArg, Report, parse_secs};
@@ -105,6 +106,16 @@ pub enum XdpAttachArg {
     Native,
     /// Generic (skb) mode only.
     Generic,
+}
+
+impl From<XdpAttachArg> for XdpAttach {
+    fn from(a: XdpAttachArg) -> Self {
+        match a {
+            XdpAttachArg::Auto => XdpAttach::Auto,
+            XdpAttachArg::Native => XdpAttach::Native,
+            XdpAttachArg::Generic => XdpAttach::Generic,
+        }
+    }
 }
 
 /// `--queue`: one queue id, or `all`.

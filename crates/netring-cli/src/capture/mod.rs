@@ -4,13 +4,13 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use netring::afxdp::{XdpAttach, XdpQueueSet};
+use netring::afxdp::XdpQueueSet;
 use netring::{Capture, Error, LinkType, XdpMode, XdpSocket};
 
 use crate::backend::Backend;
 
 pub use args::Args;
-use args::{Queue, XdpAttachArg};
+use args::Queue;
 use file::file_spec;
 use single::capture_loop;
 
@@ -105,12 +105,7 @@ fn xdp(a: &Args) -> Result<ExitCode, Error> {
     {
         return Err(Error::TakeoverRefused { interface: a.interface.clone(), reason });
     }
-    let attach = match a.xdp_attach {
-        XdpAttachArg::Auto => XdpAttach::Auto,
-        XdpAttachArg::Native => XdpAttach::Native,
-        XdpAttachArg::Generic => XdpAttach::Generic,
-    };
-    let mut b = XdpSocket::builder().interface(&a.interface).mode(XdpMode::Rx).attach(attach);
+    let mut b = XdpSocket::builder().interface(&a.interface).mode(XdpMode::Rx).attach(a.xdp_attach.into());
     if let Some(ns) = a.more.ns.name() {
         b = b.netns(ns);
     }
