@@ -78,10 +78,15 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = XdpAttachArg::Auto)]
     pub(super) xdp_attach: XdpAttachArg,
     #[command(flatten)]
-    pub(crate) more: CaptureMore,
+    pub(super) more: CaptureMore,
 }
 
 impl Args {
+    /// The snap length in force.
+    pub(super) fn snaplen(&self) -> u32 {
+        self.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN)
+    }
+
     /// The filter expression from `-f` or the trailing words.
     pub(super) fn expression(&self) -> Result<Option<String>, Error> {
         match (&self.filter, self.expression.is_empty()) {
@@ -144,11 +149,6 @@ impl std::fmt::Display for Queue {
             Self::All => f.write_str("all"),
         }
     }
-}
-
-/// The snap length in force.
-pub(crate) fn snaplen(a: &Args) -> u32 {
-    a.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN)
 }
 
 /// `capture` options added for fanout, profiles, time stamps, VLAN tags,

@@ -27,7 +27,7 @@ use netring::afpacket::{Fanout, FanoutFlags};
 use netring::pcap::{IsbCounts, RotatingWriter};
 use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
 
-use super::args::{Args, snaplen};
+use super::args::Args;
 use super::file::FileSpec;
 use super::report::{Tally, announce, report, truncate};
 use crate::output;
@@ -185,7 +185,7 @@ fn merged(
     let n = caps.len();
     let writer = file.map(|f| f.open(None)).transpose()?;
     let lines = !a.report.quiet && writer.is_none();
-    let mut out = Emitter { a, writer, tally: Tally::default(), lines, snaplen: snaplen(a) };
+    let mut out = Emitter { a, writer, tally: Tally::default(), lines, snaplen: a.snaplen() };
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
         .into_iter()
@@ -287,7 +287,7 @@ fn record(
     tally: &mut Tally,
 ) -> Result<(), Error> {
     let lines = !a.report.quiet && writer.is_none();
-    let snap = snaplen(a);
+    let snap = a.snaplen();
     loop {
         let batch = match cap.next_batch_blocking(Some(TICK)) {
             Ok(Some(b)) => b,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use netring::pcap::{FileFormat, RotatingWriter, Rotation};
 use netring::{Error, LinkType};
 
-use super::args::{Args, snaplen};
+use super::args::Args;
 
 /// What -w and its companions ask for.
 #[derive(Clone)]
@@ -91,7 +91,7 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
     } else {
         None
     };
-    Ok(Some(FileSpec { path, format, snaplen: snaplen(a), link, interface: a.interface.clone(), rotation, names }))
+    Ok(Some(FileSpec { path, format, snaplen: a.snaplen(), link, interface: a.interface.clone(), rotation, names }))
 }
 
 #[cfg(test)]

@@ -4,28 +4,28 @@
 
 use netring::{CaptureStats, LinkType, Packet, PacketStatus};
 
-use super::args::{Args, snaplen};
+use super::args::Args;
 use crate::output;
 
 /// What a run counted.
 #[derive(Debug, Default)]
-pub(crate) struct Tally {
-    pub(crate) packets: u64,
-    pub(crate) bytes: u64,
+pub(super) struct Tally {
+    pub(super) packets: u64,
+    pub(super) bytes: u64,
 }
 
 /// The "listening on" line.
-pub(crate) fn announce(a: &Args, link: LinkType, how: &str) {
+pub(super) fn announce(a: &Args, link: LinkType, how: &str) {
     eprintln!(
         "netring: listening on {}, link-type {}, snapshot length {} bytes, {how}",
         a.interface,
         link.describe(),
-        snaplen(a)
+        a.snaplen()
     );
 }
 
 /// `pkt` cut to `snaplen` bytes, marked truncated if that cut anything.
-pub(crate) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
+pub(super) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
     let s = snaplen as usize;
     if pkt.len() <= s {
         return pkt;
@@ -35,7 +35,9 @@ pub(crate) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
     Packet::new(&pkt.data()[..s], meta)
 }
 
-pub(crate) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
+/// The summary at exit: one line on stderr, and with `--json` one object
+/// on stdout.
+pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
     if a.report.json() {
         let v = serde_json::json!({
             "packets": t.packets,

@@ -8,7 +8,7 @@ use std::time::Instant;
 use netring::pcap::IsbCounts;
 use netring::{Batch, Error, LinkType, PacketSource, StopHandle, Timestamp};
 
-use super::args::{Args, snaplen};
+use super::args::Args;
 use super::file::FileSpec;
 use super::report::{Tally, announce, report, truncate};
 use crate::output;
@@ -22,7 +22,7 @@ pub(super) fn capture_loop<S: PacketSource>(
     file: Option<FileSpec>,
     link: LinkType,
 ) -> Result<ExitCode, Error> {
-    let snaplen = snaplen(a);
+    let snaplen = a.snaplen();
     let mut writer = file.as_ref().map(|f| f.open(None)).transpose()?;
     let start_ts = Timestamp::now();
 
