@@ -4,6 +4,13 @@
 //! exactly one JSON object on stdout at exit and human output on stderr;
 //! errors exit non-zero with one line on stderr; SIGINT/SIGTERM end a run
 //! cleanly.
+//!
+//! Layout: one module per verb (`capture/` and `bench/` are folders, one
+//! concern a file); the verbs use the shared modules and never each other:
+//! `args` (the arguments every verb shares, flattened into each verb's
+//! `Args`), `backend` (`--backend` and the transmit path of `gen` and
+//! `replay`), `output`, `signals`, `privs`, `pace`. No two modules import
+//! each other.
 
 #![forbid(unsafe_code)]
 
