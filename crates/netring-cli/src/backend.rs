@@ -16,7 +16,8 @@ pub enum Backend {
     Xdp,
 }
 
-/// Transmit-path options of `gen` and `replay`.
+/// Transmit-path options of `gen` and `replay`: the path, its queue, qdisc
+/// bypass and the batch size at top speed.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TxArgs {
     /// Transmit path: `packet` (AF_PACKET TX ring) or `xdp` (AF_XDP socket
@@ -31,6 +32,9 @@ pub struct TxArgs {
     /// always does).
     #[arg(long)]
     pub qdisc_bypass: bool,
+    /// Frames queued per kick of the kernel at top speed.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
 }
 
 /// The opened transmit path.
@@ -44,6 +48,14 @@ pub enum Sink {
 }
 
 impl TxArgs {
+    /// Refuse `--batch 0`.
+    pub fn check_batch(&self) -> Result<(), Error> {
+        if self.batch == 0 {
+            return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
+        }
+        Ok(())
+    }
+
     /// Open the transmit path on `interface` (`ring_frames`: AF_PACKET TX
     /// ring slots, when given), inside network namespace `netns` if given.
     pub fn open(&self, interface: &str, ring_frames: Option<usize>, netns: Option<&str>) -> Result<Sink, Error> {

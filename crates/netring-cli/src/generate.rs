@@ -46,9 +46,6 @@ pub struct Args {
     payload: Payload,
     #[command(flatten)]
     tx: TxArgs,
-    /// Frames queued per kick of the kernel at top speed.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
     /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
     #[arg(long)]
     ring_frames: Option<usize>,
@@ -80,9 +77,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             rule: "must be a positive number of frames per second".into(),
         });
     }
-    if a.batch == 0 {
-        return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
-    }
+    a.tx.check_batch()?;
     let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
     with_sink!(sink, |s| generate(&a, s))
 }
@@ -112,7 +107,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
             // How many frames are due now: a batch at top speed, or the
             // frames whose time has come on the paced schedule.
             let n = match a.rate {
-                None => a.batch as u64,
+                None => a.tx.batch as u64,
                 Some(pps) => {
                     let next = pace::due(start, seq, pps);
                     pace::wait_until(deadline.map_or(next, |d| next.min(d)), &stopped);
@@ -120,7 +115,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
                         break;
                     }
                     let elapsed = start.elapsed().as_secs_f64();
-                    ((elapsed * pps) as u64 + 1).saturating_sub(seq).clamp(1, a.batch as u64)
+                    ((elapsed * pps) as u64 + 1).saturating_sub(seq).clamp(1, a.tx.batch as u64)
                 }
             }
             .min(limit - seq);

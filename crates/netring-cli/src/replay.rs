@@ -37,9 +37,6 @@ pub struct Args {
     loops: u64,
     #[command(flatten)]
     tx: TxArgs,
-    /// Frames queued per kick of the kernel at top speed.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
     #[command(flatten)]
     report: Report,
     #[command(flatten)]
@@ -64,9 +61,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         (false, None) if a.speed.is_finite() && a.speed > 0.0 => Timing::Original(a.speed),
         (false, None) => return Err(bad("speed", a.speed, "must be a positive factor")),
     };
-    if a.batch == 0 {
-        return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
-    }
+    a.tx.check_batch()?;
     // Open the file first: a bad file fails before anything is sent.
     let first = Reader::open(&a.file)?;
     if first.linktype() != LINKTYPE_ETHERNET {
@@ -143,7 +138,7 @@ fn replay<S: PacketSink>(
                 slot.send();
                 queued += 1;
                 in_batch += 1;
-                if target.is_some() || in_batch >= a.batch {
+                if target.is_some() || in_batch >= a.tx.batch {
                     inj.flush()?;
                     in_batch = 0;
                 }
