@@ -1,41 +1,23 @@
-//! Choosing the packet path: `--backend packet|xdp` and `--queue`, shared by
-//! the verbs that receive (`capture`) and transmit (`gen`, `replay`).
+//! Choosing the packet path: `--backend packet|xdp`, shared by the verbs
+//! that receive (`capture`) and transmit (`gen`, `replay`); the transmit
+//! path of `gen` and `replay` (`TxArgs`, `Sink`, `with_sink!`) and the
+//! summary both print.
 
-use std::str::FromStr;
+use netring::{Error, Injector, TxStats, XdpMode, XdpSocket};
 
-use netring::{Error, Injector, XdpMode, XdpSocket};
+use crate::output;
 
-pub use crate::capture::Backend;
-
-/// `--queue`: one queue id, or `all`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Queue {
-    /// One queue.
-    One(u32),
-    /// Every queue of the interface.
-    All,
+/// `--backend`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// AF_PACKET with a TPACKET_V3 ring.
+    Packet,
+    /// AF_XDP.
+    Xdp,
 }
 
-impl FromStr for Queue {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s == "all" {
-            return Ok(Self::All);
-        }
-        s.parse().map(Self::One).map_err(|_| format!("{s:?} is neither a queue number nor `all`"))
-    }
-}
-
-impl std::fmt::Display for Queue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::One(q) => write!(f, "{q}"),
-            Self::All => f.write_str("all"),
-        }
-    }
-}
-
-/// Transmit-path options of `gen` and `replay`.
+/// Transmit-path options of `gen` and `replay`: the path, its queue, qdisc
+/// bypass and the batch size at top speed.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TxArgs {
     /// Transmit path: `packet` (AF_PACKET TX ring) or `xdp` (AF_XDP socket
@@ -50,6 +32,9 @@ pub struct TxArgs {
     /// always does).
     #[arg(long)]
     pub qdisc_bypass: bool,
+    /// Frames queued per kick of the kernel at top speed.
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
 }
 
 /// The opened transmit path.
@@ -63,6 +48,14 @@ pub enum Sink {
 }
 
 impl TxArgs {
+    /// Refuse `--batch 0`.
+    pub fn check_batch(&self) -> Result<(), Error> {
+        if self.batch == 0 {
+            return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
+        }
+        Ok(())
+    }
+
     /// Open the transmit path on `interface` (`ring_frames`: AF_PACKET TX
     /// ring slots, when given), inside network namespace `netns` if given.
     pub fn open(&self, interface: &str, ring_frames: Option<usize>, netns: Option<&str>) -> Result<Sink, Error> {
@@ -102,6 +95,27 @@ impl TxArgs {
     }
 }
 
+/// What a transmit run reports (gen and replay share it).
+pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
+    if json {
+        let v = serde_json::json!({
+            "packets": s.sent,
+            "bytes": s.bytes,
+            "rejected": s.rejected,
+            "seconds": seconds,
+        });
+        println!("{v}");
+    }
+    eprintln!(
+        "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected by the kernel{}",
+        s.sent,
+        s.bytes,
+        output::rate(s.sent, seconds),
+        s.rejected,
+        if s.pending > 0 { format!(", {} still queued at exit", s.pending) } else { String::new() }
+    );
+}
+
 /// Run `$body` with `$sink` bound to the concrete transmit path, so code
 /// generic over `PacketSink` runs on either backend.
 macro_rules! with_sink {
@@ -113,16 +127,3 @@ macro_rules! with_sink {
     };
 }
 pub(crate) use with_sink;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn queues_parse() {
-        assert_eq!("3".parse::<Queue>().unwrap(), Queue::One(3));
-        assert_eq!("all".parse::<Queue>().unwrap(), Queue::All);
-        assert!("x".parse::<Queue>().unwrap_err().contains("neither"));
-        assert_eq!(Queue::All.to_string(), "all");
-    }
-}

@@ -2,11 +2,11 @@
 //! duration passes or Ctrl-C.
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use netring::{Bridge, BridgeAction, BridgeDirection, DirectionStats, Error};
 
-use crate::capture::parse_secs;
+use crate::args::{NetnsArg, Report, Until};
 use crate::output::{self, Progress};
 
 /// Arguments of `netring bridge`.
@@ -18,9 +18,8 @@ pub struct Args {
     /// Port B.
     #[arg(short = 'b', long)]
     port_b: String,
-    /// Stop after this many seconds (default: until Ctrl-C).
-    #[arg(short, long, value_parser = parse_secs)]
-    duration: Option<Duration>,
+    #[command(flatten)]
+    until: Until,
     /// Drop frames of this EtherType (hex, e.g. 86dd) in both directions;
     /// may be given several times.
     #[arg(long = "drop-ethertype", value_parser = parse_hex16)]
@@ -28,14 +27,10 @@ pub struct Args {
     /// Hand frames straight to the drivers (PACKET_QDISC_BYPASS).
     #[arg(long)]
     qdisc_bypass: bool,
-    /// No progress line.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print one JSON object with the counts on stdout at exit.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    report: Report,
+    #[command(flatten)]
+    ns: NetnsArg,
 }
 
 fn parse_hex16(s: &str) -> Result<u16, String> {
@@ -61,13 +56,13 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let mut bridge = b.build()?;
     let stop = bridge.stop_handle();
     let on_signal = stop.clone();
-    crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    crate::signals::on_stop(move || on_signal.stop())?;
     eprintln!("netring: bridging {} <-> {}", a.port_a, a.port_b);
-    let mut progress = Progress::new(a.quiet || a.json);
+    let mut progress = Progress::new(a.report.quiet || a.report.json());
     let start = Instant::now();
     let mut seen = 0u64;
     let drop = a.drop_ethertypes.clone();
-    let outcome = bridge.run(a.duration, |pkt, _dir: BridgeDirection| {
+    let outcome = bridge.run(a.until.duration, |pkt, _dir: BridgeDirection| {
         seen += 1;
         if seen.is_multiple_of(1024) {
             progress.show(|| format!("bridge: {seen} frames, {}", output::rate(seen, start.elapsed().as_secs_f64())));
@@ -80,7 +75,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     progress.finish();
     let seconds = start.elapsed().as_secs_f64();
     let s = bridge.stats();
-    if a.json {
+    if a.report.json() {
         let v = serde_json::json!({
             "a_to_b": direction_json(&s.a_to_b),
             "b_to_a": direction_json(&s.b_to_a),

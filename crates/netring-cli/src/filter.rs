@@ -10,8 +10,11 @@ use netring::Error;
 use netring::filter::{FilterMeta, Listing, expr};
 use netring::pcap::{CaptureWriter, LINKTYPE_ETHERNET, Reader};
 
+use crate::args::Json;
+
 /// Arguments of `netring filter`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |a| a.requires("read").help("With -r: print one JSON object with the counts on stdout")))]
 pub struct Args {
     /// Listing: -d readable (default), -dd C array, -ddd decimal, as tcpdump.
     #[arg(short = 'd', action = clap::ArgAction::Count)]
@@ -26,9 +29,8 @@ pub struct Args {
     /// With -r: write the matching records here, in the input's format.
     #[arg(short = 'w', long = "write", value_name = "OUT", requires = "read")]
     write: Option<PathBuf>,
-    /// With -r: print one JSON object with the counts on stdout.
-    #[arg(long, requires = "read")]
-    json: bool,
+    #[command(flatten)]
+    json: Json,
     /// The expression (pcap-filter(7)); several words are joined with spaces.
     #[arg(value_name = "EXPRESSION", trailing_var_arg = true, required = true)]
     expression: Vec<String>,
@@ -93,7 +95,7 @@ fn filter_file(a: &Args, program: &netring::filter::Program, input: &std::path::
         w.finish(None)?;
     }
     let seconds = started.elapsed().as_secs_f64();
-    if a.json {
+    if a.json.json {
         println!("{}", serde_json::json!({"records": records, "packets": matched, "bytes": bytes, "seconds": seconds}));
     }
     eprintln!("netring filter: {matched} of {records} records matched ({bytes} bytes on the wire)");

@@ -6,25 +6,22 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use netring::frames::SeqFrames;
-use netring::{Error, PacketSink, SinkSlot, TxStats};
+use netring::{Error, PacketSink, SinkSlot};
 
-use crate::backend::{TxArgs, with_sink};
-use crate::capture::parse_secs;
+use crate::args::{Limits, NetnsArg, Report};
+use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
 
 /// Arguments of `netring gen`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("count", |a| a.help("Send this many frames (default: until -d or Ctrl-C)")))]
 pub struct Args {
     /// Interface to send on.
     #[arg(short, long)]
     interface: String,
-    /// Send this many frames (default: until -d or Ctrl-C).
-    #[arg(short, long)]
-    count: Option<u64>,
-    /// Stop after this many seconds.
-    #[arg(short, long, value_parser = parse_secs)]
-    duration: Option<Duration>,
+    #[command(flatten)]
+    limits: Limits,
     /// Frame size in bytes, Ethernet header included (60..=MTU+14).
     #[arg(short, long, default_value_t = 60)]
     size: usize,
@@ -49,20 +46,13 @@ pub struct Args {
     payload: Payload,
     #[command(flatten)]
     tx: TxArgs,
-    /// Frames queued per kick of the kernel at top speed.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
     /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
     #[arg(long)]
     ring_frames: Option<usize>,
-    /// No progress line.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print one JSON object with the counts on stdout at exit.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    report: Report,
+    #[command(flatten)]
+    ns: NetnsArg,
 }
 
 /// What fills a generated frame after its sequence number.
@@ -78,27 +68,6 @@ fn parse_ethertype(s: &str) -> Result<u16, String> {
     u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("{s:?} is not a hex EtherType"))
 }
 
-/// What a transmit run reports (gen and replay share it).
-pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
-    if json {
-        let v = serde_json::json!({
-            "packets": s.sent,
-            "bytes": s.bytes,
-            "rejected": s.rejected,
-            "seconds": seconds,
-        });
-        println!("{v}");
-    }
-    eprintln!(
-        "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected by the kernel{}",
-        s.sent,
-        s.bytes,
-        output::rate(s.sent, seconds),
-        s.rejected,
-        if s.pending > 0 { format!(", {} still queued at exit", s.pending) } else { String::new() }
-    );
-}
-
 /// Run `netring gen`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
     if a.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
@@ -108,9 +77,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             rule: "must be a positive number of frames per second".into(),
         });
     }
-    if a.batch == 0 {
-        return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
-    }
+    a.tx.check_batch()?;
     let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
     with_sink!(sink, |s| generate(&a, s))
 }
@@ -125,14 +92,14 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
             rule: format!("must be 60..={max} (MTU + link header of {})", a.interface),
         });
     }
-    let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    let stop = crate::signals::on_stop(|| {})?;
     let stopped = || stop.load(Ordering::Acquire);
     let frames = SeqFrames { dst: a.dst_mac, src: a.src_mac, ethertype: a.ethertype };
-    let limit = a.count.unwrap_or(u64::MAX);
-    let mut progress = Progress::new(a.quiet || a.json);
+    let limit = a.limits.count.unwrap_or(u64::MAX);
+    let mut progress = Progress::new(a.report.quiet || a.report.json());
 
     let start = Instant::now();
-    let deadline = a.duration.map(|d| start + d);
+    let deadline = a.limits.until.deadline(start);
     let over = |seq: u64| seq >= limit || deadline.is_some_and(|d| Instant::now() >= d) || stopped();
     let mut seq = 0u64;
     let outcome = (|| -> Result<(), Error> {
@@ -140,7 +107,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
             // How many frames are due now: a batch at top speed, or the
             // frames whose time has come on the paced schedule.
             let n = match a.rate {
-                None => a.batch as u64,
+                None => a.tx.batch as u64,
                 Some(pps) => {
                     let next = pace::due(start, seq, pps);
                     pace::wait_until(deadline.map_or(next, |d| next.min(d)), &stopped);
@@ -148,7 +115,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
                         break;
                     }
                     let elapsed = start.elapsed().as_secs_f64();
-                    ((elapsed * pps) as u64 + 1).saturating_sub(seq).clamp(1, a.batch as u64)
+                    ((elapsed * pps) as u64 + 1).saturating_sub(seq).clamp(1, a.tx.batch as u64)
                 }
             }
             .min(limit - seq);
@@ -188,7 +155,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    report(a.json, "gen", &s, seconds);
+    backend::report(a.report.json(), "gen", &s, seconds);
     outcome?;
     Ok(ExitCode::SUCCESS)
 }

@@ -6,10 +6,12 @@ use std::process::ExitCode;
 use netring::Error;
 use netring::interface::{self, LinkInfo};
 
+use crate::args::{Json, NetnsArg};
 use crate::output;
 
 /// Arguments of `netring info`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |a| a.help("Print one JSON object on stdout")))]
 pub struct Args {
     /// The interface; without it, every interface is listed (XDP modes are
     /// then not probed).
@@ -19,11 +21,10 @@ pub struct Args {
     /// when native XDP is attached).
     #[arg(long)]
     no_probe: bool,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    json: Json,
+    #[command(flatten)]
+    ns: NetnsArg,
 }
 
 /// What `info` reports about one interface.
@@ -69,7 +70,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             None => interface::list()?.into_iter().map(|l| describe(l, false)).collect(),
         })
     })?;
-    if a.json {
+    if a.json.json {
         let list: Vec<_> = rows
             .iter()
             .map(|r| {

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use netring::pcap::{LINKTYPE_ETHERNET, Reader};
 use netring::{Error, PacketSink, SinkSlot};
 
-use crate::backend::{TxArgs, with_sink};
+use crate::args::{NetnsArg, Report};
+use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
 
@@ -36,17 +37,10 @@ pub struct Args {
     loops: u64,
     #[command(flatten)]
     tx: TxArgs,
-    /// Frames queued per kick of the kernel at top speed.
-    #[arg(long, default_value_t = 64)]
-    batch: usize,
-    /// No progress line.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print one JSON object with the counts on stdout at exit.
-    #[arg(long)]
-    json: bool,
     #[command(flatten)]
-    ns: crate::netns::NetnsArg,
+    report: Report,
+    #[command(flatten)]
+    ns: NetnsArg,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -67,9 +61,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         (false, None) if a.speed.is_finite() && a.speed > 0.0 => Timing::Original(a.speed),
         (false, None) => return Err(bad("speed", a.speed, "must be a positive factor")),
     };
-    if a.batch == 0 {
-        return Err(Error::InvalidConfig { name: "batch", value: "0".into(), rule: "must be at least 1".into() });
-    }
+    a.tx.check_batch()?;
     // Open the file first: a bad file fails before anything is sent.
     let first = Reader::open(&a.file)?;
     if first.linktype() != LINKTYPE_ETHERNET {
@@ -94,9 +86,9 @@ fn replay<S: PacketSink>(
     inj: &mut S,
 ) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
-    let stop = crate::signals::on_stop(|| {}).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    let stop = crate::signals::on_stop(|| {})?;
     let stopped = || stop.load(Ordering::Acquire);
-    let mut progress = Progress::new(a.quiet || a.json);
+    let mut progress = Progress::new(a.report.quiet || a.report.json());
 
     let start = Instant::now();
     let (mut queued, mut skipped, mut pass) = (0u64, 0u64, 0u64);
@@ -146,7 +138,7 @@ fn replay<S: PacketSink>(
                 slot.send();
                 queued += 1;
                 in_batch += 1;
-                if target.is_some() || in_batch >= a.batch {
+                if target.is_some() || in_batch >= a.tx.batch {
                     inj.flush()?;
                     in_batch = 0;
                 }
@@ -170,7 +162,7 @@ fn replay<S: PacketSink>(
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    crate::generate::report(a.json, "replay", &s, seconds);
+    backend::report(a.report.json(), "replay", &s, seconds);
     if skipped > 0 {
         eprintln!("netring replay: {skipped} records longer than {max} bytes skipped");
     }

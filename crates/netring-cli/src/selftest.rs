@@ -9,17 +9,18 @@ use netring::frames::SeqFrames;
 use netring::netns::{NetNs, VethConfig, VethLink};
 use netring::{Bridge, BridgeAction, Capture, Error, Injector, RawSender, XdpMode, XdpSocket};
 
+use crate::args::Json;
 use crate::output;
 
 /// Arguments of `netring selftest`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |a| a.help("Print one JSON object with every check on stdout")))]
 pub struct Args {
     /// Frames to send in the main capture check.
     #[arg(long, default_value_t = 4000)]
     frames: u64,
-    /// Print one JSON object with every check on stdout.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: Json,
 }
 
 /// What a check has to work with.
@@ -123,7 +124,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         rows.len(),
         t0.elapsed().as_secs_f64()
     );
-    if a.json {
+    if a.json.json {
         eprint!("{table}");
         let checks: Vec<_> = rows
             .iter()

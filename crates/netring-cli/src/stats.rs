@@ -25,11 +25,12 @@ use std::time::{Duration, Instant};
 use netring::interface::{self, LinkInfo};
 use netring::{Capture, CaptureStats, Error};
 
-use crate::capture::parse_secs;
+use crate::args::{Json, Until, parse_secs};
 use crate::output;
 
 /// Arguments of `netring stats`.
 #[derive(Debug, clap::Args)]
+#[command(mut_arg("json", |a| a.help("One JSON object per interval on stdout")))]
 pub struct Args {
     /// Interface to watch.
     #[arg(short, long)]
@@ -37,15 +38,13 @@ pub struct Args {
     /// Seconds per line (or per refresh).
     #[arg(long, value_parser = parse_secs, default_value = "1")]
     interval: Duration,
-    /// Stop after this many seconds (default: until Ctrl-C).
-    #[arg(short, long, value_parser = parse_secs)]
-    duration: Option<Duration>,
+    #[command(flatten)]
+    until: Until,
     /// Also count frames for other hosts (promiscuous mode while running).
     #[arg(long)]
     promisc: bool,
-    /// One JSON object per interval on stdout.
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    json: Json,
 }
 
 /// One interval's figures.
@@ -124,20 +123,20 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let mut cap = Capture::builder().interface(&a.interface).snaplen(1).promiscuous(a.promisc).build()?;
     let stop = cap.stop_handle();
     let on_signal = stop.clone();
-    crate::signals::on_stop(move || on_signal.stop()).map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    crate::signals::on_stop(move || on_signal.stop())?;
     // The interface's baseline is taken as the ring starts counting, before
     // saying so: a frame arriving after the announcement is in both counts.
     let mut link = interface::link_info(&a.interface)?;
     eprintln!("netring: counting on {} every {:?} (snap length 1)", a.interface, a.interval);
 
     let started = Instant::now();
-    let deadline = a.duration.map(|d| started + d);
+    let deadline = a.until.deadline(started);
     let mut cur = Interval::default();
     let mut total = Interval::default();
     let mut index = 0;
     let mut from = started;
     let mut next = started + a.interval;
-    let mut screen = Screen::new(!a.json && std::io::stdout().is_terminal());
+    let mut screen = Screen::new(!a.json.json && std::io::stdout().is_terminal());
     loop {
         let end = deadline.map_or(next, |d| d.min(next));
         let left = end.saturating_duration_since(Instant::now());
@@ -172,7 +171,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         link = l;
         index += 1;
         total.add(&cur);
-        if a.json {
+        if a.json.json {
             let mut out = std::io::stdout().lock();
             if writeln!(out, "{}", cur.json(index)).and_then(|()| out.flush()).is_err() {
                 break;

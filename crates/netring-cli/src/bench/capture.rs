@@ -10,8 +10,9 @@ use netring::{Batch, Capture, PacketSource, XdpMode, XdpSocket};
 
 use super::external::{self, Tool};
 use super::link::{BenchLink, RxPath};
+use super::pinned::Pinned;
+use super::run::{Outcome, Settings};
 use super::tx::{self, TxKind};
-use super::{Outcome, Pinned, Settings};
 
 /// A netring AF_PACKET ring configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

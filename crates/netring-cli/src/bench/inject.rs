@@ -8,8 +8,8 @@ use netring::frames::SeqFrames;
 
 use super::external::{self, Tool};
 use super::link::{BenchLink, RxPath, Snapshot};
+use super::run::{Outcome, Settings};
 use super::tx::{self, Sender, TxKind};
-use super::{Outcome, Settings};
 
 /// An injection contender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

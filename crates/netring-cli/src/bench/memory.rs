@@ -5,10 +5,10 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::Settings;
 use super::capture::Ring;
 use super::external;
 use super::link::{BenchLink, RxPath};
+use super::run::Settings;
 use super::tx::{self, TxKind};
 
 /// One capture's memory.

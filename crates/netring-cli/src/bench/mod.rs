@@ -12,20 +12,28 @@ mod external;
 mod inject;
 mod link;
 mod memory;
+mod pinned;
+mod run;
 mod tx;
 
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use netring::Error;
 use serde_json::{Value, json};
 
+use crate::args::Report;
 use crate::output;
 use link::RxPath;
+use run::{Outcome, Settings};
 use tx::{GeneratorArg, TxKind};
 
 /// Arguments of `netring bench`.
 #[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("quiet", |a| a.help("No progress lines")),
+    mut_arg("json", |a| a.help("Print one JSON object with every figure on stdout (tables go to stderr)")),
+)]
 pub struct Args {
     /// Repetitions of every contender (runs are interleaved).
     #[arg(long, default_value_t = 3)]
@@ -65,12 +73,8 @@ pub struct Args {
     /// CPU of the sender.
     #[arg(long, default_value_t = 0)]
     tx_cpu: usize,
-    /// No progress lines.
-    #[arg(short, long)]
-    quiet: bool,
-    /// Print one JSON object with every figure on stdout (tables go to stderr).
-    #[arg(long)]
-    json: bool,
+    #[command(flatten)]
+    report: Report,
 }
 
 /// A part of the benchmark.
@@ -82,106 +86,6 @@ pub enum Section {
     Inject,
     /// Resident memory of `netring capture`.
     Memory,
-}
-
-/// What every run needs to know.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    pub seconds: f64,
-    pub rx_cpu: usize,
-    pub tx_cpu: usize,
-    /// `None`: [`TxKind::generator`] picks per frame size.
-    pub generator: Option<TxKind>,
-}
-
-/// What one run measured.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Outcome {
-    /// Capture: frames the contender counted. Injection: frames the sending
-    /// veth transmitted in the window.
-    pub packets: u64,
-    /// Frames the sending veth transmitted (`tx_packets`).
-    pub offered: u64,
-    /// Frames the receiving veth took in (`rx_packets`).
-    pub at_interface: u64,
-    /// Length of the traffic (capture) or measuring window (injection).
-    pub seconds: f64,
-    /// CPU time of the contender (thread or process tree).
-    pub cpu: Duration,
-    /// CPU time of the receiving veth's NAPI thread (NAPI path).
-    pub kernel_cpu: Option<Duration>,
-    /// Drops the contender's socket reported (capture).
-    pub drops: u64,
-}
-
-impl Outcome {
-    fn pps(&self) -> f64 {
-        self.packets as f64 / self.seconds.max(1e-9)
-    }
-    fn per_second(&self, n: u64) -> f64 {
-        n as f64 / self.seconds.max(1e-9)
-    }
-    /// Frames the interface took in that the contender did not count, per million.
-    fn loss_ppm(&self) -> f64 {
-        if self.at_interface == 0 {
-            return 0.0;
-        }
-        self.at_interface.saturating_sub(self.packets) as f64 * 1e6 / self.at_interface as f64
-    }
-    fn cpu_pct(&self) -> f64 {
-        self.cpu.as_secs_f64() * 100.0 / self.seconds.max(1e-9)
-    }
-    fn cpu_ns_per_packet(&self) -> f64 {
-        self.cpu.as_nanos() as f64 / self.packets.max(1) as f64
-    }
-}
-
-/// A thread of netring's (sender or receiver) pinned to one CPU, running
-/// until told to stop.
-pub struct Pinned<T> {
-    what: &'static str,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    tid: u32,
-    thread: std::thread::JoinHandle<Result<T, String>>,
-}
-
-impl<T: Send + 'static> Pinned<T> {
-    /// Run `body` on a new thread pinned to `cpu`; `body` gets the stop
-    /// flag. Returns once the thread runs (or with its error, if it ended
-    /// first).
-    pub fn spawn(
-        what: &'static str,
-        cpu: usize,
-        body: impl FnOnce(&std::sync::atomic::AtomicBool) -> Result<T, String> + Send + 'static,
-    ) -> Result<Self, String> {
-        use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-        let stop = std::sync::Arc::new(AtomicBool::new(false));
-        let tid = std::sync::Arc::new(AtomicU32::new(0));
-        let (s, t) = (stop.clone(), tid.clone());
-        let thread = std::thread::spawn(move || {
-            netring::cpu::pin_current_thread(cpu).map_err(|e| e.to_string())?;
-            t.store(netring::cpu::current_thread_id(), Ordering::Release);
-            body(&s)
-        });
-        while tid.load(Ordering::Acquire) == 0 {
-            if thread.is_finished() {
-                return Err(thread.join().map_err(|_| format!("{what} panicked"))?.err().unwrap_or_default());
-            }
-            std::thread::sleep(Duration::from_millis(1));
-        }
-        Ok(Self { what, stop, tid: tid.load(Ordering::Acquire), thread })
-    }
-
-    /// The thread's id (for its CPU time).
-    pub fn tid(&self) -> u32 {
-        self.tid
-    }
-
-    /// Tell the thread to stop and return what it returned.
-    pub fn finish(self) -> Result<T, String> {
-        self.stop.store(true, std::sync::atomic::Ordering::Release);
-        self.thread.join().map_err(|_| format!("{} panicked", self.what))?
-    }
 }
 
 /// One contender's runs at one (section, path, size).
@@ -299,7 +203,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                         inject::run(&tx, c.path, c.size, &st)
                     }
                 };
-                if !a.quiet {
+                if !a.report.quiet {
                     let what = match &r {
                         Ok(o) if c.section == Section::Capture => format!(
                             "{:.3} Mpps, offered {:.3}, loss {:.2}%, CPU {:.0}%",
@@ -334,7 +238,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
         }
     }
     let memory = if a.only.contains(&Section::Memory) {
-        if !a.quiet {
+        if !a.report.quiet {
             eprintln!("memory: resident set of `netring capture` with two ring sizes");
         }
         memory::measure(&st)
@@ -343,7 +247,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
     };
 
     let text = report_text(&cells, &memory, &a, &st, t0.elapsed().as_secs_f64());
-    if a.json {
+    if a.report.json() {
         eprint!("{text}");
         println!("{}", report_json(&cells, &memory, &a, &st, t0.elapsed().as_secs_f64()));
     } else {
@@ -569,6 +473,8 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -10,7 +10,7 @@ use netring::frames::SeqFrames;
 use netring::netns::End;
 use netring::{Injector, PacketSink, RawSender, SinkSlot, XdpMode, XdpSocket};
 
-use super::Pinned;
+use super::pinned::Pinned;
 
 /// `--generator`: which sender feeds the capture runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -27,8 +27,9 @@ use netring::afpacket::{Fanout, FanoutFlags};
 use netring::pcap::{IsbCounts, RotatingWriter};
 use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
 
-use crate::capture::{Args, Tally, announce, report, snaplen, truncate};
-use crate::capture_opts::FileSpec;
+use super::args::Args;
+use super::file::FileSpec;
+use super::report::{Tally, announce, report, truncate};
 use crate::output;
 
 /// How long a thread waits for a block before it reports a new watermark.
@@ -56,8 +57,7 @@ pub fn run(a: &Args, caps: Vec<Capture>, file: Option<FileSpec>, how: &str) -> R
     let stops: Vec<StopHandle> = caps.iter().map(Capture::stop_handle).collect();
     let link = caps[0].link_type();
     let on_signal = stops.clone();
-    crate::signals::on_stop(move || on_signal.iter().for_each(StopHandle::stop))
-        .map_err(|e| Error::Io { call: "signal handler", source: e })?;
+    crate::signals::on_stop(move || on_signal.iter().for_each(StopHandle::stop))?;
     let start_ts = Timestamp::now();
     let started = Instant::now();
     announce(a, link, how);
@@ -146,8 +146,8 @@ struct Emitter<'a> {
 impl Emitter<'_> {
     /// Emit `p`; `false` once the count is reached (nothing more is taken).
     fn emit(&mut self, p: &Packet<'_>) -> Result<bool, Error> {
-        let (count, ..) = self.a.limits();
-        if count.is_some_and(|c| self.tally.packets >= c) {
+        let limits = self.a.limits;
+        if limits.reached(self.tally.packets) {
             return Ok(false);
         }
         let p = truncate(*p, self.snaplen);
@@ -159,16 +159,18 @@ impl Emitter<'_> {
         if self.lines {
             print_line(self.a, &p);
         }
-        Ok(count.is_none_or(|c| self.tally.packets < c))
+        Ok(!limits.reached(self.tally.packets))
     }
 }
 
 fn print_line(a: &Args, p: &Packet<'_>) {
     let line = output::packet_line(p);
-    let (_, _, _, json) = a.limits();
     // With --json, stdout is reserved for the summary object.
-    let _ =
-        if json { writeln!(std::io::stderr().lock(), "{line}") } else { writeln!(std::io::stdout().lock(), "{line}") };
+    let _ = if a.report.json() {
+        writeln!(std::io::stderr().lock(), "{line}")
+    } else {
+        writeln!(std::io::stdout().lock(), "{line}")
+    };
 }
 
 type RunResult = (Tally, CaptureStats, Result<(), Error>);
@@ -180,11 +182,10 @@ fn merged(
     stops: &[StopHandle],
     start_ts: Timestamp,
 ) -> Result<RunResult, Error> {
-    let (_, duration, quiet, _) = a.limits();
     let n = caps.len();
     let writer = file.map(|f| f.open(None)).transpose()?;
-    let lines = !quiet && writer.is_none();
-    let mut out = Emitter { a, writer, tally: Tally::default(), lines, snaplen: snaplen(a) };
+    let lines = !a.report.quiet && writer.is_none();
+    let mut out = Emitter { a, writer, tally: Tally::default(), lines, snaplen: a.snaplen() };
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
         .into_iter()
@@ -197,7 +198,7 @@ fn merged(
         .map_err(|e| Error::Io { call: "spawn capture thread", source: e })?;
     drop(tx);
 
-    let deadline = duration.map(|d| Instant::now() + d);
+    let deadline = a.limits.until.deadline(Instant::now());
     let mut heap: BinaryHeap<Reverse<Pending>> = BinaryHeap::new();
     let mut safe = vec![Timestamp::default(); n];
     let mut done = vec![false; n];
@@ -285,9 +286,8 @@ fn record(
     stops: &[StopHandle],
     tally: &mut Tally,
 ) -> Result<(), Error> {
-    let (count, _, quiet, _) = a.limits();
-    let lines = !quiet && writer.is_none();
-    let snap = snaplen(a);
+    let lines = !a.report.quiet && writer.is_none();
+    let snap = a.snaplen();
     loop {
         let batch = match cap.next_batch_blocking(Some(TICK)) {
             Ok(Some(b)) => b,
@@ -298,7 +298,7 @@ fn record(
         for pkt in &batch {
             // Exactly N over the group: each packet claims a number first.
             let n = claimed.fetch_add(1, Ordering::Relaxed);
-            if count.is_some_and(|c| n >= c) {
+            if a.limits.reached(n) {
                 stop_all(stops);
                 return Ok(());
             }
@@ -311,7 +311,7 @@ fn record(
             if lines {
                 print_line(a, &pkt);
             }
-            if count.is_some_and(|c| n + 1 >= c) {
+            if a.limits.reached(n + 1) {
                 stop_all(stops);
                 return Ok(());
             }
@@ -326,12 +326,11 @@ fn split(
     stops: &[StopHandle],
     start_ts: Timestamp,
 ) -> Result<RunResult, Error> {
-    let (_, duration, _, _) = a.limits();
     let claimed = AtomicU64::new(0);
     let writers: Vec<Option<RotatingWriter>> =
         (0..caps.len()).map(|k| file.map(|f| f.open(Some(k))).transpose()).collect::<Result<_, _>>()?;
     let results = Mutex::new(Vec::new());
-    let deadline = duration.map(|d| Instant::now() + d);
+    let deadline = a.limits.until.deadline(Instant::now());
     let running = Arc::new(AtomicU64::new(caps.len() as u64));
     std::thread::scope(|s| {
         for (mut cap, mut writer) in caps.into_iter().zip(writers) {

@@ -1,18 +1,155 @@
-//! The options of `netring capture` beyond the basics: fanout, ring
+//! The options of `netring capture`: what to capture and where to, the
+//! receive path (`--backend`, `--queue`, `--xdp-attach`), fanout, ring
 //! profile, time stamp source, VLAN tags, file rotation, namespace and
-//! privilege drop. Kept apart from `capture.rs` so the receive loop stays
-//! readable.
+//! privilege drop, and their conversion to the library's types.
 
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::str::FromStr;
 use std::time::Duration;
 
+use netring::Error;
 use netring::afpacket::{Fanout, FanoutFlags, FanoutMode, RingProfile, Timestamping};
-use netring::pcap::{FileFormat, RotatingWriter, Rotation};
-use netring::{Error, LinkType};
+use netring::afxdp::XdpAttach;
+use netring::pcap::{FileFormat, Rotation};
 
-use crate::capture::parse_secs;
-use crate::netns::NetnsArg;
+use crate::args::{Limits, NetnsArg, Report, parse_secs};
+use crate::backend::Backend;
+
+/// Arguments of `netring capture`.
+#[derive(Debug, clap::Args)]
+#[command(
+    mut_arg("count", |a| a.help("Stop after this many packets (exactly: later packets of the same block are neither written nor counted)")),
+    mut_arg("quiet", |a| a.help("No per-packet lines")),
+)]
+pub struct Args {
+    /// Interface to capture on.
+    #[arg(short, long)]
+    pub(super) interface: String,
+    #[command(flatten)]
+    pub(super) limits: Limits,
+    /// Capture at most this many bytes of each packet (1..=262144).
+    #[arg(short, long)]
+    pub(super) snaplen: Option<u32>,
+    /// Write packets to this pcap file (nanosecond timestamps).
+    #[arg(short, long)]
+    pub(super) write: Option<PathBuf>,
+    /// File format for -w: pcap or pcapng (default: from the file
+    /// extension, `.pcapng` → pcapng, otherwise pcap). pcapng files end with
+    /// an Interface Statistics Block holding the kernel's drop count.
+    #[arg(short = 'F', long)]
+    pub(super) format: Option<FileFormat>,
+    /// Ring block size in bytes (power of two, page multiple; default
+    /// 1 MiB, or the --profile's).
+    #[arg(long)]
+    pub(super) block_size: Option<usize>,
+    /// Number of ring blocks (default 16, or the --profile's).
+    #[arg(long)]
+    pub(super) block_count: Option<usize>,
+    /// Block retire timeout in milliseconds (default 50, or the --profile's).
+    #[arg(long)]
+    pub(super) timeout_ms: Option<u64>,
+    /// Put the interface in promiscuous mode while capturing.
+    #[arg(long)]
+    pub(super) promisc: bool,
+    #[command(flatten)]
+    pub(super) report: Report,
+    /// Filter expression (pcap-filter(7) syntax), run in the kernel (with
+    /// `--backend xdp`: inside the XDP program; frames it rejects go on to
+    /// the host's stack).
+    #[arg(short = 'f', long = "filter", value_name = "EXPR")]
+    pub(super) filter: Option<String>,
+    /// Filter expression as trailing words, as tcpdump takes it
+    /// (`netring capture -i eth0 tcp port 80`).
+    #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = false)]
+    pub(super) expression: Vec<String>,
+    /// Receive path: `packet` (AF_PACKET TPACKET_V3 ring) or `xdp` (AF_XDP
+    /// socket on one queue, with netring's built-in XDP program).
+    #[arg(long, value_enum, default_value_t = Backend::Packet)]
+    pub(super) backend: Backend,
+    /// With `--backend xdp`: the queue to bind to, or `all` (one socket per
+    /// RX queue over one shared UMEM, one XDP program, read in turn).
+    #[arg(long, default_value = "0")]
+    pub(super) queue: Queue,
+    /// With `--backend xdp`: take the queue's traffic away from the host even
+    /// though the interface has addresses or a default route.
+    #[arg(long)]
+    pub(super) xdp_takeover: bool,
+    /// With `--backend xdp`: where the XDP program runs.
+    #[arg(long, value_enum, default_value_t = XdpAttachArg::Auto)]
+    pub(super) xdp_attach: XdpAttachArg,
+    #[command(flatten)]
+    pub(super) more: CaptureMore,
+}
+
+impl Args {
+    /// The snap length in force.
+    pub(super) fn snaplen(&self) -> u32 {
+        self.snaplen.unwrap_or(netring::afpacket::MAX_SNAPLEN)
+    }
+
+    /// The filter expression from `-f` or the trailing words.
+    pub(super) fn expression(&self) -> Result<Option<String>, Error> {
+        match (&self.filter, self.expression.is_empty()) {
+            (Some(_), false) => Err(Error::InvalidConfig {
+                name: "filter",
+                value: self.expression.join(" "),
+                rule: "give the expression either with -f or after the options, not both".into(),
+            }),
+            (Some(f), true) => Ok(Some(f.clone())),
+            (None, false) => Ok(Some(self.expression.join(" "))),
+            (None, true) => Ok(None),
+        }
+    }
+}
+
+/// `--xdp-attach`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum XdpAttachArg {
+    /// Native if the driver takes it, else generic.
+    Auto,
+    /// Native (driver) mode only.
+    Native,
+    /// Generic (skb) mode only.
+    Generic,
+}
+
+impl From<XdpAttachArg> for XdpAttach {
+    fn from(a: XdpAttachArg) -> Self {
+        match a {
+            XdpAttachArg::Auto => XdpAttach::Auto,
+            XdpAttachArg::Native => XdpAttach::Native,
+            XdpAttachArg::Generic => XdpAttach::Generic,
+        }
+    }
+}
+
+/// `--queue`: one queue id, or `all`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Queue {
+    /// One queue.
+    One(u32),
+    /// Every queue of the interface.
+    All,
+}
+
+impl FromStr for Queue {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "all" {
+            return Ok(Self::All);
+        }
+        s.parse().map(Self::One).map_err(|_| format!("{s:?} is neither a queue number nor `all`"))
+    }
+}
+
+impl std::fmt::Display for Queue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::One(q) => write!(f, "{q}"),
+            Self::All => f.write_str("all"),
+        }
+    }
+}
 
 /// `capture` options added for fanout, profiles, time stamps, VLAN tags,
 /// rotation, namespaces and privilege drop.
@@ -238,57 +375,6 @@ fn address_pair_mod(n: u32) -> Result<netring::filter::Program, Error> {
     ])
 }
 
-/// What -w and its companions ask for.
-#[derive(Clone)]
-pub struct FileSpec {
-    /// The path or pattern.
-    pub path: PathBuf,
-    /// pcap or pcapng.
-    pub format: FileFormat,
-    /// Snap length recorded in the file.
-    pub snaplen: u32,
-    /// What the packets start with.
-    pub link: LinkType,
-    /// Interface name for pcapng.
-    pub interface: String,
-    /// When to start a new file.
-    pub rotation: Rotation,
-    /// Interface names by index, for pcapng files of an `any` capture.
-    pub names: Option<Arc<dyn Fn(u32) -> Option<String> + Send + Sync>>,
-}
-
-impl std::fmt::Debug for FileSpec {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileSpec").field("path", &self.path).field("rotation", &self.rotation).finish_non_exhaustive()
-    }
-}
-
-impl FileSpec {
-    /// Open the (first) file, for thread `member` of a split fanout.
-    pub fn open(&self, member: Option<usize>) -> Result<RotatingWriter, Error> {
-        let path = match member {
-            Some(k) => member_path(&self.path, k),
-            None => self.path.clone(),
-        };
-        let mut w =
-            RotatingWriter::create(&path, self.format, self.snaplen, self.link, Some(&self.interface), self.rotation)?;
-        if let Some(n) = &self.names {
-            w.set_interface_namer(Arc::clone(n));
-        }
-        Ok(w)
-    }
-}
-
-/// `out.pcap` → `out.K.pcap` (`out` → `out.K`).
-pub fn member_path(p: &Path, k: usize) -> PathBuf {
-    match (p.file_stem(), p.extension()) {
-        (Some(stem), Some(ext)) => {
-            p.with_file_name(format!("{}.{k}.{}", stem.to_string_lossy(), ext.to_string_lossy()))
-        }
-        _ => PathBuf::from(format!("{}.{k}", p.display())),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -304,8 +390,10 @@ mod tests {
     }
 
     #[test]
-    fn member_paths() {
-        assert_eq!(member_path(Path::new("/tmp/a.pcap"), 2), PathBuf::from("/tmp/a.2.pcap"));
-        assert_eq!(member_path(Path::new("cap"), 0), PathBuf::from("cap.0"));
+    fn queues_parse() {
+        assert_eq!("3".parse::<Queue>().unwrap(), Queue::One(3));
+        assert_eq!("all".parse::<Queue>().unwrap(), Queue::All);
+        assert!("x".parse::<Queue>().unwrap_err().contains("neither"));
+        assert_eq!(Queue::All.to_string(), "all");
     }
 }

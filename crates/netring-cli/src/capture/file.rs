@@ -1,0 +1,106 @@
+//! `-w` and its companions (`-F`, `-C`, `-G`, `-W`, `--split`): what file
+//! a capture writes, opened only after `-Z` has dropped privileges.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use netring::pcap::{FileFormat, RotatingWriter, Rotation};
+use netring::{Error, LinkType};
+
+use super::args::Args;
+
+/// What -w and its companions ask for.
+#[derive(Clone)]
+pub struct FileSpec {
+    /// The path or pattern.
+    pub path: PathBuf,
+    /// pcap or pcapng.
+    pub format: FileFormat,
+    /// Snap length recorded in the file.
+    pub snaplen: u32,
+    /// What the packets start with.
+    pub link: LinkType,
+    /// Interface name for pcapng.
+    pub interface: String,
+    /// When to start a new file.
+    pub rotation: Rotation,
+    /// Interface names by index, for pcapng files of an `any` capture.
+    pub names: Option<Arc<dyn Fn(u32) -> Option<String> + Send + Sync>>,
+}
+
+impl std::fmt::Debug for FileSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileSpec").field("path", &self.path).field("rotation", &self.rotation).finish_non_exhaustive()
+    }
+}
+
+impl FileSpec {
+    /// Open the (first) file, for thread `member` of a split fanout.
+    pub fn open(&self, member: Option<usize>) -> Result<RotatingWriter, Error> {
+        let path = match member {
+            Some(k) => member_path(&self.path, k),
+            None => self.path.clone(),
+        };
+        let mut w =
+            RotatingWriter::create(&path, self.format, self.snaplen, self.link, Some(&self.interface), self.rotation)?;
+        if let Some(n) = &self.names {
+            w.set_interface_namer(Arc::clone(n));
+        }
+        Ok(w)
+    }
+}
+
+/// `out.pcap` → `out.K.pcap` (`out` → `out.K`).
+pub fn member_path(p: &Path, k: usize) -> PathBuf {
+    match (p.file_stem(), p.extension()) {
+        (Some(stem), Some(ext)) => {
+            p.with_file_name(format!("{}.{k}.{}", stem.to_string_lossy(), ext.to_string_lossy()))
+        }
+        _ => PathBuf::from(format!("{}.{k}", p.display())),
+    }
+}
+
+/// What `-w` asks for (no file is opened yet: that happens after `-Z`).
+pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Error> {
+    let rotation = a.more.rotation();
+    let Some(path) = a.write.clone() else {
+        if rotation.is_active() || rotation.max_files.is_some() {
+            return Err(Error::InvalidConfig {
+                name: "-C/-G/-W",
+                value: "without -w".into(),
+                rule: "file rotation needs a file (-w)".into(),
+            });
+        }
+        if a.more.split {
+            return Err(Error::InvalidConfig {
+                name: "--split",
+                value: "without -w".into(),
+                rule: "per-thread files need a file name (-w)".into(),
+            });
+        }
+        return Ok(None);
+    };
+    let format = a.format.or_else(|| FileFormat::from_path(&path)).unwrap_or_default();
+    // A cooked capture's pcapng file names each interface it saw: read the
+    // names now, in the capture's namespace, while privileges allow it.
+    let names = if link == LinkType::LinuxSll2 && format == FileFormat::PcapNg {
+        let map: std::collections::HashMap<u32, String> =
+            a.more.ns.run(netring::interface::list)?.into_iter().map(|l| (l.index, l.name)).collect();
+        Some(std::sync::Arc::new(move |i: u32| map.get(&i).cloned())
+            as std::sync::Arc<dyn Fn(u32) -> Option<String> + Send + Sync>)
+    } else {
+        None
+    };
+    Ok(Some(FileSpec { path, format, snaplen: a.snaplen(), link, interface: a.interface.clone(), rotation, names }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn member_paths() {
+        assert_eq!(member_path(Path::new("/tmp/a.pcap"), 2), PathBuf::from("/tmp/a.2.pcap"));
+        assert_eq!(member_path(Path::new("cap"), 0), PathBuf::from("cap.0"));
+    }
+}

@@ -1,0 +1,141 @@
+//! `netring capture`: AF_PACKET or AF_XDP capture to stdout lines, a pcap
+//! file, or just counts.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use netring::afxdp::XdpQueueSet;
+use netring::{Capture, Error, LinkType, XdpMode, XdpSocket};
+
+use crate::backend::Backend;
+
+pub use args::Args;
+use args::Queue;
+use file::file_spec;
+use single::capture_loop;
+
+mod args;
+mod fanout;
+mod file;
+mod report;
+mod single;
+
+/// Run `netring capture`.
+pub fn run(a: Args) -> Result<ExitCode, Error> {
+    match a.backend {
+        Backend::Packet => packet(&a),
+        Backend::Xdp => xdp(&a),
+    }
+}
+
+/// AF_PACKET: one ring, or a fanout group of rings read by as many threads.
+fn packet(a: &Args) -> Result<ExitCode, Error> {
+    let fanout = a.more.fanout()?;
+    let mut b = Capture::builder().interface(&a.interface);
+    if let Some(p) = a.more.profile {
+        b = b.profile(p);
+    }
+    if let Some(v) = a.block_size {
+        b = b.block_size(v);
+    }
+    if let Some(v) = a.block_count {
+        b = b.block_count(v);
+    }
+    if let Some(ms) = a.timeout_ms {
+        b = b.retire_timeout(Duration::from_millis(ms));
+    }
+    b = b.promiscuous(a.promisc).timestamping(a.more.timestamping()).reinsert_vlan(a.more.vlan_reinsert);
+    if let Some(ns) = a.more.ns.name() {
+        b = b.netns(ns);
+    }
+    if let Some(s) = a.snaplen {
+        b = b.snaplen(s);
+    }
+    if let Some(e) = a.expression()? {
+        b = b.filter(e);
+    }
+    let caps = fanout::open_members(&b, fanout, a.more.fanout)?;
+    let first = &caps[0];
+    let link = first.link_type();
+    let ts = first.timestamping();
+    let mut how = format!(
+        "ring {} x {} KiB, {} time stamps",
+        first.block_count(),
+        first.block_size() / 1024,
+        match ts.source {
+            netring::TimestampSource::Hardware => "hardware",
+            _ => "software",
+        }
+    );
+    if let Some(why) = &ts.fallback {
+        how.push_str(&format!(" (no hardware: {why})"));
+    }
+    if caps.len() > 1 {
+        how.push_str(&format!(", fanout {} threads, group {}", caps.len(), first.fanout_group().unwrap_or(0)));
+    }
+    let file = file_spec(a, link)?;
+    crate::privs::drop_to(a.more.user.as_deref())?;
+    if caps.len() > 1 {
+        return fanout::run(a, caps, file, &how);
+    }
+    let mut cap = caps.into_iter().next().expect("one capture");
+    let stop = cap.stop_handle();
+    capture_loop(a, &mut cap, stop, &how, file, link)
+}
+
+/// AF_XDP: one queue's socket, or every queue's over one shared UMEM read in
+/// turn.
+fn xdp(a: &Args) -> Result<ExitCode, Error> {
+    if let Some(opt) = a.more.packet_only() {
+        return Err(Error::InvalidConfig {
+            name: "--backend xdp",
+            value: opt.into(),
+            rule: "is an AF_PACKET option (use --backend packet)".into(),
+        });
+    }
+    if a.promisc {
+        return Err(Error::InvalidConfig {
+            name: "--promisc",
+            value: "with --backend xdp".into(),
+            rule: "is not supported: XDP sees what the device accepts".into(),
+        });
+    }
+    if !a.xdp_takeover
+        && let Some(reason) = a.more.ns.run(|| netring::afxdp::takeover_risk(&a.interface))?
+    {
+        return Err(Error::TakeoverRefused { interface: a.interface.clone(), reason });
+    }
+    let mut b = XdpSocket::builder().interface(&a.interface).mode(XdpMode::Rx).attach(a.xdp_attach.into());
+    if let Some(ns) = a.more.ns.name() {
+        b = b.netns(ns);
+    }
+    if let Some(e) = a.expression()? {
+        // Run in the XDP program: frames it rejects stay with the host stack.
+        b = b.filter(e);
+    }
+    let describe = |s: &XdpSocket, queues: String| {
+        format!(
+            "AF_XDP {queues}, {} mode, {} XDP",
+            if s.zero_copy() { "zero-copy" } else { "copy" },
+            s.attach_mode().map_or("no", |m| m.as_str())
+        )
+    };
+    let file = file_spec(a, LinkType::Ethernet)?;
+    match a.queue {
+        Queue::One(q) => {
+            let mut sock = b.queue(q).build()?;
+            let stop = sock.stop_handle();
+            let how = describe(&sock, format!("queue {q}"));
+            crate::privs::drop_to(a.more.user.as_deref())?;
+            capture_loop(a, &mut sock, stop, &how, file, LinkType::Ethernet)
+        }
+        Queue::All => {
+            let mut set = XdpQueueSet::new(b.build_all_queues()?)?;
+            let stop = set.stop_handle();
+            let n = set.sockets().len();
+            let how = describe(&set.sockets()[0], format!("queues 0..{} (one shared UMEM)", n - 1));
+            crate::privs::drop_to(a.more.user.as_deref())?;
+            capture_loop(a, &mut set, stop, &how, file, LinkType::Ethernet)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! What a capture counts and says: the tally, the snap-length cut, the
+//! "listening on" line and the summary, shared by the single reader and
+//! the fanout group.
+
+use netring::{CaptureStats, LinkType, Packet, PacketStatus};
+
+use super::args::Args;
+use crate::output;
+
+/// What a run counted.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    pub(super) packets: u64,
+    pub(super) bytes: u64,
+}
+
+/// The "listening on" line.
+pub(super) fn announce(a: &Args, link: LinkType, how: &str) {
+    eprintln!(
+        "netring: listening on {}, link-type {}, snapshot length {} bytes, {how}",
+        a.interface,
+        link.describe(),
+        a.snaplen()
+    );
+}
+
+/// `pkt` cut to `snaplen` bytes, marked truncated if that cut anything.
+pub(super) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
+    let s = snaplen as usize;
+    if pkt.len() <= s {
+        return pkt;
+    }
+    let mut meta = *pkt.meta();
+    meta.status |= PacketStatus::TRUNCATED;
+    Packet::new(&pkt.data()[..s], meta)
+}
+
+/// The summary at exit: one line on stderr, and with `--json` one object
+/// on stdout.
+pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
+    if a.report.json() {
+        let v = serde_json::json!({
+            "packets": t.packets,
+            "bytes": t.bytes,
+            "drops": s.drops,
+            "freezes": s.freezes,
+            "seconds": seconds,
+        });
+        println!("{v}");
+    }
+    eprintln!(
+        "netring: {} packets captured ({} bytes) in {seconds:.3} s, {}; kernel: {} delivered, {} dropped, {} ring freezes",
+        t.packets,
+        t.bytes,
+        output::rate(t.packets, seconds),
+        s.packets,
+        s.drops,
+        s.freezes
+    );
+}

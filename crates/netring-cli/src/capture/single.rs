@@ -1,0 +1,106 @@
+//! The receive loop over one source: an AF_PACKET ring, one AF_XDP socket,
+//! or an `XdpQueueSet` read in turn.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use netring::pcap::IsbCounts;
+use netring::{Batch, Error, LinkType, PacketSource, StopHandle, Timestamp};
+
+use super::args::Args;
+use super::file::FileSpec;
+use super::report::{Tally, announce, report, truncate};
+use crate::output;
+
+/// The receive loop, for any backend.
+pub(super) fn capture_loop<S: PacketSource>(
+    a: &Args,
+    src: &mut S,
+    stop: StopHandle,
+    how: &str,
+    file: Option<FileSpec>,
+    link: LinkType,
+) -> Result<ExitCode, Error> {
+    let snaplen = a.snaplen();
+    let mut writer = file.as_ref().map(|f| f.open(None)).transpose()?;
+    let start_ts = Timestamp::now();
+
+    let on_signal = stop.clone();
+    crate::signals::on_stop(move || on_signal.stop())?;
+
+    announce(a, link, how);
+    let lines = !a.report.quiet && writer.is_none();
+    let started = Instant::now();
+    let deadline = a.limits.until.deadline(started);
+    let mut tally = Tally::default();
+    let mut stdout = std::io::stdout().lock();
+    let mut stderr = std::io::stderr().lock();
+
+    let outcome = loop {
+        if a.limits.reached(tally.packets) {
+            break Ok(());
+        }
+        let wait = match deadline {
+            Some(d) => match d.checked_duration_since(Instant::now()) {
+                Some(left) => Some(left),
+                None => break Ok(()),
+            },
+            None => None,
+        };
+        let batch = match src.next_batch_blocking(wait) {
+            Ok(Some(batch)) => batch,
+            Ok(None) => continue,
+            Err(Error::Stopped) => break Ok(()),
+            Err(e) => break Err(e),
+        };
+        let mut result = Ok(());
+        for pkt in batch.packets() {
+            if a.limits.reached(tally.packets) {
+                break;
+            }
+            // AF_PACKET truncates in the kernel; AF_XDP delivers whole frames.
+            let pkt = truncate(pkt, snaplen);
+            tally.packets += 1;
+            tally.bytes += pkt.original_len() as u64;
+            if let Some(w) = writer.as_mut()
+                && let Err(e) = w.write_packet(&pkt)
+            {
+                result = Err(e);
+                break;
+            }
+            if lines {
+                // With --json, stdout is reserved for the summary object.
+                let line = output::packet_line(&pkt);
+                let r = if a.report.json() { writeln!(stderr, "{line}") } else { writeln!(stdout, "{line}") };
+                if r.is_err() {
+                    // A closed pipe (`| head`) ends the capture quietly.
+                    stop.stop();
+                    break;
+                }
+            }
+        }
+        drop(batch);
+        if let Err(e) = result {
+            break Err(e);
+        }
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    drop(stdout);
+    drop(stderr);
+
+    // Whatever ended the run, flush the file and report what was counted.
+    let stats = src.stats().unwrap_or_default();
+    let counts = IsbCounts {
+        received: stats.packets + stats.drops,
+        dropped: stats.drops,
+        delivered: tally.packets,
+        start: start_ts,
+        end: Timestamp::now(),
+    };
+    let flushed = writer.map(|w| w.finish(Some(counts))).transpose();
+    report(a, &tally, &stats, seconds);
+    outcome?;
+    flushed?;
+    Ok(ExitCode::SUCCESS)
+}
