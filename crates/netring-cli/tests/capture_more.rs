@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use common::{BIN, finish, json_of, require, scratch, veth};
 use netring::RawSender;
-use netring::frames::SeqFrames;
-use netring::netns::{End, VethConfig, VethLink};
 use netring::pcap::Reader;
+use netring::testkit::SeqFrames;
+use netring::testkit::{End, VethConfig, VethLink};
 
 /// `netring ARGS` (from this process's namespace) and its "listening on"
 /// line; stderr keeps being drained.

@@ -8,8 +8,8 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use netring::RawSender;
-use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::testkit::SeqFrames;
+use netring::testkit::VethLink;
 
 mod common;
 use common::{BIN, finish, json_of, netring_in, require, scratch, spawn_ready, veth};

@@ -9,9 +9,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{BIN, finish, json_of, netring_in, require, scratch, veth};
-use netring::frames::SeqFrames;
-use netring::netns::{End, NetNs, VethConfig, unique_name};
+use netring::netns::NetNs;
 use netring::pcap::{PcapWriter, Reader};
+use netring::testkit::SeqFrames;
+use netring::testkit::{End, VethConfig, unique_name};
 use netring::{Capture, Injector, OwnedPacket, Timestamp};
 
 const WAIT: Duration = Duration::from_secs(10);

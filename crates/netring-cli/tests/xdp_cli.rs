@@ -10,9 +10,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::{finish, json_of, netring_in, require_root, scratch};
-use netring::frames::SeqFrames;
-use netring::netns::{End, VethConfig, VethLink};
 use netring::pcap::PcapWriter;
+use netring::testkit::SeqFrames;
+use netring::testkit::{End, VethConfig, VethLink};
 use netring::{Capture, OwnedPacket, Timestamp, XdpMode, XdpSocket};
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -115,7 +115,6 @@ pub mod channel;
 pub mod cpu;
 mod error;
 pub mod filter;
-pub mod frames;
 pub mod interface;
 #[cfg(feature = "metrics")]
 pub mod metrics;
@@ -131,6 +130,9 @@ mod source;
 mod stats;
 mod stop;
 mod sys;
+#[cfg(any(test, feature = "testkit"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub mod testkit;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{DST, ETHERTYPE, SRC, collect, frame, link, seq_of};
 use netring::afpacket::{ANY_INTERFACE, RingProfile, Timestamping};
-use netring::netns::VethConfig;
+use netring::testkit::VethConfig;
 use netring::{Capture, Error, LinkType, PacketStatus, RawSender, Timestamp, TimestampSource};
 
 const WAIT: Duration = Duration::from_secs(5);

@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::{collect, collect_udp, frame, link, on_cpu, seq_of, udp_flow_seq, udp_frame};
 use netring::afpacket::{Fanout, FanoutFlags, FanoutMode};
 use netring::filter::{Instruction, Program, code::*};
-use netring::netns::VethLink;
+use netring::testkit::VethLink;
 use netring::{Capture, RawSender};
 
 const WAIT: Duration = Duration::from_secs(5);

@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{collect, frame, link, seq_of};
-use netring::netns::{VethConfig, VethLink};
+use netring::testkit::{VethConfig, VethLink};
 use netring::{Capture, Error, Injector, InjectorBuilder, TpacketVersion};
 
 const WAIT: Duration = Duration::from_secs(10);

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{collect, frame, link, seq_of};
 use futures_util::{FutureExt, StreamExt};
-use netring::netns::VethLink;
+use netring::testkit::VethLink;
 use netring::tokio::{Async, AsyncCapture, AsyncInjector, AsyncXdpSocket};
 use netring::{Capture, Injector, RawSender, XdpMode, XdpSocket};
 use tokio::time::timeout;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use netring::netns::{End, VethLink};
+use netring::testkit::{End, VethLink};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_netring");

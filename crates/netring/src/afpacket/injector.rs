@@ -282,7 +282,7 @@ impl InjectorBuilder {
 ///
 /// ```no_run
 /// let mut inj = netring::Injector::open("eth0")?;
-/// let frames = netring::frames::SeqFrames::default();
+/// let frames = netring::testkit::SeqFrames::default();
 /// for seq in 0..1000 {
 ///     let mut slot = inj.allocate_blocking(60, None)?.expect("no timeout");
 ///     frames.fill(seq, &mut slot);

@@ -161,7 +161,7 @@ pub type AsyncCapture = Async<Capture>;
 /// # async fn f() -> netring::Result<()> {
 /// let mut inj = netring::tokio::AsyncInjector::open("eth0")?;
 /// for i in 0..100_000u64 {
-///     let frame = netring::frames::SeqFrames::default().build(i, 60);
+///     let frame = netring::testkit::SeqFrames::default().build(i, 60);
 ///     inj.send(&frame).await?; // waits while the ring is full
 /// }
 /// inj.wait_drained().await?; // every frame released by the kernel

@@ -6,8 +6,8 @@ pub mod filter_corpus;
 
 use std::time::{Duration, Instant};
 
-use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::testkit::SeqFrames;
+use netring::testkit::VethLink;
 
 /// Experimental EtherType used by every test frame (IEEE 802 local experimental 1).
 pub const ETHERTYPE: u16 = 0x88b5;
@@ -34,7 +34,7 @@ pub fn link() -> VethLink {
     VethLink::new().expect("create veth link")
 }
 
-/// Frame `seq` of `len` bytes to `dst` with `ethertype` (see [`netring::frames`]).
+/// Frame `seq` of `len` bytes to `dst` with `ethertype` (see [`netring::testkit::SeqFrames`]).
 pub fn frame_to(dst: [u8; 6], seq: u64, len: usize, ethertype: u16) -> Vec<u8> {
     SeqFrames { dst, src: SRC, ethertype }.build(seq, len)
 }
@@ -108,7 +108,7 @@ pub struct Tcpdump {
 
 impl Tcpdump {
     /// Start `tcpdump -c want` in `end`'s namespace and wait until it listens.
-    pub fn start(end: &netring::netns::End, file: &std::path::Path, want: u64) -> Self {
+    pub fn start(end: &netring::testkit::End, file: &std::path::Path, want: u64) -> Self {
         use std::io::BufRead;
         let mut child = std::process::Command::new("ip")
             .args(["netns", "exec", end.ns.name(), "tcpdump", "-i", &end.name, "-nn", "-U", "-B", "32768"])
