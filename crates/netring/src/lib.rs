@@ -51,7 +51,7 @@
 //! [`Injector`] mutably, so no kick can run while it is filled), in `ring/mod.rs` (AF_XDP ring
 //! control words and descriptors, copied in and out by value; `ring/sim.rs`
 //! is its test-only simulated kernel; heap-backed rings exist only in tests
-//! and behind the unstable `bench-internals` feature) and in `afxdp/umem.rs`,
+//! and in this repository's benchmarks) and in `afxdp/umem.rs`,
 //! the one place that turns UMEM frames into slices — only frames its ownership table
 //! shows user space holding; sockets sharing one UMEM each own a disjoint
 //! partition of it, built in one place, so no two of them reach the same
@@ -105,7 +105,7 @@
 
 pub mod afpacket;
 pub mod afxdp;
-#[cfg(feature = "bench-internals")]
+#[cfg(feature = "_bench")]
 #[doc(hidden)]
 pub mod bench_internals;
 pub mod bpf;
