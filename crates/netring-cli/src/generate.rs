@@ -126,7 +126,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
                 match a.payload {
                     Payload::Pattern => frames.fill(seq, &mut slot),
                     Payload::Zero => {
-                        let (head, rest) = slot.split_at_mut(netring::testkit::MIN_LEN);
+                        let (head, rest) = slot.split_at_mut(SeqFrames::MIN_LEN);
                         frames.fill(seq, head);
                         rest.fill(0);
                     }

@@ -6,8 +6,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use netring::netns::NetNs;
-use netring::testkit::SeqFrames;
-use netring::testkit::{VethConfig, VethLink};
+use netring::testkit::{SeqFrames, VethConfig, VethLink};
 use netring::{Bridge, BridgeAction, Capture, Error, Injector, RawSender, XdpMode, XdpSocket};
 
 use crate::args::Json;

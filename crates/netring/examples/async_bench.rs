@@ -23,8 +23,7 @@
 //! Needs root and `tc`. Creates and removes its own namespaces.
 use std::time::{Duration, Instant};
 
-use netring::testkit::SeqFrames;
-use netring::testkit::VethLink;
+use netring::testkit::{SeqFrames, VethLink};
 use netring::tokio::{AsyncCapture, AsyncInjector};
 use netring::{Capture, Injector, RawSender};
 

@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use common::{DST, SRC, collect, require_root};
 use netring::netns::NetNs;
-use netring::testkit::SeqFrames;
-use netring::testkit::{VethConfig, VethLink, unique_name};
+use netring::testkit::{SeqFrames, VethConfig, VethLink, unique_name};
 use netring::{Bridge, BridgeAction, BridgeDirection, Capture, Injector};
 
 const WAIT: Duration = Duration::from_secs(10);
