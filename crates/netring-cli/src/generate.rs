@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use netring::frames::SeqFrames;
+use netring::testkit::SeqFrames;
 use netring::{Error, PacketSink, SinkSlot};
 
 use crate::args::{Limits, NetnsArg, Report};
@@ -58,7 +58,7 @@ pub struct Args {
 /// What fills a generated frame after its sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Payload {
-    /// `netring::frames::SeqFrames` bytes: every byte checkable.
+    /// `netring::testkit::SeqFrames` bytes: every byte checkable.
     Pattern,
     /// Zeros.
     Zero,
@@ -126,7 +126,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
                 match a.payload {
                     Payload::Pattern => frames.fill(seq, &mut slot),
                     Payload::Zero => {
-                        let (head, rest) = slot.split_at_mut(netring::frames::MIN_LEN);
+                        let (head, rest) = slot.split_at_mut(SeqFrames::MIN_LEN);
                         frames.fill(seq, head);
                         rest.fill(0);
                     }

@@ -206,7 +206,12 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use netring::{PacketMeta, Timestamp};
+    use netring::{OwnedPacket, PacketMeta, Timestamp};
+
+    /// `packet_line` of `data` with `meta`.
+    fn line_of(data: &[u8], meta: PacketMeta) -> String {
+        packet_line(&OwnedPacket { data: data.to_vec(), meta }.as_packet())
+    }
 
     #[test]
     fn table_aligns_columns() {
@@ -225,13 +230,13 @@ mod tests {
         let mut f = vec![0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x88, 0xb5];
         f.resize(60, 0);
         let meta = PacketMeta { timestamp: Timestamp::new(5, 7), original_len: 100, ..Default::default() };
-        let line = packet_line(&Packet::new(&f, meta));
+        let line = line_of(&f, meta);
         assert_eq!(
             line,
             "5.000000007 host  02:00:00:00:00:01 > 02:00:00:00:00:02 ethertype unknown (0x88b5), length 100 (captured 60)"
         );
         let meta = PacketMeta { original_len: 60, ..meta };
-        assert!(packet_line(&Packet::new(&f, meta)).ends_with("length 60"));
+        assert!(line_of(&f, meta).ends_with("length 60"));
     }
 
     #[test]
@@ -245,9 +250,7 @@ mod tests {
             }};
         }
         let eth = || PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2]);
-        let line = |f: &[u8], orig: usize| {
-            packet_line(&Packet::new(f, PacketMeta { original_len: orig as u32, ..Default::default() }))
-        };
+        let line = |f: &[u8], orig: usize| line_of(f, PacketMeta { original_len: orig as u32, ..Default::default() });
         let udp = build!(eth().ipv4([198, 18, 0, 1], [198, 18, 0, 2], 64).udp(40000, 53), b"q");
         assert_eq!(
             line(&udp, udp.len()),

@@ -2,6 +2,7 @@
 //! `-Z USER` (give up root once the sockets are open, as tcpdump does).
 
 use netring::Error;
+use netring::testkit::{Capability, VETH_CAPABILITIES, missing_capabilities};
 
 /// Switch to `user` with no capabilities left, and say so on stderr.
 pub fn drop_to(user: Option<&str>) -> Result<(), Error> {
@@ -15,11 +16,7 @@ pub fn drop_to(user: Option<&str>) -> Result<(), Error> {
 /// selftest"`, …) can create network namespaces and veth links;
 /// `it_does` says what it builds ("builds a private veth link …").
 pub fn require_veth_privileges(verb: &'static str, it_does: &str) -> Result<(), Error> {
-    let missing: Vec<&str> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
-        .into_iter()
-        .filter(|(c, _)| !netring::interface::has_capability(*c))
-        .map(|(_, n)| n)
-        .collect();
+    let missing: Vec<&str> = missing_capabilities(&VETH_CAPABILITIES).into_iter().map(Capability::name).collect();
     if missing.is_empty() {
         return Ok(());
     }

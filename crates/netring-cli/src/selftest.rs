@@ -5,8 +5,8 @@
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use netring::frames::SeqFrames;
-use netring::netns::{NetNs, VethConfig, VethLink};
+use netring::netns::NetNs;
+use netring::testkit::{SeqFrames, VethConfig, VethLink};
 use netring::{Bridge, BridgeAction, Capture, Error, Injector, RawSender, XdpMode, XdpSocket};
 
 use crate::args::Json;
@@ -327,7 +327,7 @@ fn check_reject(c: &Ctx) -> Result<String, String> {
 
 fn check_bridge(c: &Ctx) -> Result<String, String> {
     // a — b(bridge port A) … (bridge port B) z — w, with z in b's namespace.
-    let ns3 = NetNs::create(&netring::netns::unique_name("nrt")).map_err(s)?;
+    let ns3 = NetNs::create(&netring::testkit::unique_name("nrt")).map_err(s)?;
     let right = VethConfig::default().create_between(&c.link.b.ns, &ns3).map_err(s)?;
     let mut bridge = c.link.b.run(|n| Bridge::builder().a(n).b(&right.a.name).build()).map_err(s)?.map_err(s)?;
     let stop = bridge.stop_handle();

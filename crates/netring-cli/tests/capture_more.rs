@@ -13,11 +13,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use common::{BIN, finish, json_of, require, scratch, veth};
+use common::{BIN, finish, json_of, scratch, veth};
 use netring::RawSender;
-use netring::frames::SeqFrames;
-use netring::netns::{End, VethConfig, VethLink};
 use netring::pcap::Reader;
+use netring::testkit::{End, SeqFrames, VethConfig, VethLink, require_tool};
 
 /// `netring ARGS` (from this process's namespace) and its "listening on"
 /// line; stderr keeps being drained.
@@ -106,7 +105,7 @@ fn send_flows(l: &VethLink, flows: u16, per_flow: u64) -> Vec<(u16, u64)> {
 #[test]
 fn fanout_writes_one_merged_file_in_time_stamp_order() {
     let l = veth();
-    require("tshark");
+    require_tool("tshark");
     let file = scratch("fanout-merged.pcapng");
     let (child, first) = capture_in(
         &l.b,
@@ -168,7 +167,7 @@ fn fanout_split_keeps_each_flow_in_one_threads_file() {
 #[test]
 fn size_rotation_makes_files_that_each_open_and_together_hold_every_frame() {
     let l = veth();
-    require("tshark");
+    require_tool("tshark");
     for ext in ["pcap", "pcapng"] {
         let dir = scratch(&format!("rot-size-{ext}"));
         std::fs::create_dir_all(&dir).unwrap();
@@ -239,8 +238,8 @@ fn time_rotation_names_files_with_strftime() {
 #[test]
 fn any_records_match_tcpdumps_own_any_capture() {
     let l = veth();
-    require("tcpdump");
-    require("tshark");
+    require_tool("tcpdump");
+    require_tool("tshark");
     let l2 = VethConfig::default().create_between(&l.a.ns, &l.b.ns).unwrap();
     let ours = scratch("any.pcap");
     let ours_ng = scratch("any.pcapng");
@@ -422,8 +421,8 @@ fn dropping_to_nobody_clears_every_capability_and_still_captures() {
 #[test]
 fn file_capabilities_let_an_unprivileged_user_capture() {
     let l = veth();
-    require("setcap");
-    require("setpriv");
+    require_tool("setcap");
+    require_tool("setpriv");
     // A copy of the binary with cap_net_raw,cap_net_admin+ep, run as nobody
     // with no capabilities of its own: the file grants what capture needs.
     let dir = scratch("setcap");

@@ -8,11 +8,10 @@ use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
 use netring::RawSender;
-use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::testkit::{SeqFrames, VethLink, require_tool};
 
 mod common;
-use common::{BIN, finish, json_of, netring_in, require, scratch, spawn_ready, veth};
+use common::{BIN, finish, json_of, netring_in, scratch, spawn_ready, veth};
 
 /// Spawn a capture in `link.b`'s namespace and wait until it is listening.
 fn spawn_capture(link: &VethLink, args: &[&str]) -> Child {
@@ -42,7 +41,7 @@ fn read_pcap(path: &Path) -> Vec<(u32, u32, u32, Vec<u8>)> {
 #[test]
 fn capture_count_is_exact_and_json_matches_the_file() {
     let l = veth();
-    require("tcpdump");
+    require_tool("tcpdump");
     let file = scratch("count.pcap");
     let path = file.to_str().unwrap();
     let child = spawn_capture(&l, &["capture", "-i", &l.b.name, "-c", "100", "--json", "-q", "-w", path]);
@@ -142,7 +141,7 @@ fn errors_are_one_line_and_name_the_problem() {
 #[test]
 fn unprivileged_capture_names_cap_net_raw() {
     let _ = veth(); // asserts root, which setpriv needs to switch users
-    require("setpriv");
+    require_tool("setpriv");
     let out = Command::new("setpriv")
         .args([
             "--reuid=65534",
@@ -194,7 +193,7 @@ fn selftest_passes_and_reports_json() {
 /// instruction.
 #[test]
 fn filter_listings_are_tcpdumps() {
-    require("tcpdump");
+    require_tool("tcpdump");
     for e in ["ip", "tcp port 80", "ether multicast", "len >= 100", "icmp6", "ip proto 47", "tcp dst port 80 or 443"] {
         for (flag, snap) in [("-d", "262144"), ("-dd", "262144"), ("-ddd", "262144"), ("-ddd", "96")] {
             let ours = Command::new(BIN).args(["filter", flag, "-s", snap, e]).output().unwrap();
@@ -375,8 +374,8 @@ fn info_reports_driver_queues_and_working_xdp_modes() {
 #[test]
 fn xdp_without_memlock_room_names_rlimit_memlock_and_cap_ipc_lock() {
     let l = veth();
-    require("prlimit");
-    require("setpriv");
+    require_tool("prlimit");
+    require_tool("setpriv");
     // A 64 KiB memlock limit and no CAP_IPC_LOCK: the 8 MiB UMEM cannot be pinned.
     let out = Command::new("ip")
         .args(["netns", "exec", l.b.ns.name(), "prlimit", "--memlock=65536:65536", "setpriv"])
@@ -436,8 +435,8 @@ fn xdp_capture_filters_in_the_xdp_program_and_cuts_to_the_snap_length() {
 #[test]
 fn bench_quick_reports_json_with_every_section() {
     let _ = veth();
-    require("tcpdump");
-    require("ethtool");
+    require_tool("tcpdump");
+    require_tool("ethtool");
     let out = Command::new(BIN)
         .args(["bench", "--quick", "--json", "--contenders", "netring,tcpdump,netring-txring,trafgen"])
         .output()

@@ -8,9 +8,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{BIN, require, scratch};
+use common::{BIN, scratch};
 use netring::Timestamp;
 use netring::pcap::{FileFormat, PcapNgWriter, PcapWriter, Reader};
+use netring::testkit::require_tool;
 
 /// Deterministic frames of many kinds: IPv4 TCP/UDP/ICMP (with options and
 /// fragments), IPv6, ARP, 802.1Q, runts, and records cut short.
@@ -95,7 +96,7 @@ fn records(path: &Path) -> (Vec<(Vec<u8>, u32)>, FileFormat) {
 
 #[test]
 fn filtering_a_file_keeps_what_tcpdump_keeps() {
-    require("tcpdump");
+    require_tool("tcpdump");
     let mut compared = 0;
     for format in [FileFormat::Pcap, FileFormat::PcapNg] {
         let input = scratch(&format!("filter-in.{format:?}"));

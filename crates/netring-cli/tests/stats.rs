@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::{finish, netring_in, spawn_ready, veth};
 use netring::RawSender;
-use netring::frames::SeqFrames;
+use netring::testkit::SeqFrames;
 
 #[test]
 fn json_intervals_add_up_to_the_frames_sent() {

@@ -8,10 +8,10 @@ mod common;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{BIN, finish, json_of, netring_in, require, scratch, veth};
-use netring::frames::SeqFrames;
-use netring::netns::{End, NetNs, VethConfig, unique_name};
+use common::{BIN, finish, json_of, netring_in, scratch, veth};
+use netring::netns::NetNs;
 use netring::pcap::{PcapWriter, Reader};
+use netring::testkit::{End, SeqFrames, VethConfig, require_tool, unique_name};
 use netring::{Capture, Injector, OwnedPacket, Timestamp};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -31,18 +31,7 @@ fn receiver(end: &End) -> Capture {
 
 /// Frames of `frames`'s EtherType until `want` arrived or `limit` passed.
 fn collect(cap: &mut Capture, frames: &SeqFrames, want: usize, limit: Duration) -> Vec<OwnedPacket> {
-    let deadline = Instant::now() + limit;
-    let mut out = Vec::new();
-    while out.len() < want {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if let Some(batch) = cap.next_batch_blocking(Some(left)).unwrap() {
-            out.extend(batch.iter().filter(|p| frames.seq(p.data()).is_some()).map(|p| p.to_owned()));
-        }
-    }
-    out
+    netring::testkit::collect(cap, want, limit, |d| frames.seq(d).is_some()).unwrap()
 }
 
 #[test]
@@ -83,7 +72,7 @@ fn gen_paces_10kpps_evenly_for_2_seconds() {
     // it (`chrt -f 50 netring gen --rate …`): the pacer's evenness is what is
     // tested, not how a loaded scheduler treats a normal process. The run
     // mostly sleeps, so it cannot starve the machine.
-    require("chrt");
+    require_tool("chrt");
     let ns = l.a.ns.name();
     let args =
         ["-f", "50", "ip", "netns", "exec", ns, BIN, "gen", "-i", &l.a.name, "-d", "2", "--rate", "10000", "--json"];
@@ -190,8 +179,8 @@ fn inject(end: &End, frames: &[Vec<u8>]) {
 fn captured_pcap_and_pcapng_open_in_tshark_and_replay_to_the_same_frames() {
     let _turn = serial();
     let l = veth();
-    require("tshark");
-    require("capinfos");
+    require_tool("tshark");
+    require_tool("capinfos");
     const N: usize = 300;
     let g = SeqFrames::default();
     let frames: Vec<_> = (0..N as u64).map(|i| g.build(i, 60 + (i as usize * 71) % 1455)).collect();

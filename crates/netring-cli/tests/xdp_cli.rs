@@ -7,19 +7,18 @@ mod common;
 
 use std::io::BufRead;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{finish, json_of, netring_in, require_root, scratch};
-use netring::frames::SeqFrames;
-use netring::netns::{End, VethConfig, VethLink};
 use netring::pcap::PcapWriter;
+use netring::testkit::{End, SeqFrames, VethConfig, VethLink};
 use netring::{Capture, OwnedPacket, Timestamp, XdpMode, XdpSocket};
 
 const WAIT: Duration = Duration::from_secs(10);
 
 fn veth(queues: u32) -> VethLink {
     require_root();
-    common::require("ip");
+    netring::testkit::require_tool("ip");
     VethConfig::default().queues(queues).create().expect("veth link")
 }
 
@@ -29,14 +28,7 @@ fn receiver(end: &End) -> Capture {
 }
 
 fn collect(cap: &mut Capture, g: &SeqFrames, want: usize) -> Vec<OwnedPacket> {
-    let deadline = Instant::now() + WAIT;
-    let mut out = Vec::new();
-    while out.len() < want && Instant::now() < deadline {
-        if let Some(b) = cap.next_batch_blocking(Some(Duration::from_millis(100))).unwrap() {
-            out.extend(b.iter().filter(|p| g.seq(p.data()).is_some()).map(|p| p.to_owned()));
-        }
-    }
-    out
+    netring::testkit::collect(cap, want, WAIT, |d| g.seq(d).is_some()).unwrap()
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Per-packet cost of netring's hot paths, without privileges or a network:
 //!
 //! ```sh
-//! cargo bench -p netring --features bench-internals,pcap --bench per_packet
+//! cargo bench -p netring --features _bench,pcap --bench per_packet
 //! ```
 //!
 //! * `block_walk/{meta,full_meta,touch}/{64,1500}`: walking a TPACKET_V3

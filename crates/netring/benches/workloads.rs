@@ -7,8 +7,8 @@ use std::hint::black_box;
 use netring::Packets;
 use netring::bench_internals::{XdpRingPair, v3_block};
 use netring::filter::{FilterMeta, Program};
-use netring::frames::SeqFrames;
 use netring::pcap::PcapWriter;
+use netring::testkit::SeqFrames;
 
 /// Bytes per block in the block-walk inputs (the default ring's block).
 pub const BLOCK_SIZE: usize = 1 << 20;

@@ -23,8 +23,7 @@
 //! Needs root and `tc`. Creates and removes its own namespaces.
 use std::time::{Duration, Instant};
 
-use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::testkit::{SeqFrames, VethLink};
 use netring::tokio::{AsyncCapture, AsyncInjector};
 use netring::{Capture, Injector, RawSender};
 
@@ -34,7 +33,7 @@ fn pin(cpu: usize) {
 }
 
 fn process_cpu() -> Duration {
-    netring::cpu::process_tree_cpu_time(std::process::id()).unwrap_or_default()
+    netring::testkit::process_tree_cpu_time(std::process::id()).unwrap_or_default()
 }
 
 fn shape(l: &VethLink, rate: &str) {
@@ -97,7 +96,7 @@ fn rx_run(l: &VethLink, mode: &str) -> (u64, Duration, Duration) {
         let mut cap = cap;
         let mut n = 0u64;
         let start = Instant::now();
-        let c0 = netring::cpu::thread_cpu_time();
+        let c0 = netring::testkit::thread_cpu_time();
         let idle = Duration::from_millis(300);
         match mode.as_str() {
             "sync" => {
@@ -134,7 +133,7 @@ fn rx_run(l: &VethLink, mode: &str) -> (u64, Duration, Duration) {
             }
             _ => unreachable!(),
         }
-        (n, start.elapsed().saturating_sub(idle), netring::cpu::thread_cpu_time() - c0)
+        (n, start.elapsed().saturating_sub(idle), netring::testkit::thread_cpu_time() - c0)
     });
     std::thread::sleep(Duration::from_millis(100));
     flood(l).join().unwrap();

@@ -9,7 +9,7 @@
 
 use std::time::Instant;
 
-use netring::frames::SeqFrames;
+use netring::testkit::SeqFrames;
 use netring::tokio::AsyncInjector;
 
 #[tokio::main]
@@ -21,7 +21,7 @@ async fn main() -> netring::Result<()> {
     // A small ring, so the backpressure shows.
     let mut inj = AsyncInjector::new(netring::Injector::builder().interface(&iface).frame_count(256).build()?)?;
     let frames = SeqFrames::default();
-    let mut buf = vec![0u8; size.max(netring::frames::MIN_LEN)];
+    let mut buf = vec![0u8; size.max(SeqFrames::MIN_LEN)];
     let started = Instant::now();
     for seq in 0..count {
         frames.fill(seq, &mut buf);

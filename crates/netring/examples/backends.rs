@@ -13,8 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::testkit::{SeqFrames, VethLink};
 use netring::{Batch, Capture, Injector, PacketSink, PacketSource, SinkSlot, XdpMode, XdpSocket};
 
 /// Send `n` numbered frames of `len` bytes through any transmit path.

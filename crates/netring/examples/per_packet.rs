@@ -2,7 +2,7 @@
 //! of times, for instruction counts under callgrind:
 //!
 //! ```sh
-//! cargo build --release -p netring --features bench-internals,pcap --example per_packet
+//! cargo build --release -p netring --features _bench,pcap --example per_packet
 //! for n in 1000 2000; do
 //!   valgrind --tool=callgrind --callgrind-out-file=/tmp/cg.$n \
 //!     target/release/examples/per_packet walk64 $n

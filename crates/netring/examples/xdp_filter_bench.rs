@@ -26,8 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use common::{flood, receiver, summary};
 use netring::afxdp::XdpAttach;
 use netring::filter::{FilterMeta, expr};
-use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::testkit::{SeqFrames, VethLink};
 use netring::{Capture, RawSender, XdpMode, XdpSocket};
 
 const FILTER: &str = "ether[21] % 10 = 0";

@@ -1,7 +1,7 @@
 //! Hooks for this repository's benchmarks (`benches/per_packet.rs`,
 //! `examples/per_packet.rs`): inputs built in heap memory, and the AF_XDP
-//! ring protocol with both halves in user space. Behind the
-//! `bench-internals` feature; **not part of the API**, no stability promise.
+//! ring protocol with both halves in user space. Behind the private
+//! `_bench` feature; **not part of the API**, no stability promise.
 
 use crate::afpacket::batch::fixture::{Frame, craft_block};
 use crate::ring::{Consumer, HeapRing, Producer};

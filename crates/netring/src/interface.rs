@@ -150,13 +150,6 @@ pub fn has_default_route(name: &str) -> Result<bool> {
     Ok(Netlink::open()?.default_route_ifindices()?.contains(&idx))
 }
 
-/// Whether the process holds capability number `cap` in its effective set
-/// (13 = `CAP_NET_RAW`, 12 = `CAP_NET_ADMIN`, 21 = `CAP_SYS_ADMIN`,
-/// 39 = `CAP_BPF`).
-pub fn has_capability(cap: u32) -> bool {
-    crate::sys::has_capability(cap)
-}
-
 #[cfg(test)]
 mod tests {
     #[test]

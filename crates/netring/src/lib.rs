@@ -30,15 +30,16 @@
 //! | [`afxdp`] | UMEM, [`XdpSocket`], [`XdpBatch`], statistics; shared UMEM across queues and devices, [`XdpQueueSet`](afxdp::XdpQueueSet), busy polling, multi-buffer, filters in the XDP program |
 //! | [`bpf`] | eBPF instruction encoder and assembler, loader (`bpf(2)`), XSKMAP, XDP links, built-in programs, classic BPF filters translated to eBPF for XDP |
 //! | [`packet`] | [`Packet`], [`OwnedPacket`], [`Timestamp`], metadata |
-//! | [`netns`] | sockets inside a named network namespace; private veth links |
+//! | [`netns`] | sockets inside a named network namespace |
 //! | [`privilege`] | switch user and clear capabilities once sockets are open (`-Z`) |
-//! | [`cpu`] | pin threads (and kernel NAPI threads) to a CPU; thread and process CPU time |
+//! | [`cpu`] | pin threads (and kernel NAPI threads) to a CPU |
 //! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
 //! | `pcap` (feature) | pcap and pcapng writers and readers |
 //! | `tokio` (feature) | `AsyncCapture`, `AsyncInjector`, `AsyncXdpSocket` (readiness only, over tokio's `AsyncFd`), a `Stream` of owned packets, `Bridge::run_async` |
 //! | `channel` (feature) | `ChannelCapture`: a capture thread feeding a bounded crossbeam channel |
 //! | `metrics` (feature) | counters and gauges for capture, injection, AF_XDP and the bridge through the `metrics` facade |
 //! | `parse` (feature) | `Packet::parse` / `OwnedPacket::parse`: etherparse header views |
+//! | `testkit` (feature) | for tests and benchmarks: private veth links (`CAP_SYS_ADMIN`, `CAP_NET_ADMIN`), numbered frames, capability checks, CPU-time accounting |
 //!
 //! ## Memory safety model
 //!
@@ -51,7 +52,7 @@
 //! [`Injector`] mutably, so no kick can run while it is filled), in `ring/mod.rs` (AF_XDP ring
 //! control words and descriptors, copied in and out by value; `ring/sim.rs`
 //! is its test-only simulated kernel; heap-backed rings exist only in tests
-//! and behind the unstable `bench-internals` feature) and in `afxdp/umem.rs`,
+//! and in this repository's benchmarks) and in `afxdp/umem.rs`,
 //! the one place that turns UMEM frames into slices — only frames its ownership table
 //! shows user space holding; sockets sharing one UMEM each own a disjoint
 //! partition of it, built in one place, so no two of them reach the same
@@ -79,7 +80,7 @@
 //! | [`TpacketVersion::V3`] TX frames | `CAP_NET_RAW` | 4.11 |
 //! | [`Bridge`] | `CAP_NET_RAW` | 4.20 (ignore outgoing) |
 //! | `tokio`, `channel`, `metrics` adapters | what the wrapped socket needs | as the wrapped socket |
-//! | [`netns::NetNs::create`], [`netns::VethConfig::create`] | `CAP_SYS_ADMIN`, `CAP_NET_ADMIN` | any |
+//! | [`netns::NetNs::create`] | `CAP_SYS_ADMIN` | any |
 //! | `netns(NAME)` on every builder | `CAP_SYS_ADMIN` (to enter the namespace) | 3.0 (`setns`) |
 //! | [`afpacket::Fanout`] | `CAP_NET_RAW` | 3.1 (hash, lb, cpu, defrag); rollover 3.10; rnd, qm 3.14; unique-id 4.3; cbpf, ebpf 4.5; ignore-outgoing flag 5.12 |
 //! | [`Timestamping::Hardware`] | `CAP_NET_ADMIN` (`SIOCSHWTSTAMP`) on a device with a clock | 2.6.36 (`PACKET_TIMESTAMP`) |
@@ -105,7 +106,7 @@
 
 pub mod afpacket;
 pub mod afxdp;
-#[cfg(feature = "bench-internals")]
+#[cfg(feature = "_bench")]
 #[doc(hidden)]
 pub mod bench_internals;
 pub mod bpf;
@@ -115,7 +116,6 @@ pub mod channel;
 pub mod cpu;
 mod error;
 pub mod filter;
-pub mod frames;
 pub mod interface;
 #[cfg(feature = "metrics")]
 pub mod metrics;
@@ -131,6 +131,9 @@ mod source;
 mod stats;
 mod stop;
 mod sys;
+#[cfg(any(test, feature = "testkit"))]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
+pub mod testkit;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 

@@ -338,9 +338,23 @@ pub struct Packet<'a> {
 }
 
 impl<'a> Packet<'a> {
-    /// A packet view over `data` with `meta` (for backends and tests).
-    pub fn new(data: &'a [u8], meta: PacketMeta) -> Self {
+    /// A packet view over `data` with `meta`: the backends' constructor.
+    pub(crate) fn new(data: &'a [u8], meta: PacketMeta) -> Self {
         Self { data, meta }
+    }
+
+    /// The first `len` bytes of this packet, marked
+    /// [`TRUNCATED`](PacketStatus::TRUNCATED) if that cuts anything (a
+    /// snap length applied after capture); the packet itself if it is no
+    /// longer than `len`.
+    #[must_use]
+    pub fn truncated(self, len: usize) -> Self {
+        if self.data.len() <= len {
+            return self;
+        }
+        let mut meta = self.meta;
+        meta.status |= PacketStatus::TRUNCATED;
+        Self { data: &self.data[..len], meta }
     }
 
     /// The captured bytes, starting at the link-layer header.
@@ -516,6 +530,23 @@ mod tests {
         let a = LinkAddr::new([2, 0, 0, 0, 0, 0xab, 9, 9], 6);
         assert_eq!(a.to_string(), "02:00:00:00:00:ab");
         assert_eq!(LinkAddr::new([0; 8], 200).as_bytes().len(), 8);
+    }
+
+    #[test]
+    fn truncated_cuts_and_marks_only_when_it_cuts() {
+        let data = [1u8, 2, 3, 4, 5];
+        let meta = PacketMeta { original_len: 5, ..Default::default() };
+        let p = Packet::new(&data, meta);
+        let cut = p.truncated(3);
+        assert_eq!(cut.data(), &[1, 2, 3]);
+        assert_eq!(cut.original_len(), 5);
+        assert!(cut.is_truncated());
+        assert!(cut.status().contains(PacketStatus::TRUNCATED));
+        for len in [5, 9] {
+            let same = p.truncated(len);
+            assert_eq!(same.data(), &data);
+            assert!(!same.status().contains(PacketStatus::TRUNCATED));
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{frame, link, seq_of};
-use netring::netns::VethLink;
+use netring::testkit::VethLink;
 use netring::{Batch, Capture, Injector, PacketSource, RawSender, XdpMode, XdpSocket};
 
 /// Counts allocations made by threads that switched counting on.

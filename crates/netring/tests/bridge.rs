@@ -14,8 +14,8 @@ mod common;
 use std::time::Duration;
 
 use common::{DST, SRC, collect, require_root};
-use netring::frames::SeqFrames;
-use netring::netns::{NetNs, VethConfig, VethLink, unique_name};
+use netring::netns::NetNs;
+use netring::testkit::{SeqFrames, VethConfig, VethLink, unique_name};
 use netring::{Bridge, BridgeAction, BridgeDirection, Capture, Injector};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -47,11 +47,11 @@ fn inject(inj: &mut Injector, frames: &[Vec<u8>]) {
 
 /// Captures and injectors on the outer ends x and w. The captures see only
 /// what arrives (not what their end sends).
-fn outer_ends(x: &netring::netns::End, w: &netring::netns::End) -> (Capture, Capture, Injector, Injector) {
-    let rx = |e: &netring::netns::End| {
+fn outer_ends(x: &netring::testkit::End, w: &netring::testkit::End) -> (Capture, Capture, Injector, Injector) {
+    let rx = |e: &netring::testkit::End| {
         e.run(|n| Capture::builder().interface(n).ignore_outgoing(true).build()).unwrap().unwrap()
     };
-    let tx = |e: &netring::netns::End| e.run(Injector::open).unwrap().unwrap();
+    let tx = |e: &netring::testkit::End| e.run(Injector::open).unwrap().unwrap();
     (rx(x), rx(w), tx(x), tx(w))
 }
 

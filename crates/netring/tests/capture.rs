@@ -27,7 +27,7 @@ fn ether_proto(ty: u16) -> Program {
     .unwrap()
 }
 
-fn sender(l: &netring::netns::VethLink) -> RawSender {
+fn sender(l: &netring::testkit::VethLink) -> RawSender {
     l.a.run(RawSender::open).unwrap().unwrap()
 }
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use common::{DST, ETHERTYPE, SRC, collect, frame, link, seq_of};
 use netring::afpacket::{ANY_INTERFACE, RingProfile, Timestamping};
-use netring::netns::VethConfig;
+use netring::testkit::VethConfig;
 use netring::{Capture, Error, LinkType, PacketStatus, RawSender, Timestamp, TimestampSource};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -38,7 +38,7 @@ fn software_stamps_are_marked_and_lie_between_send_and_receive() {
 #[test]
 fn hardware_stamps_on_veth_fall_back_to_software_and_say_why() {
     let l = link();
-    common::require_tool("ethtool");
+    netring::testkit::require_tool("ethtool");
     // The oracle: ethtool -T shows veth has no PTP hardware clock.
     let out = std::process::Command::new("ip")
         .args(["netns", "exec", l.b.ns.name(), "ethtool", "-T", &l.b.name])

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::{frame, link, seq_of};
 use netring::channel::{Backpressure, ChannelCapture};
-use netring::netns::VethLink;
+use netring::testkit::VethLink;
 use netring::{Capture, CaptureBuilder, Error, OwnedPacket, RawSender};
 
 const WAIT: Duration = Duration::from_secs(10);

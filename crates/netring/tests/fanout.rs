@@ -9,10 +9,10 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use common::{collect, collect_udp, frame, link, on_cpu, seq_of, udp_flow_seq, udp_frame};
+use common::{collect, collect_udp, frame, link, seq_of, udp_flow_seq, udp_frame};
 use netring::afpacket::{Fanout, FanoutFlags, FanoutMode};
 use netring::filter::{Instruction, Program, code::*};
-use netring::netns::VethLink;
+use netring::testkit::{VethLink, on_cpu};
 use netring::{Capture, RawSender};
 
 const WAIT: Duration = Duration::from_secs(5);

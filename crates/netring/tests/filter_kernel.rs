@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use common::filter_corpus::{Frame, packets};
 use common::{DST, frame_to, link, seq_of};
 use netring::filter::{FilterMeta, Program, disasm, expr};
-use netring::netns::VethLink;
+use netring::testkit::VethLink;
 use netring::{Capture, Error, RawSender};
 
 const SNAPLEN: u32 = 262_144;

@@ -10,7 +10,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{collect, frame, link, seq_of};
-use netring::netns::{VethConfig, VethLink};
+use netring::testkit::{VethConfig, VethLink};
 use netring::{Capture, Error, Injector, InjectorBuilder, TpacketVersion};
 
 const WAIT: Duration = Duration::from_secs(10);
@@ -78,7 +78,7 @@ fn numbered_frames_arrive_byte_exact_for_v2_and_v3_with_and_without_qdisc_bypass
 #[test]
 fn tcpdump_on_the_peer_sees_every_frame_byte_for_byte() {
     let l = link();
-    common::require_tool("tcpdump");
+    netring::testkit::require_tool("tcpdump");
     const N: u64 = 1000;
     for bypass in [false, true] {
         let file = std::env::temp_dir().join(format!("netring-inject-{}-{bypass}.pcap", std::process::id()));

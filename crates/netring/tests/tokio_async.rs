@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use common::{collect, frame, link, seq_of};
 use futures_util::{FutureExt, StreamExt};
-use netring::netns::VethLink;
+use netring::testkit::VethLink;
 use netring::tokio::{Async, AsyncCapture, AsyncInjector, AsyncXdpSocket};
 use netring::{Capture, Injector, RawSender, XdpMode, XdpSocket};
 use tokio::time::timeout;
@@ -162,7 +162,7 @@ fn shape_a(l: &VethLink) {
 
 /// Shape `a`'s egress with a token bucket of `rate` and `burst`.
 fn shape_a_to(l: &VethLink, rate: &str, burst: &str) {
-    common::require_tool("tc");
+    netring::testkit::require_tool("tc");
     let out = std::process::Command::new("ip")
         .args(["netns", "exec", l.a.ns.name(), "tc", "qdisc", "add", "dev", &l.a.name, "root"])
         .args(["tbf", "rate", rate, "burst", burst, "limit", "8mb"])

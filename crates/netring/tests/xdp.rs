@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{SRC, frame, link, seq_of};
 use netring::afxdp::{AttachMode, BindMode, XdpAttach};
-use netring::netns::{VethConfig, VethLink};
+use netring::testkit::{VethConfig, VethLink};
 use netring::{Capture, Error, RawSender, TimestampSource, XdpMode, XdpSocket, XdpSocketBuilder};
 
 const WAIT: Duration = Duration::from_secs(5);
@@ -106,7 +106,7 @@ fn zero_copy_tx_slots_and_unsent_slots_give_frames_back() {
     assert_eq!(free, 64);
     {
         let mut slot = sock.tx_slot(300).unwrap().expect("a free frame");
-        netring::frames::SeqFrames::default().fill(7, slot.data_mut());
+        netring::testkit::SeqFrames::default().fill(7, slot.data_mut());
         // dropped unsent
     }
     assert_eq!(sock.free_frames(), 64, "an unsent slot returns its frame");

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::filter_corpus::{Frame, packets};
 use common::link;
 use netring::filter::{FilterMeta, expr};
-use netring::netns::VethLink;
+use netring::testkit::VethLink;
 use netring::{Capture, Error, RawSender, XdpMode, XdpSocket};
 
 /// Expressions with every kind of load the translation has to get right:

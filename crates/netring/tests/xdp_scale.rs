@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use common::{frame, link, seq_of};
 use netring::afxdp::{AttachMode, BusyPoll, XdpAttach, XdpQueueSet};
 use netring::bpf::{EbpfProgram, ProgramType, XdpLink, XskMap, programs};
-use netring::netns::{End, NetNs, VethConfig, VethLink, unique_name};
+use netring::netns::NetNs;
+use netring::testkit::{End, VethConfig, VethLink, unique_name};
 use netring::{
     Batch, Capture, Error, Injector, PacketSink, PacketSource, RawSender, SinkSlot, XdpMode, XdpSocket,
     XdpSocketBuilder,

@@ -176,8 +176,8 @@ enum Running {
 impl Running {
     fn cpu(&self) -> Duration {
         match self {
-            Running::Ours(r) => netring::cpu::thread_cpu_time_of(r.tid()),
-            Running::Theirs(_, t) => netring::cpu::process_tree_cpu_time(t.pid()),
+            Running::Ours(r) => netring::testkit::thread_cpu_time_of(r.tid()),
+            Running::Theirs(_, t) => netring::testkit::process_tree_cpu_time(t.pid()),
         }
         .unwrap_or_default()
     }

@@ -6,7 +6,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use netring::netns::End;
+use netring::testkit::End;
 
 /// The tools measured side by side, if installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,7 +132,7 @@ impl Running {
     /// returns every output line.
     pub fn stop(mut self, within: Duration) -> Result<Vec<String>, String> {
         // To every process of the tool: trafgen's workers stop only on their own signal.
-        let tree: Vec<String> = netring::cpu::process_tree(self.pid()).iter().map(u32::to_string).collect();
+        let tree: Vec<String> = netring::testkit::process_tree(self.pid()).iter().map(u32::to_string).collect();
         if !tree.is_empty() {
             let _ = Command::new("kill").arg("-INT").args(&tree).status();
         }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use netring::frames::SeqFrames;
+use netring::testkit::SeqFrames;
 
 use super::external::{self, Tool};
 use super::link::{BenchLink, RxPath, Snapshot};
@@ -70,8 +70,8 @@ enum Running {
 impl Running {
     fn cpu(&self) -> Duration {
         match self {
-            Running::Ours(s) => netring::cpu::thread_cpu_time_of(s.tid()),
-            Running::Theirs(r, _) => netring::cpu::process_tree_cpu_time(r.pid()),
+            Running::Ours(s) => netring::testkit::thread_cpu_time_of(s.tid()),
+            Running::Theirs(r, _) => netring::testkit::process_tree_cpu_time(r.pid()),
         }
         .unwrap_or_default()
     }

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use netring::netns::{End, VethConfig, VethLink};
+use netring::testkit::{End, VethConfig, VethLink};
 
 /// How the receiving veth processes frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -107,7 +107,7 @@ impl BenchLink {
 
     /// CPU time of the NAPI thread so far.
     pub fn napi_cpu(&self) -> Option<Duration> {
-        self.napi_pid.and_then(netring::cpu::process_tree_cpu_time)
+        self.napi_pid.and_then(netring::testkit::process_tree_cpu_time)
     }
 }
 

@@ -27,7 +27,7 @@ impl<T: Send + 'static> Pinned<T> {
         let (s, t) = (stop.clone(), tid.clone());
         let thread = std::thread::spawn(move || {
             netring::cpu::pin_current_thread(cpu).map_err(|e| e.to_string())?;
-            t.store(netring::cpu::current_thread_id(), Ordering::Release);
+            t.store(netring::testkit::current_thread_id(), Ordering::Release);
             body(&s)
         });
         while tid.load(Ordering::Acquire) == 0 {

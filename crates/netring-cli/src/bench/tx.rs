@@ -6,8 +6,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use netring::frames::SeqFrames;
-use netring::netns::End;
+use netring::testkit::{End, SeqFrames};
 use netring::{Injector, PacketSink, RawSender, SinkSlot, XdpMode, XdpSocket};
 
 use super::pinned::Pinned;

@@ -2,7 +2,7 @@
 //! "listening on" line and the summary, shared by the single reader and
 //! the fanout group.
 
-use netring::{CaptureStats, LinkType, Packet, PacketStatus};
+use netring::{CaptureStats, LinkType, Packet};
 
 use super::args::Args;
 use crate::output;
@@ -26,13 +26,7 @@ pub(super) fn announce(a: &Args, link: LinkType, how: &str) {
 
 /// `pkt` cut to `snaplen` bytes, marked truncated if that cut anything.
 pub(super) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
-    let s = snaplen as usize;
-    if pkt.len() <= s {
-        return pkt;
-    }
-    let mut meta = *pkt.meta();
-    meta.status |= PacketStatus::TRUNCATED;
-    Packet::new(&pkt.data()[..s], meta)
+    pkt.truncated(snaplen as usize)
 }
 
 /// The summary at exit: one line on stderr, and with `--json` one object

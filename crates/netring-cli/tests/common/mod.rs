@@ -6,26 +6,16 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
 
-use netring::netns::{End, VethLink};
+use netring::testkit::{End, VethLink, require_tool};
 
 /// The binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_netring");
 
-/// Fail naming the tool unless it is on PATH (`.ci/run` installs it).
-pub fn require(tool: &str) {
-    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    assert!(found, "this test needs `{tool}` on PATH; `.ci/run` installs it (apt-get install …)");
-}
-
-/// Fail naming the capabilities unless the test can build veth links.
+/// Fail naming the capabilities unless the test can build veth links, and
+/// naming `ip` unless it is on PATH (the tests run `ip netns exec`).
 pub fn require_root() {
-    let missing: Vec<_> = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")]
-        .into_iter()
-        .filter(|(c, _)| !netring::interface::has_capability(*c))
-        .map(|(_, n)| n)
-        .collect();
-    assert!(missing.is_empty(), "this privileged test needs {}; run it as root (`.ci/run`)", missing.join(", "));
-    require("ip");
+    netring::testkit::require_veth_privileges();
+    require_tool("ip");
 }
 
 /// A fresh private veth link.
@@ -94,7 +84,7 @@ impl Tcpdump {
     /// Start `tcpdump -i any -c want` for the test EtherType; returns once it listens.
     pub fn any(end: &End, file: &std::path::Path, want: u64) -> Self {
         use std::io::BufRead;
-        require("tcpdump");
+        require_tool("tcpdump");
         let mut child = Command::new("ip")
             .args(["netns", "exec", end.ns.name(), "tcpdump", "-i", "any", "-nn", "-U", "-c", &want.to_string(), "-w"])
             .arg(file)

@@ -497,7 +497,7 @@ impl fmt::Debug for PacketBatch<'_> {
 }
 
 /// Blocks laid out as the kernel lays them out, for tests and benchmarks.
-#[cfg(any(test, feature = "bench-internals"))]
+#[cfg(any(test, feature = "_bench"))]
 pub(crate) mod fixture {
     use super::*;
     use crate::sys::tpacket::{TP_STATUS_USER, tpacket_align};

@@ -282,10 +282,12 @@ impl InjectorBuilder {
 ///
 /// ```no_run
 /// let mut inj = netring::Injector::open("eth0")?;
-/// let frames = netring::frames::SeqFrames::default();
-/// for seq in 0..1000 {
+/// for seq in 0..1000u64 {
 ///     let mut slot = inj.allocate_blocking(60, None)?.expect("no timeout");
-///     frames.fill(seq, &mut slot);
+///     slot.fill(0);
+///     slot[..6].fill(0xff); // broadcast
+///     slot[12..14].copy_from_slice(&0x88b5u16.to_be_bytes()); // local experimental EtherType
+///     slot[14..22].copy_from_slice(&seq.to_be_bytes());
 ///     slot.send();
 ///     if seq % 64 == 63 {
 ///         inj.flush()?;

@@ -71,7 +71,7 @@ pub(crate) enum Backing {
     /// Shared with the kernel.
     Mmap(#[expect(dead_code, reason = "held for its Drop, which unmaps")] Mmap),
     /// Heap memory standing in for the kernel in tests and benchmarks.
-    #[cfg(any(test, feature = "bench-internals"))]
+    #[cfg(any(test, feature = "_bench"))]
     Heap(#[expect(dead_code, reason = "held for its Drop, which frees")] std::sync::Arc<HeapRing>),
 }
 
@@ -92,14 +92,14 @@ impl Layout {
 }
 
 /// Where heap rings put their parts (one cache line each, as the kernel does).
-#[cfg(any(test, feature = "bench-internals"))]
+#[cfg(any(test, feature = "_bench"))]
 pub(crate) const LAYOUT: Layout = Layout { producer: 0, consumer: 64, flags: 128, desc: 192 };
 
 /// Heap memory standing in for a ring mapping (tests, the simulated kernel,
 /// and the benchmarks' producer/consumer pairs), owned through a raw pointer
 /// so that pointers derived from it stay valid for every holder (a `Box`
 /// would be re-asserted unique on move).
-#[cfg(any(test, feature = "bench-internals"))]
+#[cfg(any(test, feature = "_bench"))]
 #[derive(Debug)]
 pub(crate) struct HeapRing {
     mem: *mut [u64],
@@ -107,13 +107,13 @@ pub(crate) struct HeapRing {
 
 // SAFETY: plain memory; every access goes through atomics or through the
 // ring protocol, which gives each slot one writer at a time.
-#[cfg(any(test, feature = "bench-internals"))]
+#[cfg(any(test, feature = "_bench"))]
 unsafe impl Send for HeapRing {}
 // SAFETY: as above.
-#[cfg(any(test, feature = "bench-internals"))]
+#[cfg(any(test, feature = "_bench"))]
 unsafe impl Sync for HeapRing {}
 
-#[cfg(any(test, feature = "bench-internals"))]
+#[cfg(any(test, feature = "_bench"))]
 impl Drop for HeapRing {
     fn drop(&mut self) {
         // SAFETY: from `Box::into_raw`, freed once, here, after every holder is gone.
@@ -121,7 +121,7 @@ impl Drop for HeapRing {
     }
 }
 
-#[cfg(any(test, feature = "bench-internals"))]
+#[cfg(any(test, feature = "_bench"))]
 impl HeapRing {
     /// A zeroed ring of `size` descriptors of `T`, both indices at `start`.
     pub(crate) fn new<T>(size: u32, start: u32) -> std::sync::Arc<Self> {

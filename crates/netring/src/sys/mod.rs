@@ -326,6 +326,7 @@ pub fn page_size() -> usize {
 }
 
 /// Effective user id.
+#[cfg(any(test, feature = "testkit"))]
 pub fn geteuid() -> u32 {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() }
@@ -333,6 +334,7 @@ pub fn geteuid() -> u32 {
 
 /// Whether the effective capability set holds capability number `cap`
 /// (e.g. 13 = `CAP_NET_RAW`), read from `/proc/self/status`.
+#[cfg(any(test, feature = "testkit"))]
 pub fn has_capability(cap: u32) -> bool {
     let Ok(status) = std::fs::read_to_string("/proc/thread-self/status") else {
         return geteuid() == 0;

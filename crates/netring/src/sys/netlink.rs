@@ -17,6 +17,7 @@ const NLM_F_CREATE: u16 = 0x400;
 /// `RTM_NEWLINK`
 pub const RTM_NEWLINK: u16 = 16;
 /// `RTM_DELLINK`
+#[cfg(any(test, feature = "testkit"))]
 pub const RTM_DELLINK: u16 = 17;
 
 /// `IFLA_IFNAME`
@@ -24,19 +25,25 @@ pub const IFLA_IFNAME: u16 = 3;
 /// `IFLA_MTU`
 pub const IFLA_MTU: u16 = 4;
 /// `IFLA_LINKINFO`
+#[cfg(any(test, feature = "testkit"))]
 pub const IFLA_LINKINFO: u16 = 18;
 /// `IFLA_NET_NS_FD`
+#[cfg(any(test, feature = "testkit"))]
 pub const IFLA_NET_NS_FD: u16 = 28;
 /// `IFLA_NUM_TX_QUEUES`
 pub const IFLA_NUM_TX_QUEUES: u16 = 31;
 /// `IFLA_NUM_RX_QUEUES`
 pub const IFLA_NUM_RX_QUEUES: u16 = 32;
 /// `IFLA_INFO_KIND`
+#[cfg(any(test, feature = "testkit"))]
 pub const IFLA_INFO_KIND: u16 = 1;
 /// `IFLA_INFO_DATA`
+#[cfg(any(test, feature = "testkit"))]
 pub const IFLA_INFO_DATA: u16 = 2;
 /// `VETH_INFO_PEER`
+#[cfg(any(test, feature = "testkit"))]
 pub const VETH_INFO_PEER: u16 = 1;
+#[cfg(any(test, feature = "testkit"))]
 const NLA_F_NESTED: u16 = 1 << 15;
 
 /// An rtnetlink request under construction: header, `ifinfomsg`, attributes.
@@ -94,6 +101,7 @@ impl Request {
     }
 
     /// Append an attribute with a raw payload.
+    #[cfg(any(test, feature = "testkit"))]
     pub fn attr(&mut self, ty: u16, payload: &[u8]) -> &mut Self {
         let len = 4 + payload.len();
         self.buf.extend_from_slice(&(len as u16).to_ne_bytes());
@@ -104,6 +112,7 @@ impl Request {
     }
 
     /// Append a NUL-terminated string attribute.
+    #[cfg(any(test, feature = "testkit"))]
     pub fn attr_str(&mut self, ty: u16, s: &str) -> &mut Self {
         let mut v = s.as_bytes().to_vec();
         v.push(0);
@@ -111,11 +120,13 @@ impl Request {
     }
 
     /// Append a `u32` attribute.
+    #[cfg(any(test, feature = "testkit"))]
     pub fn attr_u32(&mut self, ty: u16, v: u32) -> &mut Self {
         self.attr(ty, &v.to_ne_bytes())
     }
 
     /// Open a nested attribute; close it with [`end_nest`](Self::end_nest).
+    #[cfg(any(test, feature = "testkit"))]
     pub fn begin_nest(&mut self, ty: u16) -> &mut Self {
         self.nests.push(self.buf.len());
         self.buf.extend_from_slice(&0u16.to_ne_bytes());
@@ -124,6 +135,7 @@ impl Request {
     }
 
     /// Close the innermost nested attribute.
+    #[cfg(any(test, feature = "testkit"))]
     pub fn end_nest(&mut self) -> &mut Self {
         let start = self.nests.pop().expect("unbalanced nest");
         let len = (self.buf.len() - start) as u16;
@@ -157,6 +169,7 @@ impl Netlink {
     ///
     /// # Errors
     /// The kernel's error for the request, named `what`.
+    #[cfg(any(test, feature = "testkit"))]
     pub fn request(&self, req: &mut Request, what: &'static str) -> Result<()> {
         self.exchange(req, what).map(drop)
     }

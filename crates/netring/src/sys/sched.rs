@@ -2,6 +2,7 @@
 //! `clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, `sysconf(_SC_CLK_TCK)`.
 
 use std::mem::size_of;
+#[cfg(any(test, feature = "testkit"))]
 use std::time::Duration;
 
 use super::cvt;
@@ -27,6 +28,7 @@ pub fn set_affinity(tid: u32, cpu: usize) -> Result<()> {
 }
 
 /// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+#[cfg(any(test, feature = "testkit"))]
 pub fn thread_cpu_time() -> Duration {
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant.
@@ -38,6 +40,7 @@ pub fn thread_cpu_time() -> Duration {
 }
 
 /// Clock ticks per second of the times in `/proc/PID/stat` (`USER_HZ`).
+#[cfg(any(test, feature = "testkit"))]
 pub fn clock_ticks_per_second() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let v = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -45,6 +48,7 @@ pub fn clock_ticks_per_second() -> u64 {
 }
 
 /// The calling thread's id (`gettid(2)`).
+#[cfg(any(test, feature = "testkit"))]
 pub fn gettid() -> u32 {
     // SAFETY: gettid has no preconditions and cannot fail.
     unsafe { libc::gettid() as u32 }

@@ -160,8 +160,11 @@ pub type AsyncCapture = Async<Capture>;
 /// ```no_run
 /// # async fn f() -> netring::Result<()> {
 /// let mut inj = netring::tokio::AsyncInjector::open("eth0")?;
+/// let mut frame = [0u8; 60];
+/// frame[..6].fill(0xff); // broadcast
+/// frame[12..14].copy_from_slice(&0x88b5u16.to_be_bytes()); // local experimental EtherType
 /// for i in 0..100_000u64 {
-///     let frame = netring::frames::SeqFrames::default().build(i, 60);
+///     frame[14..22].copy_from_slice(&i.to_be_bytes());
 ///     inj.send(&frame).await?; // waits while the ring is full
 /// }
 /// inj.wait_drained().await?; // every frame released by the kernel

@@ -1,16 +1,16 @@
-//! Shared pieces of the privileged integration tests: the root check and
-//! numbered test frames.
+//! Shared pieces of the privileged integration tests over
+//! [`netring::testkit`]: the test frames' addresses, UDP flow frames,
+//! tcpdump alongside a capture.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
 
 pub mod filter_corpus;
 
 use std::time::{Duration, Instant};
 
-use netring::frames::SeqFrames;
-use netring::netns::VethLink;
+use netring::testkit::{SeqFrames, VethLink};
 
 /// Experimental EtherType used by every test frame (IEEE 802 local experimental 1).
-pub const ETHERTYPE: u16 = 0x88b5;
+pub const ETHERTYPE: u16 = netring::testkit::EXPERIMENTAL_ETHERTYPE;
 /// Source MAC of test frames.
 pub const SRC: [u8; 6] = [0x02, 0, 0, 0, 0, 0x01];
 /// Destination MAC of test frames (nobody's: the receiver sees "other host").
@@ -18,14 +18,7 @@ pub const DST: [u8; 6] = [0x02, 0, 0, 0, 0, 0x02];
 
 /// Fail loudly, naming what is missing, unless the test can reach real links.
 pub fn require_root() {
-    let caps = [(12, "CAP_NET_ADMIN"), (13, "CAP_NET_RAW"), (21, "CAP_SYS_ADMIN")];
-    let missing: Vec<_> =
-        caps.iter().filter(|(c, _)| !netring::interface::has_capability(*c)).map(|(_, n)| *n).collect();
-    assert!(
-        missing.is_empty(),
-        "this privileged test needs {} to build veth links in private namespaces; run it as root (e.g. `sudo .ci/run`)",
-        missing.join(", ")
-    );
+    netring::testkit::require_veth_privileges();
 }
 
 /// A fresh veth link between two private namespaces (IPv6 off).
@@ -34,7 +27,7 @@ pub fn link() -> VethLink {
     VethLink::new().expect("create veth link")
 }
 
-/// Frame `seq` of `len` bytes to `dst` with `ethertype` (see [`netring::frames`]).
+/// Frame `seq` of `len` bytes to `dst` with `ethertype` (see [`netring::testkit::SeqFrames`]).
 pub fn frame_to(dst: [u8; 6], seq: u64, len: usize, ethertype: u16) -> Vec<u8> {
     SeqFrames { dst, src: SRC, ethertype }.build(seq, len)
 }
@@ -62,25 +55,7 @@ pub fn collect_where<S: netring::PacketSource>(
     limit: Duration,
     keep: impl Fn(&[u8]) -> bool,
 ) -> Vec<netring::OwnedPacket> {
-    use netring::Batch;
-    let deadline = Instant::now() + limit;
-    let mut out = Vec::new();
-    while out.len() < want {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            break;
-        }
-        if let Some(batch) = cap.next_batch_blocking(Some(left)).expect("blocking read") {
-            out.extend(batch.packets().filter(|p| keep(p.data())).map(|p| p.to_owned()));
-        }
-    }
-    out
-}
-
-/// Fail loudly unless `tool` is on PATH (`.ci/run` installs it).
-pub fn require_tool(tool: &str) {
-    let found = std::env::var_os("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(tool).is_file()));
-    assert!(found, "this test needs `{tool}` on PATH; `.ci/run` installs it (apt-get install …)");
+    netring::testkit::collect(cap, want, limit, keep).expect("blocking read")
 }
 
 /// The frames of a classic pcap file (either timestamp precision, native
@@ -108,7 +83,7 @@ pub struct Tcpdump {
 
 impl Tcpdump {
     /// Start `tcpdump -c want` in `end`'s namespace and wait until it listens.
-    pub fn start(end: &netring::netns::End, file: &std::path::Path, want: u64) -> Self {
+    pub fn start(end: &netring::testkit::End, file: &std::path::Path, want: u64) -> Self {
         use std::io::BufRead;
         let mut child = std::process::Command::new("ip")
             .args(["netns", "exec", end.ns.name(), "tcpdump", "-i", &end.name, "-nn", "-U", "-B", "32768"])
@@ -188,16 +163,4 @@ pub fn udp_flow_seq(data: &[u8]) -> Option<(u16, u64)> {
 /// Every UDP test frame `cap` delivers until `want` or `limit`.
 pub fn collect_udp<S: netring::PacketSource>(cap: &mut S, want: usize, limit: Duration) -> Vec<netring::OwnedPacket> {
     collect_where(cap, want, limit, |d| udp_flow_seq(d).is_some())
-}
-
-/// Run `f` on a thread pinned to CPU `cpu`.
-pub fn on_cpu<T: Send>(cpu: usize, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            netring::cpu::pin_current_thread(cpu).unwrap_or_else(|e| panic!("pin to CPU {cpu}: {e}"));
-            f()
-        })
-        .join()
-        .unwrap()
-    })
 }

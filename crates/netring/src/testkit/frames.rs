@@ -8,8 +8,6 @@
 
 /// IEEE 802 local experimental EtherType 1.
 pub const EXPERIMENTAL_ETHERTYPE: u16 = 0x88b5;
-/// Smallest frame: Ethernet header + sequence number.
-pub const MIN_LEN: usize = 22;
 
 /// Builds and checks numbered frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,12 +28,16 @@ impl Default for SeqFrames {
 }
 
 impl SeqFrames {
-    /// Fill `buf` (its whole length, at least [`MIN_LEN`]) with frame `seq`.
+    /// Smallest frame: Ethernet header + sequence number.
+    pub const MIN_LEN: usize = 22;
+
+    /// Fill `buf` (its whole length, at least [`MIN_LEN`](Self::MIN_LEN))
+    /// with frame `seq`.
     ///
     /// # Panics
-    /// If `buf` is shorter than [`MIN_LEN`].
+    /// If `buf` is shorter than [`MIN_LEN`](Self::MIN_LEN).
     pub fn fill(&self, seq: u64, buf: &mut [u8]) {
-        assert!(buf.len() >= MIN_LEN, "a numbered frame needs {MIN_LEN} bytes");
+        assert!(buf.len() >= Self::MIN_LEN, "a numbered frame needs {} bytes", Self::MIN_LEN);
         buf[0..6].copy_from_slice(&self.dst);
         buf[6..12].copy_from_slice(&self.src);
         buf[12..14].copy_from_slice(&self.ethertype.to_be_bytes());
@@ -45,7 +47,7 @@ impl SeqFrames {
 
     /// Frame `seq` of `len` bytes.
     pub fn build(&self, seq: u64, len: usize) -> Vec<u8> {
-        let mut v = vec![0; len.max(MIN_LEN)];
+        let mut v = vec![0; len.max(Self::MIN_LEN)];
         self.fill(seq, &mut v);
         v
     }
@@ -53,7 +55,7 @@ impl SeqFrames {
     /// The sequence number of `data` if it is one of these frames (same
     /// EtherType), whether or not the rest checks out.
     pub fn seq(&self, data: &[u8]) -> Option<u64> {
-        (data.len() >= MIN_LEN && data[12..14] == self.ethertype.to_be_bytes())
+        (data.len() >= Self::MIN_LEN && data[12..14] == self.ethertype.to_be_bytes())
             .then(|| u64::from_be_bytes(data[14..22].try_into().expect("8 bytes")))
     }
 
