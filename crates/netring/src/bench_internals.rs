@@ -3,7 +3,7 @@
 //! ring protocol with both halves in user space. Behind the
 //! `bench-internals` feature; **not part of the API**, no stability promise.
 
-use crate::afpacket::batch::fixture::{Frame, craft_block};
+use crate::afpacket::block::fixture::{Frame, craft_block};
 use crate::ring::{Consumer, HeapRing, Producer};
 use crate::sys::xdp::xdp_desc;
 

@@ -139,7 +139,7 @@ impl Fanout {
                 sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT_DATA, &fd, "setsockopt(PACKET_FANOUT_DATA)")?;
             }
             FanoutMode::Cbpf(prog) => {
-                super::capture::set_fanout_cbpf(sock, prog)?;
+                sys::packet::set_fanout_cbpf(sock, prog.instructions())?;
             }
             _ => {}
         }

@@ -15,6 +15,7 @@ pub mod iface;
 pub mod mmap;
 pub mod netlink;
 pub mod ns;
+pub mod packet;
 pub mod sched;
 pub mod time;
 pub mod tpacket;
