@@ -285,7 +285,7 @@ pub fn unique_name(prefix: &str) -> String {
 }
 
 fn set_up(nl: &Netlink, index: u32) -> Result<()> {
-    let flag = libc::IFF_UP as u32;
+    let flag = crate::sys::iface::IFF_UP;
     nl.request(&mut Request::link(netlink::RTM_NEWLINK, false, index as i32, flag, flag), "netlink(RTM_NEWLINK up)")
 }
 
@@ -317,7 +317,7 @@ fn wait_active(nl: &Netlink, index: u32) -> Result<()> {
 }
 
 fn set_down(nl: &Netlink, index: u32) -> Result<()> {
-    let flag = libc::IFF_UP as u32;
+    let flag = crate::sys::iface::IFF_UP;
     nl.request(&mut Request::link(netlink::RTM_NEWLINK, false, index as i32, 0, flag), "netlink(RTM_NEWLINK down)")
 }
 

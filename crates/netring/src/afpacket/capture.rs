@@ -15,7 +15,7 @@ use crate::packet::LinkType;
 use crate::source::PacketSource;
 use crate::stats::{CaptureStats, StatsCounter};
 use crate::stop::StopHandle;
-use crate::sys::{self, iface, packet as pk, tpacket as tp};
+use crate::sys::{self, errno, iface, packet as pk};
 
 /// Largest snap length accepted, as libpcap (`MAXIMUM_SNAPLEN`).
 pub const MAX_SNAPLEN: u32 = 262_144;
@@ -32,21 +32,6 @@ pub(super) fn effective_filter(user: Option<&Program>, snaplen: Option<u32>) -> 
         (Some(p), None) => Some(p.clone()),
         (None, Some(s)) => Some(Program::accept(s)),
         (None, None) => None,
-    })
-}
-
-/// `SO_ATTACH_BPF`: an eBPF socket filter by descriptor.
-pub(super) fn attach_ebpf(sock: BorrowedFd<'_>, prog: &EbpfProgram) -> Result<()> {
-    let fd: i32 = std::os::fd::AsRawFd::as_raw_fd(&prog.as_fd());
-    sys::setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, &fd, "setsockopt(SO_ATTACH_BPF)").map_err(|e| match e
-        .raw_os_error()
-    {
-        Some(libc::EINVAL) => Error::config(
-            "ebpf_filter",
-            prog.name(),
-            "the kernel refused it: SO_ATTACH_BPF takes a BPF_PROG_TYPE_SOCKET_FILTER program",
-        ),
-        _ => e,
     })
 }
 
@@ -174,7 +159,7 @@ impl Capture {
             if let Some(r) = self.recheck_interval() {
                 left = Some(left.map_or(r, |l| l.min(r)));
             }
-            let [sock, _] = sys::poll([(self.fd.as_fd(), libc::POLLIN), (self.stop.event_fd(), libc::POLLIN)], left)
+            let [sock, _] = sys::poll([(self.fd.as_fd(), sys::POLLIN), (self.stop.event_fd(), sys::POLLIN)], left)
                 .map_err(|e| Error::from_io("poll", e))?;
             if sock.error() {
                 self.check_socket_error()?;
@@ -215,7 +200,7 @@ impl Capture {
         let Some(err) = sys::take_socket_error(self.fd.as_fd()) else {
             return Ok(());
         };
-        if err.raw_os_error() == Some(libc::ENETDOWN) {
+        if err.raw_os_error() == Some(errno::ENETDOWN) {
             // After NETDEV_UNREGISTER the kernel sets the socket's ifindex to -1.
             if sys::packet_bound_ifindex(self.fd.as_fd()).is_some_and(|i| i < 0) {
                 self.gone = true;
@@ -251,8 +236,7 @@ impl Capture {
     }
 
     fn read_kernel_stats(&mut self) -> Result<()> {
-        let s: tp::tpacket_stats_v3 =
-            sys::getsockopt(self.fd.as_fd(), libc::SOL_PACKET, tp::PACKET_STATISTICS, "getsockopt(PACKET_STATISTICS)")?;
+        let s = pk::statistics(self.fd.as_fd())?;
         self.stats.add_reading(s.tp_packets, s.tp_drops, s.tp_freeze_q_cnt);
         Ok(())
     }
@@ -338,7 +322,7 @@ impl Capture {
     /// # Errors
     /// The kernel refused the program (it must be a socket filter).
     pub fn set_ebpf_filter(&mut self, program: &EbpfProgram) -> Result<()> {
-        attach_ebpf(self.fd.as_fd(), program)?;
+        pk::attach_ebpf_filter(self.fd.as_fd(), program.as_fd(), program.name())?;
         self.snaplen = None;
         Ok(())
     }

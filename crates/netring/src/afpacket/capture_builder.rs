@@ -4,7 +4,7 @@
 use std::os::fd::{AsFd, BorrowedFd};
 use std::time::Duration;
 
-use super::capture::{ANY_INTERFACE, Capture, MAX_SNAPLEN, attach_ebpf, effective_filter};
+use super::capture::{ANY_INTERFACE, Capture, MAX_SNAPLEN, effective_filter};
 use super::fanout::Fanout;
 use super::profile::RingProfile;
 use super::ring::RxRing;
@@ -15,6 +15,7 @@ use crate::filter::Program;
 use crate::packet::LinkType;
 use crate::stats::StatsCounter;
 use crate::stop::StopHandle;
+use crate::sys::packet::{self as pk, RingAlloc, SocketKind};
 use crate::sys::{self, Mmap, iface, tpacket as tp};
 
 /// Default block size: 1 MiB.
@@ -347,36 +348,19 @@ impl CaptureBuilder {
         // `any`: cooked (SOCK_DGRAM), as libpcap: devices of every link type
         // give the network-layer packet, and the link layer is described by
         // the `sockaddr_ll` the kernel puts beside it.
-        let fd = if any {
-            sys::socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0, "socket(AF_PACKET, SOCK_DGRAM)")?
-        } else {
-            sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?
-        };
+        let fd = pk::socket(if any { SocketKind::Cooked } else { SocketKind::Raw })?;
         let ifindex = if any { 0 } else { iface::index(&iface)? };
         let sock = fd.as_fd();
 
-        sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_VERSION, &tp::TPACKET_V3, "setsockopt(PACKET_VERSION)")?;
+        pk::set_version(sock, tp::TPACKET_V3)?;
         if self.ignore_outgoing {
-            let on: i32 = 1;
-            sys::setsockopt(
-                sock,
-                libc::SOL_PACKET,
-                tp::PACKET_IGNORE_OUTGOING,
-                &on,
-                "setsockopt(PACKET_IGNORE_OUTGOING)",
-            )
-            .map_err(|e| match e.raw_os_error() {
-                Some(libc::ENOPROTOOPT) => {
-                    Error::Unsupported { feature: "PACKET_IGNORE_OUTGOING", detail: "needs Linux 4.20".into() }
-                }
-                _ => e,
-            })?;
+            pk::set_ignore_outgoing(sock)?;
         }
         if let Some(program) = effective_filter(self.filter.as_ref(), self.snaplen)? {
-            sys::packet::attach_filter(sock, program.instructions())?;
+            pk::attach_filter(sock, program.instructions())?;
         }
         if let Some(prog) = &self.ebpf_filter {
-            attach_ebpf(sock, prog)?;
+            pk::attach_ebpf_filter(sock, prog.as_fd(), prog.name())?;
         }
 
         let timestamps = timestamp::configure(sock, (!any).then_some(iface.as_str()), self.timestamping)?;
@@ -385,20 +369,9 @@ impl CaptureBuilder {
         let mmap = Mmap::shared(sock, ring_bytes, 0, false, "mmap(PACKET_RX_RING)")?;
         let ring = RxRing::new(mmap, self.block_size, block_count);
 
-        sys::bind_packet(sock, ifindex, tp::ETH_P_ALL).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENODEV) => Error::InterfaceNotFound { name: iface.clone() },
-            _ => e,
-        })?;
+        pk::bind(sock, ifindex, tp::ETH_P_ALL, &iface)?;
         if self.promiscuous {
-            let mreq =
-                tp::packet_mreq { mr_ifindex: ifindex as i32, mr_type: tp::PACKET_MR_PROMISC, ..Default::default() };
-            sys::setsockopt(
-                sock,
-                libc::SOL_PACKET,
-                tp::PACKET_ADD_MEMBERSHIP,
-                &mreq,
-                "setsockopt(PACKET_ADD_MEMBERSHIP)",
-            )?;
+            pk::add_promiscuous_membership(sock, ifindex)?;
         }
         let fanout_group = self.fanout.as_ref().map(|f| f.join(sock)).transpose()?;
         if !any && let Ok(mtu) = iface::mtu(&iface) {
@@ -445,9 +418,9 @@ impl CaptureBuilder {
                 tp_sizeof_priv: 0,
                 tp_feature_req_word: if self.rxhash { tp::TP_FT_REQ_FILL_RXHASH } else { 0 },
             };
-            match sys::set_rx_ring(sock, &req) {
-                Ok(()) => return Ok((req, count)),
-                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) && count > min => {
+            match pk::set_rx_ring(sock, &req)? {
+                RingAlloc::Done => return Ok((req, count)),
+                RingAlloc::NoMemory if count > min => {
                     let next = (count / 2).max(min);
                     tracing::warn!(
                         block_size = self.block_size,
@@ -460,7 +433,7 @@ impl CaptureBuilder {
                     );
                     count = next;
                 }
-                Err(e) if e.raw_os_error() == Some(libc::ENOMEM) => {
+                RingAlloc::NoMemory => {
                     return Err(Error::config(
                         "ring size",
                         self.block_size * count,
@@ -470,7 +443,6 @@ impl CaptureBuilder {
                         ),
                     ));
                 }
-                Err(e) => return Err(e),
             }
         }
     }
@@ -582,7 +554,7 @@ mod tests {
                     let too_big = word(0) * word(4) > limit;
                     too_big.then(|| {
                         refusals.set(refusals.get() + 1);
-                        Err(std::io::Error::from_raw_os_error(libc::ENOMEM))
+                        Err(std::io::Error::from_raw_os_error(crate::sys::errno::ENOMEM))
                     })
                 }
                 _ => None,

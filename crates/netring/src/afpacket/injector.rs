@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use super::tx_ring::{FrameLayout, TxRing};
 use crate::error::{Error, Result};
 use crate::source::{PacketSink, SinkSlot, TxStats};
+use crate::sys::packet::{self as pk, SendError};
 use crate::sys::{self, tpacket as tp};
 
 /// Which TPACKET header layout the TX ring uses (see the module docs).
@@ -193,7 +194,7 @@ impl Injector {
                 None => POLL_SLICE,
             };
             let [r] =
-                sys::poll([(self.fd.as_fd(), libc::POLLOUT)], Some(left)).map_err(|e| Error::from_io("poll", e))?;
+                sys::poll([(self.fd.as_fd(), sys::POLLOUT)], Some(left)).map_err(|e| Error::from_io("poll", e))?;
             if r.error() {
                 self.check_socket_error()?;
             }
@@ -229,18 +230,17 @@ impl Injector {
     /// Kick the kernel; `wait` uses a blocking `send`, which returns once
     /// every frame is sent and released, or after `SO_SNDTIMEO`.
     fn kick(&mut self, wait: bool) -> Result<Kick> {
-        let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
         loop {
-            let err = match sys::kick(self.fd.as_fd(), flags) {
+            let err = match pk::kick_tx_ring(self.fd.as_fd(), wait) {
                 Ok(_) => return Ok(Kick::Done),
                 Err(e) => e,
             };
-            match err.raw_os_error() {
-                Some(libc::EINTR) if !wait => continue,
-                Some(libc::EINTR | libc::EAGAIN | libc::ENOBUFS | libc::ETIMEDOUT) => return Ok(Kick::Congested),
-                Some(libc::ENETDOWN) => return Err(Error::InterfaceDown { name: self.interface.clone() }),
-                Some(libc::ENXIO | libc::ENODEV) => return Err(Error::InterfaceGone { name: self.interface.clone() }),
-                _ => {}
+            match SendError::of(&err) {
+                SendError::Interrupted if !wait => continue,
+                SendError::Interrupted | SendError::Congested => return Ok(Kick::Congested),
+                SendError::NetDown => return Err(Error::InterfaceDown { name: self.interface.clone() }),
+                SendError::NoDevice => return Err(Error::InterfaceGone { name: self.interface.clone() }),
+                SendError::Other => {}
             }
             // With PACKET_LOSS off, a refused frame fails the kick with the
             // reason and stays as TP_STATUS_WRONG_FORMAT at the kernel's head.
@@ -256,7 +256,7 @@ impl Injector {
     fn check_socket_error(&mut self) -> Result<()> {
         match sys::take_socket_error(self.fd.as_fd()) {
             None => Ok(()),
-            Some(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
+            Some(e) if SendError::of(&e) == SendError::NetDown => {
                 Err(Error::InterfaceDown { name: self.interface.clone() })
             }
             Some(e) => Err(Error::from_io("poll(PACKET_TX_RING)", e)),

@@ -7,6 +7,7 @@ use super::injector::{Injector, TpacketVersion};
 use super::tx_ring::{Geometry, TxRing};
 use crate::error::{Error, Result};
 use crate::source::TxStats;
+use crate::sys::packet::{self as pk, RingAlloc, SocketKind};
 use crate::sys::{self, Mmap, iface, tpacket as tp};
 
 /// Default ring size in bytes when the frame count is not set: 4 MiB.
@@ -132,22 +133,14 @@ impl InjectorBuilder {
         };
         let (geo, _) = self.validate(mtu, link_header)?;
 
-        let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?;
+        let fd = pk::socket(SocketKind::Raw)?;
         let sock = fd.as_fd();
-        sys::setsockopt(
-            sock,
-            libc::SOL_PACKET,
-            tp::PACKET_VERSION,
-            &self.version.sockopt(),
-            "setsockopt(PACKET_VERSION)",
-        )?;
+        pk::set_version(sock, self.version.sockopt())?;
         // Off (the default, made explicit): a frame the kernel refuses is
         // marked TP_STATUS_WRONG_FORMAT and reported, not silently skipped.
-        let loss: i32 = 0;
-        sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_LOSS, &loss, "setsockopt(PACKET_LOSS)")?;
+        pk::set_loss(sock, false)?;
         if self.qdisc_bypass {
-            let on: i32 = 1;
-            sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_QDISC_BYPASS, &on, "setsockopt(PACKET_QDISC_BYPASS)")?;
+            pk::set_qdisc_bypass(sock, true)?;
         }
         let req = tp::tpacket_req {
             tp_block_size: geo.block_size as u32,
@@ -155,38 +148,12 @@ impl InjectorBuilder {
             tp_frame_size: geo.frame_size as u32,
             tp_frame_nr: geo.frame_count() as u32,
         };
-        let ring_err = |e: Error| match e.raw_os_error() {
-            Some(libc::ENOMEM) => {
-                Error::config("TX ring size", geo.bytes(), "the kernel could not allocate it (ENOMEM)")
-            }
-            Some(libc::EINVAL) if self.version == TpacketVersion::V3 => {
-                Error::Unsupported { feature: "PACKET_TX_RING with TPACKET_V3", detail: "needs Linux 4.11".into() }
-            }
-            _ => e,
-        };
-        match self.version {
-            TpacketVersion::V2 => {
-                sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_TX_RING, &req, "setsockopt(PACKET_TX_RING)")
-            }
-            TpacketVersion::V3 => {
-                // The V3 TX ring takes tpacket_req3 with every V3-only field zero.
-                let req3 = tp::tpacket_req3 {
-                    tp_block_size: req.tp_block_size,
-                    tp_block_nr: req.tp_block_nr,
-                    tp_frame_size: req.tp_frame_size,
-                    tp_frame_nr: req.tp_frame_nr,
-                    ..Default::default()
-                };
-                sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_TX_RING, &req3, "setsockopt(PACKET_TX_RING)")
-            }
+        if pk::set_tx_ring(sock, &req, self.version.sockopt())? == RingAlloc::NoMemory {
+            return Err(Error::config("TX ring size", geo.bytes(), "the kernel could not allocate it (ENOMEM)"));
         }
-        .map_err(ring_err)?;
         let mmap = Mmap::shared(sock, geo.bytes(), 0, false, "mmap(PACKET_TX_RING)")?;
         let ring = TxRing::new(mmap, geo, self.version.layout());
-        sys::bind_packet(sock, ifindex, 0).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENODEV) => Error::InterfaceNotFound { name: name.clone() },
-            _ => e,
-        })?;
+        pk::bind(sock, ifindex, 0, &name)?;
         let slot_limit = ring.capacity();
         let (max_frame, limit_why) = if link_header > 0 && mtu as usize + link_header <= slot_limit {
             (mtu as usize + link_header, format!("MTU {mtu} + {link_header}-byte link header"))

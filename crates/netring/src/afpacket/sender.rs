@@ -4,7 +4,8 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
 use crate::error::{Error, Result};
-use crate::sys::{self, iface, tpacket as tp};
+use crate::sys::packet::{self as pk, SocketKind};
+use crate::sys::{self, iface};
 
 /// Sends raw Ethernet frames with one system call per frame (`send`) or per
 /// batch of up to 64 (`sendmmsg`).
@@ -25,9 +26,9 @@ impl RawSender {
     /// [`Error::InterfaceNotFound`], [`Error::PermissionDenied`] without
     /// `CAP_NET_RAW`.
     pub fn open(interface: &str) -> Result<Self> {
-        let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?;
+        let fd = pk::socket(SocketKind::Raw)?;
         let ifindex = iface::index(interface)?;
-        sys::bind_packet(fd.as_fd(), ifindex, 0)?;
+        pk::bind(fd.as_fd(), ifindex, 0, interface)?;
         Ok(Self { fd, ifindex })
     }
 
@@ -37,14 +38,7 @@ impl RawSender {
     /// # Errors
     /// The kernel refused the option.
     pub fn set_qdisc_bypass(&mut self, on: bool) -> Result<()> {
-        let v: i32 = on.into();
-        sys::setsockopt(
-            self.fd.as_fd(),
-            libc::SOL_PACKET,
-            tp::PACKET_QDISC_BYPASS,
-            &v,
-            "setsockopt(PACKET_QDISC_BYPASS)",
-        )
+        pk::set_qdisc_bypass(self.fd.as_fd(), on)
     }
 
     /// Send one frame (link-layer header included).
