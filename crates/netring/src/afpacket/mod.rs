@@ -15,6 +15,8 @@ mod packets;
 mod profile;
 mod ring;
 mod sender;
+#[cfg(test)]
+mod tests;
 mod timestamp;
 mod tx_ring;
 

@@ -26,8 +26,8 @@ pub enum SocketKind {
 /// receives nothing until [`bind`] names a protocol. Needs `CAP_NET_RAW`.
 pub fn socket(kind: SocketKind) -> Result<OwnedFd> {
     match kind {
-        SocketKind::Raw => super::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)"),
-        SocketKind::Cooked => super::socket(libc::AF_PACKET, libc::SOCK_DGRAM, 0, "socket(AF_PACKET, SOCK_DGRAM)"),
+        SocketKind::Raw => super::socket(tp::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)"),
+        SocketKind::Cooked => super::socket(tp::AF_PACKET, libc::SOCK_DGRAM, 0, "socket(AF_PACKET, SOCK_DGRAM)"),
     }
 }
 
@@ -42,7 +42,7 @@ pub fn bind(sock: BorrowedFd<'_>, ifindex: u32, protocol: u16, interface: &str) 
 }
 
 fn set_int(sock: BorrowedFd<'_>, name: i32, value: i32, call: &'static str) -> Result<()> {
-    super::setsockopt(sock, libc::SOL_PACKET, name, &value, call)
+    super::setsockopt(sock, tp::SOL_PACKET, name, &value, call)
 }
 
 /// `PACKET_VERSION`: the ring's header layout (`TPACKET_V2`, `TPACKET_V3`).
@@ -70,7 +70,7 @@ fn ring_result(r: Result<()>) -> Result<RingAlloc> {
 
 /// `PACKET_RX_RING` with a TPACKET_V3 request.
 pub fn set_rx_ring(sock: BorrowedFd<'_>, req: &tp::tpacket_req3) -> Result<RingAlloc> {
-    ring_result(super::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)"))
+    ring_result(super::setsockopt(sock, tp::SOL_PACKET, tp::PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)"))
 }
 
 /// `PACKET_TX_RING` of fixed frames. Under `TPACKET_V3` the request is a
@@ -79,7 +79,7 @@ pub fn set_rx_ring(sock: BorrowedFd<'_>, req: &tp::tpacket_req3) -> Result<RingA
 pub fn set_tx_ring(sock: BorrowedFd<'_>, req: &tp::tpacket_req, version: i32) -> Result<RingAlloc> {
     const CALL: &str = "setsockopt(PACKET_TX_RING)";
     if version != tp::TPACKET_V3 {
-        return ring_result(super::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_TX_RING, req, CALL));
+        return ring_result(super::setsockopt(sock, tp::SOL_PACKET, tp::PACKET_TX_RING, req, CALL));
     }
     let req3 = tp::tpacket_req3 {
         tp_block_size: req.tp_block_size,
@@ -88,7 +88,7 @@ pub fn set_tx_ring(sock: BorrowedFd<'_>, req: &tp::tpacket_req, version: i32) ->
         tp_frame_nr: req.tp_frame_nr,
         ..Default::default()
     };
-    ring_result(super::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_TX_RING, &req3, CALL)).map_err(|e| {
+    ring_result(super::setsockopt(sock, tp::SOL_PACKET, tp::PACKET_TX_RING, &req3, CALL)).map_err(|e| {
         match e.raw_os_error() {
             Some(errno::EINVAL) => {
                 Error::Unsupported { feature: "PACKET_TX_RING with TPACKET_V3", detail: "needs Linux 4.11".into() }
@@ -127,7 +127,7 @@ pub fn set_ignore_outgoing(sock: BorrowedFd<'_>) -> Result<()> {
 /// when it closes).
 pub fn add_promiscuous_membership(sock: BorrowedFd<'_>, ifindex: u32) -> Result<()> {
     let mreq = tp::packet_mreq { mr_ifindex: ifindex as i32, mr_type: tp::PACKET_MR_PROMISC, ..Default::default() };
-    super::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_ADD_MEMBERSHIP, &mreq, "setsockopt(PACKET_ADD_MEMBERSHIP)")
+    super::setsockopt(sock, tp::SOL_PACKET, tp::PACKET_ADD_MEMBERSHIP, &mreq, "setsockopt(PACKET_ADD_MEMBERSHIP)")
 }
 
 /// `SO_TIMESTAMPING` and `PACKET_TIMESTAMP` (`SOF_TIMESTAMPING_*` flags):
@@ -135,8 +135,8 @@ pub fn add_promiscuous_membership(sock: BorrowedFd<'_>, ifindex: u32) -> Result<
 pub fn set_timestamping(sock: BorrowedFd<'_>, socket_flags: u32, ring_flags: u32) -> Result<()> {
     super::setsockopt(
         sock,
-        libc::SOL_SOCKET,
-        libc::SO_TIMESTAMPING,
+        tp::SOL_SOCKET,
+        tp::SO_TIMESTAMPING,
         &(socket_flags as i32),
         "setsockopt(SO_TIMESTAMPING)",
     )?;
@@ -146,20 +146,20 @@ pub fn set_timestamping(sock: BorrowedFd<'_>, socket_flags: u32, ring_flags: u32
 /// `PACKET_STATISTICS` (TPACKET_V3 layout): the counters since the last
 /// read, which the kernel resets.
 pub fn statistics(sock: BorrowedFd<'_>) -> Result<tp::tpacket_stats_v3> {
-    super::getsockopt(sock, libc::SOL_PACKET, tp::PACKET_STATISTICS, "getsockopt(PACKET_STATISTICS)")
+    super::getsockopt(sock, tp::SOL_PACKET, tp::PACKET_STATISTICS, "getsockopt(PACKET_STATISTICS)")
 }
 
 /// `SO_ATTACH_FILTER`: replace the socket's classic BPF filter with
 /// `program`, atomically.
 pub fn attach_filter(sock: BorrowedFd<'_>, program: &[Instruction]) -> Result<()> {
-    super::set_sock_fprog(sock, libc::SOL_SOCKET, libc::SO_ATTACH_FILTER, program, "setsockopt(SO_ATTACH_FILTER)")
+    super::set_sock_fprog(sock, tp::SOL_SOCKET, tp::SO_ATTACH_FILTER, program, "setsockopt(SO_ATTACH_FILTER)")
 }
 
 /// `SO_DETACH_FILTER`: remove the socket's filter; no filter attached is
 /// not an error.
 pub fn detach_filter(sock: BorrowedFd<'_>) -> Result<()> {
     let zero: i32 = 0;
-    match super::setsockopt(sock, libc::SOL_SOCKET, libc::SO_DETACH_FILTER, &zero, "setsockopt(SO_DETACH_FILTER)") {
+    match super::setsockopt(sock, tp::SOL_SOCKET, tp::SO_DETACH_FILTER, &zero, "setsockopt(SO_DETACH_FILTER)") {
         Err(e) if e.raw_os_error() == Some(errno::ENOENT) => Ok(()),
         other => other,
     }
@@ -170,16 +170,16 @@ pub fn detach_filter(sock: BorrowedFd<'_>) -> Result<()> {
 /// naming `name`.
 pub fn attach_ebpf_filter(sock: BorrowedFd<'_>, program: BorrowedFd<'_>, name: &str) -> Result<()> {
     let fd: i32 = program.as_raw_fd();
-    super::setsockopt(sock, libc::SOL_SOCKET, libc::SO_ATTACH_BPF, &fd, "setsockopt(SO_ATTACH_BPF)").map_err(
-        |e| match e.raw_os_error() {
+    super::setsockopt(sock, tp::SOL_SOCKET, tp::SO_ATTACH_BPF, &fd, "setsockopt(SO_ATTACH_BPF)").map_err(|e| {
+        match e.raw_os_error() {
             Some(errno::EINVAL) => Error::config(
                 "ebpf_filter",
                 name,
                 "the kernel refused it: SO_ATTACH_BPF takes a BPF_PROG_TYPE_SOCKET_FILTER program",
             ),
             _ => e,
-        },
-    )
+        }
+    })
 }
 
 /// `PACKET_FANOUT`: join the group `option` describes (id | (mode | flags)
@@ -187,8 +187,8 @@ pub fn attach_ebpf_filter(sock: BorrowedFd<'_>, program: BorrowedFd<'_>, name: &
 /// `group` (a group of that id with another mode or flags, or a mode the
 /// kernel lacks).
 pub fn join_fanout(sock: BorrowedFd<'_>, option: u32, group: &dyn std::fmt::Display) -> Result<()> {
-    super::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT, &option, "setsockopt(PACKET_FANOUT)").map_err(|e| {
-        match e.raw_os_error() {
+    super::setsockopt(sock, tp::SOL_PACKET, tp::PACKET_FANOUT, &option, "setsockopt(PACKET_FANOUT)").map_err(
+        |e| match e.raw_os_error() {
             Some(errno::EINVAL) => Error::config(
                 "fanout",
                 group,
@@ -196,26 +196,26 @@ pub fn join_fanout(sock: BorrowedFd<'_>, option: u32, group: &dyn std::fmt::Disp
                  or the mode needs a newer kernel",
             ),
             _ => e,
-        }
-    })
+        },
+    )
 }
 
 /// `getsockopt(PACKET_FANOUT)`: the group word the socket is in (the
 /// kernel's id with `PACKET_FANOUT_FLAG_UNIQUEID`).
 pub fn fanout(sock: BorrowedFd<'_>) -> Result<u32> {
-    super::getsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT, "getsockopt(PACKET_FANOUT)")
+    super::getsockopt(sock, tp::SOL_PACKET, tp::PACKET_FANOUT, "getsockopt(PACKET_FANOUT)")
 }
 
 /// `PACKET_FANOUT_DATA` with a classic BPF program (fanout mode `cbpf`).
 pub fn set_fanout_cbpf(sock: BorrowedFd<'_>, program: &[Instruction]) -> Result<()> {
-    super::set_sock_fprog(sock, libc::SOL_PACKET, tp::PACKET_FANOUT_DATA, program, "setsockopt(PACKET_FANOUT_DATA)")
+    super::set_sock_fprog(sock, tp::SOL_PACKET, tp::PACKET_FANOUT_DATA, program, "setsockopt(PACKET_FANOUT_DATA)")
 }
 
 /// `PACKET_FANOUT_DATA` with an eBPF program's descriptor (fanout mode
 /// `ebpf`).
 pub fn set_fanout_ebpf(sock: BorrowedFd<'_>, program: BorrowedFd<'_>) -> Result<()> {
     let fd: i32 = program.as_raw_fd();
-    super::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT_DATA, &fd, "setsockopt(PACKET_FANOUT_DATA)")
+    super::setsockopt(sock, tp::SOL_PACKET, tp::PACKET_FANOUT_DATA, &fd, "setsockopt(PACKET_FANOUT_DATA)")
 }
 
 /// What a failed send on a packet socket means.
