@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::fmt;
 
-use super::block::{BlockHeader, Packets, VlanScratch};
+use super::block::{BlockHeader, BlockPackets, VlanScratch};
 use super::ring::{BlockToken, RxRing};
 use crate::filter::Program;
 use crate::packet::{Packet, Timestamp};
@@ -64,8 +64,8 @@ impl<'a> PacketBatch<'a> {
     }
 
     /// The packets, in the order the kernel received them.
-    pub fn iter(&self) -> Packets<'_> {
-        Packets::new(self.ring.bytes(self.token()), &self.header, Some(&self.malformed))
+    pub fn iter(&self) -> BlockPackets<'_> {
+        BlockPackets::new(self.ring.bytes(self.token()), &self.header, Some(&self.malformed))
             .recheck(self.recheck)
             .vlan(self.vlan)
     }
@@ -113,8 +113,8 @@ impl<'a> PacketBatch<'a> {
 
 impl<'b> IntoIterator for &'b PacketBatch<'_> {
     type Item = Packet<'b>;
-    type IntoIter = Packets<'b>;
-    fn into_iter(self) -> Packets<'b> {
+    type IntoIter = BlockPackets<'b>;
+    fn into_iter(self) -> BlockPackets<'b> {
         self.iter()
     }
 }
@@ -143,7 +143,7 @@ impl fmt::Debug for PacketBatch<'_> {
 
 impl<'a> Batch for PacketBatch<'a> {
     type Iter<'b>
-        = Packets<'b>
+        = BlockPackets<'b>
     where
         Self: 'b;
 
@@ -151,7 +151,7 @@ impl<'a> Batch for PacketBatch<'a> {
         PacketBatch::len(self)
     }
 
-    fn packets(&self) -> Packets<'_> {
+    fn packets(&self) -> BlockPackets<'_> {
         self.iter()
     }
 }

@@ -1,5 +1,5 @@
 //! Walking the packets of a retired TPACKET_V3 block: the block descriptor,
-//! the per-packet headers and [`Packets`], the iterator over them.
+//! the per-packet headers and [`BlockPackets`], the iterator over them.
 //!
 //! Everything here is safe code over a byte slice. Every offset and length
 //! the kernel wrote (first-packet offset, next offsets, `tp_mac`,
@@ -60,7 +60,7 @@ impl BlockHeader {
 ///
 /// Stops early (and flags the block as malformed) at the first header or
 /// frame that does not lie entirely inside the block.
-pub struct Packets<'a> {
+pub struct BlockPackets<'a> {
     block: &'a [u8],
     offset: usize,
     remaining: u32,
@@ -122,7 +122,7 @@ impl VlanScratch {
 
     /// Rebuild packet `ordinal`, whose header is at `off`, with its tag.
     fn rebuild(&mut self, block: &[u8], off: usize, ordinal: u32, cap: usize) {
-        if let Some(p) = Packets::resume(block, (off, 1), None).next() {
+        if let Some(p) = BlockPackets::resume(block, (off, 1), None).next() {
             let (Some(tci), d) = (p.vlan_tci(), p.data()) else { return };
             if d.len() < 12 {
                 return;
@@ -146,7 +146,7 @@ impl VlanScratch {
     }
 }
 
-impl<'a> Packets<'a> {
+impl<'a> BlockPackets<'a> {
     /// Walk a whole TPACKET_V3 block held in ordinary memory: a copy of a
     /// ring block, a fixture, a benchmark's input. `block` starts with the
     /// `tpacket_block_desc`. Every offset in it is bounds-checked as in a live
@@ -156,7 +156,7 @@ impl<'a> Packets<'a> {
     ///
     /// ```
     /// let block = vec![0u8; 4096]; // an empty block: no packets
-    /// assert_eq!(netring::Packets::from_block(&block).count(), 0);
+    /// assert_eq!(netring::BlockPackets::from_block(&block).count(), 0);
     /// ```
     pub fn from_block(block: &'a [u8]) -> Self {
         match BlockHeader::parse(block) {
@@ -214,7 +214,7 @@ impl<'a> Packets<'a> {
     }
 }
 
-impl<'a> Iterator for Packets<'a> {
+impl<'a> Iterator for BlockPackets<'a> {
     type Item = Packet<'a>;
 
     // Inlined into the caller's loop, so the metadata a loop never reads is
@@ -233,7 +233,7 @@ impl<'a> Iterator for Packets<'a> {
     }
 }
 
-impl<'a> Packets<'a> {
+impl<'a> BlockPackets<'a> {
     /// The next packet when a re-check or VLAN re-insertion applies.
     #[inline(never)]
     fn next_slow(&mut self) -> Option<Packet<'a>> {
@@ -273,7 +273,7 @@ fn retag<'a>(pkt: Packet<'a>, scratch: &'a VlanScratch, ordinal: u32) -> Packet<
     Packet::new(data, meta)
 }
 
-impl<'a> Packets<'a> {
+impl<'a> BlockPackets<'a> {
     /// Ordinal in the block of the packet `step` yields next.
     #[inline]
     fn ordinal(&self) -> u32 {
@@ -310,9 +310,9 @@ impl<'a> Packets<'a> {
     }
 }
 
-impl fmt::Debug for Packets<'_> {
+impl fmt::Debug for BlockPackets<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Packets").field("offset", &self.offset).field("remaining", &self.remaining).finish()
+        f.debug_struct("BlockPackets").field("offset", &self.offset).field("remaining", &self.remaining).finish()
     }
 }
 
@@ -436,7 +436,7 @@ pub(crate) mod tests {
     fn walk(block: &[u8]) -> (Vec<Vec<u8>>, bool) {
         let header = BlockHeader::parse(block).unwrap();
         let flag = Cell::new(false);
-        let out = Packets::new(block, &header, Some(&flag)).map(|p| p.data().to_vec()).collect();
+        let out = BlockPackets::new(block, &header, Some(&flag)).map(|p| p.data().to_vec()).collect();
         (out, flag.get())
     }
 
@@ -462,7 +462,7 @@ pub(crate) mod tests {
         };
         let block = craft_block(4096, &[f], 0);
         let header = BlockHeader::parse(&block).unwrap();
-        let p = Packets::new(&block, &header, None).next().unwrap();
+        let p = BlockPackets::new(&block, &header, None).next().unwrap();
         assert_eq!(p.len(), 64);
         assert_eq!(p.original_len(), 1514);
         assert!(p.is_truncated());
@@ -484,7 +484,7 @@ pub(crate) mod tests {
         let data = [1u8; 60];
         let block = craft_block(4096, &[frame(&data)], 0);
         let header = BlockHeader::parse(&block).unwrap();
-        let p = Packets::new(&block, &header, None).next().unwrap();
+        let p = BlockPackets::new(&block, &header, None).next().unwrap();
         assert_eq!(p.vlan_tci(), None);
         assert_eq!(p.vlan_tpid(), None);
         assert!(!p.is_truncated());
@@ -557,7 +557,7 @@ pub(crate) mod tests {
             set_u32(&mut b, 12, (rnd() % 64) as u32);
             set_u32(&mut b, 16, (rnd() % 1100) as u32);
             let header = BlockHeader::parse(&b).unwrap();
-            let n = Packets::new(&b, &header, None).count();
+            let n = BlockPackets::new(&b, &header, None).count();
             assert!(n <= 64);
         }
     }
@@ -572,7 +572,7 @@ pub(crate) mod tests {
         let mut scratch = VlanScratch::default();
         scratch.fill(&block, None);
         let header = BlockHeader::parse(&block).unwrap();
-        let got: Vec<_> = Packets::new(&block, &header, None).vlan(Some(&scratch)).collect();
+        let got: Vec<_> = BlockPackets::new(&block, &header, None).vlan(Some(&scratch)).collect();
         assert_eq!(got[0].data(), &plain[..]);
         assert_eq!(got[2].data(), &plain[..]);
         // craft_block writes TCI 0x2005 and TPID 0x8100.
@@ -588,7 +588,7 @@ pub(crate) mod tests {
         assert!(!block.as_ptr_range().contains(&got[1].data().as_ptr()));
         // A snap length cuts the rebuilt frame, which is then truncated.
         scratch.fill(&block, Some(20));
-        let p = Packets::new(&block, &header, None).vlan(Some(&scratch)).nth(1).unwrap();
+        let p = BlockPackets::new(&block, &header, None).vlan(Some(&scratch)).nth(1).unwrap();
         assert_eq!(p.data(), &want[..20]);
         assert!(p.is_truncated());
     }

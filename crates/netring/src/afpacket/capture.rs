@@ -217,28 +217,18 @@ impl Capture {
         self.stop.clone()
     }
 
-    /// Cumulative statistics since the capture was opened.
+    /// Cumulative statistics since the capture was opened. The kernel's
+    /// read-and-reset counters are folded into 64-bit totals, so reading
+    /// never resets what the caller sees; the change over an interval is the
+    /// difference of two readings (`later - earlier`, [`CaptureStats`]
+    /// implements `Sub`).
     ///
     /// # Errors
     /// `getsockopt(PACKET_STATISTICS)` failed.
     pub fn stats(&mut self) -> Result<CaptureStats> {
-        self.read_kernel_stats()?;
-        Ok(self.stats.total())
-    }
-
-    /// Statistics since the previous call to `stats_delta` (or since opening).
-    ///
-    /// # Errors
-    /// `getsockopt(PACKET_STATISTICS)` failed.
-    pub fn stats_delta(&mut self) -> Result<CaptureStats> {
-        self.read_kernel_stats()?;
-        Ok(self.stats.delta())
-    }
-
-    fn read_kernel_stats(&mut self) -> Result<()> {
         let s = pk::statistics(self.fd.as_fd())?;
         self.stats.add_reading(s.tp_packets, s.tp_drops, s.tp_freeze_q_cnt);
-        Ok(())
+        Ok(self.stats.total())
     }
 
     /// Blocks whose contents did not parse and were skipped (should stay 0).

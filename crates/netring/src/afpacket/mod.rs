@@ -21,7 +21,7 @@ mod timestamp;
 mod tx_ring;
 
 pub use batch::PacketBatch;
-pub use block::Packets;
+pub use block::BlockPackets;
 pub use capture::{ANY_INTERFACE, Capture, MAX_SNAPLEN};
 pub use capture_builder::{
     CaptureBuilder, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT,
@@ -31,5 +31,5 @@ pub use injector::{Injector, TpacketVersion, TxSlot};
 pub use injector_builder::{DEFAULT_TX_RING_BYTES, InjectorBuilder};
 pub use packets::CapturePackets;
 pub use profile::{RingGeometry, RingProfile};
-pub use sender::RawSender;
+pub use sender::{RawSender, RawSlot};
 pub use timestamp::{TimestampInfo, Timestamping};

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::block::{BlockHeader, Packets};
+use super::block::{BlockHeader, BlockPackets};
 use super::capture::Capture;
 use super::ring::BlockToken;
 use crate::error::Result;
@@ -65,7 +65,7 @@ impl CapturePackets<'_> {
             let program = self.cap.recheck.as_ref().map(|r| &r.program);
             let bytes = self.cap.ring.bytes(&held.token);
             let flag = std::cell::Cell::new(false);
-            let mut walk = Packets::resume(bytes, held.cursor, Some(&flag));
+            let mut walk = BlockPackets::resume(bytes, held.cursor, Some(&flag));
             let found = loop {
                 let before = walk.cursor();
                 match walk.next() {
@@ -82,7 +82,7 @@ impl CapturePackets<'_> {
                     let held = self.held.as_mut().expect("held");
                     let bytes = self.cap.ring.bytes(&held.token);
                     let vlan = self.cap.vlan.as_deref();
-                    let mut walk = Packets::resume(bytes, held.cursor, None).recheck(program).vlan(vlan);
+                    let mut walk = BlockPackets::resume(bytes, held.cursor, None).recheck(program).vlan(vlan);
                     let pkt = walk.next();
                     held.cursor = walk.cursor();
                     return pkt;
@@ -95,7 +95,7 @@ impl CapturePackets<'_> {
         }
         let held = self.held.as_mut().expect("advance holds a block");
         let bytes = self.cap.ring.bytes(&held.token);
-        let mut walk = Packets::resume(bytes, held.cursor, None).vlan(self.cap.vlan.as_deref());
+        let mut walk = BlockPackets::resume(bytes, held.cursor, None).vlan(self.cap.vlan.as_deref());
         let pkt = walk.next();
         held.cursor = walk.cursor();
         // `advance` left packets to walk: no packet means a malformed block.
@@ -134,7 +134,7 @@ impl CapturePackets<'_> {
             let (cursor, malformed) = match BlockHeader::parse(bytes) {
                 Some(h) => {
                     let flag = std::cell::Cell::new(false);
-                    (Packets::new(bytes, &h, Some(&flag)).cursor(), flag.get())
+                    (BlockPackets::new(bytes, &h, Some(&flag)).cursor(), flag.get())
                 }
                 None => ((0, 0), true),
             };

@@ -9,8 +9,9 @@ use std::time::Duration;
 
 use super::{Capture, Fanout, FanoutMode, Injector, RawSender, TpacketVersion};
 use crate::error::Error;
+use crate::source::{PacketSink, SinkSlot};
 use crate::sys::call::{Syscall, fake};
-use crate::sys::errno::{EINVAL, ENODEV, ENOMEM, ENOPROTOOPT, EPERM};
+use crate::sys::errno::{EINVAL, ENODEV, ENOMEM, ENOPROTOOPT, ENOTSOCK, EPERM};
 use crate::sys::tpacket as tp;
 
 /// The fake reports every interface with this index.
@@ -286,7 +287,7 @@ fn enomem_halves_the_block_count_down_to_the_minimum() {
 }
 
 #[test]
-fn stats_add_the_kernel_readings_and_the_delta_is_per_interval() {
+fn stats_add_up_the_kernel_readings() {
     // PACKET_STATISTICS resets on every read: the fake hands out
     // 100 packets (5 of them dropped, 1 freeze), then 10, then nothing.
     let readings = Rc::new(Cell::new(0u32));
@@ -305,12 +306,13 @@ fn stats_add_the_kernel_readings_and_the_delta_is_per_interval() {
         _ => None,
     });
     let mut cap = Capture::builder().interface("eth0").block_count(2).build().unwrap();
-    let s = cap.stats_delta().unwrap();
-    assert_eq!((s.packets, s.drops, s.freezes), (95, 5, 1));
-    let s = cap.stats().unwrap();
-    assert_eq!((s.packets, s.drops, s.freezes), (105, 5, 1), "cumulative since opening");
-    let s = cap.stats_delta().unwrap();
-    assert_eq!((s.packets, s.drops, s.freezes), (10, 0, 0), "since the previous stats_delta");
+    let first = cap.stats().unwrap();
+    assert_eq!((first.packets, first.drops, first.freezes), (95, 5, 1), "tp_packets counts the drops too");
+    let second = cap.stats().unwrap();
+    assert_eq!((second.packets, second.drops, second.freezes), (105, 5, 1), "cumulative since opening");
+    let d = second - first;
+    assert_eq!((d.packets, d.drops, d.freezes), (10, 0, 0), "an interval is the difference of two readings");
+    assert_eq!(cap.stats().unwrap(), second, "a reading of zero changes nothing");
     assert_eq!(readings.get(), 3, "one PACKET_STATISTICS read per call");
 }
 
@@ -411,4 +413,31 @@ fn raw_sender_binds_with_protocol_zero_and_names_what_fails() {
         _ => None,
     });
     assert!(matches!(RawSender::open("nrt-gone0"), Err(Error::InterfaceNotFound { .. })));
+}
+
+#[test]
+#[cfg_attr(miri, ignore = "send(2) on the fake's eventfd")]
+fn raw_sender_as_a_packet_sink_checks_the_length_and_reports_a_failed_slot_at_flush() {
+    let _k = fake::install_default();
+    let mut s = RawSender::open("eth0").unwrap();
+    // The fake's interface: MTU 1500 and an Ethernet header.
+    assert_eq!(PacketSink::max_frame_len(&s), 1514);
+    match s.allocate(1515) {
+        Err(Error::FrameTooLarge { len: 1515, limit: 1514, .. }) => {}
+        other => panic!("{:?}", other.map(|o| o.map(|slot| slot.len()))),
+    }
+    // The fake's socket is an eventfd: the real send(2) fails with
+    // ENOTSOCK, which the slot cannot return; the next flush does.
+    let mut slot = s.allocate(60).unwrap().expect("a raw sender always has room");
+    slot.fill(0xab);
+    assert_eq!(&slot[..], &[0xab; 60][..]);
+    slot.send();
+    assert_eq!(s.flush().unwrap_err().raw_os_error(), Some(ENOTSOCK));
+    s.flush().unwrap();
+    let st = s.tx_stats();
+    assert_eq!((st.queued, st.sent, st.rejected, st.pending), (1, 0, 1, 0));
+    // The trait's send is the inherent one: the error comes back at once.
+    assert_eq!(PacketSink::send(&mut s, &[0; 60]).unwrap_err().raw_os_error(), Some(ENOTSOCK));
+    assert!(s.wait_drained(None).unwrap(), "nothing is ever pending");
+    assert_eq!(s.stats().rejected, 2);
 }

@@ -32,6 +32,9 @@ pub const EAGAIN: i32 = libc::EAGAIN;
 pub const ENOBUFS: i32 = libc::ENOBUFS;
 /// `ETIMEDOUT`
 pub const ETIMEDOUT: i32 = libc::ETIMEDOUT;
+/// `ENOTSOCK` (what a send on the fake kernel's eventfd gives)
+#[cfg(test)]
+pub const ENOTSOCK: i32 = libc::ENOTSOCK;
 /// `EINTR`
 pub const EINTR: i32 = libc::EINTR;
 
