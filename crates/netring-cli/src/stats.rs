@@ -132,6 +132,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let started = Instant::now();
     let deadline = a.until.deadline(started);
     let mut cur = Interval::default();
+    let mut ring_before = netring::CaptureStats::default();
     let mut total = Interval::default();
     let mut index = 0;
     let mut from = started;
@@ -165,7 +166,9 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         }
         let now = Instant::now();
         cur.seconds = now.duration_since(from).as_secs_f64();
-        cur.ring = cap.stats_delta()?;
+        let ring = cap.stats()?;
+        cur.ring = ring - ring_before;
+        ring_before = ring;
         let l = interface::link_info(&a.interface)?;
         (cur.rx_packets, cur.rx_dropped, cur.rx_missed) = delta(&link, &l);
         link = l;

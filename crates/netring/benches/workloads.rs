@@ -4,7 +4,7 @@
 
 use std::hint::black_box;
 
-use netring::Packets;
+use netring::BlockPackets;
 use netring::bench_internals::{XdpRingPair, v3_block};
 use netring::filter::{FilterMeta, Program};
 use netring::pcap::PcapWriter;
@@ -30,7 +30,7 @@ pub fn block(len: usize) -> (Vec<u8>, usize) {
 #[inline(never)]
 pub fn walk(block: &[u8]) -> u64 {
     let mut sum = 0u64;
-    for p in Packets::from_block(black_box(block)) {
+    for p in BlockPackets::from_block(black_box(block)) {
         sum = sum.wrapping_add(p.len() as u64).wrapping_add(p.timestamp().as_nanos());
     }
     sum
@@ -42,7 +42,7 @@ pub fn walk(block: &[u8]) -> u64 {
 #[inline(never)]
 pub fn walk_full(block: &[u8]) -> u64 {
     let mut sum = 0u64;
-    for p in Packets::from_block(black_box(block)) {
+    for p in BlockPackets::from_block(black_box(block)) {
         let m = black_box(*p.meta());
         sum = sum.wrapping_add(u64::from(m.original_len));
     }
@@ -54,7 +54,7 @@ pub fn walk_full(block: &[u8]) -> u64 {
 #[inline(never)]
 pub fn walk_touch(block: &[u8]) -> u64 {
     let mut sum = 0u64;
-    for p in Packets::from_block(black_box(block)) {
+    for p in BlockPackets::from_block(black_box(block)) {
         let d = p.data();
         let mut words = d.chunks_exact(8);
         for w in &mut words {

@@ -3,13 +3,13 @@
 //! ring protocol with both halves in user space. Behind the private
 //! `_bench` feature; **not part of the API**, no stability promise.
 
-use crate::afpacket::batch::fixture::{Frame, craft_block};
+use crate::afpacket::block::fixture::{Frame, craft_block};
 use crate::ring::{Consumer, HeapRing, Producer};
 use crate::sys::xdp::xdp_desc;
 
 /// A TPACKET_V3 block of `block_size` bytes holding `frames`, laid out as
 /// the kernel's `tpacket_rcv` lays them out (walk it with
-/// [`Packets::from_block`](crate::Packets::from_block)).
+/// [`BlockPackets::from_block`](crate::BlockPackets::from_block)).
 ///
 /// # Panics
 /// If the frames do not fit the block.
@@ -88,7 +88,7 @@ mod tests {
         let a = [1u8; 60];
         let b = [2u8; 1500];
         let block = v3_block(1 << 16, &[&a, &b, &a]);
-        let lens: Vec<usize> = crate::Packets::from_block(&block).map(|p| p.len()).collect();
+        let lens: Vec<usize> = crate::BlockPackets::from_block(&block).map(|p| p.len()).collect();
         assert_eq!(lens, [60, 1500, 60]);
     }
 }

@@ -270,9 +270,9 @@ impl Bridge {
             };
             let polled = sys::poll(
                 [
-                    (self.a.cap.as_fd(), libc::POLLIN),
-                    (self.b.cap.as_fd(), libc::POLLIN),
-                    (self.stop.event_fd(), libc::POLLIN),
+                    (self.a.cap.as_fd(), sys::POLLIN),
+                    (self.b.cap.as_fd(), sys::POLLIN),
+                    (self.stop.event_fd(), sys::POLLIN),
                 ],
                 Some(wait),
             );

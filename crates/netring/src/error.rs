@@ -216,16 +216,7 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    /// Classify an `io::Error` from `call`: permission errors become
-    /// [`Error::PermissionDenied`] naming the capability the call needs.
-    pub(crate) fn from_io(call: &'static str, source: io::Error) -> Self {
-        match source.raw_os_error() {
-            Some(libc::EPERM) | Some(libc::EACCES) => {
-                Self::PermissionDenied { call, capability: capability_for(call), source }
-            }
-            _ => Self::Io { call, source },
-        }
-    }
+    // `from_io`, the errno mapping, lives in `sys::errno`.
 
     /// An [`Error::InvalidConfig`].
     pub(crate) fn config(name: &'static str, value: impl std::fmt::Display, rule: impl Into<String>) -> Self {
@@ -241,49 +232,9 @@ impl Error {
     }
 }
 
-/// Which capability a failing call needs.
-fn capability_for(call: &str) -> &'static str {
-    if call.starts_with("bpf(") {
-        "CAP_BPF (with CAP_NET_ADMIN to attach)"
-    } else if call.contains("PACKET_ADD_MEMBERSHIP")
-        || call.starts_with("netlink")
-        || call.starts_with("setns")
-        || call.starts_with("unshare")
-        || call.starts_with("mount")
-        || call.contains("SIOCSIF")
-        || call.contains("BUSY_POLL")
-    {
-        "CAP_NET_ADMIN"
-    } else if call.starts_with("setres") || call.starts_with("setgroups") {
-        "CAP_SETUID and CAP_SETGID"
-    } else if call.contains("SIOCSHWTSTAMP") {
-        "CAP_NET_ADMIN"
-    } else if call.contains("IPC_LOCK") || call.contains("XDP_UMEM_REG") {
-        "CAP_IPC_LOCK or a larger RLIMIT_MEMLOCK"
-    } else {
-        "CAP_NET_RAW"
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn permission_errors_name_the_capability() {
-        let e = Error::from_io("socket(AF_PACKET)", io::Error::from_raw_os_error(libc::EPERM));
-        assert!(matches!(e, Error::PermissionDenied { capability: "CAP_NET_RAW", .. }));
-        assert!(e.to_string().contains("CAP_NET_RAW"), "{e}");
-        let e = Error::from_io("bpf(BPF_PROG_LOAD)", io::Error::from_raw_os_error(libc::EPERM));
-        assert!(e.to_string().contains("CAP_BPF"), "{e}");
-    }
-
-    #[test]
-    fn other_errors_keep_the_call_and_errno() {
-        let e = Error::from_io("bind(AF_PACKET)", io::Error::from_raw_os_error(libc::ENODEV));
-        assert_eq!(e.raw_os_error(), Some(libc::ENODEV));
-        assert!(e.to_string().starts_with("bind(AF_PACKET) failed"), "{e}");
-    }
 
     #[test]
     fn config_errors_name_value_and_rule() {

@@ -7,10 +7,7 @@ use crate::sys::netlink::Netlink;
 
 pub use crate::sys::iface::{flags, hwaddr, index, mtu, name};
 
-/// `IFF_UP`
-pub const IFF_UP: u32 = libc::IFF_UP as u32;
-/// `IFF_PROMISC`
-pub const IFF_PROMISC: u32 = libc::IFF_PROMISC as u32;
+pub use crate::sys::iface::{IFF_PROMISC, IFF_UP};
 
 /// rtnetlink's view of interface `name` in the calling thread's namespace.
 ///
@@ -131,8 +128,8 @@ pub fn addresses(name: &str) -> Result<Vec<Address>> {
         .filter_map(|x| {
             let (a, prefix_len) = (x.address, x.prefix);
             let addr = match (i32::from(x.family), a.len()) {
-                (libc::AF_INET, 4) => std::net::IpAddr::from(<[u8; 4]>::try_from(&a[..]).ok()?),
-                (libc::AF_INET6, 16) => std::net::IpAddr::from(<[u8; 16]>::try_from(&a[..]).ok()?),
+                (crate::sys::iface::AF_INET, 4) => std::net::IpAddr::from(<[u8; 4]>::try_from(&a[..]).ok()?),
+                (crate::sys::iface::AF_INET6, 16) => std::net::IpAddr::from(<[u8; 16]>::try_from(&a[..]).ok()?),
                 _ => return None,
             };
             Some(Address { addr, prefix_len })

@@ -137,7 +137,7 @@ pub mod testkit;
 #[cfg(feature = "tokio")]
 pub mod tokio;
 
-pub use afpacket::{Capture, CaptureBuilder, CapturePackets, PacketBatch, Packets, RawSender};
+pub use afpacket::{BlockPackets, Capture, CaptureBuilder, CapturePackets, PacketBatch, RawSender};
 pub use afpacket::{Injector, InjectorBuilder, TpacketVersion, TxSlot};
 pub use afpacket::{RingProfile, Timestamping};
 pub use afxdp::{XdpBatch, XdpMode, XdpPacket, XdpSocket, XdpSocketBuilder, XdpStats};

@@ -8,8 +8,7 @@ use std::ops::{Add, Sub};
 /// The kernel's `PACKET_STATISTICS` is read-and-reset and 32-bit; netring
 /// reads it into these 64-bit totals, so reading statistics never loses
 /// counts and never resets anything the caller can see. Per-interval figures
-/// come from [`Capture::stats_delta`](crate::Capture::stats_delta) or by
-/// subtracting two snapshots.
+/// come from subtracting two snapshots (`later - earlier`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct CaptureStats {
     /// Packets the kernel put into the ring (`tp_packets − tp_drops`).
@@ -56,7 +55,6 @@ impl fmt::Display for CaptureStats {
 #[derive(Debug, Default)]
 pub(crate) struct StatsCounter {
     total: CaptureStats,
-    mark: CaptureStats,
 }
 
 impl StatsCounter {
@@ -70,13 +68,6 @@ impl StatsCounter {
     /// Totals so far.
     pub(crate) fn total(&self) -> CaptureStats {
         self.total
-    }
-
-    /// Change since the previous call (or since opening).
-    pub(crate) fn delta(&mut self) -> CaptureStats {
-        let d = self.total - self.mark;
-        self.mark = self.total;
-        d
     }
 }
 
@@ -97,11 +88,14 @@ mod tests {
     #[test]
     fn deltas_are_per_interval() {
         let mut c = StatsCounter::default();
+        let start = c.total();
         c.add_reading(100, 5, 1);
-        assert_eq!(c.delta(), CaptureStats { packets: 95, drops: 5, freezes: 1 });
+        let first = c.total();
+        assert_eq!(first - start, CaptureStats { packets: 95, drops: 5, freezes: 1 });
         c.add_reading(10, 0, 0);
-        assert_eq!(c.delta(), CaptureStats { packets: 10, drops: 0, freezes: 0 });
-        assert_eq!(c.delta(), CaptureStats::default());
+        let second = c.total();
+        assert_eq!(second - first, CaptureStats { packets: 10, drops: 0, freezes: 0 });
+        assert_eq!(c.total() - second, CaptureStats::default());
         assert_eq!(c.total(), CaptureStats { packets: 105, drops: 5, freezes: 1 });
     }
 

@@ -245,3 +245,39 @@ fn missing_interface_is_named() {
         other => panic!("{other:?}"),
     }
 }
+
+/// The same generic loop over every AF_PACKET sink: a `RawSender` (one
+/// `send` per frame) delivers what an `Injector` delivers, byte for byte.
+#[test]
+fn raw_sender_and_injector_are_the_same_packet_sink() {
+    use netring::{PacketSink, RawSender, SinkSlot};
+    fn blast<S: PacketSink>(sink: &mut S, frames: &[Vec<u8>]) -> netring::TxStats {
+        for f in frames {
+            let mut slot = sink.allocate_blocking(f.len(), Some(WAIT)).unwrap().expect("room within 10 s");
+            slot.copy_from_slice(f);
+            slot.send();
+        }
+        sink.flush().unwrap();
+        assert!(sink.wait_drained(Some(WAIT)).unwrap());
+        sink.tx_stats()
+    }
+    let l = link();
+    let mut cap = receiver(&l);
+    const N: u64 = 500;
+    let sent: Vec<Vec<u8>> = (0..N).map(|i| frame(i, 60 + (i as usize * 37) % 1455)).collect();
+    let bytes = sent.iter().map(|f| f.len() as u64).sum::<u64>();
+    let mut raw = l.a.run(RawSender::open).unwrap().unwrap();
+    assert_eq!(PacketSink::max_frame_len(&raw), 1514);
+    let s = blast(&mut raw, &sent);
+    assert_eq!((s.queued, s.sent, s.bytes, s.rejected, s.pending), (N, N, bytes, 0, 0), "RawSender: {s}");
+    assert_arrived_exactly(&collect(&mut cap, N as usize, WAIT), &sent, "RawSender");
+    let mut inj = injector(&l, |b| b.frame_count(64));
+    let s = blast(&mut inj, &sent);
+    assert_eq!((s.queued, s.sent, s.bytes, s.rejected, s.pending), (N, N, bytes, 0, 0), "Injector: {s}");
+    assert_arrived_exactly(&collect(&mut cap, N as usize, WAIT), &sent, "Injector");
+    assert!(collect(&mut cap, 1, Duration::from_millis(100)).is_empty(), "nothing extra");
+    match raw.allocate(1515) {
+        Err(Error::FrameTooLarge { len: 1515, limit: 1514, .. }) => {}
+        other => panic!("{:?}", other.map(|o| o.is_some())),
+    }
+}

@@ -1,12 +1,13 @@
 //! Fanout: spread one interface's packets over a group of AF_PACKET
 //! sockets (`PACKET_FANOUT`, packet(7)).
 
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::fd::{AsFd, BorrowedFd};
 
 use crate::bpf::EbpfProgram;
 use crate::error::{Error, Result};
 use crate::filter::Program;
-use crate::sys::{self, tpacket as tp};
+use crate::sys::packet as pk;
+use crate::sys::tpacket as tp;
 
 /// How the kernel picks the member socket for each packet.
 #[derive(Debug, Clone)]
@@ -121,29 +122,13 @@ impl Fanout {
     /// program, if the mode has one. Returns the group id (the kernel's
     /// choice with [`FanoutFlags::UNIQUE_ID`]).
     pub(crate) fn join(&self, sock: BorrowedFd<'_>) -> Result<u16> {
-        let v = self.option();
-        sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT, &v, "setsockopt(PACKET_FANOUT)").map_err(
-            |e| match e.raw_os_error() {
-                Some(libc::EINVAL) => Error::config(
-                    "fanout",
-                    format!("group {} mode {:?}", self.group_id, self.mode),
-                    "the kernel refused it: a group of that id with another mode or flags exists on this interface, \
-                     or the mode needs a newer kernel",
-                ),
-                _ => e,
-            },
-        )?;
+        pk::join_fanout(sock, self.option(), &format_args!("group {} mode {:?}", self.group_id, self.mode))?;
         match &self.mode {
-            FanoutMode::Ebpf(prog) => {
-                let fd: i32 = prog.as_fd().as_raw_fd();
-                sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT_DATA, &fd, "setsockopt(PACKET_FANOUT_DATA)")?;
-            }
-            FanoutMode::Cbpf(prog) => {
-                super::capture::set_fanout_cbpf(sock, prog)?;
-            }
+            FanoutMode::Ebpf(prog) => pk::set_fanout_ebpf(sock, prog.as_fd())?,
+            FanoutMode::Cbpf(prog) => pk::set_fanout_cbpf(sock, prog.instructions())?,
             _ => {}
         }
-        let got: u32 = sys::getsockopt(sock, libc::SOL_PACKET, tp::PACKET_FANOUT, "getsockopt(PACKET_FANOUT)")?;
+        let got = pk::fanout(sock)?;
         Ok(got as u16)
     }
 }

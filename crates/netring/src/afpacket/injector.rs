@@ -1,5 +1,6 @@
-//! [`Injector`] and [`InjectorBuilder`]: an AF_PACKET socket with a
-//! `PACKET_TX_RING`, and [`TxSlot`], one frame being filled in place.
+//! [`Injector`]: an AF_PACKET socket with a `PACKET_TX_RING` (set up by
+//! [`InjectorBuilder`](super::InjectorBuilder)), and [`TxSlot`], one frame
+//! being filled in place.
 //!
 //! # Which TPACKET version, and why V2
 //!
@@ -22,17 +23,18 @@
 //!
 //! V3 buys nothing for transmission and costs 16 bytes per slot and four
 //! kernel releases, so the default is **V2**.
-//! [`InjectorBuilder::version`] selects V3 for users who want one version
+//! [`InjectorBuilder::version`](super::InjectorBuilder::version) selects V3 for users who want one version
 //! on every socket; both are checked byte for byte over a veth link in the
 //! tests.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
-use super::tx_ring::{FrameLayout, Geometry, TxRing};
+use super::tx_ring::{FrameLayout, TxRing};
 use crate::error::{Error, Result};
 use crate::source::{PacketSink, SinkSlot, TxStats};
-use crate::sys::{self, Mmap, iface, tpacket as tp};
+use crate::sys::packet::{self as pk, SendError};
+use crate::sys::{self, tpacket as tp};
 
 /// Which TPACKET header layout the TX ring uses (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -46,23 +48,20 @@ pub enum TpacketVersion {
 }
 
 impl TpacketVersion {
-    fn layout(self) -> FrameLayout {
+    pub(super) fn layout(self) -> FrameLayout {
         match self {
             Self::V2 => FrameLayout::V2,
             Self::V3 => FrameLayout::V3,
         }
     }
 
-    fn sockopt(self) -> i32 {
+    pub(super) fn sockopt(self) -> i32 {
         match self {
             Self::V2 => tp::TPACKET_V2,
             Self::V3 => tp::TPACKET_V3,
         }
     }
 }
-
-/// Default ring size in bytes when the frame count is not set: 4 MiB.
-pub const DEFAULT_TX_RING_BYTES: usize = 4 << 20;
 
 /// How long `wait_drained` lets one blocking kick wait before it looks again.
 const WAIT_SLICE: Duration = Duration::from_millis(100);
@@ -71,202 +70,6 @@ const POLL_SLICE: Duration = Duration::from_millis(10);
 /// Back-off when the kernel is congested (`ENOBUFS`/`EAGAIN`) or `POLLOUT`
 /// came from free send-buffer space rather than a released slot.
 const BACKOFF: Duration = Duration::from_micros(50);
-
-/// Builder for an [`Injector`]. Every setter takes and returns the builder
-/// by value; [`build`](Self::build) validates everything once.
-///
-/// ```no_run
-/// let inj = netring::Injector::builder()
-///     .interface("eth0")
-///     .frame_count(4096)
-///     .qdisc_bypass(true)
-///     .build()?;
-/// # Ok::<(), netring::Error>(())
-/// ```
-#[derive(Debug, Clone, Default)]
-#[must_use]
-pub struct InjectorBuilder {
-    interface: Option<String>,
-    frame_size: Option<usize>,
-    frame_count: Option<usize>,
-    qdisc_bypass: bool,
-    version: TpacketVersion,
-    netns: Option<String>,
-}
-
-impl InjectorBuilder {
-    /// The interface to send on (required).
-    pub fn interface(mut self, name: impl Into<String>) -> Self {
-        self.interface = Some(name.into());
-        self
-    }
-
-    /// Bytes per ring slot, header included: a multiple of 16. Default: the
-    /// smallest power of two that holds the header and an MTU-sized frame
-    /// (2048 for MTU 1500, 16384 for MTU 9000).
-    pub fn frame_size(mut self, bytes: usize) -> Self {
-        self.frame_size = Some(bytes);
-        self
-    }
-
-    /// Number of slots (1..=1048576), rounded up to fill the last block.
-    /// Default: as many as fit in 4 MiB, at least 16.
-    pub fn frame_count(mut self, n: usize) -> Self {
-        self.frame_count = Some(n);
-        self
-    }
-
-    /// Hand frames straight to the driver (`PACKET_QDISC_BYPASS`, Linux
-    /// 3.14): faster, but no traffic control, and frames the device refuses
-    /// are retried by the kernel rather than queued. Default off.
-    pub fn qdisc_bypass(mut self, on: bool) -> Self {
-        self.qdisc_bypass = on;
-        self
-    }
-
-    /// The TPACKET version of the ring's frame headers. Default
-    /// [`TpacketVersion::V2`]; see the module documentation for why.
-    pub fn version(mut self, v: TpacketVersion) -> Self {
-        self.version = v;
-        self
-    }
-
-    /// Open the socket inside the named network namespace (`/run/netns/NAME`
-    /// as `ip netns` names them, or a path such as `/proc/PID/ns/net`); it
-    /// stays there wherever it is used. Needs `CAP_SYS_ADMIN`. The interface
-    /// name is looked up there.
-    pub fn netns(mut self, name: impl Into<String>) -> Self {
-        self.netns = Some(name.into());
-        self
-    }
-
-    fn validate(&self, mtu: u32, link_header: usize) -> Result<(Geometry, usize)> {
-        let layout = self.version.layout();
-        let data = layout.data_offset();
-        let frame_size =
-            self.frame_size.unwrap_or_else(|| (data + mtu as usize + link_header).next_power_of_two().max(2048));
-        let min_frame = tp::tpacket_align(data + 20 + tp::ETH_HLEN);
-        if !frame_size.is_multiple_of(tp::TPACKET_ALIGNMENT) || frame_size < min_frame || frame_size > 1 << 30 {
-            return Err(Error::config(
-                "frame_size",
-                frame_size,
-                format!("must be a multiple of {} in {min_frame}..=1 GiB", tp::TPACKET_ALIGNMENT),
-            ));
-        }
-        let block_size = frame_size.max(sys::page_size()).next_power_of_two();
-        let per_block = block_size / frame_size;
-        let want = self.frame_count.unwrap_or((DEFAULT_TX_RING_BYTES / frame_size).clamp(16, 1 << 20));
-        if !(1..=1 << 20).contains(&want) {
-            return Err(Error::config("frame_count", want, "must be 1..=1048576"));
-        }
-        let blocks = want.div_ceil(per_block);
-        let geo = Geometry { block_size, block_count: blocks, frame_size };
-        if geo.bytes() > 1 << 32 {
-            return Err(Error::config("frame_count", want, "makes the ring larger than 4 GiB"));
-        }
-        Ok((geo, data))
-    }
-
-    /// Open the socket, set up the TX ring and bind it.
-    ///
-    /// The socket is created in the network namespace of the calling
-    /// thread. It is bound with protocol 0, so it receives nothing.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConfig`] for a value that breaks a rule;
-    /// [`Error::InterfaceNotFound`]; [`Error::PermissionDenied`] without
-    /// `CAP_NET_RAW`; [`Error::Unsupported`] for V3 before Linux 4.11;
-    /// [`Error::Io`] naming the failing call.
-    pub fn build(mut self) -> Result<Injector> {
-        if let Some(ns) = self.netns.take() {
-            return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
-        }
-        let name = self.interface.clone().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
-        iface::validate_name(&name)?;
-        let ifindex = iface::index(&name)?;
-        let mtu = iface::mtu(&name)?;
-        let link_header = match iface::hwaddr(&name)?.0 {
-            // ARPHRD_ETHER, ARPHRD_LOOPBACK: 14-byte Ethernet header.
-            1 | 772 => tp::ETH_HLEN,
-            _ => 0,
-        };
-        let (geo, _) = self.validate(mtu, link_header)?;
-
-        let fd = sys::socket(libc::AF_PACKET, libc::SOCK_RAW, 0, "socket(AF_PACKET, SOCK_RAW)")?;
-        let sock = fd.as_fd();
-        sys::setsockopt(
-            sock,
-            libc::SOL_PACKET,
-            tp::PACKET_VERSION,
-            &self.version.sockopt(),
-            "setsockopt(PACKET_VERSION)",
-        )?;
-        // Off (the default, made explicit): a frame the kernel refuses is
-        // marked TP_STATUS_WRONG_FORMAT and reported, not silently skipped.
-        let loss: i32 = 0;
-        sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_LOSS, &loss, "setsockopt(PACKET_LOSS)")?;
-        if self.qdisc_bypass {
-            let on: i32 = 1;
-            sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_QDISC_BYPASS, &on, "setsockopt(PACKET_QDISC_BYPASS)")?;
-        }
-        let req = tp::tpacket_req {
-            tp_block_size: geo.block_size as u32,
-            tp_block_nr: geo.block_count as u32,
-            tp_frame_size: geo.frame_size as u32,
-            tp_frame_nr: geo.frame_count() as u32,
-        };
-        let ring_err = |e: Error| match e.raw_os_error() {
-            Some(libc::ENOMEM) => {
-                Error::config("TX ring size", geo.bytes(), "the kernel could not allocate it (ENOMEM)")
-            }
-            Some(libc::EINVAL) if self.version == TpacketVersion::V3 => {
-                Error::Unsupported { feature: "PACKET_TX_RING with TPACKET_V3", detail: "needs Linux 4.11".into() }
-            }
-            _ => e,
-        };
-        match self.version {
-            TpacketVersion::V2 => {
-                sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_TX_RING, &req, "setsockopt(PACKET_TX_RING)")
-            }
-            TpacketVersion::V3 => {
-                // The V3 TX ring takes tpacket_req3 with every V3-only field zero.
-                let req3 = tp::tpacket_req3 {
-                    tp_block_size: req.tp_block_size,
-                    tp_block_nr: req.tp_block_nr,
-                    tp_frame_size: req.tp_frame_size,
-                    tp_frame_nr: req.tp_frame_nr,
-                    ..Default::default()
-                };
-                sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_TX_RING, &req3, "setsockopt(PACKET_TX_RING)")
-            }
-        }
-        .map_err(ring_err)?;
-        let mmap = Mmap::shared(sock, geo.bytes(), 0, false, "mmap(PACKET_TX_RING)")?;
-        let ring = TxRing::new(mmap, geo, self.version.layout());
-        sys::bind_packet(sock, ifindex, 0).map_err(|e| match e.raw_os_error() {
-            Some(libc::ENODEV) => Error::InterfaceNotFound { name: name.clone() },
-            _ => e,
-        })?;
-        let slot_limit = ring.capacity();
-        let (max_frame, limit_why) = if link_header > 0 && mtu as usize + link_header <= slot_limit {
-            (mtu as usize + link_header, format!("MTU {mtu} + {link_header}-byte link header"))
-        } else {
-            (slot_limit, format!("a {}-byte TX ring slot holds {slot_limit} after its header", geo.frame_size))
-        };
-        tracing::debug!(interface = %name, ifindex, ?geo, version = ?self.version, qdisc_bypass = self.qdisc_bypass, "injector ready");
-        Ok(Injector {
-            ring,
-            fd,
-            interface: name,
-            ifindex,
-            max_frame,
-            limit_why,
-            version: self.version,
-            qdisc_bypass: self.qdisc_bypass,
-            stats: TxStats::default(),
-        })
-    }
-}
 
 /// An AF_PACKET socket sending through a `PACKET_TX_RING`.
 ///
@@ -278,7 +81,7 @@ impl InjectorBuilder {
 /// [rejected](TxStats::rejected).
 ///
 /// Needs `CAP_NET_RAW`. Linux 2.6.31 (TX ring), 3.14 for
-/// [`InjectorBuilder::qdisc_bypass`], 4.11 for [`TpacketVersion::V3`].
+/// [`InjectorBuilder::qdisc_bypass`](super::InjectorBuilder::qdisc_bypass), 4.11 for [`TpacketVersion::V3`].
 ///
 /// ```no_run
 /// let mut inj = netring::Injector::open("eth0")?;
@@ -301,15 +104,15 @@ impl InjectorBuilder {
 #[derive(Debug)]
 pub struct Injector {
     // `ring` drops (unmaps) before `fd` closes: fields drop in order.
-    ring: TxRing,
-    fd: OwnedFd,
-    interface: String,
-    ifindex: u32,
-    max_frame: usize,
-    limit_why: String,
-    version: TpacketVersion,
-    qdisc_bypass: bool,
-    stats: TxStats,
+    pub(super) ring: TxRing,
+    pub(super) fd: OwnedFd,
+    pub(super) interface: String,
+    pub(super) ifindex: u32,
+    pub(super) max_frame: usize,
+    pub(super) limit_why: String,
+    pub(super) version: TpacketVersion,
+    pub(super) qdisc_bypass: bool,
+    pub(super) stats: TxStats,
 }
 
 /// Whether a kick moved everything it could.
@@ -321,19 +124,6 @@ enum Kick {
 }
 
 impl Injector {
-    /// An injector on `interface` with default settings.
-    ///
-    /// # Errors
-    /// As [`InjectorBuilder::build`].
-    pub fn open(interface: &str) -> Result<Self> {
-        Self::builder().interface(interface).build()
-    }
-
-    /// A builder with default settings.
-    pub fn builder() -> InjectorBuilder {
-        InjectorBuilder::default()
-    }
-
     fn check_len(&self, len: usize) -> Result<()> {
         if len > self.max_frame {
             return Err(Error::FrameTooLarge {
@@ -406,7 +196,7 @@ impl Injector {
                 None => POLL_SLICE,
             };
             let [r] =
-                sys::poll([(self.fd.as_fd(), libc::POLLOUT)], Some(left)).map_err(|e| Error::from_io("poll", e))?;
+                sys::poll([(self.fd.as_fd(), sys::POLLOUT)], Some(left)).map_err(|e| Error::from_io("poll", e))?;
             if r.error() {
                 self.check_socket_error()?;
             }
@@ -442,18 +232,17 @@ impl Injector {
     /// Kick the kernel; `wait` uses a blocking `send`, which returns once
     /// every frame is sent and released, or after `SO_SNDTIMEO`.
     fn kick(&mut self, wait: bool) -> Result<Kick> {
-        let flags = if wait { 0 } else { libc::MSG_DONTWAIT };
         loop {
-            let err = match sys::kick(self.fd.as_fd(), flags) {
+            let err = match pk::kick_tx_ring(self.fd.as_fd(), wait) {
                 Ok(_) => return Ok(Kick::Done),
                 Err(e) => e,
             };
-            match err.raw_os_error() {
-                Some(libc::EINTR) if !wait => continue,
-                Some(libc::EINTR | libc::EAGAIN | libc::ENOBUFS | libc::ETIMEDOUT) => return Ok(Kick::Congested),
-                Some(libc::ENETDOWN) => return Err(Error::InterfaceDown { name: self.interface.clone() }),
-                Some(libc::ENXIO | libc::ENODEV) => return Err(Error::InterfaceGone { name: self.interface.clone() }),
-                _ => {}
+            match SendError::of(&err) {
+                SendError::Interrupted if !wait => continue,
+                SendError::Interrupted | SendError::Congested => return Ok(Kick::Congested),
+                SendError::NetDown => return Err(Error::InterfaceDown { name: self.interface.clone() }),
+                SendError::NoDevice => return Err(Error::InterfaceGone { name: self.interface.clone() }),
+                SendError::Other => {}
             }
             // With PACKET_LOSS off, a refused frame fails the kick with the
             // reason and stays as TP_STATUS_WRONG_FORMAT at the kernel's head.
@@ -469,7 +258,7 @@ impl Injector {
     fn check_socket_error(&mut self) -> Result<()> {
         match sys::take_socket_error(self.fd.as_fd()) {
             None => Ok(()),
-            Some(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
+            Some(e) if SendError::of(&e) == SendError::NetDown => {
                 Err(Error::InterfaceDown { name: self.interface.clone() })
             }
             Some(e) => Err(Error::from_io("poll(PACKET_TX_RING)", e)),
@@ -651,45 +440,5 @@ impl PacketSink for Injector {
 
     fn tx_stats(&mut self) -> TxStats {
         Injector::stats(self)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn geo(b: InjectorBuilder, mtu: u32) -> Result<Geometry> {
-        b.validate(mtu, 14).map(|(g, _)| g)
-    }
-
-    #[test]
-    fn default_geometry_follows_the_mtu() {
-        let g = geo(Injector::builder(), 1500).unwrap();
-        assert_eq!(g.frame_size, 2048);
-        assert_eq!(g.frame_count(), 2048, "4 MiB of 2 KiB slots");
-        let g = geo(Injector::builder(), 9000).unwrap();
-        assert_eq!(g.frame_size, 16384);
-        assert_eq!(g.frame_count(), 256);
-        let g = geo(Injector::builder().version(TpacketVersion::V3), 2000).unwrap();
-        assert_eq!(g.frame_size, 4096, "48 + 2014 does not fit in 2048");
-    }
-
-    #[test]
-    fn frame_count_fills_whole_blocks() {
-        let page = sys::page_size();
-        let g = geo(Injector::builder().frame_size(1024).frame_count(3), 1500).unwrap();
-        assert_eq!(g.block_size, page);
-        assert_eq!(g.frame_count(), page / 1024, "rounded up to one block");
-        assert_eq!(geo(Injector::builder().frame_count(100), 1500).unwrap().frame_count(), 100);
-    }
-
-    #[test]
-    fn bad_sizes_are_named() {
-        let e = geo(Injector::builder().frame_size(1000), 1500).unwrap_err().to_string();
-        assert!(e.starts_with("invalid frame_size = 1000: must be a multiple of 16"), "{e}");
-        let e = geo(Injector::builder().frame_size(32), 1500).unwrap_err().to_string();
-        assert!(e.contains("frame_size = 32"), "{e}");
-        let e = geo(Injector::builder().frame_count(0), 1500).unwrap_err().to_string();
-        assert_eq!(e, "invalid frame_count = 0: must be 1..=1048576");
     }
 }

@@ -4,23 +4,32 @@
 //! See `Documentation/networking/packet_mmap.rst` in the kernel tree and
 //! packet(7).
 
-pub(crate) mod batch;
+mod batch;
+pub(crate) mod block;
 mod capture;
+mod capture_builder;
 mod fanout;
 mod injector;
+mod injector_builder;
+mod packets;
 mod profile;
 mod ring;
 mod sender;
+#[cfg(test)]
+mod tests;
 mod timestamp;
 mod tx_ring;
 
-pub use batch::{PacketBatch, Packets};
-pub use capture::{
-    ANY_INTERFACE, Capture, CaptureBuilder, CapturePackets, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE,
-    DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT, MAX_SNAPLEN,
+pub use batch::PacketBatch;
+pub use block::BlockPackets;
+pub use capture::{ANY_INTERFACE, Capture, MAX_SNAPLEN};
+pub use capture_builder::{
+    CaptureBuilder, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT,
 };
 pub use fanout::{Fanout, FanoutFlags, FanoutMode};
-pub use injector::{DEFAULT_TX_RING_BYTES, Injector, InjectorBuilder, TpacketVersion, TxSlot};
+pub use injector::{Injector, TpacketVersion, TxSlot};
+pub use injector_builder::{DEFAULT_TX_RING_BYTES, InjectorBuilder};
+pub use packets::CapturePackets;
 pub use profile::{RingGeometry, RingProfile};
-pub use sender::RawSender;
+pub use sender::{RawSender, RawSlot};
 pub use timestamp::{TimestampInfo, Timestamping};

@@ -27,39 +27,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use crate::sys::Mmap;
 use crate::sys::tpacket::{BLOCK_STATUS_OFFSET, TP_STATUS_KERNEL, TP_STATUS_USER};
 
-/// What keeps the ring memory alive (RX and TX rings alike).
-#[derive(Debug)]
-pub(crate) enum Backing {
-    /// Shared with the kernel.
-    Mmap(#[expect(dead_code, reason = "held for its Drop, which unmaps")] Mmap),
-    /// Heap memory standing in for the kernel in tests.
-    #[cfg(test)]
-    Heap(#[expect(dead_code, reason = "held for its Drop, which frees")] HeapMem),
-}
-
-/// Heap memory owned through a raw pointer, so that pointers derived from it
-/// stay valid when the owner moves (a `Box` would be re-asserted unique).
-#[cfg(test)]
-#[derive(Debug)]
-pub(crate) struct HeapMem(*mut [u64]);
-
-#[cfg(test)]
-impl HeapMem {
-    /// `bytes` (a multiple of 8) of zeroed, 8-aligned heap memory, and its base.
-    pub(crate) fn zeroed(bytes: usize) -> (Self, NonNull<u8>) {
-        let mem = Box::into_raw(vec![0u64; bytes / 8].into_boxed_slice());
-        (Self(mem), NonNull::new(mem.cast::<u8>()).expect("non-null"))
-    }
-}
-
-#[cfg(test)]
-impl Drop for HeapMem {
-    fn drop(&mut self) {
-        // SAFETY: the pointer came from `Box::into_raw` and is freed once, here.
-        drop(unsafe { Box::from_raw(self.0) });
-    }
-}
-
 /// A V3 receive ring of `block_count` blocks of `block_size` bytes.
 #[derive(Debug)]
 pub(crate) struct RxRing {
@@ -70,7 +37,8 @@ pub(crate) struct RxRing {
     next: usize,
     /// Blocks whose contents did not parse; counted, never trusted.
     malformed: u64,
-    _backing: Backing,
+    /// The ring memory: the kernel's mapping, or heap memory in tests.
+    _mem: Mmap,
 }
 
 // SAFETY: the ring owns its memory; the raw pointer is only an address into
@@ -83,17 +51,15 @@ impl RxRing {
     pub(crate) fn new(mmap: Mmap, block_size: usize, block_count: usize) -> Self {
         assert!(mmap.len() >= block_size * block_count, "mapping smaller than the ring");
         assert!(block_size >= 64 && block_size.is_multiple_of(8), "block size too small to hold a header");
-        Self { base: mmap.as_ptr(), block_size, block_count, next: 0, malformed: 0, _backing: Backing::Mmap(mmap) }
+        Self { base: mmap.as_ptr(), block_size, block_count, next: 0, malformed: 0, _mem: mmap }
     }
 
     /// A ring over heap memory, all blocks kernel-owned, for tests that play
     /// the kernel. Returns the ring and the base address the "kernel" writes to.
     #[cfg(test)]
     pub(crate) fn heap(block_size: usize, block_count: usize) -> (Self, SharedPtr) {
-        assert!(block_size.is_multiple_of(8) && block_size >= 64);
-        let mem = Box::into_raw(vec![0u64; block_size * block_count / 8].into_boxed_slice());
-        let base = NonNull::new(mem.cast::<u8>()).expect("non-null");
-        let ring = Self { base, block_size, block_count, next: 0, malformed: 0, _backing: Backing::Heap(HeapMem(mem)) };
+        let ring = Self::new(Mmap::heap(block_size * block_count), block_size, block_count);
+        let base = ring.base;
         (ring, SharedPtr(base))
     }
 

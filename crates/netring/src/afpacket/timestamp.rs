@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 use crate::packet::TimestampSource;
-use crate::sys::{self, ethtool, tpacket as tp};
+use crate::sys::{errno, ethtool, packet as pk, tpacket as tp};
 
 /// Which clock to ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -70,7 +70,7 @@ static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
 fn hardware_unavailable(interface: &str) -> Result<Option<String>> {
     let info = match ethtool::ts_info(interface) {
         Ok(i) => i,
-        Err(Error::Io { source, .. }) if source.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+        Err(Error::Io { source, .. }) if source.raw_os_error() == Some(errno::EOPNOTSUPP) => {
             return Ok(Some(format!(
                 "{interface} does not report time stamping capabilities (ETHTOOL_GET_TS_INFO: EOPNOTSUPP)"
             )));
@@ -124,10 +124,7 @@ pub(crate) fn configure(
     } else {
         (tp::SOF_TIMESTAMPING_RX_SOFTWARE | tp::SOF_TIMESTAMPING_SOFTWARE, tp::SOF_TIMESTAMPING_SOFTWARE)
     };
-    let so_flags = so_flags as i32;
-    sys::setsockopt(sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPING, &so_flags, "setsockopt(SO_TIMESTAMPING)")?;
-    let packet_flags = packet_flags as i32;
-    sys::setsockopt(sock, libc::SOL_PACKET, tp::PACKET_TIMESTAMP, &packet_flags, "setsockopt(PACKET_TIMESTAMP)")?;
+    pk::set_timestamping(sock, so_flags, packet_flags)?;
     let source = if hardware { TimestampSource::Hardware } else { TimestampSource::Software };
     Ok(TimestampInfo { requested, source, fallback })
 }

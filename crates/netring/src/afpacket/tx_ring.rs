@@ -40,9 +40,6 @@ use std::mem::offset_of;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use super::ring::Backing;
-#[cfg(test)]
-use super::ring::HeapMem;
 use crate::sys::Mmap;
 use crate::sys::tpacket::{
     self as tp, TP_STATUS_AVAILABLE, TP_STATUS_SEND_REQUEST, TP_STATUS_SENDING, TP_STATUS_WRONG_FORMAT,
@@ -153,7 +150,8 @@ pub(crate) struct TxRing {
     pow2: Option<(u32, u32)>,
     head: u64,
     tail: u64,
-    _backing: Backing,
+    /// The ring memory: the kernel's mapping, or heap memory in tests.
+    _mem: Mmap,
 }
 
 // SAFETY: the ring owns its memory; the pointer is only an address into it.
@@ -166,7 +164,12 @@ impl TxRing {
     pub(crate) fn new(mmap: Mmap, geo: Geometry, layout: FrameLayout) -> Self {
         Self::check(geo, layout);
         assert!(mmap.len() >= geo.bytes(), "mapping smaller than the ring");
-        Self::with_backing(mmap.as_ptr(), geo, layout, Backing::Mmap(mmap))
+        let base = mmap.as_ptr();
+        let frame_count = geo.frame_count() as u32;
+        let fpb = geo.frames_per_block();
+        let pow2 =
+            (frame_count.is_power_of_two() && fpb.is_power_of_two()).then(|| (frame_count - 1, fpb.trailing_zeros()));
+        Self { base, geo, layout, frame_count, pow2, head: 0, tail: 0, _mem: mmap }
     }
 
     fn check(geo: Geometry, layout: FrameLayout) {
@@ -175,21 +178,12 @@ impl TxRing {
         assert!(geo.frame_count() >= 1 && geo.frame_count() <= (u32::MAX / 2) as usize);
     }
 
-    fn with_backing(base: NonNull<u8>, geo: Geometry, layout: FrameLayout, backing: Backing) -> Self {
-        let frame_count = geo.frame_count() as u32;
-        let fpb = geo.frames_per_block();
-        let pow2 =
-            (frame_count.is_power_of_two() && fpb.is_power_of_two()).then(|| (frame_count - 1, fpb.trailing_zeros()));
-        Self { base, geo, layout, frame_count, pow2, head: 0, tail: 0, _backing: backing }
-    }
-
     /// A ring over zeroed heap memory (every slot available) for tests that
     /// play the kernel. Returns the ring and the address the "kernel" uses.
     #[cfg(test)]
     pub(crate) fn heap(geo: Geometry, layout: FrameLayout) -> (Self, SharedTx) {
-        Self::check(geo, layout);
-        let (mem, base) = HeapMem::zeroed(geo.bytes());
-        let ring = Self::with_backing(base, geo, layout, Backing::Heap(mem));
+        let ring = Self::new(Mmap::heap(geo.bytes()), geo, layout);
+        let base = ring.base;
         (ring, SharedTx { base, geo, layout })
     }
 

@@ -8,6 +8,15 @@ use std::os::fd::{BorrowedFd, OwnedFd};
 
 use crate::error::{Error, Result};
 
+/// `IFF_UP`
+pub const IFF_UP: u32 = libc::IFF_UP as u32;
+/// `IFF_PROMISC`
+pub const IFF_PROMISC: u32 = libc::IFF_PROMISC as u32;
+/// `AF_INET`: an address family in interface address lists.
+pub const AF_INET: i32 = libc::AF_INET;
+/// `AF_INET6`
+pub const AF_INET6: i32 = libc::AF_INET6;
+
 /// `IFNAMSIZ` including the terminating NUL.
 pub const IFNAMSIZ: usize = 16;
 

@@ -10,11 +10,13 @@
 pub mod bpf;
 pub mod call;
 pub mod cred;
+pub mod errno;
 pub mod ethtool;
 pub mod iface;
 pub mod mmap;
 pub mod netlink;
 pub mod ns;
+pub mod packet;
 pub mod sched;
 pub mod time;
 pub mod tpacket;
@@ -81,11 +83,6 @@ pub fn setsockopt<T: Pod>(fd: BorrowedFd<'_>, level: i32, name: i32, value: &T, 
     unsafe { syscall(Syscall::SetSockOpt { fd, level, name, value: bytes_of(value) }) }
         .map(drop)
         .map_err(|e| Error::from_io(call, e))
-}
-
-/// `setsockopt(PACKET_RX_RING)` with a V3 ring request.
-pub fn set_rx_ring(fd: BorrowedFd<'_>, req: &tpacket::tpacket_req3) -> Result<()> {
-    setsockopt(fd, libc::SOL_PACKET, tpacket::PACKET_RX_RING, req, "setsockopt(PACKET_RX_RING)")
 }
 
 /// Marker for plain-old-data types: the kernel may read them as bytes and
@@ -214,6 +211,11 @@ pub fn set_send_timeout(fd: BorrowedFd<'_>, timeout: Duration) -> Result<()> {
     };
     setsockopt(fd, libc::SOL_SOCKET, libc::SO_SNDTIMEO, &tv, "setsockopt(SO_SNDTIMEO)")
 }
+
+/// `POLLIN`: readable (for [`poll`]).
+pub const POLLIN: i16 = libc::POLLIN;
+/// `POLLOUT`: writable (for [`poll`]).
+pub const POLLOUT: i16 = libc::POLLOUT;
 
 /// Readiness of one descriptor after [`poll`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

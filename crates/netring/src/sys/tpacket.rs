@@ -9,6 +9,22 @@
 
 use std::mem::{offset_of, size_of};
 
+// ---- the socket family and option levels ----
+/// `AF_PACKET`
+pub const AF_PACKET: i32 = libc::AF_PACKET;
+/// `SOL_PACKET`: the level of the `PACKET_*` options.
+pub const SOL_PACKET: i32 = libc::SOL_PACKET;
+/// `SOL_SOCKET`
+pub const SOL_SOCKET: i32 = libc::SOL_SOCKET;
+/// `SO_ATTACH_FILTER`: a classic BPF program (`struct sock_fprog`).
+pub const SO_ATTACH_FILTER: i32 = libc::SO_ATTACH_FILTER;
+/// `SO_DETACH_FILTER`
+pub const SO_DETACH_FILTER: i32 = libc::SO_DETACH_FILTER;
+/// `SO_ATTACH_BPF`: an eBPF socket filter by descriptor.
+pub const SO_ATTACH_BPF: i32 = libc::SO_ATTACH_BPF;
+/// `SO_TIMESTAMPING`
+pub const SO_TIMESTAMPING: i32 = libc::SO_TIMESTAMPING;
+
 // ---- socket options (SOL_PACKET) ----
 /// `PACKET_ADD_MEMBERSHIP`
 pub const PACKET_ADD_MEMBERSHIP: i32 = 1;
