@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use super::capture::{ANY_INTERFACE, Capture, MAX_SNAPLEN, effective_filter};
 use super::fanout::Fanout;
-use super::profile::RingProfile;
+use super::profile::{
+    DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT, RingProfile,
+};
 use super::ring::RxRing;
 use super::timestamp::{self, Timestamping};
 use crate::bpf::EbpfProgram;
@@ -17,18 +19,6 @@ use crate::stats::StatsCounter;
 use crate::stop::StopHandle;
 use crate::sys::packet::{self as pk, RingAlloc, SocketKind};
 use crate::sys::{self, Mmap, iface, tpacket as tp};
-
-/// Default block size: 1 MiB.
-pub const DEFAULT_BLOCK_SIZE: usize = 1 << 20;
-/// Default number of blocks: 64 (a 64 MiB ring). Measured with `netring
-/// bench` (docs/PERFORMANCE.md): a 16 MiB ring lost 0.1–0.8 % of 9000-byte
-/// frames at ~0.2 Mpps on a busy machine, where 64 MiB lost none; the ring
-/// is resident memory, and the process needs about 4 MiB beyond it.
-pub const DEFAULT_BLOCK_COUNT: usize = 64;
-/// Default frame size (only a unit of accounting under V3).
-pub const DEFAULT_FRAME_SIZE: usize = 2048;
-/// Default block retire timeout.
-pub const DEFAULT_RETIRE_TIMEOUT: Duration = Duration::from_millis(50);
 
 /// Builder for a [`Capture`]. Every setter takes and returns the builder by
 /// value; [`build`](Self::build) validates everything once.

@@ -23,13 +23,13 @@ mod tx_ring;
 pub use batch::PacketBatch;
 pub use block::BlockPackets;
 pub use capture::{ANY_INTERFACE, Capture, MAX_SNAPLEN};
-pub use capture_builder::{
-    CaptureBuilder, DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT,
-};
+pub use capture_builder::CaptureBuilder;
 pub use fanout::{Fanout, FanoutFlags, FanoutMode};
 pub use injector::{Injector, TpacketVersion, TxSlot};
 pub use injector_builder::{DEFAULT_TX_RING_BYTES, InjectorBuilder};
 pub use packets::CapturePackets;
-pub use profile::{RingGeometry, RingProfile};
+pub use profile::{
+    DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT, RingGeometry, RingProfile,
+};
 pub use sender::{RawSender, RawSlot};
 pub use timestamp::{TimestampInfo, Timestamping};

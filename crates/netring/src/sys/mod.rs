@@ -18,6 +18,7 @@ pub mod netlink;
 pub mod ns;
 pub mod packet;
 pub mod sched;
+#[cfg(any(test, feature = "pcap"))]
 pub mod time;
 pub mod tpacket;
 pub mod xdp;
