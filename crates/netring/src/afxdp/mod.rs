@@ -119,17 +119,24 @@
 //! socket sends on its own queue).
 
 mod batch;
+mod config;
+mod program;
 mod queues;
+mod rx;
+mod setup;
 mod socket;
+mod tx;
 mod umem;
 
 pub use crate::bpf::{AttachMode, XdpAttach};
 pub use batch::{XdpBatch, XdpPacket, XdpPackets, XdpStats};
-pub use queues::XdpQueueSet;
-pub use socket::{
-    BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FILL_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE,
-    DEFAULT_RING_SIZE, Readiness, TxSlot, XdpMode, XdpSocket, XdpSocketBuilder,
+pub use config::{
+    BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE, DEFAULT_RING_SIZE, XdpMode,
+    XdpSocketBuilder,
 };
+pub use queues::XdpQueueSet;
+pub use socket::{Readiness, XdpSocket};
+pub use tx::TxSlot;
 
 /// Why taking over `interface` with an AF_XDP receive socket would cut
 /// traffic off from this host, or `None` if nothing suggests it: the

@@ -4,7 +4,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use super::batch::{XdpBatch, XdpStats};
-use super::socket::{XdpMode, XdpSocket};
+use super::config::XdpMode;
+use super::socket::XdpSocket;
 use crate::StopHandle;
 use crate::error::{Error, Result};
 use crate::source::PacketSource;
