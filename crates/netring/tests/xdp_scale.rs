@@ -177,6 +177,44 @@ fn one_umem_shared_by_sockets_on_two_devices() {
     assert_ne!(socks[0].program_id(), socks[1].program_id(), "one program per device");
 }
 
+/// `build_shared`, `build_queues` and `build_all_queues` honour `.netns()`
+/// like `build` does: called from this (the root) namespace, the sockets
+/// are made on the link's far end inside its namespace and receive exactly
+/// what is sent there.
+#[test]
+fn build_shared_and_build_all_queues_in_a_namespace_from_the_root_one() {
+    const N: u64 = 200;
+    let l = veth(VethConfig::default().queues(2));
+    let ns = l.b.ns.name().to_owned();
+    let name = l.b.name.clone();
+    assert!(netring::interface::link_info(&name).is_err(), "the far end is not in the root namespace");
+    let mut socks = XdpSocket::builder()
+        .mode(XdpMode::Rx)
+        .frame_count(512)
+        .netns(&ns)
+        .build_shared([(name.as_str(), 0), (name.as_str(), 1)])
+        .unwrap();
+    assert_eq!(socks.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(socks[0].interface(), name);
+    let mut tx = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_all_queues()).unwrap().unwrap();
+    assert_eq!(tx.len(), 2);
+    let sent: Vec<Vec<Vec<u8>>> = (0..2).map(|q| queue_frames(q, N)).collect();
+    for (sock, frames) in tx.iter_mut().zip(&sent) {
+        xdp_send(sock, frames);
+    }
+    for (q, sock) in socks.iter_mut().enumerate() {
+        let got: Vec<Vec<u8>> = common::collect(sock, N as usize, WAIT).into_iter().map(|p| p.data).collect();
+        assert_eq!(got, sent[q], "queue {q}: every frame, byte for byte, in order");
+    }
+    drop(socks);
+    // The two other shared build paths go through the same namespace wrapper.
+    let all = XdpSocket::builder().interface(&name).mode(XdpMode::Rx).netns(&ns).build_all_queues().unwrap();
+    assert_eq!(all.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![0, 1]);
+    drop(all);
+    let some = XdpSocket::builder().interface(&name).mode(XdpMode::Rx).netns(&ns).build_queues(&[1]).unwrap();
+    assert_eq!(some.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![1]);
+}
+
 #[test]
 fn sockets_on_one_queue_cannot_share_a_umem() {
     let l = link();

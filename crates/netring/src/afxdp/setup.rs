@@ -25,7 +25,8 @@ impl XdpSocketBuilder {
     /// Create the socket: UMEM, rings, bind, and (for receive) the built-in
     /// XDP program, attached to the interface.
     ///
-    /// The socket is created in the network namespace of the calling thread.
+    /// The socket is created in the builder's [network namespace](Self::netns),
+    /// or the calling thread's when none is set.
     /// **Receiving takes every frame of the queue away from the kernel's
     /// network stack** for as long as the socket lives (see the
     /// [module docs](crate::afxdp)).
@@ -44,15 +45,25 @@ impl XdpSocketBuilder {
     /// the program; [`Error::PermissionDenied`] naming the capability;
     /// [`Error::InvalidExpression`] for a [`filter`](Self::filter) that does
     /// not compile, [`Error::InvalidFilter`] for one XDP cannot run.
-    pub fn build(mut self) -> Result<XdpSocket> {
-        if let Some(ns) = self.netns.take() {
-            return crate::netns::NetNs::open(&ns)?.run(move || self.build())?;
+    pub fn build(self) -> Result<XdpSocket> {
+        self.in_netns(|b| {
+            let iface = b.validate()?.to_owned();
+            let umem = Umem::new(b.frame_size, b.frame_count, b.huge_pages)?;
+            let mut sock = b.open(&iface, b.queue, umem, None)?;
+            b.attach_program(std::slice::from_mut(&mut sock))?;
+            Ok(sock)
+        })
+    }
+
+    /// Run `f` with this builder inside the builder's network namespace
+    /// ([`netns`](Self::netns)), on a thread of its own, or right here when
+    /// none is set. Every build path goes through this, so the interface
+    /// names, the queue counts and the sockets all belong to that namespace.
+    fn in_netns<T: Send>(mut self, f: impl FnOnce(Self) -> Result<T> + Send) -> Result<T> {
+        match self.netns.take() {
+            Some(ns) => crate::netns::NetNs::open(&ns)?.run(move || f(self))?,
+            None => f(self),
         }
-        let iface = self.validate()?.to_owned();
-        let umem = Umem::new(self.frame_size, self.frame_count, self.huge_pages)?;
-        let mut sock = self.open(&iface, self.queue, umem, None)?;
-        self.attach_program(std::slice::from_mut(&mut sock))?;
-        Ok(sock)
     }
 
     /// One socket on each of `queues` of the interface, sharing one UMEM
@@ -62,8 +73,10 @@ impl XdpSocketBuilder {
     /// # Errors
     /// As [`build_shared`](Self::build_shared).
     pub fn build_queues(self, queues: &[u32]) -> Result<Vec<XdpSocket>> {
-        let iface = self.validate()?.to_owned();
-        self.build_shared(queues.iter().map(|&q| (iface.clone(), q)))
+        self.in_netns(|b| {
+            let iface = b.validate()?.to_owned();
+            b.shared_here(queues.iter().map(|&q| (iface.clone(), q)).collect())
+        })
     }
 
     /// One socket on every queue of the interface ([`build_queues`](Self::build_queues)
@@ -74,15 +87,17 @@ impl XdpSocketBuilder {
     /// # Errors
     /// As [`build_shared`](Self::build_shared).
     pub fn build_all_queues(self) -> Result<Vec<XdpSocket>> {
-        let iface = self.validate()?.to_owned();
-        let info = crate::interface::link_info(&iface)?;
-        let n = match self.mode {
-            XdpMode::Rx => info.rx_queues,
-            XdpMode::Tx => info.tx_queues,
-            _ => info.rx_queues.min(info.tx_queues),
-        }
-        .max(1);
-        self.build_queues(&(0..n).collect::<Vec<_>>())
+        self.in_netns(|b| {
+            let iface = b.validate()?.to_owned();
+            let info = crate::interface::link_info(&iface)?;
+            let n = match b.mode {
+                XdpMode::Rx => info.rx_queues,
+                XdpMode::Tx => info.tx_queues,
+                _ => info.rx_queues.min(info.tx_queues),
+            }
+            .max(1);
+            b.shared_here((0..n).map(|q| (iface.clone(), q)).collect())
+        })
     }
 
     /// Sockets on several (interface, queue) pairs over **one UMEM**
@@ -104,7 +119,8 @@ impl XdpSocketBuilder {
     /// its queue, one BPF link), held by all its sockets and detached when
     /// the last of them drops.
     ///
-    /// Every interface must be in the calling thread's network namespace.
+    /// Every interface must be in the builder's [network namespace](Self::netns)
+    /// (the calling thread's when none is set).
     /// The builder's own `interface` and `queue` are not used.
     ///
     /// Two sockets on the same queue of the same device would have to share
@@ -119,11 +135,13 @@ impl XdpSocketBuilder {
     /// [`Error::InvalidConfig`] for no target, a target given twice, or a
     /// value that breaks a rule; then as [`build`](Self::build), naming the
     /// failing socket's interface and queue.
-    pub fn build_shared<S: Into<String>>(
-        mut self,
-        targets: impl IntoIterator<Item = (S, u32)>,
-    ) -> Result<Vec<XdpSocket>> {
+    pub fn build_shared<S: Into<String>>(self, targets: impl IntoIterator<Item = (S, u32)>) -> Result<Vec<XdpSocket>> {
         let targets: Vec<(String, u32)> = targets.into_iter().map(|(i, q)| (i.into(), q)).collect();
+        self.in_netns(|b| b.shared_here(targets))
+    }
+
+    /// [`build_shared`](Self::build_shared) in the calling thread's namespace.
+    fn shared_here(mut self, targets: Vec<(String, u32)>) -> Result<Vec<XdpSocket>> {
         let Some((first_if, _)) = targets.first() else {
             return Err(Error::config("queues", "none", "give at least one (interface, queue)"));
         };
