@@ -113,8 +113,8 @@ impl XdpQueueSet {
                 },
                 None => None,
             };
-            let mut fds: Vec<(BorrowedFd<'_>, i16)> = self.socks.iter().map(|s| (s.as_fd(), libc::POLLIN)).collect();
-            fds.push((self.stop.event_fd(), libc::POLLIN));
+            let mut fds: Vec<(BorrowedFd<'_>, i16)> = self.socks.iter().map(|s| (s.as_fd(), sys::POLLIN)).collect();
+            fds.push((self.stop.event_fd(), sys::POLLIN));
             sys::poll_many(&fds, left, &mut self.revents).map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
             for (i, r) in self.revents[..self.socks.len()].iter().enumerate() {
                 if r.error() {

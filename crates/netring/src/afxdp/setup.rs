@@ -4,7 +4,7 @@
 
 use std::os::fd::{AsFd, BorrowedFd};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::config::{BindMode, ETH_HLEN, XdpMode, XdpSocketBuilder};
 use super::program::BuiltIn;
@@ -15,8 +15,8 @@ use super::umem::Umem;
 use crate::StopHandle;
 use crate::error::{Error, Result};
 use crate::ring::{Consumer, Layout, Producer};
-use crate::sys::xdp::{self as sx, xdp_desc, xdp_ring_offset};
-use crate::sys::{self, Mmap, iface};
+use crate::sys::xdp::{self as sx, BindError, xdp_desc, xdp_ring_offset};
+use crate::sys::{Mmap, iface};
 
 /// How long a bind retries a queue that reports busy (see `build`).
 const BUSY_RETRY: Duration = Duration::from_millis(500);
@@ -210,22 +210,15 @@ impl XdpSocketBuilder {
     /// Socket, rings and bind of one socket over `umem`; with `shared`, over
     /// the UMEM registered by that socket. No program.
     fn open(&self, iface: &str, queue: u32, mut umem: Umem, shared: Option<BorrowedFd<'_>>) -> Result<XdpSocket> {
-        let fd = sys::socket(sx::AF_XDP, libc::SOCK_RAW, 0, "socket(AF_XDP)")?;
+        let fd = sx::socket()?;
         let ifindex = iface::index(iface)?;
         let sock = fd.as_fd();
 
         if shared.is_none() {
-            umem.register(sock).map_err(|e| match e.raw_os_error() {
-                Some(libc::ENOBUFS) | Some(libc::ENOMEM) => Error::MemoryLock {
-                    bytes: umem.len() as u64,
-                    limit: sx::memlock_limit(),
-                    source: std::io::Error::from_raw_os_error(e.raw_os_error().unwrap_or(libc::ENOMEM)),
-                },
-                _ => e,
-            })?;
+            umem.register(sock)?;
         }
 
-        let set = |opt, n: u32, call| sys::setsockopt(sock, sx::SOL_XDP, opt, &n, call);
+        let set = |opt, n: u32, call| sx::set_ring_size(sock, opt, n, call);
         set(sx::XDP_UMEM_FILL_RING, self.fill_size, "setsockopt(XDP_UMEM_FILL_RING)")?;
         set(sx::XDP_UMEM_COMPLETION_RING, self.comp_size, "setsockopt(XDP_UMEM_COMPLETION_RING)")?;
         if self.mode.rx() {
@@ -299,19 +292,8 @@ impl XdpSocketBuilder {
         if shared.is_some() {
             flags = 0;
         }
-        // The kernel frees a closed socket's hold on its queue from a work
-        // queue (xp_release_deferred), so a queue released a moment ago can
-        // still report EBUSY: retry briefly before calling it taken.
-        let t0 = Instant::now();
-        loop {
-            match sx::bind(sock, ifindex, queue, flags, shared) {
-                Ok(()) => break,
-                Err(e) if e.raw_os_error() == Some(libc::EBUSY) && t0.elapsed() < BUSY_RETRY => {
-                    std::thread::sleep(Duration::from_millis(5));
-                }
-                Err(e) => return Err(self.bind_error(iface, queue, e)),
-            }
-        }
+        sx::bind(sock, ifindex, queue, flags, shared, BUSY_RETRY)
+            .map_err(|e| self.bind_error(iface, queue, &umem, e))?;
         let zero_copy = sx::zero_copy(sock)?;
 
         // Frames for receive go on the fill ring before any frame can arrive.
@@ -354,27 +336,38 @@ impl XdpSocketBuilder {
         })
     }
 
-    fn bind_error(&self, iface: &str, queue: u32, e: std::io::Error) -> Error {
+    fn bind_error(&self, iface: &str, queue: u32, umem: &Umem, e: BindError) -> Error {
         let queues = || crate::interface::link_info(iface).map(|l| (l.rx_queues, l.tx_queues)).ok();
-        match e.raw_os_error() {
-            Some(libc::EBUSY) => Error::QueueBusy { interface: iface.to_owned(), queue },
-            Some(libc::EOPNOTSUPP) if self.bind == BindMode::ZeroCopy => Error::Unsupported {
+        match e {
+            BindError::Busy => Error::QueueBusy { interface: iface.to_owned(), queue },
+            BindError::NotSupported(_) if self.bind == BindMode::ZeroCopy => Error::Unsupported {
                 feature: "AF_XDP zero-copy",
                 detail: format!("the driver of {iface:?} does not support it; use BindMode::Copy or Auto"),
             },
-            Some(libc::ENODEV) => Error::InterfaceNotFound { name: iface.to_owned() },
-            Some(libc::EINVAL) if queues().is_some_and(|(rx, tx)| queue >= rx.min(tx)) => Error::config(
+            BindError::NoDevice => Error::InterfaceNotFound { name: iface.to_owned() },
+            BindError::NoMemory(source) => {
+                Error::MemoryLock { bytes: umem.len() as u64, limit: sx::memlock_limit(), source }
+            }
+            BindError::Invalid(_) if queues().is_some_and(|(rx, tx)| queue >= rx.min(tx)) => Error::config(
                 "queue",
                 queue,
                 format!("{iface:?} has {} queues (RX and TX)", queues().map_or(0, |(rx, tx)| rx.min(tx))),
             ),
-            Some(libc::EINVAL | libc::EOPNOTSUPP) if self.multi_buffer => Error::Unsupported {
+            BindError::Invalid(e) | BindError::NotSupported(e) if self.multi_buffer => Error::Unsupported {
                 feature: "AF_XDP multi-buffer (XDP_USE_SG)",
                 detail: format!(
                     "bind of {iface:?} queue {queue} with XDP_USE_SG failed ({e}): needs Linux 6.6, and in zero-copy mode a driver with multi-buffer support; use BindMode::Copy or a UMEM frame as large as the MTU"
                 ),
             },
-            _ => Error::from_io("bind(AF_XDP)", e),
+            BindError::Invalid(e) => Error::Unsupported {
+                feature: "AF_XDP bind",
+                detail: format!(
+                    "bind of {iface:?} queue {queue} refused ({e}): the kernel rejects the bind flags or the UMEM \
+                     (need-wakeup needs Linux 5.4, a UMEM shared across queues or devices 5.10); try \
+                     need_wakeup(false) or one socket per UMEM"
+                ),
+            },
+            BindError::NotSupported(e) | BindError::Other(e) => Error::from_io("bind(AF_XDP)", e),
         }
     }
 }

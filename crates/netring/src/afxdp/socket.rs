@@ -142,7 +142,7 @@ impl XdpSocket {
                 },
                 None => None,
             };
-            let [sock, _] = sys::poll([(self.fd.as_fd(), libc::POLLIN), (self.stop.event_fd(), libc::POLLIN)], left)
+            let [sock, _] = sys::poll([(self.fd.as_fd(), sys::POLLIN), (self.stop.event_fd(), sys::POLLIN)], left)
                 .map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
             if sock.error() {
                 self.check_socket_error()?;
@@ -179,13 +179,7 @@ impl XdpSocket {
     }
 
     pub(crate) fn check_socket_error(&self) -> Result<()> {
-        match sys::take_socket_error(self.fd.as_fd()) {
-            None => Ok(()),
-            Some(e) if e.raw_os_error() == Some(libc::ENETDOWN) => {
-                Err(Error::InterfaceGone { name: self.interface.clone() })
-            }
-            Some(e) => Err(Error::from_io("poll(AF_XDP)", e)),
-        }
+        sys::check_socket_error(self.fd.as_fd(), &self.interface, "poll(AF_XDP)")
     }
 
     /// One received frame, copied out (its UMEM frame goes straight back to
@@ -308,16 +302,16 @@ impl XdpSocket {
     pub fn poll(&mut self, timeout: Option<Duration>) -> Result<Readiness> {
         let mut events = 0;
         if self.rx.is_some() {
-            events |= libc::POLLIN;
+            events |= sys::POLLIN;
         }
         if self.tx.has_ring() {
-            events |= libc::POLLOUT;
+            events |= sys::POLLOUT;
         }
         let [r] = sys::poll([(self.fd.as_fd(), events)], timeout).map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
         if r.error() {
             self.check_socket_error()?;
         }
-        Ok(Readiness { rx: r.0 & libc::POLLIN != 0, tx: r.0 & libc::POLLOUT != 0 })
+        Ok(Readiness { rx: r.readable(), tx: r.writable() })
     }
 
     /// Kernel and user-space counters (`XDP_STATISTICS`, 64-bit, cumulative).

@@ -161,15 +161,7 @@ impl Transmitter {
                 t.refresh();
                 t.pending()
             });
-            if let Err(e) = sx::kick_tx(fd) {
-                match e.raw_os_error() {
-                    Some(libc::EAGAIN) | Some(libc::EBUSY) | Some(libc::ENOBUFS) => {}
-                    Some(libc::ENETDOWN) | Some(libc::ENXIO) => {
-                        return Err(Error::InterfaceGone { name: interface.to_owned() });
-                    }
-                    _ => return Err(Error::from_io("sendto(AF_XDP)", e)),
-                }
-            }
+            sx::send_pending(fd, interface)?;
             self.complete(umem);
             let after = self.ring.as_mut().map_or(0, |t| {
                 t.refresh();
@@ -220,7 +212,7 @@ impl Transmitter {
             if left.is_zero() {
                 return Ok(false);
             }
-            sys::poll([(fd, libc::POLLOUT)], Some(left.min(Duration::from_millis(1))))
+            sys::poll([(fd, sys::POLLOUT)], Some(left.min(Duration::from_millis(1))))
                 .map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
         }
     }

@@ -58,10 +58,8 @@ impl XskMap {
     /// As [`insert`](Self::insert); removing an empty entry is not an error.
     pub fn remove(&self, queue: u32) -> Result<()> {
         self.check(queue)?;
-        match sys::map_delete(self.fd.as_fd(), &queue.to_ne_bytes()) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
-            other => other.map_err(|e| Error::from_io("bpf(BPF_MAP_DELETE_ELEM XSKMAP)", e)),
-        }
+        sys::map_delete_if_present(self.fd.as_fd(), &queue.to_ne_bytes())
+            .map_err(|e| Error::from_io("bpf(BPF_MAP_DELETE_ELEM XSKMAP)", e))
     }
 
     /// Number of entries.
@@ -235,8 +233,9 @@ pub fn probe_modes(interface: &str) -> Result<Vec<AttachMode>> {
 }
 
 fn attach_error(interface: &str, mode: AttachMode, e: std::io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(libc::EBUSY) | Some(libc::EEXIST) => {
+    let errno = sys::LinkErrno::of(&e);
+    match errno {
+        sys::LinkErrno::Busy => {
             let info = crate::interface::link_info(interface).ok();
             Error::XdpBusy {
                 interface: interface.to_owned(),
@@ -244,19 +243,21 @@ fn attach_error(interface: &str, mode: AttachMode, e: std::io::Error) -> Error {
                 mode: attached_mode_name(info.map_or(0, |i| i.xdp_attached)),
             }
         }
-        Some(libc::EPERM) | Some(libc::EACCES) => Error::from_io("bpf(BPF_LINK_CREATE BPF_XDP)", e),
-        errno => {
+        sys::LinkErrno::Denied => Error::from_io("bpf(BPF_LINK_CREATE BPF_XDP)", e),
+        _ => {
             let hint = match (mode, errno) {
-                (AttachMode::Native, Some(libc::ENOSPC)) => {
+                (AttachMode::Native, sys::LinkErrno::NoSpace) => {
                     "; native XDP on veth needs this end's RX queue count to be at least the peer's TX queue count \
                      (create the pair with equal counts, e.g. `numtxqueues 1 numrxqueues 1`), or use generic mode"
                 }
-                (AttachMode::Native, Some(libc::ERANGE)) => {
+                (AttachMode::Native, sys::LinkErrno::Range) => {
                     "; the MTU (on veth: the peer's) is too large for native XDP without multi-buffer support \
                      (about 3.5 KB with 4 KiB pages): lower it or use generic mode"
                 }
-                (AttachMode::Native, Some(libc::EOPNOTSUPP)) => "; the driver has no native XDP: use generic mode",
-                (_, Some(libc::EINVAL)) => "; the kernel may predate XDP BPF links (Linux 5.9)",
+                (AttachMode::Native, sys::LinkErrno::NotSupported) => {
+                    "; the driver has no native XDP: use generic mode"
+                }
+                (_, sys::LinkErrno::Invalid) => "; the kernel may predate XDP BPF links (Linux 5.9)",
                 _ => "",
             };
             Error::XdpAttach { interface: interface.to_owned(), mode: mode.as_str(), source: e, hint: hint.into() }
