@@ -385,3 +385,203 @@ fn map_ring<T, R>(
     let mmap = Mmap::shared(sock, layout.map_len::<T>(size), pgoff, true, call)?;
     wrap(mmap, layout, size)
 }
+
+/// The setup and error paths of `build` on the fake kernel of
+/// `sys::call::fake`: no privileges needed, nothing reaches the kernel.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::call::{Syscall, fake};
+    use crate::sys::xdp::{XDP_RX_RING, XDP_TX_RING, XDP_UMEM_COMPLETION_RING, XDP_UMEM_FILL_RING, XDP_UMEM_REG};
+
+    fn builder() -> XdpSocketBuilder {
+        // Small, so the heap stand-ins stay small (Miri).
+        XdpSocket::builder()
+            .interface("fake0")
+            .frame_count(64)
+            .fill_ring_size(64)
+            .rx_ring_size(32)
+            .tx_ring_size(16)
+            .completion_ring_size(8)
+            .batch_size(8)
+    }
+
+    fn build_err(b: XdpSocketBuilder) -> Error {
+        match b.build() {
+            Ok(_) => panic!("expected an error"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn a_build_sets_the_rings_in_order_binds_and_attaches_the_program() {
+        let _k = fake::install_default();
+        let sock = builder().build().unwrap();
+        let calls = fake::calls();
+        let sockopts: Vec<(i64, i64, Vec<u8>)> = calls
+            .iter()
+            .filter(|c| c.call == "setsockopt")
+            .map(|c| (c.level, c.name, if c.name == i64::from(XDP_UMEM_REG) { Vec::new() } else { c.bytes.clone() }))
+            .collect();
+        let xdp = i64::from(sx::SOL_XDP);
+        assert_eq!(
+            sockopts,
+            vec![
+                (xdp, i64::from(XDP_UMEM_REG), vec![]),
+                (xdp, i64::from(XDP_UMEM_FILL_RING), 64u32.to_ne_bytes().to_vec()),
+                (xdp, i64::from(XDP_UMEM_COMPLETION_RING), 8u32.to_ne_bytes().to_vec()),
+                (xdp, i64::from(XDP_RX_RING), 32u32.to_ne_bytes().to_vec()),
+                (xdp, i64::from(XDP_TX_RING), 16u32.to_ne_bytes().to_vec()),
+            ]
+        );
+        // The UMEM registered: 64 frames of 2048 bytes.
+        let reg = &calls.iter().find(|c| c.name == i64::from(XDP_UMEM_REG)).unwrap().bytes;
+        assert_eq!(u64::from_ne_bytes(reg[8..16].try_into().unwrap()), 64 * 2048);
+        assert_eq!(u32::from_ne_bytes(reg[16..20].try_into().unwrap()), 2048);
+        // One bind: AF_XDP, need-wakeup, the fake's ifindex, queue 0.
+        let binds: Vec<_> = calls.iter().filter(|c| c.call == "bind").collect();
+        assert_eq!(binds.len(), 1);
+        let a = &binds[0].bytes;
+        assert_eq!(u16::from_ne_bytes([a[0], a[1]]), sx::AF_XDP as u16);
+        assert_eq!(u16::from_ne_bytes([a[2], a[3]]), sx::XDP_USE_NEED_WAKEUP);
+        assert_eq!(u32::from_ne_bytes(a[4..8].try_into().unwrap()), fake::IFINDEX as u32);
+        assert_eq!(u32::from_ne_bytes(a[8..12].try_into().unwrap()), 0);
+        // The UMEM (anonymous, offset 0), then the four rings at their page
+        // offsets; then the program: map, entry, program, link.
+        let mmaps: Vec<(i64, i64)> = calls.iter().filter(|c| c.call == "mmap").map(|c| (c.name, c.len)).collect();
+        assert_eq!(
+            mmaps.iter().map(|m| m.0).collect::<Vec<_>>(),
+            [
+                0,
+                sx::XDP_UMEM_PGOFF_FILL_RING,
+                sx::XDP_UMEM_PGOFF_COMPLETION_RING,
+                sx::XDP_PGOFF_RX_RING,
+                sx::XDP_PGOFF_TX_RING
+            ]
+        );
+        assert_eq!(mmaps[0].1, 64 * 2048, "the UMEM");
+        assert_eq!(mmaps[1].1, 320 + 64 * 8, "fill ring: descriptors after the fake's offsets");
+        assert_eq!(mmaps[3].1, 320 + 32 * 16, "RX ring: 32 xdp_desc");
+        let bpf: Vec<i64> = calls.iter().filter(|c| c.call == "bpf").map(|c| c.name).collect();
+        use crate::sys::bpf as b;
+        for cmd in [b::BPF_MAP_CREATE, b::BPF_MAP_UPDATE_ELEM, b::BPF_PROG_LOAD, b::BPF_LINK_CREATE] {
+            assert!(bpf.contains(&i64::from(cmd)), "bpf command {cmd} in {bpf:?}");
+        }
+        // RxTx: half the frames went on the fill ring, the rest are free.
+        assert_eq!(sock.free_frames(), 32);
+        assert_eq!((sock.interface(), sock.queue(), sock.ifindex()), ("fake0", 0, fake::IFINDEX as u32));
+        assert!(!sock.zero_copy());
+    }
+
+    #[test]
+    fn socket_eperm_names_cap_net_raw() {
+        let _k = fake::install(|c| {
+            matches!(c, Syscall::Socket { domain: sx::AF_XDP, .. }).then(|| fake::errno(libc::EPERM)).flatten()
+        });
+        match build_err(builder()) {
+            Error::PermissionDenied { capability, call, .. } => {
+                assert_eq!((capability, call), ("CAP_NET_RAW", "socket(AF_XDP)"));
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn program_load_eperm_names_cap_bpf() {
+        let _k = fake::install(|c| match c {
+            Syscall::Bpf { cmd: crate::sys::bpf::BPF_PROG_LOAD, .. } => fake::errno(libc::EPERM),
+            _ => None,
+        });
+        match build_err(builder().mode(XdpMode::Rx)) {
+            Error::PermissionDenied { capability, .. } => {
+                assert_eq!(capability, "CAP_BPF (with CAP_NET_ADMIN to attach)")
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_busy_queue_is_retried_then_named() {
+        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(libc::EBUSY)).flatten());
+        match build_err(builder().queue(3)) {
+            Error::QueueBusy { interface, queue } => assert_eq!((interface.as_str(), queue), ("fake0", 3)),
+            e => panic!("{e:?}"),
+        }
+        let binds = fake::calls().iter().filter(|c| c.call == "bind").count();
+        assert!(binds > 1, "EBUSY is retried before the queue counts as taken ({binds} binds)");
+    }
+
+    #[test]
+    fn a_bind_busy_for_a_moment_succeeds() {
+        let mut busy = 3;
+        let _k = fake::install(move |c| match c {
+            Syscall::Bind { .. } if busy > 0 => {
+                busy -= 1;
+                fake::errno(libc::EBUSY)
+            }
+            _ => None,
+        });
+        builder().build().unwrap();
+        assert_eq!(fake::calls().iter().filter(|c| c.call == "bind").count(), 4);
+    }
+
+    #[test]
+    fn a_missing_interface_is_named() {
+        let _k = fake::install(|c| match c {
+            Syscall::Ioctl { request: libc::SIOCGIFINDEX, .. } => fake::errno(libc::ENODEV),
+            _ => None,
+        });
+        match build_err(builder().interface("gone0")) {
+            Error::InterfaceNotFound { name } => assert_eq!(name, "gone0"),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_kernel_without_an_xdp_ring_option_is_unsupported_naming_it() {
+        let _k = fake::install(|c| match c {
+            Syscall::SetSockOpt { level: sx::SOL_XDP, name: XDP_TX_RING, .. } => fake::errno(libc::ENOPROTOOPT),
+            _ => None,
+        });
+        match build_err(builder()) {
+            Error::Unsupported { feature, .. } => assert!(feature.contains("XDP_TX_RING"), "{feature}"),
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn an_einval_bind_is_unsupported_naming_the_bind() {
+        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(libc::EINVAL)).flatten());
+        match build_err(builder()) {
+            Error::Unsupported { feature, detail } => {
+                assert_eq!(feature, "AF_XDP bind");
+                assert!(detail.contains("\"fake0\" queue 0"), "{detail}");
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn umem_registration_enomem_is_a_memory_lock_error() {
+        let _k = fake::install(|c| match c {
+            Syscall::SetSockOpt { level: sx::SOL_XDP, name: XDP_UMEM_REG, .. } => fake::errno(libc::ENOMEM),
+            _ => None,
+        });
+        match build_err(builder()) {
+            Error::MemoryLock { bytes, source, .. } => {
+                assert_eq!(bytes, 64 * 2048);
+                assert_eq!(source.raw_os_error(), Some(libc::ENOMEM));
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn a_zero_copy_bind_the_driver_refuses_is_unsupported() {
+        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(libc::EOPNOTSUPP)).flatten());
+        match build_err(builder().bind_mode(BindMode::ZeroCopy)) {
+            Error::Unsupported { feature, .. } => assert_eq!(feature, "AF_XDP zero-copy"),
+            e => panic!("{e:?}"),
+        }
+    }
+}

@@ -318,6 +318,22 @@ pub mod fake {
                 | super::super::bpf::BPF_LINK_CREATE => descriptor(),
                 _ => Ok(0),
             },
+            Syscall::GetSockOpt {
+                level: super::super::xdp::SOL_XDP,
+                name: super::super::xdp::XDP_MMAP_OFFSETS,
+                value,
+                ..
+            } => {
+                // Where Linux puts a ring's words (struct xdp_ring in
+                // net/xdp/xsk_queue.h, 64-byte cache lines): producer and
+                // consumer on lines of their own, flags after the consumer,
+                // descriptors after the padding; the same for all four rings.
+                let ring: [u64; 4] = [0, 128, 320, 132]; // producer, consumer, desc, flags
+                for (i, chunk) in value.chunks_exact_mut(8).enumerate() {
+                    chunk.copy_from_slice(&ring[i % 4].to_ne_bytes());
+                }
+                Ok(value.len() as i64)
+            }
             Syscall::GetSockOpt { value, .. } => Ok(value.len() as i64),
             Syscall::GetSockName { addr, .. } => Ok(addr.len() as i64),
             Syscall::Ioctl { request, arg, .. } => {
