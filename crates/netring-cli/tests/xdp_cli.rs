@@ -137,7 +137,7 @@ fn capture_every_queue_of_a_four_queue_link_through_af_xdp() {
         for i in 0..N {
             assert!(sock.send(&g.build(q as u64 * 1000 + i, 100)).unwrap());
         }
-        assert!(sock.wait_tx_drained(WAIT).unwrap());
+        assert!(sock.wait_drained(Some(WAIT)).unwrap());
     }
     let out = finish(child, WAIT);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -175,7 +175,7 @@ fn capture_every_queue_through_af_xdp_in_a_namespace_from_the_root_one() {
         for i in 0..N {
             assert!(sock.send(&g.build(q as u64 * 1000 + i, 100)).unwrap());
         }
-        assert!(sock.wait_tx_drained(WAIT).unwrap());
+        assert!(sock.wait_drained(Some(WAIT)).unwrap());
     }
     let out = finish(child, WAIT);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{frame, link, seq_of};
-use netring::afxdp::{AttachMode, BusyPoll, XdpAttach, XdpQueueSet};
+use netring::afxdp::{BusyPoll, XdpAttach, XdpAttachMode, XdpQueueSet};
 use netring::bpf::{EbpfProgram, ProgramType, XdpLink, XskMap, programs};
 use netring::netns::{End, NetNs, VethConfig, VethLink, unique_name};
 use netring::{
@@ -34,7 +34,7 @@ fn xdp_on(end: &End, f: impl FnOnce(XdpSocketBuilder) -> XdpSocketBuilder + Send
 fn xdp_send(sock: &mut XdpSocket, frames: &[Vec<u8>]) {
     for (i, f) in frames.iter().enumerate() {
         let deadline = Instant::now() + WAIT;
-        while !sock.send(f).unwrap() {
+        while !sock.send_chained(f).unwrap() {
             sock.flush().unwrap();
             assert!(Instant::now() < deadline, "TX ring stuck");
         }
@@ -42,7 +42,7 @@ fn xdp_send(sock: &mut XdpSocket, frames: &[Vec<u8>]) {
             sock.flush().unwrap();
         }
     }
-    assert!(sock.wait_tx_drained(WAIT).unwrap(), "every frame completes");
+    assert!(sock.wait_drained(Some(WAIT)).unwrap(), "every frame completes");
 }
 
 /// Frames numbered `q * 1_000_000 + i`, of varied lengths.
@@ -63,7 +63,7 @@ fn four_queues_over_one_shared_umem_each_receive_their_queue_exactly_once() {
     assert_eq!(rx.len(), Q as usize, "one socket per queue");
     let prog = rx[0].program_id().expect("built-in program");
     assert!(rx.iter().all(|s| s.program_id() == Some(prog)), "one program for all queues");
-    assert_eq!(rx[0].attach_mode(), Some(AttachMode::Native), "4 RX queues >= the peer's 4 TX queues");
+    assert_eq!(rx[0].attach_mode(), Some(XdpAttachMode::Native), "4 RX queues >= the peer's 4 TX queues");
     assert_eq!(rx.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
     // Senders: an AF_XDP TX socket on every queue of the peer, also over one UMEM.
     let mut tx = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_all_queues()).unwrap().unwrap();
@@ -109,11 +109,11 @@ fn four_queues_over_one_shared_umem_each_receive_their_queue_exactly_once() {
     }
     assert_eq!(seen.len() as u64, N * u64::from(Q), "every frame exactly once");
     for s in &rx {
-        let st = s.statistics().unwrap();
+        let st = s.stats().unwrap();
         assert_eq!((st.received, st.drops(), st.skipped_descs), (N, 0, 0), "queue {}: {st}", s.queue());
     }
     for s in &mut tx {
-        assert_eq!(s.statistics().unwrap().completed, N);
+        assert_eq!(XdpSocket::stats(s).unwrap().completed, N);
     }
     // Dropping three of the four leaves the program serving the last.
     let last = rx.pop().unwrap();
@@ -141,7 +141,7 @@ fn a_queue_set_reads_all_queues_from_one_thread() {
         per_queue[(seq_of(p.data()).unwrap() / 1_000_000) as usize] += 1;
     }
     assert_eq!(per_queue, [N; Q as usize], "every queue read");
-    let st = set.stats().unwrap();
+    let st = PacketSource::stats(&mut set).unwrap();
     assert_eq!((st.packets, st.drops), (N * u64::from(Q), 0));
     let stop = set.stop_handle();
     stop.stop();
@@ -368,8 +368,8 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         got.iter().map(|p| seq_of(p.data()).unwrap()).collect::<Vec<_>>(),
         (0..20).filter(|i| i % 2 == 1).collect::<Vec<_>>()
     );
-    assert_eq!(plain.statistics().unwrap().rx_dropped, 10);
-    assert_eq!(plain.attach_mode(), Some(AttachMode::Generic), "native XDP refuses MTU 9000 without fragments");
+    assert_eq!(plain.stats().unwrap().rx_dropped, 10);
+    assert_eq!(plain.attach_mode(), Some(XdpAttachMode::Generic), "native XDP refuses MTU 9000 without fragments");
     drop(plain);
 
     let built =
@@ -386,7 +386,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         Err(e) => panic!("{e}"),
     };
     assert!(sock.multi_buffer());
-    assert_eq!(sock.attach_mode(), Some(AttachMode::Native), "a program loaded for fragments attaches natively");
+    assert_eq!(sock.attach_mode(), Some(XdpAttachMode::Native), "a program loaded for fragments attaches natively");
     for f in &jumbo {
         tx.send(f).unwrap();
     }
@@ -396,7 +396,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         assert_eq!(g.len(), f.len(), "frame {i}");
         assert_eq!(g, f, "frame {i} byte for byte");
     }
-    let st = sock.statistics().unwrap();
+    let st = sock.stats().unwrap();
     assert_eq!((st.received, st.drops(), st.skipped_descs), (20, 0, 0), "{st}");
 
     // And back: AF_XDP multi-buffer TX to an AF_PACKET capture.
@@ -406,7 +406,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
     xdp_send(&mut out, &jumbo);
     let got = common::collect(&mut cap, 20, WAIT);
     assert_eq!(got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(), jumbo);
-    assert_eq!(out.statistics().unwrap().completed, 20, "a chain completes as one frame");
+    assert_eq!(out.stats().unwrap().completed, 20, "a chain completes as one frame");
 }
 
 #[test]

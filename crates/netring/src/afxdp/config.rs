@@ -314,7 +314,7 @@ impl XdpSocketBuilder {
     /// which also lets native XDP attach to a device whose MTU exceeds a
     /// page). Such a frame is handed out whole: its pieces are copied into
     /// one buffer of the socket (frames that fit one UMEM frame stay
-    /// zero-copy). [`XdpSocket::send`](crate::afxdp::XdpSocket::send) splits long frames the same way.
+    /// zero-copy). [`XdpSocket::send_chained`](crate::afxdp::XdpSocket::send_chained) splits long frames the same way.
     pub fn multi_buffer(mut self, on: bool) -> Self {
         self.multi_buffer = on;
         self

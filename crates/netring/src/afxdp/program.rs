@@ -4,7 +4,7 @@
 
 use std::os::fd::BorrowedFd;
 
-use crate::bpf::{AttachMode, EbpfProgram, ProgramType, XdpAttach, XdpLink, XskMap, programs};
+use crate::bpf::{EbpfProgram, ProgramType, XdpAttach, XdpAttachMode, XdpLink, XskMap, programs};
 use crate::error::Result;
 
 /// The built-in program and what it needs, attached while any socket of
@@ -45,7 +45,7 @@ impl BuiltIn {
     }
 
     /// Where the program runs.
-    pub(super) fn mode(&self) -> AttachMode {
+    pub(super) fn mode(&self) -> XdpAttachMode {
         self.link.mode()
     }
 

@@ -134,10 +134,10 @@ impl XdpQueueSet {
     ///
     /// # Errors
     /// `getsockopt(XDP_STATISTICS)` failed on one of them.
-    pub fn statistics(&self) -> Result<XdpStats> {
+    pub fn stats(&self) -> Result<XdpStats> {
         let mut t = XdpStats::default();
         for s in &self.socks {
-            t += s.statistics()?;
+            t += s.stats()?;
         }
         Ok(t)
     }
@@ -156,7 +156,7 @@ impl PacketSource for XdpQueueSet {
 
     /// Sums over the sockets, as [`XdpSocket`]'s `stats`.
     fn stats(&mut self) -> Result<CaptureStats> {
-        let s = self.statistics()?;
+        let s = XdpQueueSet::stats(self)?;
         Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
     }
 }

@@ -9,10 +9,10 @@ use super::batch::{XdpBatch, XdpStats};
 use super::config::{BusyPoll, ETH_HLEN, XdpSocketBuilder};
 use super::program::BuiltIn;
 use super::rx::Receiver;
-use super::tx::{Transmitter, TxSlot};
+use super::tx::{Transmitter, XdpTxSlot};
 use super::umem::{State, Umem};
 use crate::StopHandle;
-use crate::bpf::AttachMode;
+use crate::bpf::XdpAttachMode;
 use crate::error::{Error, Result};
 use crate::packet::OwnedPacket;
 use crate::ring::{Consumer, Producer};
@@ -34,7 +34,7 @@ pub struct Readiness {
 ///
 /// Receive with [`next_batch`](Self::next_batch) (zero-copy, frames go back
 /// to the kernel when the batch drops) or [`recv`](Self::recv) (a copy);
-/// send with [`send`](Self::send) or a zero-copy [`tx_slot`](Self::tx_slot),
+/// send with [`send`](Self::send) or a zero-copy [`allocate`](Self::allocate),
 /// then [`flush`](Self::flush).
 ///
 /// `Send` but not `Sync`: the rings are single-producer / single-consumer,
@@ -100,8 +100,13 @@ impl XdpSocket {
     /// receive, it is skipped and counted ([`XdpStats::skipped_descs`]).
     /// Dropping the batch gives its frames back to the fill ring.
     pub fn next_batch(&mut self) -> Option<XdpBatch<'_>> {
+        self.take_batch(self.batch_size)
+    }
+
+    /// Up to `max` descriptors off the RX ring, as [`next_batch`](Self::next_batch).
+    fn take_batch(&mut self, max: u32) -> Option<XdpBatch<'_>> {
         let rx = self.rx.as_mut()?;
-        if !rx.take(self.batch_size, self.multi_buffer, &mut self.umem, &mut self.fill) {
+        if !rx.take(max, self.multi_buffer, &mut self.umem, &mut self.fill) {
             // With busy polling, the empty poll is what runs the device's
             // NAPI loop (in recvfrom); otherwise only when the kernel asks.
             if self.busy_poll.is_some() || (self.need_wakeup && self.fill.needs_wakeup()) {
@@ -188,58 +193,73 @@ impl XdpSocket {
     /// # Errors
     /// As [`next_batch_blocking`](Self::next_batch_blocking).
     pub fn recv(&mut self, timeout: Option<Duration>) -> Result<Option<OwnedPacket>> {
-        let size = self.batch_size;
-        self.batch_size = 1;
-        let got = self.next_batch_blocking(timeout).map(|b| b.and_then(|b| b.iter().next().map(|p| p.to_owned())));
-        self.batch_size = size;
-        got
+        if !self.wait_rx(timeout)? {
+            return Ok(None);
+        }
+        Ok(self.take_batch(1).and_then(|b| b.iter().next().map(|p| p.to_owned())))
     }
 
-    /// A zero-copy transmit slot of `len` bytes: write the frame into
-    /// [`TxSlot::data_mut`], then [`TxSlot::send`]. `Ok(None)` when no frame
-    /// or TX ring slot is free even after collecting completions and kicking
-    /// the kernel. Dropping an unsent slot returns its frame.
+    /// A zero-copy transmit slot of `len` bytes in a UMEM frame: write the
+    /// frame into it, then [`XdpTxSlot::send`]; the kernel sends it at the
+    /// next [`flush`](Self::flush). `Ok(None)` when no frame or TX ring slot
+    /// is free even after collecting completions and kicking the kernel.
+    /// Dropping an unsent slot returns its frame. The same contract as
+    /// [`PacketSink::allocate`], which is this method.
     ///
     /// # Errors
-    /// [`Error::FrameTooLarge`] when `len` exceeds the frame size;
+    /// [`Error::FrameTooLarge`] when `len` exceeds the MTU + 14-byte
+    /// Ethernet header or one UMEM frame ([`max_frame_len`](PacketSink::max_frame_len));
     /// [`Error::InvalidConfig`] for `len` 0 or a socket without a TX ring;
     /// errors of [`flush`](Self::flush).
-    pub fn tx_slot(&mut self, len: usize) -> Result<Option<TxSlot<'_>>> {
+    pub fn allocate(&mut self, len: usize) -> Result<Option<XdpTxSlot<'_>>> {
         if !self.tx.has_ring() {
             return Err(no_ring("send", "TX"));
-        }
-        if len > self.umem.frame_size() as usize {
-            return Err(self.umem.too_large(len, &self.interface));
         }
         if len == 0 {
             return Err(Error::config("frame length", 0, "must be at least 1"));
         }
+        self.check_tx_len(len)?;
         self.tx.slot(&mut self.umem, self.fd.as_fd(), &self.interface, len)
     }
 
-    /// Queue one frame for transmit (copied into a UMEM frame); `Ok(false)`
-    /// when nothing is free (see [`tx_slot`](Self::tx_slot)). Call
-    /// [`flush`](Self::flush) after a burst. With
-    /// [multi-buffer](XdpSocketBuilder::multi_buffer), a frame longer than
-    /// a UMEM frame goes out in a chain of up to 17 of them.
+    /// Queue a copy of `frame` for transmit (in one UMEM frame); `Ok(false)`
+    /// when nothing is free (see [`allocate`](Self::allocate)). Call
+    /// [`flush`](Self::flush) after a burst. The same contract as
+    /// [`PacketSink::send`], which is this method; a frame longer than one
+    /// UMEM frame goes with [`send_chained`](Self::send_chained).
     ///
     /// # Errors
-    /// As [`tx_slot`](Self::tx_slot).
+    /// As [`allocate`](Self::allocate).
     pub fn send(&mut self, frame: &[u8]) -> Result<bool> {
-        if self.multi_buffer && frame.len() > self.umem.frame_size() as usize {
-            if !self.tx.has_ring() {
-                return Err(no_ring("send", "TX"));
-            }
-            return self.tx.send_chain(&mut self.umem, self.fd.as_fd(), &self.interface, frame);
+        PacketSink::send(self, frame)
+    }
+
+    /// Queue a copy of `frame` of any length up to 17 UMEM frames: a frame
+    /// that fits one UMEM frame goes as [`send`](Self::send) does; a longer
+    /// one as a chain of UMEM frames linked with `XDP_PKT_CONTD`, which needs
+    /// a socket built with [multi-buffer](XdpSocketBuilder::multi_buffer)
+    /// (Linux 6.6). `Ok(false)` when not enough frames or TX ring slots are
+    /// free. The MTU is the kernel's to check for a chain.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a long frame on a socket without
+    /// multi-buffer or without a TX ring; [`Error::FrameTooLarge`] beyond
+    /// 17 UMEM frames; as [`allocate`](Self::allocate) otherwise.
+    pub fn send_chained(&mut self, frame: &[u8]) -> Result<bool> {
+        if frame.len() <= self.umem.frame_size() as usize {
+            return self.send(frame);
         }
-        match self.tx_slot(frame.len())? {
-            Some(mut slot) => {
-                slot.data_mut().copy_from_slice(frame);
-                slot.send();
-                Ok(true)
-            }
-            None => Ok(false),
+        if !self.tx.has_ring() {
+            return Err(no_ring("send", "TX"));
         }
+        if !self.multi_buffer {
+            return Err(Error::config(
+                "frame length",
+                frame.len(),
+                format!("is longer than one {}-byte UMEM frame: build with multi_buffer(true)", self.umem.frame_size()),
+            ));
+        }
+        self.tx.send_chain(&mut self.umem, self.fd.as_fd(), &self.interface, frame)
     }
 
     /// Make the kernel transmit what was queued.
@@ -270,12 +290,20 @@ impl XdpSocket {
     }
 
     /// Flush and wait until every submitted frame has completed, up to
-    /// `timeout`; `Ok(true)` when drained.
+    /// `timeout` (`None`: no limit); `Ok(true)` when drained. The same
+    /// contract as [`PacketSink::wait_drained`], which is this method.
     ///
     /// # Errors
     /// As [`flush`](Self::flush).
-    pub fn wait_tx_drained(&mut self, timeout: Duration) -> Result<bool> {
-        self.tx.wait_drained(&mut self.umem, self.fd.as_fd(), &self.interface, timeout)
+    pub fn wait_drained(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        match timeout {
+            Some(t) => self.tx.wait_drained(&mut self.umem, self.fd.as_fd(), &self.interface, t),
+            None => loop {
+                if self.tx.wait_drained(&mut self.umem, self.fd.as_fd(), &self.interface, Duration::from_secs(1))? {
+                    return Ok(true);
+                }
+            },
+        }
     }
 
     /// Give up to `n` free frames to the kernel for receive; returns how many
@@ -314,11 +342,13 @@ impl XdpSocket {
         Ok(Readiness { rx: r.readable(), tx: r.writable() })
     }
 
-    /// Kernel and user-space counters (`XDP_STATISTICS`, 64-bit, cumulative).
+    /// Kernel and user-space counters (`XDP_STATISTICS`, 64-bit,
+    /// cumulative). [`PacketSource::stats`] gives the backend-neutral
+    /// subset.
     ///
     /// # Errors
     /// `getsockopt(XDP_STATISTICS)` failed.
-    pub fn statistics(&self) -> Result<XdpStats> {
+    pub fn stats(&self) -> Result<XdpStats> {
         let k = sx::statistics(self.fd.as_fd())?;
         let corrupt = self.rx.as_ref().map_or(0, |r| r.ring().corrupt_indices())
             + self.tx.ring().map_or(0, Producer::corrupt_indices)
@@ -361,7 +391,7 @@ impl XdpSocket {
     }
 
     /// Where the built-in program runs, if this socket attached it.
-    pub fn attach_mode(&self) -> Option<AttachMode> {
+    pub fn attach_mode(&self) -> Option<XdpAttachMode> {
         self.program.as_ref().map(|p| p.mode())
     }
 
@@ -400,19 +430,20 @@ impl XdpSocket {
         self.umem.free_frames()
     }
 
+    /// `len` within [`max_frame_len`](PacketSink::max_frame_len): the MTU +
+    /// Ethernet header, at most one UMEM frame (the error names whichever
+    /// limit binds).
     fn check_tx_len(&self, len: usize) -> Result<()> {
-        if len > self.max_tx_len {
-            return Err(Error::FrameTooLarge {
-                len,
-                limit: self.max_tx_len,
-                interface: self.interface.clone(),
-                why: format!(
-                    "the MTU + {ETH_HLEN}-byte Ethernet header, within one {}-byte UMEM frame",
-                    self.umem.frame_size()
-                ),
-            });
+        if len <= self.max_tx_len {
+            return Ok(());
         }
-        Ok(())
+        let fs = self.umem.frame_size();
+        let why = if self.max_tx_len == fs as usize {
+            format!("one UMEM frame holds {fs} bytes")
+        } else {
+            format!("the MTU + {ETH_HLEN}-byte Ethernet header, within one {fs}-byte UMEM frame")
+        };
+        Err(Error::FrameTooLarge { len, limit: self.max_tx_len, interface: self.interface.clone(), why })
     }
 }
 
@@ -444,7 +475,7 @@ impl PacketSource for XdpSocket {
     /// `packets` = frames received, `drops` = `rx_dropped + rx_ring_full`,
     /// `freezes` = 0 (AF_XDP has no ring freeze).
     fn stats(&mut self) -> Result<CaptureStats> {
-        let s = self.statistics()?;
+        let s = XdpSocket::stats(self)?;
         Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
     }
 }
@@ -456,18 +487,17 @@ impl PacketSource for XdpSocket {
 /// `tx_invalid_descs`. Frames are limited to the MTU + 14 bytes (and one
 /// UMEM frame).
 impl PacketSink for XdpSocket {
-    type Slot<'a> = TxSlot<'a>;
+    type Slot<'a> = XdpTxSlot<'a>;
 
     fn max_frame_len(&self) -> usize {
         self.max_tx_len
     }
 
-    fn allocate(&mut self, len: usize) -> Result<Option<TxSlot<'_>>> {
-        self.check_tx_len(len)?;
-        self.tx_slot(len)
+    fn allocate(&mut self, len: usize) -> Result<Option<XdpTxSlot<'_>>> {
+        XdpSocket::allocate(self, len)
     }
 
-    fn allocate_blocking(&mut self, len: usize, timeout: Option<Duration>) -> Result<Option<TxSlot<'_>>> {
+    fn allocate_blocking(&mut self, len: usize, timeout: Option<Duration>) -> Result<Option<XdpTxSlot<'_>>> {
         self.check_tx_len(len)?;
         if !self.tx.has_ring() {
             return Err(no_ring("send", "TX"));
@@ -475,11 +505,11 @@ impl PacketSink for XdpSocket {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             if self.tx.room(&mut self.umem) {
-                return self.tx_slot(len);
+                return XdpSocket::allocate(self, len);
             }
             self.flush()?;
             if self.tx.room(&mut self.umem) {
-                return self.tx_slot(len);
+                return XdpSocket::allocate(self, len);
             }
             let mut wait = Duration::from_millis(1);
             if let Some(d) = deadline {
@@ -499,14 +529,7 @@ impl PacketSink for XdpSocket {
     }
 
     fn wait_drained(&mut self, timeout: Option<Duration>) -> Result<bool> {
-        match timeout {
-            Some(t) => self.wait_tx_drained(t),
-            None => loop {
-                if self.wait_tx_drained(Duration::from_secs(1))? {
-                    return Ok(true);
-                }
-            },
-        }
+        XdpSocket::wait_drained(self, timeout)
     }
 
     fn tx_stats(&mut self) -> TxStats {

@@ -1,5 +1,5 @@
 //! The transmit side of an AF_XDP socket: the TX and completion rings,
-//! zero-copy [`TxSlot`]s in UMEM frames, multi-buffer chains, and the
+//! zero-copy [`XdpTxSlot`]s in UMEM frames, multi-buffer chains, and the
 //! `sendto` kicks that make the kernel send.
 
 use std::os::fd::BorrowedFd;
@@ -73,7 +73,7 @@ impl Transmitter {
         fd: BorrowedFd<'_>,
         interface: &str,
         len: usize,
-    ) -> Result<Option<TxSlot<'a>>> {
+    ) -> Result<Option<XdpTxSlot<'a>>> {
         for attempt in 0..2 {
             if attempt > 0 || umem.free_frames() == 0 {
                 if attempt > 0 {
@@ -91,7 +91,7 @@ impl Transmitter {
                 tx.cancel(r);
                 continue;
             };
-            return Ok(Some(TxSlot { tx: self, umem, reservation: Some(r), addr, len: len as u32 }));
+            return Ok(Some(XdpTxSlot { tx: self, umem, reservation: Some(r), addr, len: len as u32 }));
         }
         Ok(None)
     }
@@ -229,7 +229,7 @@ impl Transmitter {
 /// Borrows its socket; [`send`](Self::send) submits it, dropping it unsent
 /// gives the frame back.
 #[derive(Debug)]
-pub struct TxSlot<'a> {
+pub struct XdpTxSlot<'a> {
     tx: &'a mut Transmitter,
     umem: &'a mut Umem,
     reservation: Option<Reservation>,
@@ -237,7 +237,7 @@ pub struct TxSlot<'a> {
     len: u32,
 }
 
-impl TxSlot<'_> {
+impl XdpTxSlot<'_> {
     /// The frame's bytes (the length asked for), to fill in.
     pub fn data_mut(&mut self) -> &mut [u8] {
         self.umem.slot_bytes_mut(self.addr, self.len)
@@ -264,7 +264,7 @@ impl TxSlot<'_> {
     }
 }
 
-impl Drop for TxSlot<'_> {
+impl Drop for XdpTxSlot<'_> {
     fn drop(&mut self) {
         if let Some(r) = self.reservation.take() {
             if let Some(tx) = self.tx.ring.as_mut() {
@@ -275,21 +275,21 @@ impl Drop for TxSlot<'_> {
     }
 }
 
-impl std::ops::Deref for TxSlot<'_> {
+impl std::ops::Deref for XdpTxSlot<'_> {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         self.umem.slot_bytes(self.addr, self.len)
     }
 }
 
-impl std::ops::DerefMut for TxSlot<'_> {
+impl std::ops::DerefMut for XdpTxSlot<'_> {
     fn deref_mut(&mut self) -> &mut [u8] {
         self.data_mut()
     }
 }
 
-impl SinkSlot for TxSlot<'_> {
+impl SinkSlot for XdpTxSlot<'_> {
     fn send(self) {
-        TxSlot::send(self)
+        XdpTxSlot::send(self)
     }
 }

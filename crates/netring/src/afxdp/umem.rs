@@ -32,7 +32,7 @@
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sys::Mmap;
 use crate::sys::xdp::{xdp_desc, xdp_umem_reg};
 
@@ -352,16 +352,6 @@ impl Umem {
         assert!(self.inside_one_frame(addr, len), "range {addr}+{len} is not inside one UMEM frame");
         let i = self.index(addr).expect("inside");
         assert_eq!(self.state[i], want, "frame {} is not user-owned", self.first + i);
-    }
-
-    /// Error for a frame that does not fit one UMEM frame of `interface`'s socket.
-    pub(crate) fn too_large(&self, len: usize, interface: &str) -> Error {
-        Error::FrameTooLarge {
-            len,
-            limit: self.region.frame_size as usize,
-            interface: interface.to_owned(),
-            why: format!("one UMEM frame holds {} bytes", self.region.frame_size),
-        }
     }
 }
 

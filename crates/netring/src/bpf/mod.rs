@@ -22,8 +22,8 @@ use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-pub use insn::{Asm, Insn, Label, Reg, helper, op};
-pub use xdp::{AttachMode, XdpAttach, XdpLink, XskMap, probe_modes};
+pub use insn::{Asm, EbpfLabel, Insn, Reg, helper, op};
+pub use xdp::{XdpAttach, XdpAttachMode, XdpLink, XskMap, probe_modes};
 
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;

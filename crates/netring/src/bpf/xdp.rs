@@ -101,14 +101,14 @@ pub enum XdpAttach {
 
 /// Where an attached XDP program runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttachMode {
+pub enum XdpAttachMode {
     /// In the driver, before an skb exists.
     Native,
     /// In the stack, on the skb (`netif_receive_skb`).
     Generic,
 }
 
-impl AttachMode {
+impl XdpAttachMode {
     /// `native` or `generic`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -125,7 +125,7 @@ impl AttachMode {
     }
 }
 
-impl std::fmt::Display for AttachMode {
+impl std::fmt::Display for XdpAttachMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -142,7 +142,7 @@ impl std::fmt::Display for AttachMode {
 #[derive(Debug)]
 pub struct XdpLink {
     fd: OwnedFd,
-    mode: AttachMode,
+    mode: XdpAttachMode,
     ifindex: u32,
 }
 
@@ -167,20 +167,20 @@ impl XdpLink {
     /// too); [`Error::InterfaceNotFound`]; [`Error::PermissionDenied`].
     pub fn attach(prog: &EbpfProgram, interface: &str, how: XdpAttach) -> Result<Self> {
         let ifindex = crate::interface::index(interface)?;
-        let try_mode = |mode: AttachMode| -> Result<Self> {
+        let try_mode = |mode: XdpAttachMode| -> Result<Self> {
             match sys::link_create(prog.as_fd(), ifindex, sys::BPF_XDP, mode.flags()) {
                 Ok(fd) => Ok(Self { fd, mode, ifindex }),
                 Err(e) => Err(attach_error(interface, mode, e)),
             }
         };
         match how {
-            XdpAttach::Native => try_mode(AttachMode::Native),
-            XdpAttach::Generic => try_mode(AttachMode::Generic),
-            XdpAttach::Auto => match try_mode(AttachMode::Native) {
+            XdpAttach::Native => try_mode(XdpAttachMode::Native),
+            XdpAttach::Generic => try_mode(XdpAttachMode::Generic),
+            XdpAttach::Auto => match try_mode(XdpAttachMode::Native) {
                 Err(e @ (Error::XdpBusy { .. } | Error::PermissionDenied { .. })) => Err(e),
                 Err(e) => {
                     tracing::info!(interface, "native XDP not available ({e}); using generic XDP");
-                    try_mode(AttachMode::Generic)
+                    try_mode(XdpAttachMode::Generic)
                 }
                 ok => ok,
             },
@@ -188,7 +188,7 @@ impl XdpLink {
     }
 
     /// Where the program runs.
-    pub fn mode(&self) -> AttachMode {
+    pub fn mode(&self) -> XdpAttachMode {
         self.mode
     }
 
@@ -213,11 +213,11 @@ impl AsFd for XdpLink {
 /// [`Error::XdpBusy`] if a program is attached already (nothing is
 /// probed then); [`Error::PermissionDenied`] without `CAP_BPF` /
 /// `CAP_NET_ADMIN`; [`Error::InterfaceNotFound`].
-pub fn probe_modes(interface: &str) -> Result<Vec<AttachMode>> {
+pub fn probe_modes(interface: &str) -> Result<Vec<XdpAttachMode>> {
     let pass = [super::Insn::mov64_imm(super::Reg::R0, super::programs::XDP_PASS), super::Insn::exit()];
     let prog = EbpfProgram::load(super::ProgramType::Xdp { frags: false }, "netring_probe", &pass)?;
     let mut modes = Vec::new();
-    for (how, mode) in [(XdpAttach::Native, AttachMode::Native), (XdpAttach::Generic, AttachMode::Generic)] {
+    for (how, mode) in [(XdpAttach::Native, XdpAttachMode::Native), (XdpAttach::Generic, XdpAttachMode::Generic)] {
         match XdpLink::attach(&prog, interface, how) {
             Ok(link) => {
                 drop(link);
@@ -232,7 +232,7 @@ pub fn probe_modes(interface: &str) -> Result<Vec<AttachMode>> {
     Ok(modes)
 }
 
-fn attach_error(interface: &str, mode: AttachMode, e: std::io::Error) -> Error {
+fn attach_error(interface: &str, mode: XdpAttachMode, e: std::io::Error) -> Error {
     let errno = sys::LinkErrno::of(&e);
     match errno {
         sys::LinkErrno::Busy => {
@@ -246,15 +246,15 @@ fn attach_error(interface: &str, mode: AttachMode, e: std::io::Error) -> Error {
         sys::LinkErrno::Denied => Error::from_io("bpf(BPF_LINK_CREATE BPF_XDP)", e),
         _ => {
             let hint = match (mode, errno) {
-                (AttachMode::Native, sys::LinkErrno::NoSpace) => {
+                (XdpAttachMode::Native, sys::LinkErrno::NoSpace) => {
                     "; native XDP on veth needs this end's RX queue count to be at least the peer's TX queue count \
                      (create the pair with equal counts, e.g. `numtxqueues 1 numrxqueues 1`), or use generic mode"
                 }
-                (AttachMode::Native, sys::LinkErrno::Range) => {
+                (XdpAttachMode::Native, sys::LinkErrno::Range) => {
                     "; the MTU (on veth: the peer's) is too large for native XDP without multi-buffer support \
                      (about 3.5 KB with 4 KiB pages): lower it or use generic mode"
                 }
-                (AttachMode::Native, sys::LinkErrno::NotSupported) => {
+                (XdpAttachMode::Native, sys::LinkErrno::NotSupported) => {
                     "; the driver has no native XDP: use generic mode"
                 }
                 (_, sys::LinkErrno::Invalid) => "; the kernel may predate XDP BPF links (Linux 5.9)",
