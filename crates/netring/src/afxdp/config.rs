@@ -255,7 +255,7 @@ impl XdpSocketBuilder {
 
     /// Load and attach the built-in redirect program (default on). Turn it
     /// off to use your own program: insert [`XdpSocket`](crate::afxdp::XdpSocket)'s descriptor into
-    /// your XSKMAP ([`XskMap::insert`] works on any map fd you wrap).
+    /// your XSKMAP ([`XskMap::insert`](crate::bpf::XskMap::insert) works on any map fd you wrap).
     pub fn builtin_program(mut self, on: bool) -> Self {
         self.builtin_program = on;
         self
