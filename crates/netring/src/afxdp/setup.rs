@@ -476,7 +476,7 @@ mod tests {
     #[test]
     fn socket_eperm_names_cap_net_raw() {
         let _k = fake::install(|c| {
-            matches!(c, Syscall::Socket { domain: sx::AF_XDP, .. }).then(|| fake::errno(libc::EPERM)).flatten()
+            matches!(c, Syscall::Socket { domain: sx::AF_XDP, .. }).then(|| fake::errno(fake::EPERM)).flatten()
         });
         match build_err(builder()) {
             Error::PermissionDenied { capability, call, .. } => {
@@ -489,7 +489,7 @@ mod tests {
     #[test]
     fn program_load_eperm_names_cap_bpf() {
         let _k = fake::install(|c| match c {
-            Syscall::Bpf { cmd: crate::sys::bpf::BPF_PROG_LOAD, .. } => fake::errno(libc::EPERM),
+            Syscall::Bpf { cmd: crate::sys::bpf::BPF_PROG_LOAD, .. } => fake::errno(fake::EPERM),
             _ => None,
         });
         match build_err(builder().mode(XdpMode::Rx)) {
@@ -502,7 +502,7 @@ mod tests {
 
     #[test]
     fn a_busy_queue_is_retried_then_named() {
-        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(libc::EBUSY)).flatten());
+        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(fake::EBUSY)).flatten());
         match build_err(builder().queue(3)) {
             Error::QueueBusy { interface, queue } => assert_eq!((interface.as_str(), queue), ("fake0", 3)),
             e => panic!("{e:?}"),
@@ -517,7 +517,7 @@ mod tests {
         let _k = fake::install(move |c| match c {
             Syscall::Bind { .. } if busy > 0 => {
                 busy -= 1;
-                fake::errno(libc::EBUSY)
+                fake::errno(fake::EBUSY)
             }
             _ => None,
         });
@@ -528,7 +528,7 @@ mod tests {
     #[test]
     fn a_missing_interface_is_named() {
         let _k = fake::install(|c| match c {
-            Syscall::Ioctl { request: libc::SIOCGIFINDEX, .. } => fake::errno(libc::ENODEV),
+            Syscall::Ioctl { request: fake::SIOCGIFINDEX, .. } => fake::errno(fake::ENODEV),
             _ => None,
         });
         match build_err(builder().interface("gone0")) {
@@ -540,7 +540,7 @@ mod tests {
     #[test]
     fn a_kernel_without_an_xdp_ring_option_is_unsupported_naming_it() {
         let _k = fake::install(|c| match c {
-            Syscall::SetSockOpt { level: sx::SOL_XDP, name: XDP_TX_RING, .. } => fake::errno(libc::ENOPROTOOPT),
+            Syscall::SetSockOpt { level: sx::SOL_XDP, name: XDP_TX_RING, .. } => fake::errno(fake::ENOPROTOOPT),
             _ => None,
         });
         match build_err(builder()) {
@@ -551,7 +551,7 @@ mod tests {
 
     #[test]
     fn an_einval_bind_is_unsupported_naming_the_bind() {
-        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(libc::EINVAL)).flatten());
+        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(fake::EINVAL)).flatten());
         match build_err(builder()) {
             Error::Unsupported { feature, detail } => {
                 assert_eq!(feature, "AF_XDP bind");
@@ -564,13 +564,13 @@ mod tests {
     #[test]
     fn umem_registration_enomem_is_a_memory_lock_error() {
         let _k = fake::install(|c| match c {
-            Syscall::SetSockOpt { level: sx::SOL_XDP, name: XDP_UMEM_REG, .. } => fake::errno(libc::ENOMEM),
+            Syscall::SetSockOpt { level: sx::SOL_XDP, name: XDP_UMEM_REG, .. } => fake::errno(fake::ENOMEM),
             _ => None,
         });
         match build_err(builder()) {
             Error::MemoryLock { bytes, source, .. } => {
                 assert_eq!(bytes, 64 * 2048);
-                assert_eq!(source.raw_os_error(), Some(libc::ENOMEM));
+                assert_eq!(source.raw_os_error(), Some(fake::ENOMEM));
             }
             e => panic!("{e:?}"),
         }
@@ -578,7 +578,7 @@ mod tests {
 
     #[test]
     fn a_zero_copy_bind_the_driver_refuses_is_unsupported() {
-        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(libc::EOPNOTSUPP)).flatten());
+        let _k = fake::install(|c| matches!(c, Syscall::Bind { .. }).then(|| fake::errno(fake::EOPNOTSUPP)).flatten());
         match build_err(builder().bind_mode(BindMode::ZeroCopy)) {
             Error::Unsupported { feature, .. } => assert_eq!(feature, "AF_XDP zero-copy"),
             e => panic!("{e:?}"),

@@ -545,3 +545,83 @@ impl PacketSink for XdpSocket {
         }
     }
 }
+
+/// Receive over rings on heap memory, with `ring::sim` playing the kernel:
+/// no privileges, no system call on the data path.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ring::sim::{self, SimKernel};
+    use crate::sys::call::fake;
+    use crate::sys::xdp::xdp_desc;
+
+    /// A receive socket over a heap UMEM of 8 frames, with the kernel's
+    /// halves of its RX and fill rings.
+    fn socket(batch_size: u32) -> (XdpSocket, SimKernel<xdp_desc>, SimKernel<u64>) {
+        let fd = {
+            let _k = fake::install_default();
+            sx::socket().unwrap()
+        };
+        let (rx, rx_k) = sim::consumer::<xdp_desc>(8, 0);
+        let (fill, fill_k) = sim::producer::<u64>(8, 0);
+        let (comp, _) = sim::consumer::<u64>(8, 0);
+        let sock = XdpSocket {
+            program: None,
+            rx: Some(Receiver::new(rx, batch_size)),
+            tx: Transmitter::new(None, comp, false, false),
+            fill,
+            fd,
+            umem: Umem::heap(2048, 8),
+            interface: "sim0".into(),
+            ifindex: 7,
+            queue: 0,
+            need_wakeup: false,
+            busy_poll: None,
+            multi_buffer: false,
+            max_tx_len: 1514,
+            batch_size,
+            stop: StopHandle::new().unwrap(),
+        };
+        (sock, rx_k, fill_k)
+    }
+
+    /// The kernel takes `n` fill-ring frames and delivers a frame of
+    /// `len_of(i)` bytes in each, in order.
+    fn deliver(rx_k: &SimKernel<xdp_desc>, fill_k: &SimKernel<u64>, n: u32, len_of: impl Fn(u32) -> u32) -> usize {
+        let addrs = fill_k.consume(n);
+        let descs: Vec<xdp_desc> =
+            addrs.iter().zip(0..).map(|(&addr, i)| xdp_desc { addr, len: len_of(i), options: 0 }).collect();
+        rx_k.produce(&descs)
+    }
+
+    #[test]
+    fn recv_takes_one_frame_and_leaves_the_rest_on_the_ring() {
+        let (mut sock, rx_k, fill_k) = socket(4);
+        assert_eq!(sock.refill(8), 8);
+        assert_eq!(deliver(&rx_k, &fill_k, 3, |i| 60 + i), 3);
+        let one = sock.recv(Some(Duration::ZERO)).unwrap().expect("a frame is ready");
+        assert_eq!(one.data.len(), 60);
+        assert_eq!(sock.batch_size, 4, "recv does not change the configuration");
+        // The other two stay on the RX ring for the next batch.
+        let b = sock.next_batch().expect("two left");
+        assert_eq!(b.iter().map(|p| p.len()).collect::<Vec<_>>(), [61, 62]);
+        drop(b);
+        assert!(sock.next_batch().is_none());
+        let st = sock.rx.as_ref().unwrap();
+        assert_eq!((st.received, st.skipped), (3, 0));
+        // Every frame went back to the fill ring: the kernel can take all 8.
+        assert_eq!(fill_k.consume(8).len(), 8);
+    }
+
+    #[test]
+    fn a_batch_takes_at_most_the_batch_size_and_refuses_a_bad_descriptor() {
+        let (mut sock, rx_k, fill_k) = socket(2);
+        sock.refill(8);
+        assert_eq!(deliver(&rx_k, &fill_k, 3, |i| if i == 1 { 4096 } else { 100 }), 3);
+        let b = sock.next_batch().unwrap();
+        assert_eq!(b.len(), 1, "of two descriptors, the one longer than a frame is refused");
+        drop(b);
+        assert_eq!(sock.next_batch().unwrap().len(), 1);
+        assert_eq!(sock.rx.as_ref().unwrap().skipped, 1);
+    }
+}

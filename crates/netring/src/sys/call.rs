@@ -219,6 +219,10 @@ pub mod fake {
 
     use super::Syscall;
 
+    /// Errno values and requests for handlers, so tests outside `sys/`
+    /// name no `libc`.
+    pub use libc::{EBUSY, EINVAL, ENODEV, ENOMEM, ENOPROTOOPT, EOPNOTSUPP, EPERM, SIOCGIFINDEX};
+
     /// The index every interface has in the default fake.
     pub const IFINDEX: i32 = 7;
     /// The MTU every interface has in the default fake.
