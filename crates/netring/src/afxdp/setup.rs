@@ -568,8 +568,8 @@ mod tests {
             _ => None,
         });
         match build_err(builder()) {
-            Error::MemoryLock { bytes, source, .. } => {
-                assert_eq!(bytes, 64 * 2048);
+            Error::MemoryLock { bytes, source, limit } => {
+                assert_eq!((bytes, limit), (64 * 2048, Some(fake::MEMLOCK)));
                 assert_eq!(source.raw_os_error(), Some(fake::ENOMEM));
             }
             e => panic!("{e:?}"),

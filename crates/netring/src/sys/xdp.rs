@@ -342,12 +342,15 @@ pub fn busy_poll(fd: BorrowedFd<'_>) -> Result<(u32, bool)> {
 
 /// The soft `RLIMIT_MEMLOCK` in bytes (`None`: unlimited).
 pub fn memlock_limit() -> Option<u64> {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `r` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &raw mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
-        return None;
+    let mut limit = [0u64; 2];
+    // SAFETY: `limit` is a writable pair the call fills.
+    let got = unsafe {
+        super::syscall(super::Syscall::GetRlimit { resource: libc::RLIMIT_MEMLOCK as i32, limit: &mut limit })
+    };
+    match got {
+        Ok(_) if limit[0] != libc::RLIM_INFINITY => Some(limit[0]),
+        _ => None,
     }
-    Some(r.rlim_cur)
 }
 
 /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` for `len` bytes at `addr`.
