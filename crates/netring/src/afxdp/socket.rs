@@ -18,8 +18,8 @@ use crate::packet::OwnedPacket;
 use crate::ring::{Consumer, Producer};
 use crate::source::{PacketSink, PacketSource, TxStats};
 use crate::stats::CaptureStats;
+use crate::sys;
 use crate::sys::xdp as sx;
-use crate::sys::{self};
 
 /// Readiness reported by [`XdpSocket::poll`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

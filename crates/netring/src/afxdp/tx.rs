@@ -9,8 +9,8 @@ use super::umem::{State, Umem};
 use crate::error::{Error, Result};
 use crate::ring::{Consumer, Producer, Reservation};
 use crate::source::SinkSlot;
+use crate::sys;
 use crate::sys::xdp::{self as sx, xdp_desc};
-use crate::sys::{self};
 
 /// Most buffers in one transmitted frame: the kernel builds the skb with
 /// one page fragment per buffer after the first (`MAX_SKB_FRAGS`).
