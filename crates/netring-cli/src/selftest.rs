@@ -409,7 +409,7 @@ fn check_xdp_rx(c: &Ctx) -> Result<String, String> {
             }
         }
     }
-    let st = sock.statistics().map_err(s)?;
+    let st = sock.stats().map_err(s)?;
     if next != n || st.drops() != 0 {
         return Err(format!("{next} of {n} frames arrived; {st}"));
     }
@@ -427,7 +427,7 @@ fn check_xdp_tx(c: &Ctx) -> Result<String, String> {
         c.link.a.run(|name| XdpSocket::builder().interface(name).mode(XdpMode::Tx).build()).map_err(s)?.map_err(s)?;
     for seq in 0..n {
         loop {
-            if let Some(mut slot) = sock.tx_slot(frame_len(seq)).map_err(s)? {
+            if let Some(mut slot) = sock.allocate(frame_len(seq)).map_err(s)? {
                 c.seqf.fill(seq, slot.data_mut());
                 slot.send();
                 break;
@@ -438,7 +438,7 @@ fn check_xdp_tx(c: &Ctx) -> Result<String, String> {
             sock.flush().map_err(s)?;
         }
     }
-    if !sock.wait_tx_drained(Duration::from_secs(5)).map_err(s)? {
+    if !sock.wait_drained(Some(Duration::from_secs(5))).map_err(s)? {
         return Err(format!("{} frames never completed", sock.tx_in_flight()));
     }
     let got = receive(&mut cap, &c.seqf, n, Duration::from_secs(5))?;
@@ -448,7 +448,7 @@ fn check_xdp_tx(c: &Ctx) -> Result<String, String> {
     if let Some((i, g)) = got.iter().enumerate().find(|(i, g)| g.0 != *i as u64 || !g.1 || g.2 != frame_len(g.0)) {
         return Err(format!("frame {i} (sequence {}) differs from what was sent", g.0));
     }
-    let st = sock.statistics().map_err(s)?;
+    let st = sock.stats().map_err(s)?;
     Ok(format!("{n} frames from zero-copy TX slots, {} completed by the kernel", st.completed))
 }
 
@@ -528,7 +528,7 @@ fn check_xdp_queues(c: &Ctx) -> Result<String, String> {
                 sock.flush().map_err(s)?;
             }
         }
-        if !sock.wait_tx_drained(Duration::from_secs(5)).map_err(s)? {
+        if !sock.wait_drained(Some(Duration::from_secs(5))).map_err(s)? {
             return Err(format!("queue {q}: {} frames never completed", sock.tx_in_flight()));
         }
     }
@@ -549,7 +549,7 @@ fn check_xdp_queues(c: &Ctx) -> Result<String, String> {
     if per_queue != [per; Q as usize] {
         return Err(format!("frames per queue {per_queue:?}, want {per} each"));
     }
-    Ok(format!("{} frames, {per} per queue, each once; {}", Q * per, set.statistics().map_err(s)?))
+    Ok(format!("{} frames, {per} per queue, each once; {}", Q * per, set.stats().map_err(s)?))
 }
 
 fn check_xdp_filter(c: &Ctx) -> Result<String, String> {

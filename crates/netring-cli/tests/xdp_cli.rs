@@ -129,7 +129,45 @@ fn capture_every_queue_of_a_four_queue_link_through_af_xdp() {
         for i in 0..N {
             assert!(sock.send(&g.build(q as u64 * 1000 + i, 100)).unwrap());
         }
-        assert!(sock.wait_tx_drained(WAIT).unwrap());
+        assert!(sock.wait_drained(Some(WAIT)).unwrap());
+    }
+    let out = finish(child, WAIT);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(
+        (v["packets"].as_u64(), v["bytes"].as_u64(), v["drops"].as_u64()),
+        (Some(Q * N), Some(Q * N * 100), Some(0)),
+        "{v}"
+    );
+}
+
+/// `--netns NS` with `--backend xdp --queue all`, started from the root
+/// namespace: every queue's socket is made inside NS (the interface is
+/// looked up, and its queues counted, there), and the counts are exact.
+#[test]
+fn capture_every_queue_through_af_xdp_in_a_namespace_from_the_root_one() {
+    const Q: u64 = 2;
+    const N: u64 = 150;
+    let l = veth(Q as u32);
+    assert!(netring::interface::link_info(&l.b.name).is_err(), "the far end is not in the root namespace");
+    let mut child = std::process::Command::new(common::BIN)
+        .args(["capture", "--backend", "xdp", "--queue", "all", "--netns", l.b.ns.name(), "-i", &l.b.name])
+        .args(["-c", &(Q * N).to_string(), "-q", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    std::io::BufReader::new(child.stderr.as_mut().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.contains("listening on") && first.contains("queues 0..1"), "{first}");
+    let mut tx = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_all_queues()).unwrap().unwrap();
+    assert_eq!(tx.len() as u64, Q);
+    let g = SeqFrames::default();
+    for (q, sock) in tx.iter_mut().enumerate() {
+        for i in 0..N {
+            assert!(sock.send(&g.build(q as u64 * 1000 + i, 100)).unwrap());
+        }
+        assert!(sock.wait_drained(Some(WAIT)).unwrap());
     }
     let out = finish(child, WAIT);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

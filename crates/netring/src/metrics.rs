@@ -199,7 +199,7 @@ impl XdpMetrics {
     /// # Errors
     /// `getsockopt(XDP_STATISTICS)` failed.
     pub fn record(&self, sock: &XdpSocket) -> Result<()> {
-        self.record_stats(&sock.statistics()?);
+        self.record_stats(&sock.stats()?);
         self.in_flight.set(sock.tx_in_flight() as f64);
         self.free.set(sock.free_frames() as f64);
         Ok(())

@@ -190,7 +190,7 @@ fn af_xdp_send_allocates_nothing_per_packet() {
             let mut seq = 0;
             let deadline = Instant::now() + LIMIT;
             while seq < n && Instant::now() < deadline {
-                let sent = match sock.tx_slot(LEN).unwrap() {
+                let sent = match sock.allocate(LEN).unwrap() {
                     Some(mut slot) => {
                         let d = slot.data_mut();
                         d.copy_from_slice(&template);
@@ -207,9 +207,9 @@ fn af_xdp_send_allocates_nothing_per_packet() {
                     sock.flush().unwrap();
                 }
             }
-            assert!(sock.wait_tx_drained(LIMIT).unwrap());
+            assert!(sock.wait_drained(Some(LIMIT)).unwrap());
         });
-        assert_eq!(sock.statistics().unwrap().completed, n);
+        assert_eq!(sock.stats().unwrap().completed, n);
         (arrivals(&mut cap, n), allocs)
     };
     assert_per_packet_zero("AF_XDP send", run(SMALL), run(LARGE));

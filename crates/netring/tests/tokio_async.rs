@@ -280,7 +280,7 @@ async fn xdp_socket_receives_and_transmits_every_frame_once() {
     }
     sender.join().unwrap();
     assert_exact(&got, &sent, "AF_XDP receive");
-    let st = sock.get_mut().statistics().unwrap();
+    let st = sock.get_mut().stats().unwrap();
     assert_eq!((st.received, st.drops()), (3000, 0), "{st}");
     drop(sock);
 
@@ -301,6 +301,6 @@ async fn xdp_socket_receives_and_transmits_every_frame_once() {
     }
     timeout(WAIT, tx.wait_drained()).await.expect("drained within 20 s").unwrap();
     assert_eq!(tx.get_ref().tx_in_flight(), 0);
-    assert_eq!(tx.get_mut().statistics().unwrap().completed, 4000, "every frame came back on the completion ring");
+    assert_eq!(tx.get_mut().stats().unwrap().completed, 4000, "every frame came back on the completion ring");
     assert_exact(&rx.join().unwrap(), &sent, "AF_XDP transmit");
 }

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{SRC, frame, link, seq_of};
-use netring::afxdp::{AttachMode, BindMode, XdpAttach};
+use netring::afxdp::{BindMode, XdpAttach, XdpAttachMode};
 use netring::testkit::{VethConfig, VethLink};
 use netring::{Capture, Error, RawSender, TimestampSource, XdpMode, XdpSocket, XdpSocketBuilder};
 
@@ -52,7 +52,7 @@ fn af_packet_frames_arrive_through_af_xdp_byte_exact_and_complete() {
     for (i, g) in got.iter().enumerate() {
         assert_eq!(g, &sent[i], "frame {i} byte for byte, in order");
     }
-    let s = sock.statistics().unwrap();
+    let s = sock.stats().unwrap();
     assert_eq!(s.received, N);
     assert_eq!(s.drops(), 0, "{s}");
     assert_eq!(s.skipped_descs, 0);
@@ -84,14 +84,14 @@ fn af_xdp_tx_frames_arrive_at_an_af_packet_capture_byte_exact() {
             sock.flush().unwrap();
         }
     }
-    assert!(sock.wait_tx_drained(WAIT).unwrap(), "every frame completes");
+    assert!(sock.wait_drained(Some(WAIT)).unwrap(), "every frame completes");
     let got = common::collect(&mut cap, N as usize, WAIT);
     assert_eq!(got.len(), N as usize);
     for (i, p) in got.iter().enumerate() {
         assert_eq!(p.data(), &sent[i][..], "frame {i} byte for byte, in order");
         assert_eq!(p.meta.source.as_bytes(), &SRC);
     }
-    let s = sock.statistics().unwrap();
+    let s = sock.stats().unwrap();
     assert_eq!(s.completed, N);
     assert_eq!(s.tx_invalid_descs, 0);
     assert_eq!(sock.tx_in_flight(), 0);
@@ -105,19 +105,19 @@ fn zero_copy_tx_slots_and_unsent_slots_give_frames_back() {
     let free = sock.free_frames();
     assert_eq!(free, 64);
     {
-        let mut slot = sock.tx_slot(300).unwrap().expect("a free frame");
+        let mut slot = sock.allocate(300).unwrap().expect("a free frame");
         netring::testkit::SeqFrames::default().fill(7, slot.data_mut());
         // dropped unsent
     }
     assert_eq!(sock.free_frames(), 64, "an unsent slot returns its frame");
     for seq in 0..10u64 {
-        let mut slot = sock.tx_slot(1514).unwrap().expect("a free frame");
+        let mut slot = sock.allocate(1514).unwrap().expect("a free frame");
         let f = frame(seq, 200);
         slot.data_mut()[..200].copy_from_slice(&f);
         slot.truncate(200);
         slot.send();
     }
-    assert!(sock.wait_tx_drained(WAIT).unwrap());
+    assert!(sock.wait_drained(Some(WAIT)).unwrap());
     let got = common::collect(&mut cap, 10, WAIT);
     assert_eq!(
         got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(),
@@ -128,7 +128,10 @@ fn zero_copy_tx_slots_and_unsent_slots_give_frames_back() {
 
 #[test]
 fn a_frame_larger_than_a_umem_frame_is_rejected() {
-    let l = link();
+    // An MTU above the UMEM frame, so that the UMEM frame is the limit
+    // (`send` takes at most the MTU + 14 bytes, within one UMEM frame).
+    common::require_root();
+    let l = VethConfig::default().mtu(3000).create().expect("veth link");
     let mut sock = xdp(&l, |b| b.mode(XdpMode::Tx));
     match sock.send(&frame(1, 2049)) {
         Err(e @ Error::FrameTooLarge { len: 2049, limit: 2048, .. }) => assert_eq!(
@@ -153,7 +156,7 @@ fn received_frames_longer_than_a_umem_frame_are_dropped_and_counted() {
     send_all(&l, &[frame(0, 1792), frame(1, 1793), frame(2, 2500), frame(3, 60)]);
     let got = receive(&mut sock, 2, WAIT);
     assert_eq!(got.iter().map(|g| seq_of(g).unwrap()).collect::<Vec<_>>(), vec![0, 3]);
-    let s = sock.statistics().unwrap();
+    let s = sock.stats().unwrap();
     assert_eq!(s.rx_dropped, 2, "{s:?}");
 }
 
@@ -187,7 +190,7 @@ fn every_xdp_mode_splits_the_frames_as_documented() {
         }
         got += receive(&mut sock, (n - got) as usize, WAIT).len() as u64;
         assert_eq!(got, n, "{mode:?}");
-        assert_eq!(sock.statistics().unwrap().drops(), 0, "{mode:?}");
+        assert_eq!(sock.stats().unwrap().drops(), 0, "{mode:?}");
         drop(sock);
     }
 }
@@ -204,7 +207,7 @@ fn need_wakeup_on_and_off_both_deliver() {
         for seq in 0..500 {
             assert!(tx.send(&frame(seq, 128)).unwrap());
         }
-        assert!(tx.wait_tx_drained(WAIT).unwrap(), "need_wakeup={wakeup}");
+        assert!(tx.wait_drained(Some(WAIT)).unwrap(), "need_wakeup={wakeup}");
         let got = receive(&mut rx, 500, WAIT);
         assert_eq!(got.len(), 500, "need_wakeup={wakeup}");
         assert!(got.iter().enumerate().all(|(i, g)| g == &frame(i as u64, 128)));
@@ -242,7 +245,7 @@ fn the_program_is_attached_while_the_socket_lives_and_gone_after() {
     let id = sock.program_id().expect("built-in program");
     assert_eq!(info().xdp_prog_id, id);
     let mode = sock.attach_mode().unwrap();
-    assert_eq!(info().xdp_attached, if mode == AttachMode::Native { 1 } else { 2 });
+    assert_eq!(info().xdp_attached, if mode == XdpAttachMode::Native { 1 } else { 2 });
     let shown = ip_show();
     assert!(shown.contains(&format!("prog/xdp id {id}")), "{shown}");
     // Another socket's program cannot attach over it.
@@ -269,12 +272,12 @@ fn native_attach_on_veth_and_its_two_traps() {
     // A fresh pair has one RX and one TX queue per end: native works, and
     // Auto picks it.
     let mut sock = xdp(&l, |b| b.attach(XdpAttach::Native));
-    assert_eq!(sock.attach_mode(), Some(AttachMode::Native));
+    assert_eq!(sock.attach_mode(), Some(XdpAttachMode::Native));
     assert_eq!(l.b.run(netring::interface::link_info).unwrap().unwrap().xdp_attached, 1, "driver mode");
     send_all(&l, &(0..100).map(|i| frame(i, 500)).collect::<Vec<_>>());
     assert_eq!(receive(&mut sock, 100, WAIT), (0..100).map(|i| frame(i, 500)).collect::<Vec<_>>());
     drop(sock);
-    assert_eq!(xdp(&l, |b| b).attach_mode(), Some(AttachMode::Native));
+    assert_eq!(xdp(&l, |b| b).attach_mode(), Some(XdpAttachMode::Native));
 
     // Trap 1: the peer transmits on more queues than this end receives on.
     ethtool(l.a.ns.name(), &["-L", &l.a.name, "tx", "2"]);
@@ -283,7 +286,7 @@ fn native_attach_on_veth_and_its_two_traps() {
         other => panic!("{other:?}"),
     }
     let mut sock = xdp(&l, |b| b);
-    assert_eq!(sock.attach_mode(), Some(AttachMode::Generic), "Auto falls back to generic");
+    assert_eq!(sock.attach_mode(), Some(XdpAttachMode::Generic), "Auto falls back to generic");
     send_all(&l, &(0..10).map(|i| frame(i, 64)).collect::<Vec<_>>());
     assert_eq!(receive(&mut sock, 10, WAIT).len(), 10);
     drop(sock);
@@ -295,7 +298,7 @@ fn native_attach_on_veth_and_its_two_traps() {
         Err(e @ Error::XdpAttach { mode: "native", .. }) => assert!(e.to_string().contains("MTU"), "{e}"),
         other => panic!("{other:?}"),
     }
-    assert_eq!(xdp(&l, |b| b).attach_mode(), Some(AttachMode::Generic));
+    assert_eq!(xdp(&l, |b| b).attach_mode(), Some(XdpAttachMode::Generic));
 }
 
 #[test]
@@ -315,7 +318,7 @@ fn starving_the_fill_ring_counts_fill_ring_empty_then_refill_recovers() {
     let mut sock = xdp(&l, |b| b.mode(XdpMode::Custom { prefill: 0 }));
     send_all(&l, &(0..20).map(|i| frame(i, 64)).collect::<Vec<_>>());
     assert!(sock.next_batch_blocking(Some(Duration::from_millis(200))).unwrap().is_none(), "nothing can arrive");
-    let s = sock.statistics().unwrap();
+    let s = sock.stats().unwrap();
     assert_eq!(s.rx_fill_ring_empty_descs, 20, "{s:?}");
     assert_eq!(s.rx_dropped, 20, "{s:?}");
     assert_eq!(s.received, 0);
@@ -323,7 +326,7 @@ fn starving_the_fill_ring_counts_fill_ring_empty_then_refill_recovers() {
     send_all(&l, &(20..28).map(|i| frame(i, 64)).collect::<Vec<_>>());
     let got = receive(&mut sock, 8, WAIT);
     assert_eq!(got, (20..28).map(|i| frame(i, 64)).collect::<Vec<_>>());
-    assert_eq!(sock.statistics().unwrap().rx_fill_ring_empty_descs, 20, "no more starvation");
+    assert_eq!(sock.stats().unwrap().rx_fill_ring_empty_descs, 20, "no more starvation");
 }
 
 #[test]
@@ -332,12 +335,12 @@ fn a_full_rx_ring_counts_ring_full() {
     let mut sock = xdp(&l, |b| b.mode(XdpMode::Rx).rx_ring_size(64).batch_size(64));
     send_all(&l, &(0..100).map(|i| frame(i, 64)).collect::<Vec<_>>());
     std::thread::sleep(Duration::from_millis(50));
-    let s = sock.statistics().unwrap();
+    let s = sock.stats().unwrap();
     assert_eq!(s.rx_ring_full, 36, "{s:?}");
     let got = receive(&mut sock, 64, WAIT);
     assert_eq!(got, (0..64).map(|i| frame(i, 64)).collect::<Vec<_>>());
     use netring::PacketSource;
-    let cs = sock.stats().unwrap();
+    let cs = PacketSource::stats(&mut sock).unwrap();
     assert_eq!((cs.packets, cs.drops, cs.freezes), (64, 36, 0));
 }
 

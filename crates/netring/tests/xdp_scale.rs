@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use common::{frame, link, seq_of};
-use netring::afxdp::{AttachMode, BusyPoll, XdpAttach, XdpQueueSet};
+use netring::afxdp::{BusyPoll, XdpAttach, XdpAttachMode, XdpQueueSet};
 use netring::bpf::{EbpfProgram, ProgramType, XdpLink, XskMap, programs};
 use netring::netns::NetNs;
 use netring::testkit::{End, VethConfig, VethLink, unique_name};
@@ -35,7 +35,7 @@ fn xdp_on(end: &End, f: impl FnOnce(XdpSocketBuilder) -> XdpSocketBuilder + Send
 fn xdp_send(sock: &mut XdpSocket, frames: &[Vec<u8>]) {
     for (i, f) in frames.iter().enumerate() {
         let deadline = Instant::now() + WAIT;
-        while !sock.send(f).unwrap() {
+        while !sock.send_chained(f).unwrap() {
             sock.flush().unwrap();
             assert!(Instant::now() < deadline, "TX ring stuck");
         }
@@ -43,7 +43,7 @@ fn xdp_send(sock: &mut XdpSocket, frames: &[Vec<u8>]) {
             sock.flush().unwrap();
         }
     }
-    assert!(sock.wait_tx_drained(WAIT).unwrap(), "every frame completes");
+    assert!(sock.wait_drained(Some(WAIT)).unwrap(), "every frame completes");
 }
 
 /// Frames numbered `q * 1_000_000 + i`, of varied lengths.
@@ -64,7 +64,7 @@ fn four_queues_over_one_shared_umem_each_receive_their_queue_exactly_once() {
     assert_eq!(rx.len(), Q as usize, "one socket per queue");
     let prog = rx[0].program_id().expect("built-in program");
     assert!(rx.iter().all(|s| s.program_id() == Some(prog)), "one program for all queues");
-    assert_eq!(rx[0].attach_mode(), Some(AttachMode::Native), "4 RX queues >= the peer's 4 TX queues");
+    assert_eq!(rx[0].attach_mode(), Some(XdpAttachMode::Native), "4 RX queues >= the peer's 4 TX queues");
     assert_eq!(rx.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![0, 1, 2, 3]);
     // Senders: an AF_XDP TX socket on every queue of the peer, also over one UMEM.
     let mut tx = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_all_queues()).unwrap().unwrap();
@@ -110,11 +110,11 @@ fn four_queues_over_one_shared_umem_each_receive_their_queue_exactly_once() {
     }
     assert_eq!(seen.len() as u64, N * u64::from(Q), "every frame exactly once");
     for s in &rx {
-        let st = s.statistics().unwrap();
+        let st = s.stats().unwrap();
         assert_eq!((st.received, st.drops(), st.skipped_descs), (N, 0, 0), "queue {}: {st}", s.queue());
     }
     for s in &mut tx {
-        assert_eq!(s.statistics().unwrap().completed, N);
+        assert_eq!(XdpSocket::stats(s).unwrap().completed, N);
     }
     // Dropping three of the four leaves the program serving the last.
     let last = rx.pop().unwrap();
@@ -142,7 +142,7 @@ fn a_queue_set_reads_all_queues_from_one_thread() {
         per_queue[(seq_of(p.data()).unwrap() / 1_000_000) as usize] += 1;
     }
     assert_eq!(per_queue, [N; Q as usize], "every queue read");
-    let st = set.stats().unwrap();
+    let st = PacketSource::stats(&mut set).unwrap();
     assert_eq!((st.packets, st.drops), (N * u64::from(Q), 0));
     let stop = set.stop_handle();
     stop.stop();
@@ -176,6 +176,44 @@ fn one_umem_shared_by_sockets_on_two_devices() {
     assert_eq!(got1, a, "device 1's frames, on its socket only");
     assert_eq!(got2, b, "device 2's frames, on its socket only");
     assert_ne!(socks[0].program_id(), socks[1].program_id(), "one program per device");
+}
+
+/// `build_shared`, `build_queues` and `build_all_queues` honour `.netns()`
+/// like `build` does: called from this (the root) namespace, the sockets
+/// are made on the link's far end inside its namespace and receive exactly
+/// what is sent there.
+#[test]
+fn build_shared_and_build_all_queues_in_a_namespace_from_the_root_one() {
+    const N: u64 = 200;
+    let l = veth(VethConfig::default().queues(2));
+    let ns = l.b.ns.name().to_owned();
+    let name = l.b.name.clone();
+    assert!(netring::interface::link_info(&name).is_err(), "the far end is not in the root namespace");
+    let mut socks = XdpSocket::builder()
+        .mode(XdpMode::Rx)
+        .frame_count(512)
+        .netns(&ns)
+        .build_shared([(name.as_str(), 0), (name.as_str(), 1)])
+        .unwrap();
+    assert_eq!(socks.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![0, 1]);
+    assert_eq!(socks[0].interface(), name);
+    let mut tx = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_all_queues()).unwrap().unwrap();
+    assert_eq!(tx.len(), 2);
+    let sent: Vec<Vec<Vec<u8>>> = (0..2).map(|q| queue_frames(q, N)).collect();
+    for (sock, frames) in tx.iter_mut().zip(&sent) {
+        xdp_send(sock, frames);
+    }
+    for (q, sock) in socks.iter_mut().enumerate() {
+        let got: Vec<Vec<u8>> = common::collect(sock, N as usize, WAIT).into_iter().map(|p| p.data).collect();
+        assert_eq!(got, sent[q], "queue {q}: every frame, byte for byte, in order");
+    }
+    drop(socks);
+    // The two other shared build paths go through the same namespace wrapper.
+    let all = XdpSocket::builder().interface(&name).mode(XdpMode::Rx).netns(&ns).build_all_queues().unwrap();
+    assert_eq!(all.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![0, 1]);
+    drop(all);
+    let some = XdpSocket::builder().interface(&name).mode(XdpMode::Rx).netns(&ns).build_queues(&[1]).unwrap();
+    assert_eq!(some.iter().map(XdpSocket::queue).collect::<Vec<_>>(), vec![1]);
 }
 
 #[test]
@@ -331,8 +369,8 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         got.iter().map(|p| seq_of(p.data()).unwrap()).collect::<Vec<_>>(),
         (0..20).filter(|i| i % 2 == 1).collect::<Vec<_>>()
     );
-    assert_eq!(plain.statistics().unwrap().rx_dropped, 10);
-    assert_eq!(plain.attach_mode(), Some(AttachMode::Generic), "native XDP refuses MTU 9000 without fragments");
+    assert_eq!(plain.stats().unwrap().rx_dropped, 10);
+    assert_eq!(plain.attach_mode(), Some(XdpAttachMode::Generic), "native XDP refuses MTU 9000 without fragments");
     drop(plain);
 
     let built =
@@ -349,7 +387,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         Err(e) => panic!("{e}"),
     };
     assert!(sock.multi_buffer());
-    assert_eq!(sock.attach_mode(), Some(AttachMode::Native), "a program loaded for fragments attaches natively");
+    assert_eq!(sock.attach_mode(), Some(XdpAttachMode::Native), "a program loaded for fragments attaches natively");
     for f in &jumbo {
         tx.send(f).unwrap();
     }
@@ -359,7 +397,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         assert_eq!(g.len(), f.len(), "frame {i}");
         assert_eq!(g, f, "frame {i} byte for byte");
     }
-    let st = sock.statistics().unwrap();
+    let st = sock.stats().unwrap();
     assert_eq!((st.received, st.drops(), st.skipped_descs), (20, 0, 0), "{st}");
 
     // And back: AF_XDP multi-buffer TX to an AF_PACKET capture.
@@ -369,7 +407,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
     xdp_send(&mut out, &jumbo);
     let got = common::collect(&mut cap, 20, WAIT);
     assert_eq!(got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(), jumbo);
-    assert_eq!(out.statistics().unwrap().completed, 20, "a chain completes as one frame");
+    assert_eq!(out.stats().unwrap().completed, 20, "a chain completes as one frame");
 }
 
 #[test]

@@ -1,16 +1,16 @@
 //! [`XdpBatch`], its packets, and [`XdpStats`].
 
 use std::fmt;
-use std::time::Duration;
+use std::os::fd::BorrowedFd;
 
-use super::socket::{RxFrame, XdpSocket};
+use super::rx::{Receiver, RxFrame};
 use super::umem::Umem;
-use crate::error::Result;
 use crate::packet::{OwnedPacket, Packet, PacketMeta, Timestamp, TimestampSource};
-use crate::source::{Batch, PacketSource};
-use crate::stats::CaptureStats;
+use crate::ring::Producer;
+use crate::source::Batch;
+use crate::sys::xdp as sx;
 
-/// Frames received by an [`XdpSocket`], lent out zero-copy.
+/// Frames received by an [`XdpSocket`](crate::afxdp::XdpSocket), lent out zero-copy.
 ///
 /// Borrows the socket mutably; dropping the batch gives its frames back to
 /// the kernel (fill ring). A packet cannot outlive its batch:
@@ -24,23 +24,35 @@ use crate::stats::CaptureStats;
 /// # }
 /// ```
 pub struct XdpBatch<'a> {
-    sock: &'a mut XdpSocket,
+    rx: &'a mut Receiver,
+    umem: &'a mut Umem,
+    fill: &'a mut Producer<u64>,
+    /// The socket to wake when the kernel asks for it (need-wakeup on).
+    wake: Option<BorrowedFd<'a>>,
+    ifindex: u32,
     timestamp: Timestamp,
 }
 
 impl<'a> XdpBatch<'a> {
-    pub(crate) fn new(sock: &'a mut XdpSocket) -> Self {
-        Self { sock, timestamp: Timestamp::now() }
+    /// The frames `rx` took; dropping the batch returns them to `fill`.
+    pub(crate) fn new(
+        rx: &'a mut Receiver,
+        umem: &'a mut Umem,
+        fill: &'a mut Producer<u64>,
+        wake: Option<BorrowedFd<'a>>,
+        ifindex: u32,
+    ) -> Self {
+        Self { rx, umem, fill, wake, ifindex, timestamp: Timestamp::now() }
     }
 
     /// Number of frames.
     pub fn len(&self) -> usize {
-        self.sock.rx_valid.len()
+        self.rx.frames().len()
     }
 
     /// Whether the batch holds no frame (every descriptor was refused).
     pub fn is_empty(&self) -> bool {
-        self.sock.rx_valid.is_empty()
+        self.rx.frames().is_empty()
     }
 
     /// When user space took the batch off the RX ring (AF_XDP carries no
@@ -52,18 +64,23 @@ impl<'a> XdpBatch<'a> {
     /// The frames, in arrival order.
     pub fn iter(&self) -> XdpPackets<'_> {
         XdpPackets {
-            umem: &self.sock.umem,
-            copied: &self.sock.reassembly,
-            descs: self.sock.rx_valid.iter(),
+            umem: self.umem,
+            copied: self.rx.reassembly(),
+            descs: self.rx.frames().iter(),
             timestamp: self.timestamp,
-            ifindex: self.sock.ifindex(),
+            ifindex: self.ifindex,
         }
     }
 }
 
 impl Drop for XdpBatch<'_> {
     fn drop(&mut self) {
-        self.sock.return_rx();
+        self.rx.return_frames(self.umem, self.fill);
+        if let Some(fd) = self.wake
+            && self.fill.needs_wakeup()
+        {
+            let _ = sx::kick_rx(fd);
+        }
     }
 }
 
@@ -181,7 +198,7 @@ impl fmt::Debug for XdpPacket<'_> {
     }
 }
 
-/// Counters of an [`XdpSocket`], cumulative since it was opened.
+/// Counters of an [`XdpSocket`](crate::afxdp::XdpSocket), cumulative since it was opened.
 ///
 /// The first six come from the kernel (`XDP_STATISTICS`, never reset by
 /// reading); the rest are counted in user space.
@@ -263,24 +280,5 @@ impl Batch for XdpBatch<'_> {
 
     fn packets(&self) -> Self::Iter<'_> {
         self.iter().map(as_packet as fn(XdpPacket<'_>) -> Packet<'_>)
-    }
-}
-
-impl PacketSource for XdpSocket {
-    type Batch<'a> = XdpBatch<'a>;
-
-    fn next_batch(&mut self) -> Option<XdpBatch<'_>> {
-        XdpSocket::next_batch(self)
-    }
-
-    fn next_batch_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<XdpBatch<'_>>> {
-        XdpSocket::next_batch_blocking(self, timeout)
-    }
-
-    /// `packets` = frames received, `drops` = `rx_dropped + rx_ring_full`,
-    /// `freezes` = 0 (AF_XDP has no ring freeze).
-    fn stats(&mut self) -> Result<CaptureStats> {
-        let s = self.statistics()?;
-        Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
     }
 }

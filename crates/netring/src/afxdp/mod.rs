@@ -99,7 +99,7 @@
 //! bind asks for `XDP_USE_SG`, the built-in program is loaded with
 //! `BPF_F_XDP_HAS_FRAGS`, the kernel spreads the frame over several UMEM
 //! frames chained with `XDP_PKT_CONTD`, and netring hands it out whole (one
-//! copy into a buffer of the socket). [`XdpSocket::send`] chains long
+//! copy into a buffer of the socket). [`XdpSocket::send_chained`] chains long
 //! frames the same way. On veth, native XDP with fragments also lifts the
 //! page-size MTU limit, so a 9000-byte MTU works in native mode. A kernel
 //! or driver without it fails the build with [`Error::Unsupported`](crate::Error::Unsupported)
@@ -119,17 +119,24 @@
 //! socket sends on its own queue).
 
 mod batch;
+mod config;
+mod program;
 mod queues;
+mod rx;
+mod setup;
 mod socket;
+mod tx;
 mod umem;
 
-pub use crate::bpf::{AttachMode, XdpAttach};
+pub use crate::bpf::{XdpAttach, XdpAttachMode};
 pub use batch::{XdpBatch, XdpPacket, XdpPackets, XdpStats};
-pub use queues::XdpQueueSet;
-pub use socket::{
-    BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FILL_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE,
-    DEFAULT_RING_SIZE, Readiness, TxSlot, XdpMode, XdpSocket, XdpSocketBuilder,
+pub use config::{
+    BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE, DEFAULT_RING_SIZE, XdpMode,
+    XdpSocketBuilder,
 };
+pub use queues::XdpQueueSet;
+pub use socket::{Readiness, XdpSocket};
+pub use tx::XdpTxSlot;
 
 /// Why taking over `interface` with an AF_XDP receive socket would cut
 /// traffic off from this host, or `None` if nothing suggests it: the

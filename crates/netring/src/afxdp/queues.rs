@@ -4,7 +4,8 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::time::{Duration, Instant};
 
 use super::batch::{XdpBatch, XdpStats};
-use super::socket::{XdpMode, XdpSocket};
+use super::config::XdpMode;
+use super::socket::XdpSocket;
 use crate::StopHandle;
 use crate::error::{Error, Result};
 use crate::source::PacketSource;
@@ -112,8 +113,8 @@ impl XdpQueueSet {
                 },
                 None => None,
             };
-            let mut fds: Vec<(BorrowedFd<'_>, i16)> = self.socks.iter().map(|s| (s.as_fd(), libc::POLLIN)).collect();
-            fds.push((self.stop.event_fd(), libc::POLLIN));
+            let mut fds: Vec<(BorrowedFd<'_>, i16)> = self.socks.iter().map(|s| (s.as_fd(), sys::POLLIN)).collect();
+            fds.push((self.stop.event_fd(), sys::POLLIN));
             sys::poll_many(&fds, left, &mut self.revents).map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
             for (i, r) in self.revents[..self.socks.len()].iter().enumerate() {
                 if r.error() {
@@ -133,10 +134,10 @@ impl XdpQueueSet {
     ///
     /// # Errors
     /// `getsockopt(XDP_STATISTICS)` failed on one of them.
-    pub fn statistics(&self) -> Result<XdpStats> {
+    pub fn stats(&self) -> Result<XdpStats> {
         let mut t = XdpStats::default();
         for s in &self.socks {
-            t += s.statistics()?;
+            t += s.stats()?;
         }
         Ok(t)
     }
@@ -155,7 +156,7 @@ impl PacketSource for XdpQueueSet {
 
     /// Sums over the sockets, as [`XdpSocket`]'s `stats`.
     fn stats(&mut self) -> Result<CaptureStats> {
-        let s = self.statistics()?;
+        let s = XdpQueueSet::stats(self)?;
         Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
     }
 }

@@ -32,7 +32,7 @@
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::sys::Mmap;
 use crate::sys::xdp::{xdp_desc, xdp_umem_reg};
 
@@ -56,20 +56,6 @@ pub(crate) enum State {
 #[derive(Debug)]
 enum Backing {
     Mmap(#[expect(dead_code, reason = "held for its Drop, which unmaps")] Mmap),
-    #[cfg(test)]
-    Heap(#[expect(dead_code, reason = "held for its Drop, which frees")] HeapMem),
-}
-
-#[cfg(test)]
-#[derive(Debug)]
-struct HeapMem(*mut [u64]);
-
-#[cfg(test)]
-impl Drop for HeapMem {
-    fn drop(&mut self) {
-        // SAFETY: from Box::into_raw, freed once.
-        drop(unsafe { Box::from_raw(self.0) });
-    }
 }
 
 /// The mapped region itself, shared by every socket whose partition lies in
@@ -143,9 +129,9 @@ impl Umem {
     #[cfg(test)]
     pub(crate) fn heap_split(frame_size: u32, per_part: u32, parts: u32) -> Vec<Self> {
         let len = frame_size as usize * per_part as usize * parts as usize;
-        let mem = Box::into_raw(vec![0u64; len / 8].into_boxed_slice());
-        let base = NonNull::new(mem.cast::<u8>()).expect("non-null");
-        Self::split(Region { base, len, frame_size, _backing: Backing::Heap(HeapMem(mem)) }, per_part, parts)
+        let mem = Mmap::heap(len);
+        let base = mem.as_ptr();
+        Self::split(Region { base, len, frame_size, _backing: Backing::Mmap(mem) }, per_part, parts)
     }
 
     /// The one place partitions are made: `parts` disjoint runs of
@@ -366,16 +352,6 @@ impl Umem {
         assert!(self.inside_one_frame(addr, len), "range {addr}+{len} is not inside one UMEM frame");
         let i = self.index(addr).expect("inside");
         assert_eq!(self.state[i], want, "frame {} is not user-owned", self.first + i);
-    }
-
-    /// Error for a frame that does not fit one UMEM frame of `interface`'s socket.
-    pub(crate) fn too_large(&self, len: usize, interface: &str) -> Error {
-        Error::FrameTooLarge {
-            len,
-            limit: self.region.frame_size as usize,
-            interface: interface.to_owned(),
-            why: format!("one UMEM frame holds {} bytes", self.region.frame_size),
-        }
     }
 }
 

@@ -18,7 +18,7 @@
 //! tag was taken out" reads 0; the others have no meaning here and are
 //! refused.
 
-use super::{Asm, Insn, Label, Reg, op};
+use super::{Asm, EbpfLabel, Insn, Reg, op};
 use crate::error::{Error, Result};
 use crate::filter::Program;
 use crate::filter::code::*;
@@ -67,7 +67,7 @@ fn to_be(dst: Reg, bits: i32) -> Insn {
 /// # Errors
 /// [`Error::InvalidFilter`] for an ancillary load that means nothing in
 /// XDP, or a program too large for eBPF jump offsets.
-pub(crate) fn translate(program: &Program, a: &mut Asm, accept: Label, reject: Label) -> Result<()> {
+pub(crate) fn translate(program: &Program, a: &mut Asm, accept: EbpfLabel, reject: EbpfLabel) -> Result<()> {
     let insns = program.instructions();
     a.push([
         Insn::mov64_reg(CTX, Reg::R1),
@@ -81,7 +81,7 @@ pub(crate) fn translate(program: &Program, a: &mut Asm, accept: Label, reject: L
     for k in (0..16).step_by(2) {
         a.push([Insn::new(op::ST | op::MEM | op::DW, Reg::R10, 0, mem(k), 0)]);
     }
-    let labels: Vec<Label> = (0..=insns.len()).map(|_| a.label()).collect();
+    let labels: Vec<EbpfLabel> = (0..=insns.len()).map(|_| a.label()).collect();
     // The verifier refuses unreachable code: translate only what a path reaches.
     let mut reachable = vec![false; insns.len() + 1];
     reachable[0] = true;
@@ -244,7 +244,7 @@ fn load_at(a: &mut Asm, dst: Reg, ptr: Reg, size: u16) {
 }
 
 /// `dst` = P[k:size], or reject past the end.
-fn load_abs(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: Label) {
+fn load_abs(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: EbpfLabel) {
     if k > MAX_OFF {
         a.goto(reject);
         return;
@@ -261,7 +261,7 @@ fn load_abs(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: Label) {
 
 /// `dst` = P[X + k:size] (the sum wraps at 32 bits, as in classic BPF),
 /// or reject past the end.
-fn load_ind(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: Label) {
+fn load_ind(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: EbpfLabel) {
     a.push([alu32_reg(op::MOV, T1, X), alu32_imm(op::ADD, T1, k)]);
     a.jump(Insn::jmp_imm(op::JGT, T1, MAX_OFF as i32, 0), reject);
     a.push([

@@ -245,7 +245,7 @@ pub mod helper {
 
 /// A jump target in an [`Asm`] program.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Label(usize);
+pub struct EbpfLabel(usize);
 
 /// Builds a program with forward and backward jumps to labels.
 ///
@@ -266,7 +266,7 @@ pub struct Label(usize);
 pub struct Asm {
     insns: Vec<Insn>,
     labels: Vec<Option<usize>>,
-    fixups: Vec<(usize, Label)>,
+    fixups: Vec<(usize, EbpfLabel)>,
 }
 
 impl Asm {
@@ -282,35 +282,35 @@ impl Asm {
     }
 
     /// A new, unbound label.
-    pub fn label(&mut self) -> Label {
+    pub fn label(&mut self) -> EbpfLabel {
         self.labels.push(None);
-        Label(self.labels.len() - 1)
+        EbpfLabel(self.labels.len() - 1)
     }
 
     /// Bind `l` to the next instruction.
     ///
     /// # Panics
     /// If `l` is bound already.
-    pub fn bind(&mut self, l: Label) -> &mut Self {
+    pub fn bind(&mut self, l: EbpfLabel) -> &mut Self {
         assert!(self.labels[l.0].is_none(), "label bound twice");
         self.labels[l.0] = Some(self.insns.len());
         self
     }
 
     /// `if dst jmp imm goto l`.
-    pub fn jump_imm(&mut self, jmp: u8, dst: Reg, imm: i32, l: Label) -> &mut Self {
+    pub fn jump_imm(&mut self, jmp: u8, dst: Reg, imm: i32, l: EbpfLabel) -> &mut Self {
         self.fixups.push((self.insns.len(), l));
         self.push([Insn::jmp_imm(jmp, dst, imm, 0)])
     }
 
     /// Any jump instruction (`insn`'s offset is replaced) to `l`.
-    pub fn jump(&mut self, insn: Insn, l: Label) -> &mut Self {
+    pub fn jump(&mut self, insn: Insn, l: EbpfLabel) -> &mut Self {
         self.fixups.push((self.insns.len(), l));
         self.push([insn])
     }
 
     /// `goto l`.
-    pub fn goto(&mut self, l: Label) -> &mut Self {
+    pub fn goto(&mut self, l: EbpfLabel) -> &mut Self {
         self.fixups.push((self.insns.len(), l));
         self.push([Insn::new(op::JMP | op::JA, Reg::R0, 0, 0, 0)])
     }

@@ -22,8 +22,8 @@ use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
-pub use insn::{Asm, Insn, Label, Reg, helper, op};
-pub use xdp::{AttachMode, XdpAttach, XdpLink, XskMap, probe_modes};
+pub use insn::{Asm, EbpfLabel, Insn, Reg, helper, op};
+pub use xdp::{XdpAttach, XdpAttachMode, XdpLink, XskMap, probe_modes};
 
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;
@@ -82,7 +82,7 @@ impl EbpfProgram {
         };
         match sys::prog_load(&load, &encoded) {
             Ok(fd) => Ok(Self { fd: Arc::new(fd), name: name.to_owned() }),
-            Err((e, _)) if e.raw_os_error() == Some(libc::EPERM) => Err(Error::from_io("bpf(BPF_PROG_LOAD)", e)),
+            Err((e, _)) if sys::load_denied(&e) => Err(Error::from_io("bpf(BPF_PROG_LOAD)", e)),
             Err((source, log)) => Err(Error::BpfLoad { program: name.to_owned(), source, log }),
         }
     }

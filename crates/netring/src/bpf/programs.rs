@@ -1,10 +1,8 @@
 //! Built-in programs, assembled here in Rust: no compiler, no object file.
 
+pub use super::xdp::XDP_PASS;
 use super::{Asm, Insn, Reg, XskMap, helper, op};
 use crate::filter::Program;
-
-/// `XDP_PASS`
-pub const XDP_PASS: i32 = 2;
 
 /// Offset of `rx_queue_index` in `struct xdp_md`.
 const XDP_MD_RX_QUEUE_INDEX: i16 = 16;

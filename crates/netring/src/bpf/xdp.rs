@@ -6,6 +6,9 @@ use super::EbpfProgram;
 use crate::error::{Error, Result};
 use crate::sys::bpf as sys;
 
+/// `XDP_PASS`: the verdict that hands a frame on to the kernel's stack.
+pub const XDP_PASS: i32 = 2;
+
 /// A `BPF_MAP_TYPE_XSKMAP`: queue index → AF_XDP socket, the map
 /// `bpf_redirect_map` consults.
 ///
@@ -58,10 +61,8 @@ impl XskMap {
     /// As [`insert`](Self::insert); removing an empty entry is not an error.
     pub fn remove(&self, queue: u32) -> Result<()> {
         self.check(queue)?;
-        match sys::map_delete(self.fd.as_fd(), &queue.to_ne_bytes()) {
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
-            other => other.map_err(|e| Error::from_io("bpf(BPF_MAP_DELETE_ELEM XSKMAP)", e)),
-        }
+        sys::map_delete_if_present(self.fd.as_fd(), &queue.to_ne_bytes())
+            .map_err(|e| Error::from_io("bpf(BPF_MAP_DELETE_ELEM XSKMAP)", e))
     }
 
     /// Number of entries.
@@ -103,14 +104,14 @@ pub enum XdpAttach {
 
 /// Where an attached XDP program runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AttachMode {
+pub enum XdpAttachMode {
     /// In the driver, before an skb exists.
     Native,
     /// In the stack, on the skb (`netif_receive_skb`).
     Generic,
 }
 
-impl AttachMode {
+impl XdpAttachMode {
     /// `native` or `generic`.
     pub const fn as_str(self) -> &'static str {
         match self {
@@ -127,7 +128,7 @@ impl AttachMode {
     }
 }
 
-impl std::fmt::Display for AttachMode {
+impl std::fmt::Display for XdpAttachMode {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -144,7 +145,7 @@ impl std::fmt::Display for AttachMode {
 #[derive(Debug)]
 pub struct XdpLink {
     fd: OwnedFd,
-    mode: AttachMode,
+    mode: XdpAttachMode,
     ifindex: u32,
 }
 
@@ -169,20 +170,20 @@ impl XdpLink {
     /// too); [`Error::InterfaceNotFound`]; [`Error::PermissionDenied`].
     pub fn attach(prog: &EbpfProgram, interface: &str, how: XdpAttach) -> Result<Self> {
         let ifindex = crate::interface::index(interface)?;
-        let try_mode = |mode: AttachMode| -> Result<Self> {
+        let try_mode = |mode: XdpAttachMode| -> Result<Self> {
             match sys::link_create(prog.as_fd(), ifindex, sys::BPF_XDP, mode.flags()) {
                 Ok(fd) => Ok(Self { fd, mode, ifindex }),
                 Err(e) => Err(attach_error(interface, mode, e)),
             }
         };
         match how {
-            XdpAttach::Native => try_mode(AttachMode::Native),
-            XdpAttach::Generic => try_mode(AttachMode::Generic),
-            XdpAttach::Auto => match try_mode(AttachMode::Native) {
+            XdpAttach::Native => try_mode(XdpAttachMode::Native),
+            XdpAttach::Generic => try_mode(XdpAttachMode::Generic),
+            XdpAttach::Auto => match try_mode(XdpAttachMode::Native) {
                 Err(e @ (Error::XdpBusy { .. } | Error::PermissionDenied { .. })) => Err(e),
                 Err(e) => {
                     tracing::info!(interface, "native XDP not available ({e}); using generic XDP");
-                    try_mode(AttachMode::Generic)
+                    try_mode(XdpAttachMode::Generic)
                 }
                 ok => ok,
             },
@@ -190,7 +191,7 @@ impl XdpLink {
     }
 
     /// Where the program runs.
-    pub fn mode(&self) -> AttachMode {
+    pub fn mode(&self) -> XdpAttachMode {
         self.mode
     }
 
@@ -215,11 +216,11 @@ impl AsFd for XdpLink {
 /// [`Error::XdpBusy`] if a program is attached already (nothing is
 /// probed then); [`Error::PermissionDenied`] without `CAP_BPF` /
 /// `CAP_NET_ADMIN`; [`Error::InterfaceNotFound`].
-pub fn probe_modes(interface: &str) -> Result<Vec<AttachMode>> {
-    let pass = [super::Insn::mov64_imm(super::Reg::R0, super::programs::XDP_PASS), super::Insn::exit()];
+pub fn probe_modes(interface: &str) -> Result<Vec<XdpAttachMode>> {
+    let pass = [super::Insn::mov64_imm(super::Reg::R0, XDP_PASS), super::Insn::exit()];
     let prog = EbpfProgram::load(super::ProgramType::Xdp { frags: false }, "netring_probe", &pass)?;
     let mut modes = Vec::new();
-    for (how, mode) in [(XdpAttach::Native, AttachMode::Native), (XdpAttach::Generic, AttachMode::Generic)] {
+    for (how, mode) in [(XdpAttach::Native, XdpAttachMode::Native), (XdpAttach::Generic, XdpAttachMode::Generic)] {
         match XdpLink::attach(&prog, interface, how) {
             Ok(link) => {
                 drop(link);
@@ -234,9 +235,10 @@ pub fn probe_modes(interface: &str) -> Result<Vec<AttachMode>> {
     Ok(modes)
 }
 
-fn attach_error(interface: &str, mode: AttachMode, e: std::io::Error) -> Error {
-    match e.raw_os_error() {
-        Some(libc::EBUSY) | Some(libc::EEXIST) => {
+fn attach_error(interface: &str, mode: XdpAttachMode, e: std::io::Error) -> Error {
+    let errno = sys::LinkErrno::of(&e);
+    match errno {
+        sys::LinkErrno::Busy => {
             let info = crate::interface::link_info(interface).ok();
             Error::XdpBusy {
                 interface: interface.to_owned(),
@@ -244,19 +246,21 @@ fn attach_error(interface: &str, mode: AttachMode, e: std::io::Error) -> Error {
                 mode: attached_mode_name(info.map_or(0, |i| i.xdp_attached)),
             }
         }
-        Some(libc::EPERM) | Some(libc::EACCES) => Error::from_io("bpf(BPF_LINK_CREATE BPF_XDP)", e),
-        errno => {
+        sys::LinkErrno::Denied => Error::from_io("bpf(BPF_LINK_CREATE BPF_XDP)", e),
+        _ => {
             let hint = match (mode, errno) {
-                (AttachMode::Native, Some(libc::ENOSPC)) => {
+                (XdpAttachMode::Native, sys::LinkErrno::NoSpace) => {
                     "; native XDP on veth needs this end's RX queue count to be at least the peer's TX queue count \
                      (create the pair with equal counts, e.g. `numtxqueues 1 numrxqueues 1`), or use generic mode"
                 }
-                (AttachMode::Native, Some(libc::ERANGE)) => {
+                (XdpAttachMode::Native, sys::LinkErrno::Range) => {
                     "; the MTU (on veth: the peer's) is too large for native XDP without multi-buffer support \
                      (about 3.5 KB with 4 KiB pages): lower it or use generic mode"
                 }
-                (AttachMode::Native, Some(libc::EOPNOTSUPP)) => "; the driver has no native XDP: use generic mode",
-                (_, Some(libc::EINVAL)) => "; the kernel may predate XDP BPF links (Linux 5.9)",
+                (XdpAttachMode::Native, sys::LinkErrno::NotSupported) => {
+                    "; the driver has no native XDP: use generic mode"
+                }
+                (_, sys::LinkErrno::Invalid) => "; the kernel may predate XDP BPF links (Linux 5.9)",
                 _ => "",
             };
             Error::XdpAttach { interface: interface.to_owned(), mode: mode.as_str(), source: e, hint: hint.into() }

@@ -96,60 +96,42 @@ impl Layout {
 pub(crate) const LAYOUT: Layout = Layout { producer: 0, consumer: 64, flags: 128, desc: 192 };
 
 /// Heap memory standing in for a ring mapping (tests, the simulated kernel,
-/// and the benchmarks' producer/consumer pairs), owned through a raw pointer
-/// so that pointers derived from it stay valid for every holder (a `Box`
-/// would be re-asserted unique on move).
+/// and the benchmarks' producer/consumer pairs): a [`Mmap::heap`], shared
+/// by `Arc` between the halves that use it.
 #[cfg(any(test, feature = "_bench"))]
 #[derive(Debug)]
 pub(crate) struct HeapRing {
-    mem: *mut [u64],
-}
-
-// SAFETY: plain memory; every access goes through atomics or through the
-// ring protocol, which gives each slot one writer at a time.
-#[cfg(any(test, feature = "_bench"))]
-unsafe impl Send for HeapRing {}
-// SAFETY: as above.
-#[cfg(any(test, feature = "_bench"))]
-unsafe impl Sync for HeapRing {}
-
-#[cfg(any(test, feature = "_bench"))]
-impl Drop for HeapRing {
-    fn drop(&mut self) {
-        // SAFETY: from `Box::into_raw`, freed once, here, after every holder is gone.
-        drop(unsafe { Box::from_raw(self.mem) });
-    }
+    mem: Mmap,
 }
 
 #[cfg(any(test, feature = "_bench"))]
 impl HeapRing {
     /// A zeroed ring of `size` descriptors of `T`, both indices at `start`.
     pub(crate) fn new<T>(size: u32, start: u32) -> std::sync::Arc<Self> {
-        let bytes = LAYOUT.map_len::<T>(size);
-        let mem = Box::into_raw(vec![0u64; bytes.div_ceil(8)].into_boxed_slice());
-        let ring = std::sync::Arc::new(Self { mem });
+        let ring = std::sync::Arc::new(Self { mem: Mmap::heap(LAYOUT.map_len::<T>(size)) });
         ring.word(LAYOUT.producer).store(start, Ordering::Relaxed);
         ring.word(LAYOUT.consumer).store(start, Ordering::Relaxed);
         ring
     }
 
     pub(crate) fn base(&self) -> NonNull<u8> {
-        NonNull::new(self.mem.cast::<u8>()).expect("non-null")
+        self.mem.as_ptr()
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.mem.len() * 8
+        self.mem.len()
     }
 
     pub(crate) fn word(&self, off: u64) -> &AtomicU32 {
         // SAFETY: LAYOUT's words lie inside the allocation, 4-aligned (it is
-        // 8-aligned); the reference lives no longer than `self`.
+        // page-aligned); the reference lives no longer than `self`.
         unsafe { AtomicU32::from_ptr(self.base().as_ptr().add(off as usize).cast()) }
     }
 
     /// A producer and a consumer over one heap ring of `size` descriptors:
     /// both halves of the protocol in user-space code, each the other's
     /// "kernel" (benchmarks of the per-descriptor cost).
+    #[cfg(feature = "_bench")]
     pub(crate) fn pair<T: Copy>(size: u32) -> Result<(Producer<T>, Consumer<T>)> {
         let mem = Self::new::<T>(size, 0);
         let raw = |m: &std::sync::Arc<Self>| Raw::new(m.base(), m.len(), LAYOUT, size, Backing::Heap(m.clone()));

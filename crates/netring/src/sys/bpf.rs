@@ -290,6 +290,55 @@ pub fn link_create(prog: BorrowedFd<'_>, ifindex: u32, attach_type: u32, flags: 
     unsafe { bpf_fd(BPF_LINK_CREATE, &mut a) }
 }
 
+/// Why `BPF_LINK_CREATE` of an XDP program failed, sorted by errno.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkErrno {
+    /// `EBUSY` / `EEXIST`: a program is attached already.
+    Busy,
+    /// `EPERM` / `EACCES`: missing `CAP_BPF` / `CAP_NET_ADMIN`.
+    Denied,
+    /// `ENOSPC`: native XDP on veth with fewer RX queues than the peer's TX queues.
+    NoSpace,
+    /// `ERANGE`: the MTU is too large for native XDP without multi-buffer.
+    Range,
+    /// `EOPNOTSUPP`: the driver has no native XDP.
+    NotSupported,
+    /// `EINVAL`: the kernel may predate XDP BPF links (Linux 5.9).
+    Invalid,
+    /// Anything else.
+    Other,
+}
+
+impl LinkErrno {
+    /// Sort `e` (from [`link_create`]).
+    pub fn of(e: &std::io::Error) -> Self {
+        match e.raw_os_error() {
+            Some(libc::EBUSY | libc::EEXIST) => Self::Busy,
+            Some(libc::EPERM | libc::EACCES) => Self::Denied,
+            Some(libc::ENOSPC) => Self::NoSpace,
+            Some(libc::ERANGE) => Self::Range,
+            Some(libc::EOPNOTSUPP) => Self::NotSupported,
+            Some(libc::EINVAL) => Self::Invalid,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Whether a `BPF_PROG_LOAD` failure is a missing privilege (`EPERM`)
+/// rather than the verifier refusing the program (`EACCES`, `EINVAL`, with
+/// a log).
+pub fn load_denied(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EPERM)
+}
+
+/// [`map_delete`], where a key with no entry (`ENOENT`) is not an error.
+pub fn map_delete_if_present(map: BorrowedFd<'_>, key: &[u8]) -> std::io::Result<()> {
+    match map_delete(map, key) {
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(()),
+        other => other,
+    }
+}
+
 /// The kernel's id of a program, map or link (`BPF_OBJ_GET_INFO_BY_FD`;
 /// the id is the second `u32` of `bpf_prog_info`, `bpf_map_info` and
 /// `bpf_link_info` alike).

@@ -101,6 +101,13 @@ pub enum Syscall<'a> {
         /// a namespace descriptor
         fd: BorrowedFd<'a>,
     },
+    /// `getrlimit(resource, &limit)`: `limit` receives `[rlim_cur, rlim_max]`.
+    GetRlimit {
+        /// `RLIMIT_*`
+        resource: i32,
+        /// soft and hard limit (`RLIM_INFINITY` for none)
+        limit: &'a mut [u64; 2],
+    },
 }
 
 impl Syscall<'_> {
@@ -117,6 +124,7 @@ impl Syscall<'_> {
             Self::Bpf { .. } => "bpf",
             Self::Mmap { .. } => "mmap",
             Self::SetNs { .. } => "setns",
+            Self::GetRlimit { .. } => "getrlimit",
         }
     }
 }
@@ -199,6 +207,13 @@ unsafe fn kernel(call: &mut Syscall<'_>) -> io::Result<i64> {
         }
         // SAFETY: setns(2) with a valid descriptor and CLONE_NEWNET; affects only this thread.
         Syscall::SetNs { fd } => unsafe { libc::setns(fd.as_raw_fd(), libc::CLONE_NEWNET).into() },
+        Syscall::GetRlimit { resource, limit } => {
+            let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            // SAFETY: `r` is a valid, writable rlimit for the call's duration.
+            let ret = unsafe { libc::getrlimit(*resource as libc::__rlimit_resource_t, &raw mut r) };
+            **limit = [r.rlim_cur, r.rlim_max];
+            ret.into()
+        }
     };
     if ret < 0 { Err(io::Error::last_os_error()) } else { Ok(ret) }
 }
@@ -219,10 +234,17 @@ pub mod fake {
 
     use super::Syscall;
 
+    /// Errno values and requests for handlers, so tests outside `sys/`
+    /// name no `libc`.
+    pub use libc::{EBUSY, EINVAL, ENODEV, ENOMEM, ENOPROTOOPT, EOPNOTSUPP, EPERM, SIOCGIFINDEX};
+
     /// The index every interface has in the default fake.
     pub const IFINDEX: i32 = 7;
     /// The MTU every interface has in the default fake.
     pub const MTU: i32 = 1500;
+    /// Every resource limit in the default fake (`RLIMIT_MEMLOCK`'s usual
+    /// 8 MiB).
+    pub const MEMLOCK: u64 = 8 << 20;
     /// An `Mmap` reply meaning "back this mapping with zeroed heap memory"
     /// (a real `mmap` never returns 0 without `MAP_FIXED`).
     pub const HEAP: i64 = 0;
@@ -303,6 +325,7 @@ pub mod fake {
             Syscall::Bpf { cmd, attr } => (0, (*cmd).into(), attr, 0),
             Syscall::Mmap { len, offset, .. } => (0, *offset, &[], *len as i64),
             Syscall::SetNs { .. } => (0, 0, &[], 0),
+            Syscall::GetRlimit { resource, .. } => (0, (*resource).into(), &[], 0),
         };
         Recorded { call: call.name(), level, name, bytes: bytes.to_vec(), len }
     }
@@ -318,6 +341,22 @@ pub mod fake {
                 | super::super::bpf::BPF_LINK_CREATE => descriptor(),
                 _ => Ok(0),
             },
+            Syscall::GetSockOpt {
+                level: super::super::xdp::SOL_XDP,
+                name: super::super::xdp::XDP_MMAP_OFFSETS,
+                value,
+                ..
+            } => {
+                // Where Linux puts a ring's words (struct xdp_ring in
+                // net/xdp/xsk_queue.h, 64-byte cache lines): producer and
+                // consumer on lines of their own, flags after the consumer,
+                // descriptors after the padding; the same for all four rings.
+                let ring: [u64; 4] = [0, 128, 320, 132]; // producer, consumer, desc, flags
+                for (i, chunk) in value.chunks_exact_mut(8).enumerate() {
+                    chunk.copy_from_slice(&ring[i % 4].to_ne_bytes());
+                }
+                Ok(value.len() as i64)
+            }
             Syscall::GetSockOpt { value, .. } => Ok(value.len() as i64),
             Syscall::GetSockName { addr, .. } => Ok(addr.len() as i64),
             Syscall::Ioctl { request, arg, .. } => {
@@ -342,6 +381,10 @@ pub mod fake {
                 Ok(0)
             }
             Syscall::Mmap { .. } => Ok(HEAP),
+            Syscall::GetRlimit { limit, .. } => {
+                **limit = [MEMLOCK, MEMLOCK];
+                Ok(0)
+            }
             Syscall::SetSockOpt { .. } | Syscall::Bind { .. } | Syscall::SetNs { .. } => Ok(0),
         }
     }

@@ -73,7 +73,10 @@ impl Mmap {
     ///
     /// # Panics
     /// If `len` is zero or the allocation fails.
-    #[cfg_attr(not(test), expect(dead_code, reason = "heap mappings exist in tests and benchmarks"))]
+    #[cfg_attr(
+        not(any(test, feature = "_bench")),
+        expect(dead_code, reason = "heap mappings exist in tests and benchmarks")
+    )]
     pub fn heap(len: usize) -> Self {
         let layout = Layout::from_size_align(len, 4096).expect("heap mapping: valid layout");
         assert!(len > 0, "heap mapping: zero length");

@@ -223,6 +223,11 @@ pub const POLLOUT: i16 = libc::POLLOUT;
 pub struct Revents(pub i16);
 
 impl Revents {
+    /// `POLLIN`
+    pub fn readable(self) -> bool {
+        self.0 & libc::POLLIN != 0
+    }
+
     /// `POLLERR | POLLHUP | POLLNVAL`
     pub fn error(self) -> bool {
         self.0 & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
@@ -309,6 +314,20 @@ impl EventFd {
     pub fn as_fd(&self) -> BorrowedFd<'_> {
         use std::os::fd::AsFd;
         self.0.as_fd()
+    }
+}
+
+/// The socket's pending error (`SO_ERROR`) as an [`Error`], after a wait
+/// reported `POLLERR`: `ENETDOWN` (the interface was unregistered) is
+/// [`Error::InterfaceGone`] naming `interface`; others name `call`.
+///
+/// # Errors
+/// The pending error, if any.
+pub fn check_socket_error(fd: BorrowedFd<'_>, interface: &str, call: &'static str) -> Result<()> {
+    match take_socket_error(fd) {
+        None => Ok(()),
+        Some(e) if e.raw_os_error() == Some(libc::ENETDOWN) => Err(Error::InterfaceGone { name: interface.to_owned() }),
+        Some(e) => Err(Error::from_io(call, e)),
     }
 }
 

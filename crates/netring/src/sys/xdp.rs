@@ -7,10 +7,10 @@
 #![allow(dead_code, reason = "the kernel's table in full; later layers use more of it")]
 
 use std::mem::{offset_of, size_of};
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 
-use super::{Pod, cvt};
-use crate::error::Result;
+use super::Pod;
+use crate::error::{Error, Result};
 
 /// `AF_XDP` (address family 44).
 pub const AF_XDP: i32 = 44;
@@ -167,17 +167,77 @@ unsafe impl Pod for xdp_mmap_offsets {}
 unsafe impl Pod for xdp_statistics {}
 // SAFETY: as above.
 unsafe impl Pod for xdp_options {}
+// SAFETY: as above; `sxdp_shared_umem_fd` is a descriptor number, not a
+// pointer.
+unsafe impl Pod for sockaddr_xdp {}
+
+/// A new `AF_XDP` socket (`socket(AF_XDP, SOCK_RAW, 0)`, `CAP_NET_RAW`).
+///
+/// # Errors
+/// [`Error::PermissionDenied`] naming `CAP_NET_RAW`;
+/// [`Error::Unsupported`] naming `AF_XDP` on a kernel without it
+/// (`EAFNOSUPPORT`).
+pub fn socket() -> Result<OwnedFd> {
+    super::socket(AF_XDP, libc::SOCK_RAW, 0, "socket(AF_XDP)").map_err(|e| match e.raw_os_error() {
+        Some(libc::EAFNOSUPPORT) => Error::Unsupported {
+            feature: "AF_XDP",
+            detail: "the kernel was built without CONFIG_XDP_SOCKETS (Linux 4.18+)".into(),
+        },
+        _ => e,
+    })
+}
+
+/// Size one of the socket's rings (`XDP_RX_RING`, `XDP_TX_RING`,
+/// `XDP_UMEM_FILL_RING`, `XDP_UMEM_COMPLETION_RING`) to `entries`.
+///
+/// # Errors
+/// [`Error::Unsupported`] naming the option when the kernel does not know
+/// it (`ENOPROTOOPT`); otherwise the failed `call`.
+pub fn set_ring_size(fd: BorrowedFd<'_>, option: i32, entries: u32, call: &'static str) -> Result<()> {
+    super::setsockopt(fd, SOL_XDP, option, &entries, call).map_err(|e| match e.raw_os_error() {
+        Some(libc::ENOPROTOOPT) => {
+            Error::Unsupported { feature: call, detail: "the kernel lacks this AF_XDP ring".into() }
+        }
+        _ => e,
+    })
+}
+
+/// Why an `AF_XDP` bind failed, sorted by what it means to the caller.
+#[derive(Debug)]
+pub enum BindError {
+    /// `EBUSY` after the retries: another socket owns the queue.
+    Busy,
+    /// `ENODEV`: no such interface.
+    NoDevice,
+    /// `ENOMEM` / `ENOBUFS`: the kernel could not pin or allocate memory.
+    NoMemory(std::io::Error),
+    /// `EOPNOTSUPP`: the driver lacks what the flags ask for.
+    NotSupported(std::io::Error),
+    /// `EINVAL`: a queue id out of range, or flags the kernel does not know.
+    Invalid(std::io::Error),
+    /// Anything else.
+    Other(std::io::Error),
+}
 
 /// `bind(2)` an `AF_XDP` socket to `ifindex` / `queue_id` with `flags`;
 /// with `shared_umem`, over the UMEM of that (bound) socket
 /// (`XDP_SHARED_UMEM` is added to `flags`).
+///
+/// The kernel frees a closed socket's hold on its queue from a work queue
+/// (`xp_release_deferred`), so a queue released a moment ago can still
+/// report `EBUSY`: that is retried every 5 ms for up to `busy_retry`
+/// before it counts as [`BindError::Busy`].
+///
+/// # Errors
+/// A [`BindError`] sorting the errno.
 pub fn bind(
     fd: BorrowedFd<'_>,
     ifindex: u32,
     queue_id: u32,
     flags: u16,
     shared_umem: Option<BorrowedFd<'_>>,
-) -> std::io::Result<()> {
+    busy_retry: std::time::Duration,
+) -> std::result::Result<(), BindError> {
     let addr = sockaddr_xdp {
         sxdp_family: AF_XDP as u16,
         sxdp_flags: if shared_umem.is_some() { flags | XDP_SHARED_UMEM } else { flags },
@@ -185,11 +245,42 @@ pub fn bind(
         sxdp_queue_id: queue_id,
         sxdp_shared_umem_fd: shared_umem.map_or(0, |s| s.as_raw_fd() as u32),
     };
-    // SAFETY: `addr` is a valid sockaddr_xdp for the duration of the call.
-    cvt(unsafe {
-        libc::bind(fd.as_raw_fd(), std::ptr::from_ref(&addr).cast(), size_of::<sockaddr_xdp>() as libc::socklen_t)
-    })
-    .map(drop)
+    let t0 = std::time::Instant::now();
+    loop {
+        let e = match super::bind(fd, &addr) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        return Err(match e.raw_os_error() {
+            Some(libc::EBUSY) if t0.elapsed() < busy_retry => {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                continue;
+            }
+            Some(libc::EBUSY) => BindError::Busy,
+            Some(libc::ENODEV) => BindError::NoDevice,
+            Some(libc::ENOMEM | libc::ENOBUFS) => BindError::NoMemory(e),
+            Some(libc::EOPNOTSUPP) => BindError::NotSupported(e),
+            Some(libc::EINVAL) => BindError::Invalid(e),
+            _ => BindError::Other(e),
+        });
+    }
+}
+
+/// Make the kernel send from the TX ring ([`kick_tx`]), sorting the errno:
+/// `EAGAIN`, `EBUSY` and `ENOBUFS` only mean "later" and are `Ok`.
+///
+/// # Errors
+/// [`Error::InterfaceGone`] naming `interface` for `ENETDOWN` / `ENXIO`;
+/// otherwise the failed `sendto`.
+pub fn send_pending(fd: BorrowedFd<'_>, interface: &str) -> Result<()> {
+    match kick_tx(fd) {
+        Ok(()) => Ok(()),
+        Err(e) => match e.raw_os_error() {
+            Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS) => Ok(()),
+            Some(libc::ENETDOWN | libc::ENXIO) => Err(Error::InterfaceGone { name: interface.to_owned() }),
+            _ => Err(Error::from_io("sendto(AF_XDP)", e)),
+        },
+    }
 }
 
 /// Kick the kernel's TX path: `sendto(fd, NULL, 0, MSG_DONTWAIT, NULL, 0)`.
@@ -251,15 +342,23 @@ pub fn busy_poll(fd: BorrowedFd<'_>) -> Result<(u32, bool)> {
 
 /// The soft `RLIMIT_MEMLOCK` in bytes (`None`: unlimited).
 pub fn memlock_limit() -> Option<u64> {
-    let mut r = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: `r` is a valid, writable rlimit.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &raw mut r) } != 0 || r.rlim_cur == libc::RLIM_INFINITY {
-        return None;
+    let mut limit = [0u64; 2];
+    // SAFETY: `limit` is a writable pair the call fills.
+    let got = unsafe {
+        super::syscall(super::Syscall::GetRlimit { resource: libc::RLIMIT_MEMLOCK as i32, limit: &mut limit })
+    };
+    match got {
+        Ok(_) if limit[0] != libc::RLIM_INFINITY => Some(limit[0]),
+        _ => None,
     }
-    Some(r.rlim_cur)
 }
 
 /// `setsockopt(SOL_XDP, XDP_UMEM_REG)` for `len` bytes at `addr`.
+///
+/// # Errors
+/// [`Error::MemoryLock`] when the kernel cannot pin the region (`ENOMEM`,
+/// `ENOBUFS`: `RLIMIT_MEMLOCK` without `CAP_IPC_LOCK`); otherwise the
+/// failed call.
 ///
 /// # Safety
 /// `reg.addr .. reg.addr + reg.len` must be memory the caller owns, that
@@ -277,7 +376,12 @@ pub unsafe fn umem_reg(fd: BorrowedFd<'_>, reg: &xdp_umem_reg) -> Result<()> {
     // SAFETY: the region the struct names is the caller's promise (above).
     unsafe { super::syscall(super::Syscall::SetSockOpt { fd, level: SOL_XDP, name: XDP_UMEM_REG, value: &bytes }) }
         .map(drop)
-        .map_err(|e| crate::error::Error::from_io("setsockopt(XDP_UMEM_REG)", e))
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ENOBUFS | libc::ENOMEM) => {
+                Error::MemoryLock { bytes: reg.len, limit: memlock_limit(), source: e }
+            }
+            _ => Error::from_io("setsockopt(XDP_UMEM_REG)", e),
+        })
 }
 
 /// `getsockopt(SOL_XDP, XDP_STATISTICS)`. Kernels before 5.9 fill only the

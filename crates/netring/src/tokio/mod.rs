@@ -41,7 +41,7 @@
 //! | [`readable`](Async::readable) | yes | it only waits; nothing leaves the ring until [`ReadyGuard::next_batch`] |
 //! | [`recv`](Async::recv) | yes | packets move from the ring into the adapter's own queue with no `.await` in between; a cancelled call leaves them for the next one |
 //! | [`send`](Async::send) | yes | the frame is queued only after the last `.await`; a cancelled call queued nothing, so retrying sends it exactly once |
-//! | [`allocate`](AsyncInjector::allocate) / [`tx_slot`](AsyncXdpSocket::tx_slot) | yes | as `send`: the slot is taken after the last `.await` |
+//! | [`allocate`](AsyncInjector::allocate) / [`allocate`](AsyncXdpSocket::allocate) | yes | as `send`: the slot is taken after the last `.await` |
 //! | [`wait_drained`](Async::wait_drained) | yes | frames stay queued or in flight and still leave; only the waiting stops |
 //! | [`Bridge::run_async`](crate::Bridge::run_async) | yes | a frame is taken from one ring and queued (and kicked) on the other without an `.await` in between; nothing is half-forwarded |
 //! | [`PacketStream`] | dropping it drops the socket | the stream owns it |

@@ -104,9 +104,9 @@ impl Async<XdpSocket> {
     /// place (zero-copy), waiting while none is free. Cancel-safe.
     ///
     /// # Errors
-    /// As [`XdpSocket::tx_slot`].
-    pub async fn tx_slot(&mut self, len: usize) -> Result<crate::afxdp::TxSlot<'_>> {
-        until_sent(&self.registration, &mut self.inner, |s| Ok(s.tx_slot(len)?.is_some())).await?;
-        Ok(self.inner.tx_slot(len)?.expect("a free frame was just seen, and nothing ran since"))
+    /// As [`XdpSocket::allocate`].
+    pub async fn allocate(&mut self, len: usize) -> Result<crate::afxdp::XdpTxSlot<'_>> {
+        until_sent(&self.registration, &mut self.inner, |s| Ok(s.allocate(len)?.is_some())).await?;
+        Ok(self.inner.allocate(len)?.expect("a free frame was just seen, and nothing ran since"))
     }
 }
