@@ -274,7 +274,7 @@ fn inject(inj: &mut Injector, frames: impl Iterator<Item = Vec<u8>>) -> Result<(
     }
     inj.flush().map_err(s)?;
     if !inj.wait_drained(Some(Duration::from_secs(5))).map_err(s)? {
-        return Err(format!("not drained after 5 s: {}", inj.stats()));
+        return Err(format!("not drained after 5 s: {}", inj.tx_stats()));
     }
     Ok(())
 }
@@ -292,7 +292,7 @@ fn check_inject(c: &Ctx) -> Result<String, String> {
     if let Some((i, g)) = got.iter().enumerate().find(|(i, g)| g.0 != *i as u64 || !g.1 || g.2 != frame_len(g.0)) {
         return Err(format!("frame {i} arrived as sequence number {} ({} bytes, exact: {})", g.0, g.2, g.1));
     }
-    let st = inj.stats();
+    let st = inj.tx_stats();
     if st.sent != c.frames || st.rejected != 0 || st.pending != 0 {
         return Err(format!("injector counters disagree: {st}"));
     }
@@ -311,7 +311,7 @@ fn check_reject(c: &Ctx) -> Result<String, String> {
     let mut frames: Vec<Vec<u8>> = (0..10).map(|seq| c.seqf.build(seq, 100)).collect();
     frames.insert(5, vec![0xde, 0xad, 0xbe, 0xef, 0]);
     inject(&mut inj, frames.into_iter())?;
-    let st = inj.stats();
+    let st = inj.tx_stats();
     if (st.sent, st.rejected) != (10, 1) {
         return Err(format!("want 10 sent and 1 rejected: {st}"));
     }
@@ -409,7 +409,7 @@ fn check_xdp_rx(c: &Ctx) -> Result<String, String> {
             }
         }
     }
-    let st = sock.stats().map_err(s)?;
+    let st = sock.xdp_stats().map_err(s)?;
     if next != n || st.drops() != 0 {
         return Err(format!("{next} of {n} frames arrived; {st}"));
     }
@@ -448,7 +448,7 @@ fn check_xdp_tx(c: &Ctx) -> Result<String, String> {
     if let Some((i, g)) = got.iter().enumerate().find(|(i, g)| g.0 != *i as u64 || !g.1 || g.2 != frame_len(g.0)) {
         return Err(format!("frame {i} (sequence {}) differs from what was sent", g.0));
     }
-    let st = sock.stats().map_err(s)?;
+    let st = sock.xdp_stats().map_err(s)?;
     Ok(format!("{n} frames from zero-copy TX slots, {} completed by the kernel", st.completed))
 }
 

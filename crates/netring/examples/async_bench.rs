@@ -155,7 +155,7 @@ fn tx_run(l: &VethLink, mode: &str) -> (Duration, Duration) {
         }
         inj.flush().unwrap();
         inj.wait_drained(None).unwrap();
-        assert_eq!(inj.stats().sent, 2000);
+        assert_eq!(inj.tx_stats().sent, 2000);
     } else {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
@@ -164,7 +164,7 @@ fn tx_run(l: &VethLink, mode: &str) -> (Duration, Duration) {
                 inj.send(f).await.unwrap();
             }
             inj.wait_drained().await.unwrap();
-            assert_eq!(inj.get_mut().stats().sent, 2000);
+            assert_eq!(inj.get_mut().tx_stats().sent, 2000);
         });
     }
     (t0.elapsed(), process_cpu() - c0)

@@ -32,7 +32,7 @@ async fn main() -> netring::Result<()> {
     }
     inj.wait_drained().await?;
     let secs = started.elapsed().as_secs_f64();
-    let s = inj.get_mut().stats();
+    let s = inj.get_mut().tx_stats();
     println!("{s} in {secs:.2} s ({:.0} frames/s)", s.sent as f64 / secs);
     Ok(())
 }

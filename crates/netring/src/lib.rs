@@ -21,7 +21,7 @@
 //!
 //! | module | what it holds |
 //! |---|---|
-//! | `sys` (private) | the only code that names `libc`: kernel structs with layout assertions, syscall wrappers (EINTR handled once), `Mmap` RAII |
+//! | `sys` (private) | the only code that names `libc` or a kernel struct: kernel structs with layout assertions; typed calls per kernel concept (`packet`, `xdp`, `bpf`, `iface`, …) that return [`Error`]s with the errno mapped once; the one system-call choke point of the setup path (EINTR handled once), which unit tests replace with a fake kernel; `Mmap`, the one backing type of rings and UMEMs (a kernel mapping, or heap memory in tests) |
 //! | [`afpacket`] | the V3 ring protocol, [`Capture`], [`PacketBatch`], [`RawSender`] |
 //! | [`afpacket`] (TX) | the `PACKET_TX_RING` slot protocol, [`Injector`], [`TxSlot`] |
 //! | [`bridge`] | [`Bridge`]: two Capture + Injector ports, a per-packet decision |
@@ -33,7 +33,8 @@
 //! | [`netns`] | sockets inside a named network namespace |
 //! | [`privilege`] | switch user and clear capabilities once sockets are open (`-Z`) |
 //! | [`cpu`] | pin threads (and kernel NAPI threads) to a CPU |
-//! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend |
+//! | [`PacketSource`] / [`PacketSink`] | one trait over every receive / transmit backend; one name and one contract per operation on every backend — `stats()` (receive counters), `tx_stats()` (transmit counters), `allocate` / `send` / `flush` / `wait_drained` — and where a backend also has the inherent method, the two are one implementation |
+//! | [`StopHandle`] | wakes and ends a blocked receive of any backend from another thread |
 //! | `pcap` (feature) | pcap and pcapng writers and readers |
 //! | `tokio` (feature) | `AsyncCapture`, `AsyncInjector`, `AsyncXdpSocket` (readiness only, over tokio's `AsyncFd`), a `Stream` of owned packets, `Bridge::run_async` |
 //! | `channel` (feature) | `ChannelCapture`: a capture thread feeding a bounded crossbeam channel |

@@ -149,7 +149,7 @@ impl InjectorMetrics {
 
     /// Publish the injector's counters (collecting completions first).
     pub fn record(&self, inj: &mut Injector) {
-        self.record_stats(&inj.stats());
+        self.record_stats(&inj.tx_stats());
         self.slots.set(inj.frame_count() as f64);
     }
 
@@ -199,7 +199,7 @@ impl XdpMetrics {
     /// # Errors
     /// `getsockopt(XDP_STATISTICS)` failed.
     pub fn record(&self, sock: &XdpSocket) -> Result<()> {
-        self.record_stats(&sock.stats()?);
+        self.record_stats(&sock.xdp_stats()?);
         self.in_flight.set(sock.tx_in_flight() as f64);
         self.free.set(sock.free_frames() as f64);
         Ok(())

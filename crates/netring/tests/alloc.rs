@@ -173,7 +173,7 @@ fn tx_ring_send_allocates_nothing_per_packet() {
             inj.flush().unwrap();
             assert!(inj.wait_drained(Some(LIMIT)).unwrap());
         });
-        assert_eq!(inj.stats().sent, n);
+        assert_eq!(inj.tx_stats().sent, n);
         (arrivals(&mut cap, n), allocs)
     };
     assert_per_packet_zero("TX ring send", run(SMALL), run(LARGE));
@@ -209,7 +209,7 @@ fn af_xdp_send_allocates_nothing_per_packet() {
             }
             assert!(sock.wait_drained(Some(LIMIT)).unwrap());
         });
-        assert_eq!(sock.stats().unwrap().completed, n);
+        assert_eq!(sock.xdp_stats().unwrap().completed, n);
         (arrivals(&mut cap, n), allocs)
     };
     assert_per_packet_zero("AF_XDP send", run(SMALL), run(LARGE));

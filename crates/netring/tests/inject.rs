@@ -63,7 +63,7 @@ fn numbered_frames_arrive_byte_exact_for_v2_and_v3_with_and_without_qdisc_bypass
         let t0 = Instant::now();
         inject_all(&mut inj, &sent, 64);
         assert!(inj.wait_drained(Some(WAIT)).unwrap(), "{what}: drained");
-        let s = inj.stats();
+        let s = inj.tx_stats();
         assert_eq!((s.queued, s.sent, s.rejected, s.pending), (N, N, 0, 0), "{what}: {s}");
         assert_eq!(s.bytes, sent.iter().map(|f| f.len() as u64).sum::<u64>(), "{what}");
         let got = collect(&mut cap, N as usize, WAIT);
@@ -87,7 +87,7 @@ fn tcpdump_on_the_peer_sees_every_frame_byte_for_byte() {
         let sent: Vec<Vec<u8>> = (0..N).map(|i| frame(i, 60 + (i as usize * 101) % 1455)).collect();
         inject_all(&mut inj, &sent, 32);
         assert!(inj.wait_drained(Some(WAIT)).unwrap());
-        assert_eq!(inj.stats().sent, N);
+        assert_eq!(inj.tx_stats().sent, N);
         let recs = dump.finish();
         assert_eq!(recs.len() as u64, N, "tcpdump (bypass {bypass}) counted every frame");
         for (i, (r, f)) in recs.iter().zip(&sent).enumerate() {
@@ -119,7 +119,7 @@ fn jumbo_frames_up_to_mtu_plus_header_and_a_named_error_beyond() {
         ),
         other => panic!("expected FrameTooLarge, got {other:?}"),
     }
-    assert_eq!(inj.stats().queued, 4, "nothing was queued by the refused allocation");
+    assert_eq!(inj.tx_stats().queued, 4, "nothing was queued by the refused allocation");
 }
 
 #[test]
@@ -150,7 +150,7 @@ fn a_full_ring_refuses_then_recovers_after_flush() {
     }
     assert!(!inj.send(&frame(n as u64, 100)).unwrap(), "the ring is full until the kernel takes frames");
     assert!(inj.allocate(100).unwrap().is_none());
-    assert_eq!(inj.stats().pending, n as u64);
+    assert_eq!(inj.tx_stats().pending, n as u64);
     assert!(collect(&mut cap, 1, Duration::from_millis(100)).is_empty(), "nothing leaves before a flush");
     // The blocking allocation kicks the kernel itself and gets a slot.
     let t0 = Instant::now();
@@ -162,7 +162,7 @@ fn a_full_ring_refuses_then_recovers_after_flush() {
     inj.flush().unwrap();
     assert!(inj.wait_drained(Some(WAIT)).unwrap());
     assert_arrived_exactly(&collect(&mut cap, n + 1, WAIT), &sent, "ring full");
-    let s = inj.stats();
+    let s = inj.tx_stats();
     assert_eq!((s.sent, s.pending), (n as u64 + 1, 0));
 }
 
@@ -179,12 +179,12 @@ fn allocate_blocking_times_out_only_when_nothing_can_move() {
         Err(Error::InterfaceDown { name }) => assert_eq!(name, l.a.name),
         other => panic!("expected InterfaceDown, got {other:?}"),
     }
-    assert_eq!(inj.stats().pending, inj.frame_count() as u64, "frames stay queued while down");
+    assert_eq!(inj.tx_stats().pending, inj.frame_count() as u64, "frames stay queued while down");
     l.a.set_up().unwrap();
     let mut cap = receiver(&l);
     let deadline = Instant::now() + WAIT;
     while Instant::now() < deadline && !inj.wait_drained(Some(Duration::from_millis(100))).unwrap_or(false) {}
-    assert_eq!(inj.stats().sent, inj.frame_count() as u64, "queued frames leave once the link is back");
+    assert_eq!(inj.tx_stats().sent, inj.frame_count() as u64, "queued frames leave once the link is back");
     assert_eq!(collect(&mut cap, inj.frame_count(), WAIT).len(), inj.frame_count());
 }
 
@@ -203,7 +203,7 @@ fn wait_drained_returns_when_the_kernel_released_everything() {
     let t0 = Instant::now();
     assert!(inj.wait_drained(Some(WAIT)).unwrap());
     assert!(t0.elapsed() < Duration::from_secs(5));
-    let s = inj.stats();
+    let s = inj.tx_stats();
     assert_eq!((s.sent, s.pending, s.bytes), (500, 0, 500 * 1514));
     assert_arrived_exactly(&collect(&mut cap, 500, WAIT), &sent, "drained");
 }
@@ -225,7 +225,7 @@ fn a_malformed_frame_is_rejected_counted_and_the_rest_still_arrive_in_order() {
         }
         inj.flush().unwrap();
         assert!(inj.wait_drained(Some(WAIT)).unwrap());
-        let s = inj.stats();
+        let s = inj.tx_stats();
         assert_eq!((s.queued, s.sent, s.rejected, s.pending), (8, 6, 2, 0), "{version:?}: {s}");
         assert_arrived_exactly(&collect(&mut cap, 6, WAIT), &good, &format!("{version:?} after rejects"));
         // The ring keeps working: the rejected slots are reused.
@@ -233,7 +233,7 @@ fn a_malformed_frame_is_rejected_counted_and_the_rest_still_arrive_in_order() {
         inject_all(&mut inj, &more, 10);
         assert!(inj.wait_drained(Some(WAIT)).unwrap());
         assert_arrived_exactly(&collect(&mut cap, 100, WAIT), &more, "after rejects");
-        assert_eq!(inj.stats().sent, 106);
+        assert_eq!(inj.tx_stats().sent, 106);
     }
 }
 

@@ -195,7 +195,7 @@ async fn injector_pushes_more_than_the_ring_holds_and_every_frame_arrives() {
     }
     timeout(WAIT, inj.wait_drained()).await.expect("drained within 20 s").unwrap();
     let elapsed = started.elapsed();
-    let s = inj.get_mut().stats();
+    let s = inj.get_mut().tx_stats();
     assert_eq!((s.sent, s.rejected, s.pending), (5000, 0, 0), "{s}");
     assert_exact(&rx.join().unwrap(), &sent, "async injector");
     assert!(elapsed < Duration::from_secs(10), "no stall: {elapsed:?}");
@@ -242,7 +242,7 @@ async fn cancelled_sends_and_drains_queue_each_frame_exactly_once() {
             }
         }
     }
-    assert_eq!(inj.get_mut().stats().sent, 2000);
+    assert_eq!(inj.get_mut().tx_stats().sent, 2000);
     // Cancel safety promises each frame queued exactly once. Arrival order
     // is not checked here: this task hops between the runtime's worker
     // threads, and veth queues each frame to the sending CPU's backlog, so
@@ -280,7 +280,7 @@ async fn xdp_socket_receives_and_transmits_every_frame_once() {
     }
     sender.join().unwrap();
     assert_exact(&got, &sent, "AF_XDP receive");
-    let st = sock.get_mut().stats().unwrap();
+    let st = sock.get_mut().xdp_stats().unwrap();
     assert_eq!((st.received, st.drops()), (3000, 0), "{st}");
     drop(sock);
 
@@ -301,6 +301,6 @@ async fn xdp_socket_receives_and_transmits_every_frame_once() {
     }
     timeout(WAIT, tx.wait_drained()).await.expect("drained within 20 s").unwrap();
     assert_eq!(tx.get_ref().tx_in_flight(), 0);
-    assert_eq!(tx.get_mut().stats().unwrap().completed, 4000, "every frame came back on the completion ring");
+    assert_eq!(tx.get_mut().xdp_stats().unwrap().completed, 4000, "every frame came back on the completion ring");
     assert_exact(&rx.join().unwrap(), &sent, "AF_XDP transmit");
 }

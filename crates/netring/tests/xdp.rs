@@ -52,7 +52,7 @@ fn af_packet_frames_arrive_through_af_xdp_byte_exact_and_complete() {
     for (i, g) in got.iter().enumerate() {
         assert_eq!(g, &sent[i], "frame {i} byte for byte, in order");
     }
-    let s = sock.stats().unwrap();
+    let s = sock.xdp_stats().unwrap();
     assert_eq!(s.received, N);
     assert_eq!(s.drops(), 0, "{s}");
     assert_eq!(s.skipped_descs, 0);
@@ -91,7 +91,7 @@ fn af_xdp_tx_frames_arrive_at_an_af_packet_capture_byte_exact() {
         assert_eq!(p.data(), &sent[i][..], "frame {i} byte for byte, in order");
         assert_eq!(p.meta.source.as_bytes(), &SRC);
     }
-    let s = sock.stats().unwrap();
+    let s = sock.xdp_stats().unwrap();
     assert_eq!(s.completed, N);
     assert_eq!(s.tx_invalid_descs, 0);
     assert_eq!(sock.tx_in_flight(), 0);
@@ -156,7 +156,7 @@ fn received_frames_longer_than_a_umem_frame_are_dropped_and_counted() {
     send_all(&l, &[frame(0, 1792), frame(1, 1793), frame(2, 2500), frame(3, 60)]);
     let got = receive(&mut sock, 2, WAIT);
     assert_eq!(got.iter().map(|g| seq_of(g).unwrap()).collect::<Vec<_>>(), vec![0, 3]);
-    let s = sock.stats().unwrap();
+    let s = sock.xdp_stats().unwrap();
     assert_eq!(s.rx_dropped, 2, "{s:?}");
 }
 
@@ -190,7 +190,7 @@ fn every_xdp_mode_splits_the_frames_as_documented() {
         }
         got += receive(&mut sock, (n - got) as usize, WAIT).len() as u64;
         assert_eq!(got, n, "{mode:?}");
-        assert_eq!(sock.stats().unwrap().drops(), 0, "{mode:?}");
+        assert_eq!(sock.xdp_stats().unwrap().drops(), 0, "{mode:?}");
         drop(sock);
     }
 }
@@ -318,7 +318,7 @@ fn starving_the_fill_ring_counts_fill_ring_empty_then_refill_recovers() {
     let mut sock = xdp(&l, |b| b.mode(XdpMode::Custom { prefill: 0 }));
     send_all(&l, &(0..20).map(|i| frame(i, 64)).collect::<Vec<_>>());
     assert!(sock.next_batch_blocking(Some(Duration::from_millis(200))).unwrap().is_none(), "nothing can arrive");
-    let s = sock.stats().unwrap();
+    let s = sock.xdp_stats().unwrap();
     assert_eq!(s.rx_fill_ring_empty_descs, 20, "{s:?}");
     assert_eq!(s.rx_dropped, 20, "{s:?}");
     assert_eq!(s.received, 0);
@@ -326,7 +326,7 @@ fn starving_the_fill_ring_counts_fill_ring_empty_then_refill_recovers() {
     send_all(&l, &(20..28).map(|i| frame(i, 64)).collect::<Vec<_>>());
     let got = receive(&mut sock, 8, WAIT);
     assert_eq!(got, (20..28).map(|i| frame(i, 64)).collect::<Vec<_>>());
-    assert_eq!(sock.stats().unwrap().rx_fill_ring_empty_descs, 20, "no more starvation");
+    assert_eq!(sock.xdp_stats().unwrap().rx_fill_ring_empty_descs, 20, "no more starvation");
 }
 
 #[test]
@@ -335,7 +335,7 @@ fn a_full_rx_ring_counts_ring_full() {
     let mut sock = xdp(&l, |b| b.mode(XdpMode::Rx).rx_ring_size(64).batch_size(64));
     send_all(&l, &(0..100).map(|i| frame(i, 64)).collect::<Vec<_>>());
     std::thread::sleep(Duration::from_millis(50));
-    let s = sock.stats().unwrap();
+    let s = sock.xdp_stats().unwrap();
     assert_eq!(s.rx_ring_full, 36, "{s:?}");
     let got = receive(&mut sock, 64, WAIT);
     assert_eq!(got, (0..64).map(|i| frame(i, 64)).collect::<Vec<_>>());

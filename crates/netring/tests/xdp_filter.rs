@@ -119,7 +119,7 @@ fn the_xdp_program_passes_exactly_the_matching_frames() {
         assert_eq!(xdp, want, "{e}: AF_XDP frames differ");
         assert_eq!(stack.len(), rest.len(), "{e}: the stack got {} frames, {} were rejected", stack.len(), rest.len());
         assert_eq!(stack, rest, "{e}: frames passed to the stack differ");
-        let s = sock.stats().unwrap();
+        let s = sock.xdp_stats().unwrap();
         assert_eq!((s.drops(), s.skipped_descs), (0, 0), "{e}: {s}");
         total.0 += xdp.len();
         total.1 += stack.len();

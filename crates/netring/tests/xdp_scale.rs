@@ -110,11 +110,11 @@ fn four_queues_over_one_shared_umem_each_receive_their_queue_exactly_once() {
     }
     assert_eq!(seen.len() as u64, N * u64::from(Q), "every frame exactly once");
     for s in &rx {
-        let st = s.stats().unwrap();
+        let st = s.xdp_stats().unwrap();
         assert_eq!((st.received, st.drops(), st.skipped_descs), (N, 0, 0), "queue {}: {st}", s.queue());
     }
     for s in &mut tx {
-        assert_eq!(XdpSocket::stats(s).unwrap().completed, N);
+        assert_eq!(XdpSocket::xdp_stats(s).unwrap().completed, N);
     }
     // Dropping three of the four leaves the program serving the last.
     let last = rx.pop().unwrap();
@@ -369,7 +369,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         got.iter().map(|p| seq_of(p.data()).unwrap()).collect::<Vec<_>>(),
         (0..20).filter(|i| i % 2 == 1).collect::<Vec<_>>()
     );
-    assert_eq!(plain.stats().unwrap().rx_dropped, 10);
+    assert_eq!(plain.xdp_stats().unwrap().rx_dropped, 10);
     assert_eq!(plain.attach_mode(), Some(XdpAttachMode::Generic), "native XDP refuses MTU 9000 without fragments");
     drop(plain);
 
@@ -397,7 +397,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
         assert_eq!(g.len(), f.len(), "frame {i}");
         assert_eq!(g, f, "frame {i} byte for byte");
     }
-    let st = sock.stats().unwrap();
+    let st = sock.xdp_stats().unwrap();
     assert_eq!((st.received, st.drops(), st.skipped_descs), (20, 0, 0), "{st}");
 
     // And back: AF_XDP multi-buffer TX to an AF_PACKET capture.
@@ -407,7 +407,7 @@ fn a_9000_byte_frame_arrives_whole_through_multi_buffer() {
     xdp_send(&mut out, &jumbo);
     let got = common::collect(&mut cap, 20, WAIT);
     assert_eq!(got.iter().map(|p| p.data().to_vec()).collect::<Vec<_>>(), jumbo);
-    assert_eq!(out.stats().unwrap().completed, 20, "a chain completes as one frame");
+    assert_eq!(out.xdp_stats().unwrap().completed, 20, "a chain completes as one frame");
 }
 
 #[test]

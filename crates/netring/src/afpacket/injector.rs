@@ -98,7 +98,7 @@ const BACKOFF: Duration = Duration::from_micros(50);
 /// }
 /// inj.flush()?;
 /// inj.wait_drained(None)?;
-/// assert_eq!(inj.stats().sent, 1000);
+/// assert_eq!(inj.tx_stats().sent, 1000);
 /// # Ok::<(), netring::Error>(())
 /// ```
 #[derive(Debug)]
@@ -298,7 +298,7 @@ impl Injector {
     }
 
     /// Counters so far (frames the kernel released are counted first).
-    pub fn stats(&mut self) -> TxStats {
+    pub fn tx_stats(&mut self) -> TxStats {
         self.reclaim();
         TxStats { pending: u64::from(self.ring.pending()), ..self.stats }
     }
@@ -439,6 +439,6 @@ impl PacketSink for Injector {
     }
 
     fn tx_stats(&mut self) -> TxStats {
-        Injector::stats(self)
+        Injector::tx_stats(self)
     }
 }

@@ -91,13 +91,15 @@ impl RawSender {
         pk::set_qdisc_bypass(self.fd.as_fd(), on)
     }
 
-    /// Send one frame (link-layer header included). Also what
-    /// [`PacketSink::send`] does on a `RawSender`.
+    /// Send one frame (link-layer header included); `Ok(true)` when the
+    /// kernel took it (a plain socket always has room). This is
+    /// [`PacketSink::send`] on a `RawSender`, with `&self` so that threads
+    /// may share one sender.
     ///
     /// # Errors
     /// `send` failed, e.g. `EMSGSIZE` for a frame over the MTU, `ENOBUFS`
     /// when the device queue is full, `ENETDOWN`.
-    pub fn send(&self, frame: &[u8]) -> Result<()> {
+    pub fn send(&self, frame: &[u8]) -> Result<bool> {
         let r = sys::send(self.fd.as_fd(), frame, 0).map_err(|e| Error::from_io("send(AF_PACKET)", e));
         match &r {
             Ok(n) => {
@@ -106,7 +108,7 @@ impl RawSender {
             }
             Err(_) => self.counters.count(1, 0, 0),
         }
-        r.map(drop)
+        r.map(|_| true)
     }
 
     /// Send up to 64 frames with one `sendmmsg`; returns how many the
@@ -138,7 +140,7 @@ impl RawSender {
 
     /// Counters so far: every frame counts as sent once the kernel took it,
     /// or as rejected when the `send` failed; nothing is ever pending.
-    pub fn stats(&self) -> TxStats {
+    pub fn tx_stats(&self) -> TxStats {
         let c = &self.counters;
         TxStats {
             queued: c.queued.load(Ordering::Relaxed),
@@ -217,7 +219,7 @@ impl PacketSink for RawSender {
     }
 
     fn send(&mut self, frame: &[u8]) -> Result<bool> {
-        RawSender::send(self, frame).map(|()| true)
+        RawSender::send(self, frame)
     }
 
     /// Nothing is queued; returns the first failed send of a slot since the
@@ -232,6 +234,6 @@ impl PacketSink for RawSender {
     }
 
     fn tx_stats(&mut self) -> TxStats {
-        RawSender::stats(self)
+        RawSender::tx_stats(self)
     }
 }

@@ -439,5 +439,5 @@ fn raw_sender_as_a_packet_sink_checks_the_length_and_reports_a_failed_slot_at_fl
     // The trait's send is the inherent one: the error comes back at once.
     assert_eq!(PacketSink::send(&mut s, &[0; 60]).unwrap_err().raw_os_error(), Some(ENOTSOCK));
     assert!(s.wait_drained(None).unwrap(), "nothing is ever pending");
-    assert_eq!(s.stats().rejected, 2);
+    assert_eq!(s.tx_stats().rejected, 2);
 }

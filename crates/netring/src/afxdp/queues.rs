@@ -134,12 +134,22 @@ impl XdpQueueSet {
     ///
     /// # Errors
     /// `getsockopt(XDP_STATISTICS)` failed on one of them.
-    pub fn stats(&self) -> Result<XdpStats> {
+    pub fn xdp_stats(&self) -> Result<XdpStats> {
         let mut t = XdpStats::default();
         for s in &self.socks {
-            t += s.stats()?;
+            t += s.xdp_stats()?;
         }
         Ok(t)
+    }
+
+    /// Receive counters summed over every socket, the same on every
+    /// backend (this is [`PacketSource::stats`]).
+    ///
+    /// # Errors
+    /// `getsockopt(XDP_STATISTICS)` failed on one of the sockets.
+    pub fn stats(&mut self) -> Result<CaptureStats> {
+        let s = self.xdp_stats()?;
+        Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
     }
 }
 
@@ -156,7 +166,6 @@ impl PacketSource for XdpQueueSet {
 
     /// Sums over the sockets, as [`XdpSocket`]'s `stats`.
     fn stats(&mut self) -> Result<CaptureStats> {
-        let s = XdpQueueSet::stats(self)?;
-        Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
+        XdpQueueSet::stats(self)
     }
 }

@@ -342,13 +342,43 @@ impl XdpSocket {
         Ok(Readiness { rx: r.readable(), tx: r.writable() })
     }
 
-    /// Kernel and user-space counters (`XDP_STATISTICS`, 64-bit,
-    /// cumulative). [`PacketSource::stats`] gives the backend-neutral
-    /// subset.
+    /// Receive counters, the same on every backend (this is
+    /// [`PacketSource::stats`]): frames delivered, frames the kernel dropped
+    /// (`rx_dropped + rx_ring_full`), no freezes. The AF_XDP detail is
+    /// [`xdp_stats`](Self::xdp_stats); the transmit counters are
+    /// [`tx_stats`](Self::tx_stats).
     ///
     /// # Errors
     /// `getsockopt(XDP_STATISTICS)` failed.
-    pub fn stats(&self) -> Result<XdpStats> {
+    pub fn stats(&mut self) -> Result<CaptureStats> {
+        let s = self.xdp_stats()?;
+        Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
+    }
+
+    /// Transmit counters, the same on every backend (this is
+    /// [`PacketSink::tx_stats`]): reaps completions first; a frame is sent
+    /// when the kernel completed it, rejected counts the kernel's
+    /// `tx_invalid_descs`.
+    pub fn tx_stats(&mut self) -> TxStats {
+        self.complete_tx();
+        let rejected = sx::statistics(self.fd.as_fd()).map_or(0, |k| k.tx_invalid_descs);
+        let c = self.tx.counters;
+        TxStats {
+            queued: c.queued,
+            sent: c.completed,
+            bytes: c.completed_bytes,
+            rejected,
+            pending: c.queued.saturating_sub(c.completed + rejected),
+        }
+    }
+
+    /// The AF_XDP counters in full: the kernel's (`XDP_STATISTICS`, 64-bit,
+    /// cumulative) and netring's (frames received, descriptors skipped,
+    /// corrupt ring indices, transmit counts).
+    ///
+    /// # Errors
+    /// `getsockopt(XDP_STATISTICS)` failed.
+    pub fn xdp_stats(&self) -> Result<XdpStats> {
         let k = sx::statistics(self.fd.as_fd())?;
         let corrupt = self.rx.as_ref().map_or(0, |r| r.ring().corrupt_indices())
             + self.tx.ring().map_or(0, Producer::corrupt_indices)
@@ -475,8 +505,7 @@ impl PacketSource for XdpSocket {
     /// `packets` = frames received, `drops` = `rx_dropped + rx_ring_full`,
     /// `freezes` = 0 (AF_XDP has no ring freeze).
     fn stats(&mut self) -> Result<CaptureStats> {
-        let s = XdpSocket::stats(self)?;
-        Ok(CaptureStats { packets: s.received, drops: s.drops(), freezes: 0 })
+        XdpSocket::stats(self)
     }
 }
 
@@ -533,16 +562,7 @@ impl PacketSink for XdpSocket {
     }
 
     fn tx_stats(&mut self) -> TxStats {
-        self.complete_tx();
-        let rejected = sx::statistics(self.fd.as_fd()).map_or(0, |k| k.tx_invalid_descs);
-        let c = self.tx.counters;
-        TxStats {
-            queued: c.queued,
-            sent: c.completed,
-            bytes: c.completed_bytes,
-            rejected,
-            pending: c.queued.saturating_sub(c.completed + rejected),
-        }
+        XdpSocket::tx_stats(self)
     }
 }
 

@@ -319,7 +319,7 @@ impl AsyncSink for Injector {
     }
 
     fn in_flight(&mut self) -> usize {
-        self.stats().pending as usize
+        self.tx_stats().pending as usize
     }
 }
 
