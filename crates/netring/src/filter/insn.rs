@@ -24,6 +24,14 @@ const _: () = {
     assert!(std::mem::offset_of!(Instruction, k) == 4);
 };
 
+/// `(code, jt, jf, k)`: the fields in the kernel's order, for the system
+/// calls that hand a program to the kernel.
+impl From<Instruction> for (u16, u8, u8, u32) {
+    fn from(i: Instruction) -> Self {
+        (i.code, i.jt, i.jf, i.k)
+    }
+}
+
 impl Instruction {
     /// An instruction from all four fields.
     pub const fn new(code: u16, jt: u8, jf: u8, k: u32) -> Self {

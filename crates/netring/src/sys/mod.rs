@@ -112,19 +112,42 @@ unsafe impl Pod for tpacket::packet_mreq {}
 unsafe impl Pod for tpacket::sockaddr_ll {}
 // SAFETY: two 64-bit integers on the 64-bit targets this crate builds for.
 unsafe impl Pod for libc::timeval {}
-// SAFETY: `struct sock_filter`: u16, u8, u8, u32 — 8 bytes, no padding, no pointer.
-unsafe impl Pod for crate::filter::Instruction {}
+/// `struct sock_filter`: one classic BPF instruction as the kernel reads it.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct sock_filter {
+    /// opcode
+    pub code: u16,
+    /// jump offset if true
+    pub jt: u8,
+    /// jump offset if false
+    pub jf: u8,
+    /// generic field
+    pub k: u32,
+}
+
+const _: () = assert!(size_of::<sock_filter>() == 8);
+
+// SAFETY: u16, u8, u8, u32 — 8 bytes, no padding, no pointer.
+unsafe impl Pod for sock_filter {}
 
 /// `setsockopt` with a `struct sock_fprog` pointing at `program`
-/// (`SO_ATTACH_FILTER`, `PACKET_FANOUT_DATA`): the kernel copies the
-/// program during the call.
-pub fn set_sock_fprog(
+/// (`SO_ATTACH_FILTER`, `PACKET_FANOUT_DATA`), each instruction given as
+/// `(code, jt, jf, k)`: the kernel copies the program during the call.
+pub fn set_sock_fprog<I: Copy + Into<(u16, u8, u8, u32)>>(
     fd: BorrowedFd<'_>,
     level: i32,
     name: i32,
-    program: &[crate::filter::Instruction],
+    program: &[I],
     call: &'static str,
 ) -> Result<()> {
+    let program: Vec<sock_filter> = program
+        .iter()
+        .map(|&i| {
+            let (code, jt, jf, k) = i.into();
+            sock_filter { code, jt, jf, k }
+        })
+        .collect();
     // `struct sock_fprog` on 64-bit: u16 len, 6 bytes of padding, a pointer.
     let mut fprog = [0u8; 16];
     fprog[..2].copy_from_slice(&(program.len() as u16).to_ne_bytes());

@@ -10,7 +10,6 @@ use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use super::errno;
 use super::tpacket as tp;
 use crate::error::{Error, Result};
-use crate::filter::Instruction;
 
 /// What a packet socket's bytes start with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,7 +150,7 @@ pub fn statistics(sock: BorrowedFd<'_>) -> Result<tp::tpacket_stats_v3> {
 
 /// `SO_ATTACH_FILTER`: replace the socket's classic BPF filter with
 /// `program`, atomically.
-pub fn attach_filter(sock: BorrowedFd<'_>, program: &[Instruction]) -> Result<()> {
+pub fn attach_filter<I: Copy + Into<(u16, u8, u8, u32)>>(sock: BorrowedFd<'_>, program: &[I]) -> Result<()> {
     super::set_sock_fprog(sock, tp::SOL_SOCKET, tp::SO_ATTACH_FILTER, program, "setsockopt(SO_ATTACH_FILTER)")
 }
 
@@ -207,7 +206,7 @@ pub fn fanout(sock: BorrowedFd<'_>) -> Result<u32> {
 }
 
 /// `PACKET_FANOUT_DATA` with a classic BPF program (fanout mode `cbpf`).
-pub fn set_fanout_cbpf(sock: BorrowedFd<'_>, program: &[Instruction]) -> Result<()> {
+pub fn set_fanout_cbpf<I: Copy + Into<(u16, u8, u8, u32)>>(sock: BorrowedFd<'_>, program: &[I]) -> Result<()> {
     super::set_sock_fprog(sock, tp::SOL_PACKET, tp::PACKET_FANOUT_DATA, program, "setsockopt(PACKET_FANOUT_DATA)")
 }
 
