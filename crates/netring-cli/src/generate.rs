@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use netring::testkit::SeqFrames;
 use netring::{Error, PacketSink, SinkSlot};
 
-use crate::args::{Limits, NetnsArg, Report};
+use crate::args::{Limits, NetnsArg, Report, check_range};
 use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
@@ -25,7 +25,7 @@ pub struct Args {
     /// Frame size in bytes, Ethernet header included (60..=MTU+14).
     #[arg(short, long, default_value_t = 60)]
     size: usize,
-    /// Frames per second, spread evenly (default: as fast as possible). A
+    /// Frames per second, spread evenly (1e-3..=1e9; default: as fast as possible). A
     /// preempted generator catches up, so on a busy host run it under
     /// SCHED_FIFO for even gaps: `chrt -f 50 netring gen --rate …`.
     #[arg(long)]
@@ -70,12 +70,8 @@ fn parse_ethertype(s: &str) -> Result<u16, String> {
 
 /// Run `netring gen`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    if a.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-        return Err(Error::InvalidConfig {
-            name: "rate",
-            value: format!("{}", a.rate.unwrap_or_default()),
-            rule: "must be a positive number of frames per second".into(),
-        });
+    if let Some(r) = a.rate {
+        check_range("rate", r, pace::MIN_RATE, pace::MAX_RATE, "a number of frames per second")?;
     }
     a.tx.check_batch()?;
     let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;

@@ -42,7 +42,8 @@ pub struct Args {
     /// 1 MiB, or the --profile's).
     #[arg(long)]
     pub(super) block_size: Option<usize>,
-    /// Number of ring blocks (default 16, or the --profile's).
+    /// Number of ring blocks (default 64, or the --profile's). The ring
+    /// (blocks x block size) must fit in the memory available.
     #[arg(long)]
     pub(super) block_count: Option<usize>,
     /// Block retire timeout in milliseconds (default 50, or the --profile's).
@@ -160,7 +161,8 @@ pub struct CaptureMore {
     /// override single values).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<RingProfile>,
-    /// Capture with N threads, each with its own socket in one fanout group.
+    /// Capture with N threads, each with its own socket in one fanout group
+    /// (1..=256, the kernel's group limit; N rings must fit in memory).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub fanout: usize,
     /// How the kernel spreads packets over the group.

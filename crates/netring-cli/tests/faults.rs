@@ -1,0 +1,122 @@
+//! The bad-input and fault matrix of `netring` (issue 15): values far out
+//! of range, signals, write errors and files that are not what they claim.
+//! Every case ends with a one-line error naming the value and the limit, or
+//! with a documented clean stop — never a panic (exit 101), a hang, or a
+//! count that disagrees with the file. Needs root, `ip` and `setpriv`.
+
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{BIN, finish, json_of, netring_in, scratch, veth};
+
+/// `netring ARGS` as uid 65534 with no capabilities: a check that should
+/// refuse the arguments before any socket is opened shows itself by its
+/// message; were it missing, the run would stop at `socket()` (EPERM)
+/// rather than reach the kernel with a huge request.
+fn unprivileged(args: &[&str]) -> Output {
+    let _ = veth(); // asserts root, which setpriv needs to switch users
+    netring::testkit::require_tool("setpriv");
+    Command::new("setpriv")
+        .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all", BIN])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+/// The one stderr line of a failed run.
+fn one_line_error(out: &Output) -> String {
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+    err.trim().to_owned()
+}
+
+#[test]
+fn a_ring_larger_than_memory_is_refused_before_any_socket() {
+    let t0 = Instant::now();
+    let out = unprivileged(&["capture", "-i", "lo", "--block-count", "1000000", "-c", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = one_line_error(&out);
+    assert!(
+        err.starts_with(
+            "netring: invalid block_count = 1000000: a ring of 1000000 blocks x 1048576 bytes = 1048576000000 bytes"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("MemAvailable") && err.contains("MemTotal"), "{err}");
+    assert!(t0.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn fanout_beyond_the_group_limit_or_memory_is_refused_before_any_socket() {
+    let out = unprivileged(&["capture", "-i", "lo", "--fanout", "100000", "-c", "1"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        one_line_error(&out),
+        "netring: invalid fanout = 100000: must be 1..=256 sockets: the kernel's limit for one fanout group \
+         (PACKET_FANOUT refuses the next with ENOSPC)"
+    );
+    // 200 rings of 4 GiB: within the group limit, beyond any memory here.
+    let out = unprivileged(&["capture", "-i", "lo", "--fanout", "200", "--block-count", "4096", "-c", "1"]);
+    let err = one_line_error(&out);
+    assert!(
+        err.starts_with("netring: invalid fanout = 200: 200 rings of 4096 blocks x 1048576 bytes = 858993459200 bytes"),
+        "{err}"
+    );
+    assert!(err.contains("MemAvailable"), "{err}");
+}
+
+#[test]
+fn huge_durations_and_factors_are_refused_naming_the_value_and_the_limit() {
+    let _ = veth();
+    let missing = scratch("no-such.pcap");
+    let missing = missing.to_str().unwrap();
+    for (args, value) in [
+        (vec!["capture", "-i", "lo", "-d", "1e20"], "1e20"),
+        (vec!["gen", "-i", "lo", "-d", "1e30"], "1e30"),
+        (vec!["bridge", "-a", "lo", "-b", "lo", "-d", "1e30"], "1e30"),
+        (vec!["stats", "-i", "lo", "--interval", "1e30"], "1e30"),
+        (vec!["capture", "-i", "lo", "-G", "1e300", "-w", "/tmp/x/%s.pcap"], "1e300"),
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: a usage error, not a panic: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(value) && err.contains("1e9 s"), "{args:?}: {err}");
+    }
+    for (args, expected) in [
+        (
+            vec!["replay", "-i", "lo", missing, "--speed", "1e-30"],
+            "invalid speed = 1e-30: must be a factor from 1e-6 to 1e6",
+        ),
+        (
+            vec!["replay", "-i", "lo", missing, "--rate", "1e-30"],
+            "invalid rate = 1e-30: must be a number of frames per second from 1e-3 to 1e9",
+        ),
+        (
+            vec!["gen", "-i", "lo", "--rate", "1e-30"],
+            "invalid rate = 1e-30: must be a number of frames per second from 1e-3 to 1e9",
+        ),
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {out:?}");
+        assert_eq!(one_line_error(&out), format!("netring: {expected}"), "{args:?}");
+    }
+}
+
+#[test]
+fn replay_loop_0_of_a_file_without_records_ends_at_once() {
+    let l = veth();
+    let file = scratch("empty.pcap");
+    netring::pcap::PcapWriter::create(&file, 65535).unwrap().into_inner().unwrap();
+    let child = netring_in(&l.a, &["replay", "-i", &l.a.name, file.to_str().unwrap(), "--loop", "0", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json_of(&out)["packets"], 0);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("a pass sent no frame (the file holds no records): not playing it again"), "{err}");
+    std::fs::remove_file(file).unwrap();
+}
