@@ -2,6 +2,7 @@
 //! AF_XDP socket, at top speed or paced evenly by the clock.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -12,6 +13,7 @@ use crate::args::{Limits, NetnsArg, Report, check_range};
 use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
+use crate::signals::Live;
 
 /// Arguments of `netring gen`.
 #[derive(Debug, clap::Args)]
@@ -88,7 +90,8 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
             rule: format!("must be 60..={max} (MTU + link header of {})", a.interface),
         });
     }
-    let stop = crate::signals::on_stop(|| {})?;
+    let live = Arc::new(Live::default());
+    let stop = crate::signals::on_stop("gen", Some(Arc::clone(&live)), || {})?;
     let stopped = || stop.load(Ordering::Acquire);
     let frames = SeqFrames { dst: a.dst_mac, src: a.src_mac, ethertype: a.ethertype };
     let limit = a.limits.count.unwrap_or(u64::MAX);
@@ -131,6 +134,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
                 seq += 1;
             }
             inj.flush()?;
+            live.set(seq, seq * a.size as u64);
             progress.show(|| {
                 let s = inj.tx_stats();
                 format!(

@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -14,6 +15,7 @@ use crate::args::{NetnsArg, Report, check_range};
 use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
+use crate::signals::Live;
 
 /// Arguments of `netring replay`.
 #[derive(Debug, clap::Args)]
@@ -94,7 +96,8 @@ fn replay<S: PacketSink>(
     inj: &mut S,
 ) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
-    let stop = crate::signals::on_stop(|| {})?;
+    let live = Arc::new(Live::default());
+    let stop = crate::signals::on_stop("replay", Some(Arc::clone(&live)), || {})?;
     let stopped = || stop.load(Ordering::Acquire);
     let mut progress = Progress::new(a.report.quiet || a.report.json());
 
@@ -148,6 +151,7 @@ fn replay<S: PacketSink>(
                 slot.copy_from_slice(rec.data);
                 slot.send();
                 queued += 1;
+                live.add(1, rec.data.len() as u64);
                 in_batch += 1;
                 if target.is_some() || in_batch >= a.tx.batch {
                     inj.flush()?;

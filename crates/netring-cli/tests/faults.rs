@@ -4,11 +4,15 @@
 //! with a documented clean stop — never a panic (exit 101), a hang, or a
 //! count that disagrees with the file. Needs root, `ip` and `setpriv`.
 
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 mod common;
 use common::{BIN, finish, json_of, netring_in, scratch, veth};
+use netring::RawSender;
+use netring::testkit::{SeqFrames, VethLink};
 
 /// `netring ARGS` as uid 65534 with no capabilities: a check that should
 /// refuse the arguments before any socket is opened shows itself by its
@@ -118,5 +122,97 @@ fn replay_loop_0_of_a_file_without_records_ends_at_once() {
     assert_eq!(json_of(&out)["packets"], 0);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("a pass sent no frame (the file holds no records): not playing it again"), "{err}");
+    std::fs::remove_file(file).unwrap();
+}
+
+/// Start a capture in `link.b`'s namespace; its stderr lines arrive on the
+/// receiver (the first, "listening on", already read).
+fn capture_with_stderr(link: &VethLink, args: &[&str]) -> (Child, Receiver<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = netring_in(&link.b, args).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(10)).expect("a first stderr line");
+    assert!(first.contains("listening on"), "{first}");
+    (child, rx)
+}
+
+/// Send `n` numbered frames of `len` bytes from `link.a`.
+fn send_frames(link: &VethLink, n: u64, len: usize) {
+    let tx: RawSender = link.a.run(RawSender::open).unwrap().unwrap();
+    let g = SeqFrames::default();
+    for seq in 0..n {
+        tx.send(&g.build(seq, len)).unwrap();
+    }
+}
+
+fn kill(child: &Child, sig: &str) {
+    assert!(Command::new("kill").args([&format!("-{sig}"), &child.id().to_string()]).status().unwrap().success());
+}
+
+/// The records of `path`, read back with netring's reader.
+fn records(path: &Path) -> Vec<Vec<u8>> {
+    let mut r = netring::pcap::Reader::open(path).unwrap();
+    let mut out = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        out.push(rec.data.to_vec());
+    }
+    out
+}
+
+/// SIGHUP, SIGUSR2, SIGALRM (and SIGTERM, as before) end a capture as
+/// SIGINT does: exit 0, the summary, and every counted frame in the file.
+#[test]
+fn terminating_signals_stop_cleanly_with_every_counted_frame_in_the_file() {
+    let l = veth();
+    for sig in ["HUP", "USR2", "ALRM", "TERM"] {
+        let file = scratch(&format!("sig-{sig}.pcap"));
+        let path = file.to_str().unwrap();
+        let (child, _err) =
+            capture_with_stderr(&l, &["capture", "-i", &l.b.name, "--json", "-q", "--timeout-ms", "10", "-w", path]);
+        send_frames(&l, 1000, 80);
+        std::thread::sleep(Duration::from_millis(400));
+        kill(&child, sig);
+        let out = finish(child, Duration::from_secs(5));
+        assert_eq!(out.status.code(), Some(0), "SIG{sig} is a clean stop: {out:?}");
+        let v = json_of(&out);
+        assert_eq!(v["packets"], 1000, "SIG{sig}");
+        assert_eq!(v["bytes"], 1000 * 80, "SIG{sig}");
+        let recs = records(&file);
+        assert_eq!(recs.len(), 1000, "SIG{sig}: the file holds exactly the counted frames");
+        let g = SeqFrames::default();
+        for (i, r) in recs.iter().enumerate() {
+            assert_eq!(g.verify(r), Some(i as u64), "SIG{sig}: record {i}");
+        }
+        std::fs::remove_file(file).unwrap();
+    }
+}
+
+/// SIGUSR1 prints the counters so far on stderr and the capture goes on.
+#[test]
+fn sigusr1_prints_the_counters_and_the_capture_goes_on() {
+    let l = veth();
+    let file = scratch("usr1.pcap");
+    let path = file.to_str().unwrap();
+    let (child, err) =
+        capture_with_stderr(&l, &["capture", "-i", &l.b.name, "--json", "-q", "--timeout-ms", "10", "-w", path]);
+    send_frames(&l, 300, 100);
+    std::thread::sleep(Duration::from_millis(400));
+    kill(&child, "USR1");
+    let line = err.recv_timeout(Duration::from_secs(5)).expect("a SIGUSR1 line");
+    assert!(line.starts_with("netring capture: 300 packets (30000 bytes) so far, "), "{line}");
+    assert!(child.id() > 0);
+    send_frames(&l, 200, 100);
+    std::thread::sleep(Duration::from_millis(400));
+    kill(&child, "INT");
+    let out = finish(child, Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(json_of(&out)["packets"], 500, "SIGUSR1 did not end the run");
+    assert_eq!(records(&file).len(), 500);
     std::fs::remove_file(file).unwrap();
 }
