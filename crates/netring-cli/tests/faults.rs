@@ -216,3 +216,103 @@ fn sigusr1_prints_the_counters_and_the_capture_goes_on() {
     assert_eq!(records(&file).len(), 500);
     std::fs::remove_file(file).unwrap();
 }
+
+/// `-w /dev/full`: the file header cannot be written, so the run fails at
+/// once (not after its duration) naming the file.
+#[test]
+fn writing_to_dev_full_fails_at_once_naming_the_file() {
+    let l = veth();
+    let t0 = Instant::now();
+    let out =
+        netring_in(&l.b, &["capture", "-i", &l.b.name, "-d", "20", "--json", "-w", "/dev/full"]).output().unwrap();
+    assert!(t0.elapsed() < Duration::from_secs(5), "failed at once");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().last().unwrap(), "netring: write /dev/full: no space left on device (os error 28)", "{err}");
+}
+
+/// A file the user may not write is a permission error on that file, not a
+/// missing capability: after `-Z nobody`, and for an unprivileged user.
+#[test]
+fn file_permission_errors_name_the_file_not_a_capability() {
+    let l = veth();
+    let ro = scratch("read-only.pcap");
+    std::fs::write(&ro, b"").unwrap();
+    std::fs::set_permissions(&ro, std::os::unix::fs::PermissionsExt::from_mode(0o444)).unwrap();
+    let out = netring_in(&l.b, &["capture", "-i", &l.b.name, "-c", "1", "-Z", "nobody", "-w", ro.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(one_line_error(&out), format!("netring: create {}: permission denied (os error 13)", ro.display()));
+    std::fs::remove_file(&ro).unwrap();
+
+    let input = scratch("perm-in.pcap");
+    netring::pcap::PcapWriter::create(&input, 65535).unwrap().into_inner().unwrap();
+    std::fs::set_permissions(&input, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let out = unprivileged(&["filter", "-r", input.to_str().unwrap(), "-w", "/root/netring-denied.pcap", "ip"]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(one_line_error(&out), "netring: create /root/netring-denied.pcap: permission denied (os error 13)");
+    std::fs::remove_file(input).unwrap();
+}
+
+/// `filter -r` of a file with a corrupt record: the records before it are
+/// written, and `--json` still reports them before the error.
+#[test]
+fn filter_of_a_corrupt_file_still_reports_and_keeps_what_it_wrote() {
+    let _ = veth();
+    let input = scratch("corrupt-in.pcap");
+    let output = scratch("corrupt-out.pcap");
+    let mut w = netring::pcap::PcapWriter::create(&input, 65535).unwrap();
+    let g = SeqFrames::default();
+    for seq in 0..10 {
+        w.write(netring::Timestamp::new(seq, 0), 60, &g.build(seq, 60)).unwrap();
+    }
+    drop(w.into_inner().unwrap());
+    // A record header that claims more bytes than follow.
+    let mut f = std::fs::OpenOptions::new().append(true).open(&input).unwrap();
+    std::io::Write::write_all(&mut f, &[0, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 100, 0, 0, 0, 1, 2]).unwrap();
+    drop(f);
+    let out = Command::new(BIN)
+        .args([
+            "filter",
+            "-r",
+            input.to_str().unwrap(),
+            "-w",
+            output.to_str().unwrap(),
+            "--json",
+            "ether",
+            "proto",
+            "0x88b5",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let v = json_of(&out);
+    assert_eq!((v["records"].as_u64(), v["packets"].as_u64()), (Some(10), Some(10)), "{v}");
+    assert!(v.get("written").is_none(), "every matched record was written: {v}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.lines().last().unwrap().contains("at byte offset 784"), "{err}");
+    assert_eq!(records(&output).len(), 10);
+    std::fs::remove_file(input).unwrap();
+    std::fs::remove_file(output).unwrap();
+}
+
+/// `--netns`: a missing path is named, a file that is no namespace is
+/// named, and entering one without privileges names CAP_SYS_ADMIN.
+#[test]
+fn netns_errors_name_the_path_and_cap_sys_admin() {
+    let l = veth();
+    let out = Command::new(BIN).args(["capture", "--netns", "./no-such-ns", "-i", "lo", "-c", "1"]).output().unwrap();
+    assert_eq!(
+        one_line_error(&out),
+        "netring: invalid netns = ./no-such-ns: no such network namespace (./no-such-ns does not exist)"
+    );
+    let out = Command::new(BIN).args(["capture", "--netns", "/etc/hostname", "-i", "lo", "-c", "1"]).output().unwrap();
+    assert_eq!(
+        one_line_error(&out),
+        "netring: invalid netns = /etc/hostname: /etc/hostname is not a network namespace (setns refused it: EINVAL)"
+    );
+    let out = unprivileged(&["capture", "--netns", l.b.ns.name(), "-i", &l.b.name, "-c", "1"]);
+    let err = one_line_error(&out);
+    assert!(err.contains("setns(CLONE_NEWNET): permission denied: CAP_SYS_ADMIN is required"), "{err}");
+}

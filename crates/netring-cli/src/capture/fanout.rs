@@ -270,10 +270,12 @@ fn merged(
         }
     }
     let counts = isb(&stats, out.tally.packets, start_ts);
-    if let Some(w) = out.writer.take()
-        && let Err(e) = w.finish(Some(counts))
-    {
-        outcome = outcome.and(Err(e));
+    if let Some(w) = out.writer.take() {
+        let (n, r) = w.finish_counted(Some(counts));
+        out.tally.written = Some(n);
+        if let Err(e) = r {
+            outcome = outcome.and(Err(e));
+        }
     }
     Ok((out.tally, stats, outcome))
 }
@@ -350,8 +352,15 @@ fn split(
                 let mut tally = Tally::default();
                 let r = record(a, &mut cap, &mut writer, claimed, stops, &mut tally, live);
                 let stats = cap.stats().unwrap_or_default();
-                let closed = writer.map(|w| w.finish(Some(isb(&stats, tally.packets, start_ts)))).transpose();
-                results.lock().expect("results").push((tally, stats, r.and(closed.map(drop))));
+                let closed = match writer {
+                    Some(w) => {
+                        let (n, closed) = w.finish_counted(Some(isb(&stats, tally.packets, start_ts)));
+                        tally.written = Some(n);
+                        closed
+                    }
+                    None => Ok(()),
+                };
+                results.lock().expect("results").push((tally, stats, r.and(closed)));
                 running.fetch_sub(1, Ordering::Release);
             });
         }
@@ -368,6 +377,9 @@ fn split(
     for (t, s, r) in results.into_inner().expect("results") {
         tally.packets += t.packets;
         tally.bytes += t.bytes;
+        if let Some(n) = t.written {
+            tally.written = Some(tally.written.unwrap_or(0) + n);
+        }
         stats = stats + s;
         outcome = outcome.and(r);
     }

@@ -102,7 +102,14 @@ pub(super) fn capture_loop<S: PacketSource>(
         start: start_ts,
         end: Timestamp::now(),
     };
-    let flushed = writer.map(|w| w.finish(Some(counts))).transpose();
+    let (written, flushed) = match writer {
+        Some(w) => {
+            let (n, r) = w.finish_counted(Some(counts));
+            (Some(n), r)
+        }
+        None => (None, Ok(())),
+    };
+    tally.written = written;
     report(a, &tally, &stats, seconds);
     outcome?;
     flushed?;

@@ -93,7 +93,7 @@ impl Reader<BufReader<File>> {
     /// neither pcap nor pcapng (bad magic) or its header is cut short.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let p = path.as_ref();
-        let file = File::open(p).map_err(|e| Error::from_io("open capture file", e))?;
+        let file = File::open(p).map_err(|e| Error::file("open", p, e))?;
         Self::new(BufReader::with_capacity(1 << 16, file), p.display().to_string())
     }
 }
@@ -194,7 +194,7 @@ impl<R: Read> Reader<R> {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io("read capture file", e)),
+                Err(e) => return Err(Error::file("read", self.path.clone(), e)),
             }
         }
         Ok(self.end - self.start >= n)
