@@ -64,13 +64,11 @@ fn filter_file(a: &Args, program: &netring::filter::Program, input: &std::path::
     let started = std::time::Instant::now();
     let mut reader = Reader::open(input)?;
     if reader.linktype() != LINKTYPE_ETHERNET {
-        return Err(Error::Unsupported {
-            feature: "filtering this link type",
-            detail: format!(
-                "{} has link type {}; only Ethernet (1) can be filtered",
-                input.display(),
-                reader.linktype()
-            ),
+        // netring's limit, not the kernel's.
+        return Err(Error::InvalidConfig {
+            name: "file",
+            value: input.display().to_string(),
+            rule: format!("has link type {}: netring filters only Ethernet (link type 1) files", reader.linktype()),
         });
     }
     let mut writer =

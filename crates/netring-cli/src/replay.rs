@@ -75,13 +75,11 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     // Open the file first: a bad file fails before anything is sent.
     let first = Reader::open(&a.file)?;
     if first.linktype() != LINKTYPE_ETHERNET {
-        return Err(Error::Unsupported {
-            feature: "replaying this link type",
-            detail: format!(
-                "{} has link type {}; only Ethernet (1) can be replayed",
-                a.file.display(),
-                first.linktype()
-            ),
+        // netring's limit, not the kernel's.
+        return Err(Error::InvalidConfig {
+            name: "file",
+            value: a.file.display().to_string(),
+            rule: format!("has link type {}: netring replays only Ethernet (link type 1) files", first.linktype()),
         });
     }
     let mut sink = a.tx.open(&a.interface, None, a.ns.name())?;

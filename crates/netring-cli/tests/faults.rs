@@ -316,3 +316,63 @@ fn netns_errors_name_the_path_and_cap_sys_admin() {
     let err = one_line_error(&out);
     assert!(err.contains("setns(CLONE_NEWNET): permission denied: CAP_SYS_ADMIN is required"), "{err}");
 }
+
+/// A pcap file header with `version` and `linktype`, then one 60-byte record.
+fn pcap_with(version: (u16, u16), linktype: u32) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend(0xa1b2_c3d4u32.to_ne_bytes());
+    b.extend(version.0.to_ne_bytes());
+    b.extend(version.1.to_ne_bytes());
+    b.extend([0; 8]);
+    b.extend(65535u32.to_ne_bytes());
+    b.extend(linktype.to_ne_bytes());
+    b.extend([0; 8]);
+    b.extend(60u32.to_ne_bytes());
+    b.extend(60u32.to_ne_bytes());
+    b.extend([0xab; 60]);
+    b
+}
+
+/// Files netring cannot use say why: a link type netring does not handle
+/// is netring's limit (not the kernel's), an unknown pcap version is named.
+#[test]
+fn unusable_files_say_what_netring_does_not_take() {
+    let l = veth();
+    let odd = scratch("linktype-9999.pcap");
+    std::fs::write(&odd, pcap_with((2, 4), 9999)).unwrap();
+    let p = odd.to_str().unwrap();
+    let out = Command::new(BIN).args(["filter", "-r", p, "ip"]).output().unwrap();
+    assert_eq!(
+        one_line_error(&out),
+        format!("netring: invalid file = {p}: has link type 9999: netring filters only Ethernet (link type 1) files")
+    );
+    let out = netring_in(&l.a, &["replay", "-i", &l.a.name, p]).output().unwrap();
+    assert_eq!(
+        one_line_error(&out),
+        format!("netring: invalid file = {p}: has link type 9999: netring replays only Ethernet (link type 1) files")
+    );
+    let old = scratch("version-0.pcap");
+    std::fs::write(&old, pcap_with((0, 0), 1)).unwrap();
+    let p = old.to_str().unwrap();
+    let out = Command::new(BIN).args(["filter", "-r", p, "ip"]).output().unwrap();
+    assert_eq!(
+        one_line_error(&out),
+        format!("netring: {p}: pcap version 0.0: only version 2 (2.4, as libpcap writes) is known at byte offset 4")
+    );
+    std::fs::remove_file(odd).unwrap();
+    std::fs::remove_file(old).unwrap();
+}
+
+/// `-G 1 -w fixed.pcap` would overwrite its file every second: refused,
+/// with the way out.
+#[test]
+fn time_rotation_into_one_fixed_name_is_refused() {
+    let l = veth();
+    let fixed = scratch("fixed.pcap");
+    let out =
+        netring_in(&l.b, &["capture", "-i", &l.b.name, "-G", "1", "-w", fixed.to_str().unwrap()]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err = one_line_error(&out);
+    assert!(err.contains("with -G 1 every new file would get the same name and overwrite the last one"), "{err}");
+    assert!(!fixed.exists(), "refused before any file");
+}
