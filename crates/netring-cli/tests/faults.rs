@@ -376,3 +376,66 @@ fn time_rotation_into_one_fixed_name_is_refused() {
     assert!(err.contains("with -G 1 every new file would get the same name and overwrite the last one"), "{err}");
     assert!(!fixed.exists(), "refused before any file");
 }
+
+/// A 1 MiB tmpfs of the test's own, unmounted on drop.
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(name: &str) -> Self {
+        let dir = scratch(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&dir).status().unwrap();
+        assert!(ok.success(), "mount a 1 MiB tmpfs on {}", dir.display());
+        Self(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
+
+/// A disk that fills up mid-capture: the run ends at once naming the file,
+/// the file ends with a whole record, and `--json` says how many records it
+/// holds (`written`) beside the packets counted.
+#[test]
+fn a_full_disk_ends_the_capture_with_a_valid_file_and_true_counts() {
+    let l = veth();
+    let disk = SmallDisk::mount("small-disk");
+    let file = disk.0.join("cap.pcap");
+    let path = file.to_str().unwrap();
+    let (child, err_lines) =
+        capture_with_stderr(&l, &["capture", "-i", &l.b.name, "--json", "-q", "--timeout-ms", "10", "-w", path]);
+    let t0 = Instant::now();
+    // 3 MB of frames for a 1 MiB disk, in bursts the ring holds.
+    let tx: RawSender = l.a.run(RawSender::open).unwrap().unwrap();
+    let g = SeqFrames::default();
+    for seq in 0..3000u64 {
+        if tx.send(&g.build(seq, 1000)).is_err() {
+            break;
+        }
+        if seq % 500 == 499 {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    let out = finish(child, Duration::from_secs(10));
+    assert!(t0.elapsed() < Duration::from_secs(5), "the write error ended the run");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let err: Vec<String> = std::iter::from_fn(|| err_lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    assert_eq!(
+        err.last().map(String::as_str),
+        Some(format!("netring: write {path}: no space left on device (os error 28)").as_str()),
+        "{err:?}"
+    );
+    let v = json_of(&out);
+    let recs = records(&file);
+    assert!(recs.len() > 500, "{} records", recs.len());
+    assert_eq!(v["written"].as_u64(), Some(recs.len() as u64), "{v}");
+    assert!(v["packets"].as_u64().unwrap() > recs.len() as u64, "{v}");
+    for (i, r) in recs.iter().enumerate() {
+        assert_eq!(g.verify(r), Some(i as u64), "record {i}");
+    }
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 24 + 1016 * recs.len() as u64, "no partial record");
+}
