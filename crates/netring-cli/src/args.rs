@@ -9,7 +9,8 @@
 //! `#[command(mut_arg("quiet", |a| a.help("…")))]`.
 //!
 //! `--netns NAME` runs the work on a thread inside the named namespace
-//! (`/run/netns/NAME`, or a path such as `/proc/PID/ns/net`), and the
+//! (`/run/netns/NAME`, or any name with a `/` as a path such as
+//! `/proc/PID/ns/net`), and the
 //! sockets it opens stay there — no `ip netns exec` needed.
 
 use std::time::{Duration, Instant};
@@ -79,8 +80,8 @@ impl Until {
 /// The `--netns` option.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NetnsArg {
-    /// Run inside this network namespace (a name from `ip netns`, or a path
-    /// such as /proc/PID/ns/net). Needs CAP_SYS_ADMIN.
+    /// Run inside this network namespace (a name from `ip netns`, or, with
+    /// a `/`, a path such as /proc/PID/ns/net or ./ns). Needs CAP_SYS_ADMIN.
     #[arg(long, value_name = "NAME")]
     pub netns: Option<String>,
 }

@@ -439,3 +439,34 @@ fn a_full_disk_ends_the_capture_with_a_valid_file_and_true_counts() {
     }
     assert_eq!(std::fs::metadata(&file).unwrap().len(), 24 + 1016 * recs.len() as u64, "no partial record");
 }
+
+/// The other long-running verbs take the same signals: `gen` prints its
+/// counters on SIGUSR1 and goes on, and ends cleanly on SIGHUP.
+#[test]
+fn gen_prints_counters_on_sigusr1_and_stops_cleanly_on_sighup() {
+    use std::io::{BufRead, BufReader};
+    let l = veth();
+    let mut child = netring_in(&l.a, &["gen", "-i", &l.a.name, "--rate", "2000", "-q", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = BufReader::new(child.stderr.take().unwrap());
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    kill(&child, "USR1");
+    let line = rx.recv_timeout(Duration::from_secs(5)).expect("a SIGUSR1 line");
+    assert!(line.starts_with("netring gen: ") && line.contains(" packets (") && line.ends_with(" s"), "{line}");
+    let n: u64 = line["netring gen: ".len()..].split(' ').next().unwrap().parse().unwrap();
+    assert!(n > 0, "{line}");
+    std::thread::sleep(Duration::from_millis(200));
+    kill(&child, "HUP");
+    let out = finish(child, Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(0), "SIGHUP is a clean stop: {out:?}");
+    assert!(json_of(&out)["packets"].as_u64().unwrap() >= n);
+}
