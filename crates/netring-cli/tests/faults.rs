@@ -222,13 +222,20 @@ fn sigusr1_prints_the_counters_and_the_capture_goes_on() {
 #[test]
 fn writing_to_dev_full_fails_at_once_naming_the_file() {
     let l = veth();
-    let t0 = Instant::now();
-    let out =
-        netring_in(&l.b, &["capture", "-i", &l.b.name, "-d", "20", "--json", "-w", "/dev/full"]).output().unwrap();
-    assert!(t0.elapsed() < Duration::from_secs(5), "failed at once");
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.lines().last().unwrap(), "netring: write /dev/full: no space left on device (os error 28)", "{err}");
+    for extra in [&[][..], &["-F", "pcapng"], &["--fanout", "2"]] {
+        let t0 = Instant::now();
+        let mut args = vec!["capture", "-i", &l.b.name, "-d", "20", "--json", "-w", "/dev/full"];
+        args.extend_from_slice(extra);
+        let out = netring_in(&l.b, &args).output().unwrap();
+        assert!(t0.elapsed() < Duration::from_secs(5), "{extra:?}: failed at once");
+        assert_eq!(out.status.code(), Some(1), "{extra:?}: {out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            err.lines().last().unwrap(),
+            "netring: write /dev/full: no space left on device (os error 28)",
+            "{extra:?}: {err}"
+        );
+    }
 }
 
 /// A file the user may not write is a permission error on that file, not a
@@ -399,45 +406,62 @@ impl Drop for SmallDisk {
 
 /// A disk that fills up mid-capture: the run ends at once naming the file,
 /// the file ends with a whole record, and `--json` says how many records it
-/// holds (`written`) beside the packets counted.
+/// holds (`written`) beside the packets counted — for one reader, and for a
+/// fanout group writing one file per thread (`--split`), where the thread
+/// that hit the error stops the others.
 #[test]
 fn a_full_disk_ends_the_capture_with_a_valid_file_and_true_counts() {
     let l = veth();
-    let disk = SmallDisk::mount("small-disk");
-    let file = disk.0.join("cap.pcap");
-    let path = file.to_str().unwrap();
-    let (child, err_lines) =
-        capture_with_stderr(&l, &["capture", "-i", &l.b.name, "--json", "-q", "--timeout-ms", "10", "-w", path]);
-    let t0 = Instant::now();
-    // 3 MB of frames for a 1 MiB disk, in bursts the ring holds.
-    let tx: RawSender = l.a.run(RawSender::open).unwrap().unwrap();
-    let g = SeqFrames::default();
-    for seq in 0..3000u64 {
-        if tx.send(&g.build(seq, 1000)).is_err() {
-            break;
+    for split in [false, true] {
+        let disk = SmallDisk::mount(&format!("small-disk-{split}"));
+        let file = disk.0.join("cap.pcap");
+        let path = file.to_str().unwrap();
+        let mut args = vec!["capture", "-i", &l.b.name, "--json", "-q", "--timeout-ms", "10", "-w", path];
+        if split {
+            args.extend(["--fanout", "2", "--split"]);
         }
-        if seq % 500 == 499 {
-            std::thread::sleep(Duration::from_millis(50));
+        let (child, err_lines) = capture_with_stderr(&l, &args);
+        let t0 = Instant::now();
+        // 3 MB of frames for a 1 MiB disk, in bursts the ring holds.
+        let tx: RawSender = l.a.run(RawSender::open).unwrap().unwrap();
+        let g = SeqFrames::default();
+        for seq in 0..3000u64 {
+            if tx.send(&g.build(seq, 1000)).is_err() {
+                break;
+            }
+            if seq % 500 == 499 {
+                std::thread::sleep(Duration::from_millis(50));
+            }
         }
+        let out = finish(child, Duration::from_secs(10));
+        assert!(t0.elapsed() < Duration::from_secs(5), "split {split}: the write error ended the run");
+        assert_eq!(out.status.code(), Some(1), "split {split}: {out:?}");
+        let files: Vec<std::path::PathBuf> =
+            if split { (0..2).map(|k| disk.0.join(format!("cap.{k}.pcap"))).collect() } else { vec![file.clone()] };
+        let err: Vec<String> = std::iter::from_fn(|| err_lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
+        let last = err.last().cloned().unwrap_or_default();
+        assert!(
+            files
+                .iter()
+                .any(|f| last == format!("netring: write {}: no space left on device (os error 28)", f.display())),
+            "split {split}: {err:?}"
+        );
+        let v = json_of(&out);
+        let mut total = 0;
+        for f in &files {
+            let recs = records(f);
+            // Hash fanout keeps this one flow on one thread: its file is in order.
+            for (i, r) in recs.iter().enumerate() {
+                assert_eq!(g.verify(r), Some(i as u64), "split {split}: {}: record {i}", f.display());
+            }
+            let len = std::fs::metadata(f).unwrap().len();
+            assert_eq!(len, 24 + 1016 * recs.len() as u64, "split {split}: {}: no partial record", f.display());
+            total += recs.len() as u64;
+        }
+        assert!(total > 500, "split {split}: {total} records");
+        assert_eq!(v["written"].as_u64(), Some(total), "split {split}: {v}");
+        assert!(v["packets"].as_u64().unwrap() > total, "split {split}: {v}");
     }
-    let out = finish(child, Duration::from_secs(10));
-    assert!(t0.elapsed() < Duration::from_secs(5), "the write error ended the run");
-    assert_eq!(out.status.code(), Some(1), "{out:?}");
-    let err: Vec<String> = std::iter::from_fn(|| err_lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
-    assert_eq!(
-        err.last().map(String::as_str),
-        Some(format!("netring: write {path}: no space left on device (os error 28)").as_str()),
-        "{err:?}"
-    );
-    let v = json_of(&out);
-    let recs = records(&file);
-    assert!(recs.len() > 500, "{} records", recs.len());
-    assert_eq!(v["written"].as_u64(), Some(recs.len() as u64), "{v}");
-    assert!(v["packets"].as_u64().unwrap() > recs.len() as u64, "{v}");
-    for (i, r) in recs.iter().enumerate() {
-        assert_eq!(g.verify(r), Some(i as u64), "record {i}");
-    }
-    assert_eq!(std::fs::metadata(&file).unwrap().len(), 24 + 1016 * recs.len() as u64, "no partial record");
 }
 
 /// The other long-running verbs take the same signals: `gen` prints its

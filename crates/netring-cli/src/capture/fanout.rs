@@ -351,6 +351,10 @@ fn split(
             s.spawn(move || {
                 let mut tally = Tally::default();
                 let r = record(a, &mut cap, &mut writer, claimed, stops, &mut tally, live);
+                if r.is_err() {
+                    // A write error (or a lost interface) ends the whole group at once.
+                    stop_all(stops);
+                }
                 let stats = cap.stats().unwrap_or_default();
                 let closed = match writer {
                     Some(w) => {
