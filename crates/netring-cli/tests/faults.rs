@@ -494,3 +494,16 @@ fn gen_prints_counters_on_sigusr1_and_stops_cleanly_on_sighup() {
     assert_eq!(out.status.code(), Some(0), "SIGHUP is a clean stop: {out:?}");
     assert!(json_of(&out)["packets"].as_u64().unwrap() >= n);
 }
+
+/// `capture --help` gives the ring defaults the library uses.
+#[test]
+fn capture_help_states_the_library_ring_defaults() {
+    use netring::afpacket::{DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_RETIRE_TIMEOUT};
+    let out = Command::new(BIN).args(["capture", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout).split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains(&format!("Number of ring blocks (default {DEFAULT_BLOCK_COUNT},")), "{help}");
+    assert_eq!(DEFAULT_BLOCK_SIZE, 1 << 20);
+    assert!(help.contains("default 1 MiB"), "{help}");
+    let ms = DEFAULT_RETIRE_TIMEOUT.as_millis();
+    assert!(help.contains(&format!("Block retire timeout in milliseconds (default {ms},")), "{help}");
+}
