@@ -495,7 +495,8 @@ fn gen_prints_counters_on_sigusr1_and_stops_cleanly_on_sighup() {
     assert!(json_of(&out)["packets"].as_u64().unwrap() >= n);
 }
 
-/// `capture --help` gives the ring defaults the library uses.
+/// `capture --help` gives the ring defaults the library uses and what the
+/// signals do.
 #[test]
 fn capture_help_states_the_library_ring_defaults() {
     use netring::afpacket::{DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_RETIRE_TIMEOUT};
@@ -506,4 +507,5 @@ fn capture_help_states_the_library_ring_defaults() {
     assert!(help.contains("default 1 MiB"), "{help}");
     let ms = DEFAULT_RETIRE_TIMEOUT.as_millis();
     assert!(help.contains(&format!("Block retire timeout in milliseconds (default {ms},")), "{help}");
+    assert!(help.contains("SIGHUP does not rotate the file") && help.contains("SIGUSR1 prints the counts"), "{help}");
 }

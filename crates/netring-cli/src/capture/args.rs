@@ -20,6 +20,10 @@ use crate::backend::Backend;
 #[command(
     mut_arg("count", |a| a.help("Stop after this many packets (exactly: later packets of the same block are neither written nor counted)")),
     mut_arg("quiet", |a| a.help("No per-packet lines")),
+    after_help = "Signals: SIGINT, SIGTERM, SIGHUP, SIGUSR2 and SIGALRM stop the capture cleanly (the file flushed and \
+                  valid, the summary printed, exit 0; SIGHUP does not rotate the file). SIGUSR1 prints the counts so \
+                  far on stderr and the capture goes on. A write error (a full disk) ends the capture at once; the \
+                  file keeps every complete record and --json adds \"written\" when it holds fewer than \"packets\".",
 )]
 pub struct Args {
     /// Interface to capture on.
