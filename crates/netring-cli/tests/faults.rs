@@ -509,3 +509,44 @@ fn capture_help_states_the_library_ring_defaults() {
     assert!(help.contains(&format!("Block retire timeout in milliseconds (default {ms},")), "{help}");
     assert!(help.contains("SIGHUP does not rotate the file") && help.contains("SIGUSR1 prints the counts"), "{help}");
 }
+
+/// A file past `RLIMIT_FSIZE`: SIGXFSZ, whose default would kill the run
+/// and leave the file cut mid-record, is caught; the write fails with
+/// EFBIG and ends the run as a write error, the file whole to its last
+/// record.
+#[test]
+fn a_file_size_limit_is_a_write_error_not_a_kill() {
+    let l = veth();
+    netring::testkit::require_tool("prlimit");
+    let file = scratch("fsize.pcap");
+    let path = file.to_str().unwrap();
+    let capture = ["capture", "-i", &l.b.name, "--json", "-q", "--timeout-ms", "10", "-w", path];
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", l.b.ns.name(), "prlimit", "--fsize=200000", BIN]).args(capture);
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let (tx, err_lines) = channel();
+    std::thread::spawn(move || {
+        for l in std::io::BufRead::lines(err).map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let first = err_lines.recv_timeout(Duration::from_secs(10)).unwrap();
+    assert!(first.contains("listening on"), "{first}");
+    let t0 = Instant::now();
+    send_frames(&l, 1500, 1000);
+    let out = finish(child, Duration::from_secs(10));
+    assert!(t0.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(1), "not killed by SIGXFSZ: {out:?}");
+    let err: Vec<String> = std::iter::from_fn(|| err_lines.recv_timeout(Duration::from_secs(5)).ok()).collect();
+    assert_eq!(
+        err.last().map(String::as_str),
+        Some(format!("netring: write {path}: file too large (os error 27)").as_str()),
+        "{err:?}"
+    );
+    let recs = records(&file);
+    assert_eq!(recs.len(), (200_000 - 24) / 1016);
+    assert_eq!(json_of(&out)["written"].as_u64(), Some(recs.len() as u64));
+    assert_eq!(std::fs::metadata(&file).unwrap().len(), 24 + 1016 * recs.len() as u64);
+    std::fs::remove_file(file).unwrap();
+}
