@@ -9,7 +9,8 @@
 //! `#[command(mut_arg("quiet", |a| a.help("…")))]`.
 //!
 //! `--netns NAME` runs the work on a thread inside the named namespace
-//! (`/run/netns/NAME`, or a path such as `/proc/PID/ns/net`), and the
+//! (`/run/netns/NAME`, or any name with a `/` as a path such as
+//! `/proc/PID/ns/net`), and the
 //! sockets it opens stay there — no `ip netns exec` needed.
 
 use std::time::{Duration, Instant};
@@ -79,8 +80,8 @@ impl Until {
 /// The `--netns` option.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct NetnsArg {
-    /// Run inside this network namespace (a name from `ip netns`, or a path
-    /// such as /proc/PID/ns/net). Needs CAP_SYS_ADMIN.
+    /// Run inside this network namespace (a name from `ip netns`, or, with
+    /// a `/`, a path such as /proc/PID/ns/net or ./ns). Needs CAP_SYS_ADMIN.
     #[arg(long, value_name = "NAME")]
     pub netns: Option<String>,
 }
@@ -100,13 +101,39 @@ impl NetnsArg {
     }
 }
 
-/// Parse seconds as a decimal number (`1`, `0.25`).
+/// The longest duration any option takes (`-d`, `-G`, `stats --interval`):
+/// 10⁹ seconds, about 31 years. Longer values are refused rather than
+/// overflowing a clock (Rust's `Duration` and `Instant` panic past their range).
+pub const MAX_SECONDS: f64 = 1e9;
+
+/// Parse seconds as a decimal number (`1`, `0.25`), from 0 to
+/// [`MAX_SECONDS`].
 pub fn parse_secs(s: &str) -> Result<Duration, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number of seconds"))?;
     if !v.is_finite() || v < 0.0 {
         return Err(format!("{s:?} must be a non-negative number of seconds"));
     }
-    Ok(Duration::from_secs_f64(v))
+    if v > MAX_SECONDS {
+        return Err(format!("{s} seconds is more than the longest duration taken, {MAX_SECONDS:e} s (about 31 years)"));
+    }
+    Duration::try_from_secs_f64(v).map_err(|e| format!("{s:?} is not a duration: {e}"))
+}
+
+/// Check that `value` of option `name` lies in `min..=max` (and is a
+/// number): a rate or a speed factor far out of range would overflow the
+/// pacing clock.
+///
+/// # Errors
+///
+/// [`Error::InvalidConfig`] naming the option, the value and the range.
+pub fn check_range(name: &'static str, value: f64, min: f64, max: f64, what: &str) -> Result<f64, Error> {
+    if value.is_finite() && (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        let value =
+            if value != 0.0 && !(1e-4..1e15).contains(&value.abs()) { format!("{value:e}") } else { value.to_string() };
+        Err(Error::InvalidConfig { name, value, rule: format!("must be {what} from {min:e} to {max:e}") })
+    }
 }
 
 #[cfg(test)]
@@ -118,5 +145,24 @@ mod tests {
         assert_eq!(parse_secs("1.5").unwrap(), Duration::from_millis(1500));
         assert!(parse_secs("-1").is_err());
         assert!(parse_secs("x").is_err());
+        assert_eq!(parse_secs("1e9").unwrap(), Duration::from_secs(1_000_000_000));
+    }
+
+    #[test]
+    fn huge_durations_are_refused_naming_the_value_and_the_limit() {
+        for s in ["1e20", "1e30", "1e300", "1000000001"] {
+            let e = parse_secs(s).unwrap_err();
+            assert!(e.contains(s) && e.contains("1e9 s"), "{e}");
+        }
+        assert!(parse_secs("inf").is_err());
+        assert!(parse_secs("NaN").is_err());
+    }
+
+    #[test]
+    fn ranges_name_the_option_and_the_bounds() {
+        assert_eq!(check_range("speed", 2.0, 1e-6, 1e6, "a factor").unwrap(), 2.0);
+        let e = check_range("speed", 1e-30, 1e-6, 1e6, "a factor").unwrap_err().to_string();
+        assert_eq!(e, "invalid speed = 1e-30: must be a factor from 1e-6 to 1e6");
+        assert!(check_range("rate", f64::NAN, 1e-3, 1e9, "x").is_err());
     }
 }

@@ -2,12 +2,14 @@
 //! duration passes or Ctrl-C.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use netring::{Bridge, BridgeAction, BridgeDirection, DirectionStats, Error};
 
 use crate::args::{NetnsArg, Report, Until};
 use crate::output::{self, Progress};
+use crate::signals::Live;
 
 /// Arguments of `netring bridge`.
 #[derive(Debug, clap::Args)]
@@ -56,7 +58,8 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let mut bridge = b.build()?;
     let stop = bridge.stop_handle();
     let on_signal = stop.clone();
-    crate::signals::on_stop(move || on_signal.stop())?;
+    let live = Arc::new(Live::default());
+    crate::signals::on_stop("bridge", Some(Arc::clone(&live)), move || on_signal.stop())?;
     eprintln!("netring: bridging {} <-> {}", a.port_a, a.port_b);
     let mut progress = Progress::new(a.report.quiet || a.report.json());
     let start = Instant::now();
@@ -64,6 +67,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let drop = a.drop_ethertypes.clone();
     let outcome = bridge.run(a.until.duration, |pkt, _dir: BridgeDirection| {
         seen += 1;
+        live.add(1, pkt.original_len() as u64);
         if seen.is_multiple_of(1024) {
             progress.show(|| format!("bridge: {seen} frames, {}", output::rate(seen, start.elapsed().as_secs_f64())));
         }

@@ -64,40 +64,50 @@ fn filter_file(a: &Args, program: &netring::filter::Program, input: &std::path::
     let started = std::time::Instant::now();
     let mut reader = Reader::open(input)?;
     if reader.linktype() != LINKTYPE_ETHERNET {
-        return Err(Error::Unsupported {
-            feature: "filtering this link type",
-            detail: format!(
-                "{} has link type {}; only Ethernet (1) can be filtered",
-                input.display(),
-                reader.linktype()
-            ),
+        // netring's limit, not the kernel's.
+        return Err(Error::InvalidConfig {
+            name: "file",
+            value: input.display().to_string(),
+            rule: format!("has link type {}: netring filters only Ethernet (link type 1) files", reader.linktype()),
         });
     }
     let mut writer =
         a.write.as_ref().map(|p| CaptureWriter::create(p, reader.format(), a.snaplen, None)).transpose()?;
     let (mut records, mut matched, mut bytes) = (0u64, 0u64, 0u64);
-    while let Some(rec) = reader.next_record()? {
-        records += 1;
-        let keep = program.run(rec.data, &FilterMeta::for_capture(rec.data, rec.original_len)) as usize;
-        if keep == 0 {
-            continue;
+    // A corrupt record or a write error ends the run; what was read before
+    // it is still written, counted and reported.
+    let outcome = (|| -> Result<(), Error> {
+        while let Some(rec) = reader.next_record()? {
+            records += 1;
+            let keep = program.run(rec.data, &FilterMeta::for_capture(rec.data, rec.original_len)) as usize;
+            if keep == 0 {
+                continue;
+            }
+            matched += 1;
+            bytes += u64::from(rec.original_len);
+            if let Some(w) = writer.as_mut() {
+                w.write(rec.timestamp, rec.original_len, &rec.data[..keep.min(rec.data.len())])?;
+            }
         }
-        matched += 1;
-        bytes += u64::from(rec.original_len);
-        let data = &rec.data[..keep.min(rec.data.len())];
-        match writer.as_mut() {
-            Some(CaptureWriter::Pcap(w)) => w.write(rec.timestamp, rec.original_len, data)?,
-            Some(CaptureWriter::PcapNg(w)) => w.write(rec.timestamp, rec.original_len, data)?,
-            None => {}
+        Ok(())
+    })();
+    let (written, flushed) = match writer {
+        Some(w) => {
+            let (n, r) = w.finish_counted(None);
+            (Some(n), r)
         }
-    }
-    if let Some(w) = writer {
-        w.finish(None)?;
-    }
+        None => (None, Ok(())),
+    };
     let seconds = started.elapsed().as_secs_f64();
     if a.json.json {
-        println!("{}", serde_json::json!({"records": records, "packets": matched, "bytes": bytes, "seconds": seconds}));
+        let mut v = serde_json::json!({"records": records, "packets": matched, "bytes": bytes, "seconds": seconds});
+        if let Some(n) = written.filter(|&n| n != matched) {
+            v["written"] = n.into();
+        }
+        println!("{v}");
     }
     eprintln!("netring filter: {matched} of {records} records matched ({bytes} bytes on the wire)");
+    outcome?;
+    flushed?;
     Ok(ExitCode::SUCCESS)
 }

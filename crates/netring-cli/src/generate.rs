@@ -2,16 +2,18 @@
 //! AF_XDP socket, at top speed or paced evenly by the clock.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use netring::testkit::SeqFrames;
 use netring::{Error, PacketSink, SinkSlot};
 
-use crate::args::{Limits, NetnsArg, Report};
+use crate::args::{Limits, NetnsArg, Report, check_range};
 use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
+use crate::signals::Live;
 
 /// Arguments of `netring gen`.
 #[derive(Debug, clap::Args)]
@@ -25,7 +27,7 @@ pub struct Args {
     /// Frame size in bytes, Ethernet header included (60..=MTU+14).
     #[arg(short, long, default_value_t = 60)]
     size: usize,
-    /// Frames per second, spread evenly (default: as fast as possible). A
+    /// Frames per second, spread evenly (1e-3..=1e9; default: as fast as possible). A
     /// preempted generator catches up, so on a busy host run it under
     /// SCHED_FIFO for even gaps: `chrt -f 50 netring gen --rate …`.
     #[arg(long)]
@@ -70,12 +72,8 @@ fn parse_ethertype(s: &str) -> Result<u16, String> {
 
 /// Run `netring gen`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    if a.rate.is_some_and(|r| !(r.is_finite() && r > 0.0)) {
-        return Err(Error::InvalidConfig {
-            name: "rate",
-            value: format!("{}", a.rate.unwrap_or_default()),
-            rule: "must be a positive number of frames per second".into(),
-        });
+    if let Some(r) = a.rate {
+        check_range("rate", r, pace::MIN_RATE, pace::MAX_RATE, "a number of frames per second")?;
     }
     a.tx.check_batch()?;
     let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
@@ -92,7 +90,8 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
             rule: format!("must be 60..={max} (MTU + link header of {})", a.interface),
         });
     }
-    let stop = crate::signals::on_stop(|| {})?;
+    let live = Arc::new(Live::default());
+    let stop = crate::signals::on_stop("gen", Some(Arc::clone(&live)), || {})?;
     let stopped = || stop.load(Ordering::Acquire);
     let frames = SeqFrames { dst: a.dst_mac, src: a.src_mac, ethertype: a.ethertype };
     let limit = a.limits.count.unwrap_or(u64::MAX);
@@ -135,6 +134,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
                 seq += 1;
             }
             inj.flush()?;
+            live.set(seq, seq * a.size as u64);
             progress.show(|| {
                 let s = inj.tx_stats();
                 format!(

@@ -4,6 +4,12 @@
 
 use std::time::{Duration, Instant};
 
+/// The slowest `--rate` of `gen` and `replay`, frames per second: one
+/// frame every 1000 s (a slower rate would overflow [`due`]'s clock).
+pub const MIN_RATE: f64 = 1e-3;
+/// The fastest `--rate`, frames per second.
+pub const MAX_RATE: f64 = 1e9;
+
 /// Below this distance to the target, spin instead of sleeping.
 const SPIN: Duration = Duration::from_micros(200);
 

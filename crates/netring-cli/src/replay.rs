@@ -4,16 +4,18 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use netring::pcap::{LINKTYPE_ETHERNET, Reader};
 use netring::{Error, PacketSink, SinkSlot};
 
-use crate::args::{NetnsArg, Report};
+use crate::args::{NetnsArg, Report, check_range};
 use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
 use crate::pace;
+use crate::signals::Live;
 
 /// Arguments of `netring replay`.
 #[derive(Debug, clap::Args)]
@@ -23,16 +25,19 @@ pub struct Args {
     interface: String,
     /// The pcap or pcapng file.
     file: PathBuf,
-    /// Play the file's timing this many times faster (0.5 = half speed).
+    /// Play the file's timing this many times faster (0.5 = half speed;
+    /// 1e-6..=1e6).
     #[arg(long, default_value_t = 1.0, conflicts_with_all = ["rate", "topspeed"])]
     speed: f64,
-    /// Ignore the file's timing: this many frames per second, evenly spread.
+    /// Ignore the file's timing: this many frames per second, evenly spread
+    /// (1e-3..=1e9).
     #[arg(long, conflicts_with = "topspeed")]
     rate: Option<f64>,
     /// Ignore the file's timing: as fast as possible.
     #[arg(long)]
     topspeed: bool,
-    /// Play the file this many times (0: until interrupted).
+    /// Play the file this many times (0: until interrupted; a file without
+    /// records ends the run after its first pass).
     #[arg(long = "loop", default_value_t = 1)]
     loops: u64,
     #[command(flatten)]
@@ -43,6 +48,13 @@ pub struct Args {
     ns: NetnsArg,
 }
 
+/// Farther than any wait a bounded speed asks for (about 34,000 years).
+const FAR: Duration = Duration::from_secs(1 << 40);
+/// The slowest `--speed` (a file's second becomes about 11.6 days).
+const MIN_SPEED: f64 = 1e-6;
+/// The fastest `--speed`.
+const MAX_SPEED: f64 = 1e6;
+
 #[derive(Debug, Clone, Copy)]
 enum Timing {
     Original(f64),
@@ -52,26 +64,22 @@ enum Timing {
 
 /// Run `netring replay`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let bad =
-        |name: &'static str, v: f64, rule: &str| Error::InvalidConfig { name, value: v.to_string(), rule: rule.into() };
     let timing = match (a.topspeed, a.rate) {
         (true, _) => Timing::Top,
-        (false, Some(r)) if r.is_finite() && r > 0.0 => Timing::Rate(r),
-        (false, Some(r)) => return Err(bad("rate", r, "must be a positive number of frames per second")),
-        (false, None) if a.speed.is_finite() && a.speed > 0.0 => Timing::Original(a.speed),
-        (false, None) => return Err(bad("speed", a.speed, "must be a positive factor")),
+        (false, Some(r)) => {
+            Timing::Rate(check_range("rate", r, pace::MIN_RATE, pace::MAX_RATE, "a number of frames per second")?)
+        }
+        (false, None) => Timing::Original(check_range("speed", a.speed, MIN_SPEED, MAX_SPEED, "a factor")?),
     };
     a.tx.check_batch()?;
     // Open the file first: a bad file fails before anything is sent.
     let first = Reader::open(&a.file)?;
     if first.linktype() != LINKTYPE_ETHERNET {
-        return Err(Error::Unsupported {
-            feature: "replaying this link type",
-            detail: format!(
-                "{} has link type {}; only Ethernet (1) can be replayed",
-                a.file.display(),
-                first.linktype()
-            ),
+        // netring's limit, not the kernel's.
+        return Err(Error::InvalidConfig {
+            name: "file",
+            value: a.file.display().to_string(),
+            rule: format!("has link type {}: netring replays only Ethernet (link type 1) files", first.linktype()),
         });
     }
     let mut sink = a.tx.open(&a.interface, None, a.ns.name())?;
@@ -86,7 +94,8 @@ fn replay<S: PacketSink>(
     inj: &mut S,
 ) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
-    let stop = crate::signals::on_stop(|| {})?;
+    let live = Arc::new(Live::default());
+    let stop = crate::signals::on_stop("replay", Some(Arc::clone(&live)), || {})?;
     let stopped = || stop.load(Ordering::Acquire);
     let mut progress = Progress::new(a.report.quiet || a.report.json());
 
@@ -102,6 +111,7 @@ fn replay<S: PacketSink>(
             let pass_start = Instant::now();
             let mut first_ts = None;
             let mut in_batch = 0;
+            let queued_before = queued;
             while let Some(rec) = r.next_record()? {
                 let target = match timing {
                     Timing::Top => None,
@@ -109,7 +119,9 @@ fn replay<S: PacketSink>(
                     Timing::Original(speed) => {
                         let t0 = *first_ts.get_or_insert(rec.timestamp);
                         let rel = rec.timestamp.as_nanos().saturating_sub(t0.as_nanos());
-                        Some(pass_start + Duration::from_secs_f64(rel as f64 / 1e9 / speed))
+                        // Bounded speed keeps this within range; saturate anyway.
+                        let wait = Duration::try_from_secs_f64(rel as f64 / 1e9 / speed).unwrap_or(FAR).min(FAR);
+                        Some(pass_start + wait)
                     }
                 };
                 if let Some(t) = target.filter(|&t| t > Instant::now()) {
@@ -137,6 +149,7 @@ fn replay<S: PacketSink>(
                 slot.copy_from_slice(rec.data);
                 slot.send();
                 queued += 1;
+                live.add(1, rec.data.len() as u64);
                 in_batch += 1;
                 if target.is_some() || in_batch >= a.tx.batch {
                     inj.flush()?;
@@ -154,6 +167,16 @@ fn replay<S: PacketSink>(
                 });
             }
             pass += 1;
+            if queued == queued_before && (a.loops == 0 || pass < a.loops) {
+                // Another pass would send nothing either: with --loop 0 it
+                // would spin forever.
+                eprintln!(
+                    "netring replay: {}: a pass sent no frame ({}): not playing it again",
+                    a.file.display(),
+                    if skipped > 0 { "every record was skipped" } else { "the file holds no records" }
+                );
+                break;
+            }
         }
         Ok(())
     })();

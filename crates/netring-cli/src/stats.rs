@@ -123,7 +123,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let mut cap = Capture::builder().interface(&a.interface).snaplen(1).promiscuous(a.promisc).build()?;
     let stop = cap.stop_handle();
     let on_signal = stop.clone();
-    crate::signals::on_stop(move || on_signal.stop())?;
+    crate::signals::on_stop("stats", None, move || on_signal.stop())?;
     // The interface's baseline is taken as the ring starts counting, before
     // saying so: a frame arriving after the announcement is in both counts.
     let mut link = interface::link_info(&a.interface)?;

@@ -21,6 +21,20 @@ pub enum Error {
         source: io::Error,
     },
 
+    /// Opening, reading or writing a file failed (a capture file, its
+    /// rotation): names the file. A permission error here is the file's
+    /// mode or owner, never a missing capability.
+    #[error("{op} {}: {}", path.display(), io_text(source))]
+    File {
+        /// What was done: `create`, `open`, `read`, `write`, `remove`.
+        op: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error the kernel returned.
+        #[source]
+        source: io::Error,
+    },
+
     /// The kernel refused the call for lack of privilege.
     #[error(
         "{call}: permission denied: {capability} is required (run as root or grant it, e.g. `setcap cap_net_raw,cap_net_admin+ep`)"
@@ -212,6 +226,16 @@ pub enum Error {
     },
 }
 
+/// An `io::Error` as a clause: `permission denied (os error 13)`.
+fn io_text(e: &io::Error) -> String {
+    let s = e.to_string();
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) if c.clone().next().is_some_and(char::is_lowercase) => first.to_lowercase().chain(c).collect(),
+        _ => s,
+    }
+}
+
 /// `Result` with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -223,10 +247,17 @@ impl Error {
         Self::InvalidConfig { name, value: value.to_string(), rule: rule.into() }
     }
 
+    /// An [`Error::File`].
+    pub(crate) fn file(op: &'static str, path: impl Into<std::path::PathBuf>, source: io::Error) -> Self {
+        Self::File { op, path: path.into(), source }
+    }
+
     /// The OS error number, if this error carries one.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
-            Self::Io { source, .. } | Self::PermissionDenied { source, .. } => source.raw_os_error(),
+            Self::Io { source, .. } | Self::PermissionDenied { source, .. } | Self::File { source, .. } => {
+                source.raw_os_error()
+            }
             _ => None,
         }
     }

@@ -22,6 +22,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::sys::errno::EINVAL;
 use crate::sys::ns;
 
 /// Where named namespaces live (as iproute2).
@@ -74,16 +75,20 @@ impl NetNs {
         Ok(Self { name: name.to_owned(), path, file, owned: true })
     }
 
-    /// Open the existing namespace `name` (from `/run/netns`, or an absolute
-    /// path such as `/proc/PID/ns/net`).
+    /// Open the existing namespace `name`: a name from `/run/netns`, or
+    /// (any name with a `/`) a path such as `/proc/PID/ns/net` or
+    /// `./ns-file`.
     ///
     /// # Errors
-    /// [`Error::InvalidConfig`] if it does not exist.
+    /// [`Error::InvalidConfig`] naming the path if it does not exist;
+    /// [`Error::File`] naming the path if it cannot be opened.
     pub fn open(name: &str) -> Result<Self> {
-        let path = if name.starts_with('/') { PathBuf::from(name) } else { Path::new(NETNS_RUN_DIR).join(name) };
+        let path = if name.contains('/') { PathBuf::from(name) } else { Path::new(NETNS_RUN_DIR).join(name) };
         let file = File::open(&path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::config("netns", name, "no such network namespace"),
-            _ => Error::from_io("open netns", e),
+            std::io::ErrorKind::NotFound => {
+                Error::config("netns", name, format!("no such network namespace ({} does not exist)", path.display()))
+            }
+            _ => Error::file("open network namespace", &path, e),
         })?;
         Ok(Self { name: name.to_owned(), path, file, owned: false })
     }
@@ -96,7 +101,14 @@ impl NetNs {
     pub fn run<T: Send>(&self, f: impl FnOnce() -> T + Send) -> Result<T> {
         std::thread::scope(|s| {
             s.spawn(|| -> Result<T> {
-                ns::setns_net(self.file.as_fd())?;
+                ns::setns_net(self.file.as_fd()).map_err(|e| match e.raw_os_error() {
+                    Some(EINVAL) => Error::config(
+                        "netns",
+                        &self.name,
+                        format!("{} is not a network namespace (setns refused it: EINVAL)", self.path.display()),
+                    ),
+                    _ => e,
+                })?;
                 Ok(f())
             })
             .join()

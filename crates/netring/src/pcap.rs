@@ -20,10 +20,12 @@ use crate::packet::{LinkType, Packet, Timestamp};
 mod ng;
 mod reader;
 mod rotate;
+mod sink;
 
 pub use ng::{InterfaceNamer, IsbCounts, PcapNgWriter};
 pub use reader::{Reader, Record};
 pub use rotate::{RotatingWriter, Rotation};
+pub use sink::{RecordFile, Truncate};
 
 /// pcap or pcapng.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -60,12 +62,17 @@ impl std::str::FromStr for FileFormat {
 }
 
 /// A capture file being written, in either format.
+///
+/// Records go to the file whole ([`RecordFile`]): when a write fails (a
+/// full disk), the error names the file, the file is cut back to its last
+/// complete record, [`written`](Self::written) counts the records it holds,
+/// and every later write fails.
 #[derive(Debug)]
 pub enum CaptureWriter {
     /// A pcap file.
-    Pcap(PcapWriter<BufWriter<File>>),
+    Pcap(PcapWriter<RecordFile>),
     /// A pcapng file.
-    PcapNg(PcapNgWriter<BufWriter<File>>),
+    PcapNg(PcapNgWriter<RecordFile>),
 }
 
 impl CaptureWriter {
@@ -84,8 +91,11 @@ impl CaptureWriter {
     /// pcapng file gets one interface description per interface seen
     /// (named through [`set_interface_namer`](Self::set_interface_namer)).
     ///
+    /// The file header is written at once, so a file that cannot be
+    /// written (`/dev/full`, a full disk) fails here.
+    ///
     /// # Errors
-    /// The file cannot be created or written.
+    /// [`Error::File`] naming the file: it cannot be created or written.
     pub fn create_with(
         path: &Path,
         format: FileFormat,
@@ -93,17 +103,42 @@ impl CaptureWriter {
         link: LinkType,
         interface: Option<&str>,
     ) -> Result<Self> {
-        Ok(match format {
-            FileFormat::Pcap => {
-                let file = File::create(path).map_err(|e| Error::from_io("create pcap file", e))?;
-                Self::Pcap(PcapWriter::with_link_type(BufWriter::with_capacity(1 << 20, file), snaplen, link)?)
-            }
-            FileFormat::PcapNg => {
-                let file = File::create(path).map_err(|e| Error::from_io("create pcapng file", e))?;
-                let out = BufWriter::with_capacity(1 << 20, file);
-                Self::PcapNg(PcapNgWriter::with_link_type(out, snaplen, link, interface)?)
-            }
-        })
+        let file = File::create(path).map_err(|e| Error::file("create", path, e))?;
+        let out = RecordFile::new(file, path);
+        let mut w = match format {
+            FileFormat::Pcap => Self::Pcap(PcapWriter::with_link_type(out, snaplen, link)?),
+            FileFormat::PcapNg => Self::PcapNg(PcapNgWriter::with_link_type(out, snaplen, link, interface)?),
+        };
+        let sink = w.sink_mut();
+        sink.end_record(0)?;
+        sink.commit()?;
+        Ok(w)
+    }
+
+    fn sink_mut(&mut self) -> &mut RecordFile {
+        match self {
+            Self::Pcap(w) => &mut w.out,
+            Self::PcapNg(w) => w.sink_mut(),
+        }
+    }
+
+    fn sink(&self) -> &RecordFile {
+        match self {
+            Self::Pcap(w) => &w.out,
+            Self::PcapNg(w) => w.sink(),
+        }
+    }
+
+    /// Records in the file: written, not merely buffered. Less than
+    /// [`packets`](Self::packets) while records wait in the buffer, or for
+    /// good after a failed write.
+    pub fn written(&self) -> u64 {
+        self.sink().written()
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        self.sink().path()
     }
 
     /// How pcapng interface descriptions are named (see
@@ -125,11 +160,37 @@ impl CaptureWriter {
     /// Append a captured packet.
     ///
     /// # Errors
-    /// Writing failed.
+    /// [`Error::File`] naming the file: writing failed, now or earlier.
     pub fn write_packet(&mut self, packet: &Packet<'_>) -> Result<()> {
-        match self {
+        let r = match self {
             Self::Pcap(w) => w.write_packet(packet),
             Self::PcapNg(w) => w.write_packet(packet),
+        };
+        self.end_record(r)
+    }
+
+    /// Append one record (Ethernet files; `data` longer than the snap
+    /// length is cut to it).
+    ///
+    /// # Errors
+    /// [`Error::File`] naming the file: writing failed, now or earlier.
+    pub fn write(&mut self, timestamp: Timestamp, original_len: u32, data: &[u8]) -> Result<()> {
+        let r = match self {
+            Self::Pcap(w) => w.write(timestamp, original_len, data),
+            Self::PcapNg(w) => w.write(timestamp, original_len, data),
+        };
+        self.end_record(r)
+    }
+
+    /// Close the record just built (`r`: whether building it worked).
+    fn end_record(&mut self, r: Result<()>) -> Result<()> {
+        let sink = self.sink_mut();
+        match r {
+            Ok(()) => sink.end_record(1),
+            Err(e) => {
+                sink.discard_partial();
+                Err(e)
+            }
         }
     }
 
@@ -145,12 +206,27 @@ impl CaptureWriter {
     /// first (pcap has no place for it).
     ///
     /// # Errors
-    /// Writing failed.
+    /// [`Error::File`] naming the file: writing failed, now or earlier.
     pub fn finish(self, counts: Option<IsbCounts>) -> Result<()> {
-        match self {
-            Self::Pcap(w) => w.into_inner().map(drop),
-            Self::PcapNg(w) => w.finish(counts).map(drop),
-        }
+        self.finish_counted(counts).1
+    }
+
+    /// [`finish`](Self::finish), and the records the file holds after it
+    /// (all of them, or those before a failed write).
+    pub fn finish_counted(self, counts: Option<IsbCounts>) -> (u64, Result<()>) {
+        let mut sink = match self {
+            Self::Pcap(w) => w.out,
+            Self::PcapNg(mut w) => {
+                // A file whose records did not all reach it gets no statistics block.
+                let counts = counts.filter(|_| w.sink_mut().commit().is_ok());
+                match w.finish(counts) {
+                    Ok(sink) => sink,
+                    Err(e) => return (0, Err(e)),
+                }
+            }
+        };
+        let r = sink.end_record(0).and_then(|()| sink.commit());
+        (sink.written(), r)
     }
 }
 
@@ -179,7 +255,7 @@ impl PcapWriter<BufWriter<File>> {
     /// # Errors
     /// The file cannot be created or written.
     pub fn create(path: impl AsRef<Path>, snaplen: u32) -> Result<Self> {
-        let file = File::create(path.as_ref()).map_err(|e| Error::from_io("create pcap file", e))?;
+        let file = File::create(path.as_ref()).map_err(|e| Error::file("create", path.as_ref(), e))?;
         Self::new(BufWriter::with_capacity(1 << 20, file), snaplen)
     }
 }

@@ -20,6 +20,10 @@ use crate::backend::Backend;
 #[command(
     mut_arg("count", |a| a.help("Stop after this many packets (exactly: later packets of the same block are neither written nor counted)")),
     mut_arg("quiet", |a| a.help("No per-packet lines")),
+    after_help = "Signals: SIGINT, SIGTERM, SIGHUP, SIGUSR2 and SIGALRM stop the capture cleanly (the file flushed and \
+                  valid, the summary printed, exit 0; SIGHUP does not rotate the file). SIGUSR1 prints the counts so \
+                  far on stderr and the capture goes on. A write error (a full disk) ends the capture at once; the \
+                  file keeps every complete record and --json adds \"written\" when it holds fewer than \"packets\".",
 )]
 pub struct Args {
     /// Interface to capture on.
@@ -42,7 +46,8 @@ pub struct Args {
     /// 1 MiB, or the --profile's).
     #[arg(long)]
     pub(super) block_size: Option<usize>,
-    /// Number of ring blocks (default 16, or the --profile's).
+    /// Number of ring blocks (default 64, or the --profile's). The ring
+    /// (blocks x block size) must fit in the memory available.
     #[arg(long)]
     pub(super) block_count: Option<usize>,
     /// Block retire timeout in milliseconds (default 50, or the --profile's).
@@ -160,7 +165,8 @@ pub struct CaptureMore {
     /// override single values).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<RingProfile>,
-    /// Capture with N threads, each with its own socket in one fanout group.
+    /// Capture with N threads, each with its own socket in one fanout group
+    /// (1..=256, the kernel's group limit; N rings must fit in memory).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub fanout: usize,
     /// How the kernel spreads packets over the group.

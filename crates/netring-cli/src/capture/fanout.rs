@@ -31,6 +31,7 @@ use super::args::Args;
 use super::file::FileSpec;
 use super::report::{Tally, announce, report, truncate};
 use crate::output;
+use crate::signals::Live;
 
 /// How long a thread waits for a block before it reports a new watermark.
 const TICK: Duration = Duration::from_millis(50);
@@ -57,14 +58,15 @@ pub fn run(a: &Args, caps: Vec<Capture>, file: Option<FileSpec>, how: &str) -> R
     let stops: Vec<StopHandle> = caps.iter().map(Capture::stop_handle).collect();
     let link = caps[0].link_type();
     let on_signal = stops.clone();
-    crate::signals::on_stop(move || on_signal.iter().for_each(StopHandle::stop))?;
+    let live = Arc::new(Live::default());
+    crate::signals::on_stop("capture", Some(Arc::clone(&live)), move || on_signal.iter().for_each(StopHandle::stop))?;
     let start_ts = Timestamp::now();
     let started = Instant::now();
     announce(a, link, how);
     let (tally, stats, outcome) = if a.more.split {
-        split(a, caps, file.as_ref(), &stops, start_ts)?
+        split(a, caps, file.as_ref(), &stops, start_ts, &live)?
     } else {
-        merged(a, caps, file.as_ref(), &stops, start_ts)?
+        merged(a, caps, file.as_ref(), &stops, start_ts, &live)?
     };
     report(a, &tally, &stats, started.elapsed().as_secs_f64());
     outcome?;
@@ -137,6 +139,7 @@ fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>) {
 /// Where each packet goes once it is due: counted, written, shown.
 struct Emitter<'a> {
     a: &'a Args,
+    live: &'a Live,
     writer: Option<RotatingWriter>,
     tally: Tally,
     lines: bool,
@@ -153,6 +156,7 @@ impl Emitter<'_> {
         let p = truncate(*p, self.snaplen);
         self.tally.packets += 1;
         self.tally.bytes += p.original_len() as u64;
+        self.live.set(self.tally.packets, self.tally.bytes);
         if let Some(w) = self.writer.as_mut() {
             w.write_packet(&p)?;
         }
@@ -181,11 +185,12 @@ fn merged(
     file: Option<&FileSpec>,
     stops: &[StopHandle],
     start_ts: Timestamp,
+    live: &Live,
 ) -> Result<RunResult, Error> {
     let n = caps.len();
     let writer = file.map(|f| f.open(None)).transpose()?;
     let lines = !a.report.quiet && writer.is_none();
-    let mut out = Emitter { a, writer, tally: Tally::default(), lines, snaplen: a.snaplen() };
+    let mut out = Emitter { a, live, writer, tally: Tally::default(), lines, snaplen: a.snaplen() };
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
         .into_iter()
@@ -265,10 +270,12 @@ fn merged(
         }
     }
     let counts = isb(&stats, out.tally.packets, start_ts);
-    if let Some(w) = out.writer.take()
-        && let Err(e) = w.finish(Some(counts))
-    {
-        outcome = outcome.and(Err(e));
+    if let Some(w) = out.writer.take() {
+        let (n, r) = w.finish_counted(Some(counts));
+        out.tally.written = Some(n);
+        if let Err(e) = r {
+            outcome = outcome.and(Err(e));
+        }
     }
     Ok((out.tally, stats, outcome))
 }
@@ -285,10 +292,15 @@ fn record(
     claimed: &AtomicU64,
     stops: &[StopHandle],
     tally: &mut Tally,
+    live: &Live,
 ) -> Result<(), Error> {
     let lines = !a.report.quiet && writer.is_none();
     let snap = a.snaplen();
+    let mut published = (0, 0);
     loop {
+        // Once a batch, not per packet: the threads share these counters.
+        live.add(tally.packets - published.0, tally.bytes - published.1);
+        published = (tally.packets, tally.bytes);
         let batch = match cap.next_batch_blocking(Some(TICK)) {
             Ok(Some(b)) => b,
             Ok(None) => continue,
@@ -325,6 +337,7 @@ fn split(
     file: Option<&FileSpec>,
     stops: &[StopHandle],
     start_ts: Timestamp,
+    live: &Live,
 ) -> Result<RunResult, Error> {
     let claimed = AtomicU64::new(0);
     let writers: Vec<Option<RotatingWriter>> =
@@ -337,10 +350,21 @@ fn split(
             let (claimed, results, running) = (&claimed, &results, Arc::clone(&running));
             s.spawn(move || {
                 let mut tally = Tally::default();
-                let r = record(a, &mut cap, &mut writer, claimed, stops, &mut tally);
+                let r = record(a, &mut cap, &mut writer, claimed, stops, &mut tally, live);
+                if r.is_err() {
+                    // A write error (or a lost interface) ends the whole group at once.
+                    stop_all(stops);
+                }
                 let stats = cap.stats().unwrap_or_default();
-                let closed = writer.map(|w| w.finish(Some(isb(&stats, tally.packets, start_ts)))).transpose();
-                results.lock().expect("results").push((tally, stats, r.and(closed.map(drop))));
+                let closed = match writer {
+                    Some(w) => {
+                        let (n, closed) = w.finish_counted(Some(isb(&stats, tally.packets, start_ts)));
+                        tally.written = Some(n);
+                        closed
+                    }
+                    None => Ok(()),
+                };
+                results.lock().expect("results").push((tally, stats, r.and(closed)));
                 running.fetch_sub(1, Ordering::Release);
             });
         }
@@ -357,6 +381,9 @@ fn split(
     for (t, s, r) in results.into_inner().expect("results") {
         tally.packets += t.packets;
         tally.bytes += t.bytes;
+        if let Some(n) = t.written {
+            tally.written = Some(tally.written.unwrap_or(0) + n);
+        }
         stats = stats + s;
         outcome = outcome.and(r);
     }

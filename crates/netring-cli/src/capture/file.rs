@@ -80,6 +80,9 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
         }
         return Ok(None);
     };
+    if let Some(interval) = rotation.interval {
+        check_names_change(&path, &rotation, interval)?;
+    }
     let format = a.format.or_else(|| FileFormat::from_path(&path)).unwrap_or_default();
     // A cooked capture's pcapng file names each interface it saw: read the
     // names now, in the capture's namespace, while privileges allow it.
@@ -94,6 +97,28 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
     Ok(Some(FileSpec { path, format, snaplen: a.snaplen(), link, interface: a.interface.clone(), rotation, names }))
 }
 
+/// With `-G`, each interval's file must get a new name, or it overwrites
+/// the last one (tcpdump does that without a word when the name has no
+/// `strftime(3)` conversion): refuse a name that two consecutive intervals
+/// expand alike.
+fn check_names_change(path: &Path, rotation: &Rotation, interval: std::time::Duration) -> Result<(), Error> {
+    let Some(pattern) = path.to_str() else { return Ok(()) }; // RotatingWriter names non-UTF-8
+    let now = netring::Timestamp::now().secs() as i64;
+    let next = now + interval.as_secs_f64().ceil().max(1.0) as i64;
+    if rotation.file_name(pattern, now, 0)? == rotation.file_name(pattern, next, 0)? {
+        return Err(Error::InvalidConfig {
+            name: "-w",
+            value: pattern.into(),
+            rule: format!(
+                "with -G {} every new file would get the same name and overwrite the last one: put a strftime(3) \
+                 time in the name, e.g. -w 'cap-%Y%m%d-%H%M%S.pcap'",
+                interval.as_secs_f64()
+            ),
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,5 +127,20 @@ mod tests {
     fn member_paths() {
         assert_eq!(member_path(Path::new("/tmp/a.pcap"), 2), PathBuf::from("/tmp/a.2.pcap"));
         assert_eq!(member_path(Path::new("cap"), 0), PathBuf::from("cap.0"));
+    }
+
+    #[test]
+    fn rotation_by_time_needs_names_that_change() {
+        let g = |secs: u64| Rotation { interval: Some(std::time::Duration::from_secs(secs)), ..Default::default() };
+        let d = |r: &Rotation| r.interval.unwrap();
+        let e = check_names_change(Path::new("fixed.pcap"), &g(1), d(&g(1))).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid -w = fixed.pcap: with -G 1 every new file would get the same name and overwrite the last one: \
+             put a strftime(3) time in the name, e.g. -w 'cap-%Y%m%d-%H%M%S.pcap'"
+        );
+        assert!(check_names_change(Path::new("c-%Y.pcap"), &g(60), d(&g(60))).is_err(), "a year-long name");
+        assert!(check_names_change(Path::new("c-%s.pcap"), &g(1), d(&g(1))).is_ok());
+        assert!(check_names_change(Path::new("c-%H%M.pcap"), &g(60), d(&g(60))).is_ok());
     }
 }

@@ -54,6 +54,10 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
     if let Some(e) = a.expression()? {
         b = b.filter(e);
     }
+    if fanout.is_some() {
+        // Before any socket: the kernel's group limit and N rings' memory.
+        b.check_group(a.more.fanout)?;
+    }
     let caps = fanout::open_members(&b, fanout, a.more.fanout)?;
     let first = &caps[0];
     let link = first.link_type();

@@ -12,6 +12,8 @@ use crate::output;
 pub(super) struct Tally {
     pub(super) packets: u64,
     pub(super) bytes: u64,
+    /// Records in the `-w` file(s) at the end, when there is one.
+    pub(super) written: Option<u64>,
 }
 
 /// The "listening on" line.
@@ -33,14 +35,21 @@ pub(super) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
 /// on stdout.
 pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
     if a.report.json() {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "packets": t.packets,
             "bytes": t.bytes,
             "drops": s.drops,
             "freezes": s.freezes,
             "seconds": seconds,
         });
+        // Only when it differs: a write error kept counted packets out of the file.
+        if let Some(n) = t.written.filter(|&n| n != t.packets) {
+            v["written"] = n.into();
+        }
         println!("{v}");
+    }
+    if let Some(n) = t.written.filter(|&n| n != t.packets) {
+        eprintln!("netring: only {n} of the {} packets counted were written to the file", t.packets);
     }
     eprintln!(
         "netring: {} packets captured ({} bytes) in {seconds:.3} s, {}; kernel: {} delivered, {} dropped, {} ring freezes",

@@ -3,6 +3,7 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use netring::pcap::IsbCounts;
@@ -12,6 +13,7 @@ use super::args::Args;
 use super::file::FileSpec;
 use super::report::{Tally, announce, report, truncate};
 use crate::output;
+use crate::signals::Live;
 
 /// The receive loop, for any backend.
 pub(super) fn capture_loop<S: PacketSource>(
@@ -27,7 +29,8 @@ pub(super) fn capture_loop<S: PacketSource>(
     let start_ts = Timestamp::now();
 
     let on_signal = stop.clone();
-    crate::signals::on_stop(move || on_signal.stop())?;
+    let live = Arc::new(Live::default());
+    crate::signals::on_stop("capture", Some(Arc::clone(&live)), move || on_signal.stop())?;
 
     announce(a, link, how);
     let lines = !a.report.quiet && writer.is_none();
@@ -35,7 +38,8 @@ pub(super) fn capture_loop<S: PacketSource>(
     let deadline = a.limits.until.deadline(started);
     let mut tally = Tally::default();
     let mut stdout = std::io::stdout().lock();
-    let mut stderr = std::io::stderr().lock();
+    // stderr is not held locked: the signal thread writes the SIGUSR1 line there.
+    let stderr = std::io::stderr();
 
     let outcome = loop {
         if a.limits.reached(tally.packets) {
@@ -72,7 +76,7 @@ pub(super) fn capture_loop<S: PacketSource>(
             if lines {
                 // With --json, stdout is reserved for the summary object.
                 let line = output::packet_line(&pkt);
-                let r = if a.report.json() { writeln!(stderr, "{line}") } else { writeln!(stdout, "{line}") };
+                let r = if a.report.json() { writeln!(stderr.lock(), "{line}") } else { writeln!(stdout, "{line}") };
                 if r.is_err() {
                     // A closed pipe (`| head`) ends the capture quietly.
                     stop.stop();
@@ -81,13 +85,13 @@ pub(super) fn capture_loop<S: PacketSource>(
             }
         }
         drop(batch);
+        live.set(tally.packets, tally.bytes);
         if let Err(e) = result {
             break Err(e);
         }
     };
     let seconds = started.elapsed().as_secs_f64();
     drop(stdout);
-    drop(stderr);
 
     // Whatever ended the run, flush the file and report what was counted.
     let stats = src.stats().unwrap_or_default();
@@ -98,7 +102,14 @@ pub(super) fn capture_loop<S: PacketSource>(
         start: start_ts,
         end: Timestamp::now(),
     };
-    let flushed = writer.map(|w| w.finish(Some(counts))).transpose();
+    let (written, flushed) = match writer {
+        Some(w) => {
+            let (n, r) = w.finish_counted(Some(counts));
+            (Some(n), r)
+        }
+        None => (None, Ok(())),
+    };
+    tally.written = written;
     report(a, &tally, &stats, seconds);
     outcome?;
     flushed?;

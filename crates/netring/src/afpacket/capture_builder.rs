@@ -17,8 +17,14 @@ use crate::filter::Program;
 use crate::packet::LinkType;
 use crate::stats::StatsCounter;
 use crate::stop::StopHandle;
+use crate::sys::mem::{self, Memory};
 use crate::sys::packet::{self as pk, RingAlloc, SocketKind};
 use crate::sys::{self, Mmap, iface, tpacket as tp};
+
+/// The most sockets one fanout group takes: the kernel's limit for the
+/// 32-bit `PACKET_FANOUT` option (`fanout_add()`: 256 members, `ENOSPC` for
+/// the next).
+pub const MAX_FANOUT_MEMBERS: usize = tp::PACKET_FANOUT_LEGACY_MAX;
 
 /// Builder for a [`Capture`]. Every setter takes and returns the builder by
 /// value; [`build`](Self::build) validates everything once.
@@ -279,6 +285,7 @@ impl CaptureBuilder {
         if frames > u32::MAX as u64 || (bs as u64) * (self.block_count as u64) > 1 << 40 {
             return Err(Error::config("block_count", self.block_count, "makes the ring too large"));
         }
+        check_memory("block_count", self.block_count, self.block_size, 1, mem::memory())?;
         if self.retire_timeout.as_millis() > u32::MAX as u128 {
             return Err(Error::config(
                 "retire_timeout",
@@ -306,6 +313,34 @@ impl CaptureBuilder {
             ));
         }
         Ok(iface)
+    }
+
+    /// Bytes of the ring this builder asks for: block size × block count.
+    pub fn ring_bytes(&self) -> u64 {
+        (self.block_size as u64).saturating_mul(self.block_count as u64)
+    }
+
+    /// Check, before anything is opened, that a fanout group of `members`
+    /// sockets with this builder's ring can exist: at most
+    /// [`MAX_FANOUT_MEMBERS`] members (the kernel's limit), and `members`
+    /// rings together no larger than the memory the kernel could give
+    /// (`MemAvailable` in `/proc/meminfo`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] naming the member count and the limit, or
+    /// the total ring size and the memory available.
+    pub fn check_group(&self, members: usize) -> Result<()> {
+        if !(1..=MAX_FANOUT_MEMBERS).contains(&members) {
+            return Err(Error::config(
+                "fanout",
+                members,
+                format!(
+                    "must be 1..={MAX_FANOUT_MEMBERS} sockets: the kernel's limit for one fanout group \
+                     (PACKET_FANOUT refuses the next with ENOSPC)"
+                ),
+            ));
+        }
+        check_memory("fanout", members, self.block_size, self.block_count, mem::memory())
     }
 
     /// Open the socket, set up the ring and bind it.
@@ -438,6 +473,48 @@ impl CaptureBuilder {
     }
 }
 
+/// Refuse rings that together need more than the memory the kernel could
+/// give (`memory`; no check where `/proc/meminfo` is missing): `name = value`
+/// is what the user chose, `value × per` blocks (or rings) of `unit` bytes.
+/// A ring is kernel memory that cannot be swapped: asking for more than is
+/// available makes the kernel reclaim until it gives up (`ENOMEM` after
+/// minutes, the OOM killer on the way), so this is decided before any call.
+fn check_memory(name: &'static str, value: usize, unit: usize, per: usize, memory: Option<Memory>) -> Result<()> {
+    let Some(m) = memory else { return Ok(()) };
+    let need = (unit as u128) * (per as u128) * (value as u128);
+    if need <= u128::from(m.available) {
+        return Ok(());
+    }
+    let what = if name == "fanout" {
+        format!("{value} rings of {per} blocks x {unit} bytes")
+    } else {
+        format!("a ring of {value} blocks x {unit} bytes")
+    };
+    Err(Error::config(
+        name,
+        value,
+        format!(
+            "{what} = {need} bytes ({}) is more than the memory the kernel could give: MemAvailable {} bytes ({}) \
+             of MemTotal {} ({}) in /proc/meminfo; use fewer or smaller blocks",
+            human(need),
+            m.available,
+            human(u128::from(m.available)),
+            m.total,
+            human(u128::from(m.total)),
+        ),
+    ))
+}
+
+/// `bytes` in MiB or GiB, one decimal.
+fn human(bytes: u128) -> String {
+    let b = bytes as f64;
+    if b >= (1u64 << 30) as f64 {
+        format!("{:.1} GiB", b / (1u64 << 30) as f64)
+    } else {
+        format!("{:.1} MiB", b / (1u64 << 20) as f64)
+    }
+}
+
 impl Capture {
     /// Capture every packet on `interface` with default settings.
     ///
@@ -485,6 +562,51 @@ mod tests {
         assert!(err(base().block_size(1024)).contains("multiple of the page size"));
         assert!(err(base().block_size(1 << 31)).contains("at most 1 GiB"));
         assert!(base().block_size(4096).frame_size(2048).validate().is_ok());
+    }
+
+    #[test]
+    fn rings_larger_than_memory_are_refused_with_the_sizes() {
+        let m = Some(Memory { total: 8 << 30, available: 4 << 30 });
+        assert!(check_memory("block_count", 4096, 1 << 20, 1, m).is_ok(), "exactly the memory available");
+        let e = check_memory("block_count", 1_000_000, 1 << 20, 1, m).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid block_count = 1000000: a ring of 1000000 blocks x 1048576 bytes = 1048576000000 bytes \
+             (976.6 GiB) is more than the memory the kernel could give: MemAvailable 4294967296 bytes (4.0 GiB) \
+             of MemTotal 8589934592 (8.0 GiB) in /proc/meminfo; use fewer or smaller blocks"
+        );
+        let e = check_memory("fanout", 100, 1 << 20, 64, m).unwrap_err().to_string();
+        assert!(
+            e.starts_with("invalid fanout = 100: 100 rings of 64 blocks x 1048576 bytes = 6710886400 bytes"),
+            "{e}"
+        );
+        assert!(check_memory("block_count", usize::MAX, usize::MAX, 1, None).is_ok(), "no /proc: no check");
+    }
+
+    /// The 1 TiB ring of the bad-input matrix is refused by `build()` before
+    /// any call: the fake kernel fails the test if a socket is even opened.
+    #[test]
+    fn a_ring_beyond_memory_never_reaches_the_kernel() {
+        let _g = crate::sys::call::fake::install(|call| panic!("reached the kernel: {call:?}"));
+        let e = base().block_size(1 << 20).block_count(1_000_000).build().map(drop).unwrap_err().to_string();
+        assert!(e.starts_with("invalid block_count = 1000000: a ring of 1000000 blocks x 1048576 bytes"), "{e}");
+        assert!(e.contains("MemAvailable"), "{e}");
+    }
+
+    #[test]
+    fn fanout_groups_are_bounded_by_the_kernel_and_by_memory() {
+        let b = base().block_size(1 << 20).block_count(64);
+        assert!(b.check_group(1).is_ok());
+        let e = b.check_group(257).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid fanout = 257: must be 1..=256 sockets: the kernel's limit for one fanout group \
+             (PACKET_FANOUT refuses the next with ENOSPC)"
+        );
+        assert!(b.check_group(0).is_err());
+        // 256 x 64 GiB: more than this machine has.
+        let e = base().block_size(1 << 30).block_count(64).check_group(256).unwrap_err().to_string();
+        assert!(e.contains("256 rings of 64 blocks x 1073741824 bytes") && e.contains("MemAvailable"), "{e}");
     }
 
     #[test]

@@ -23,7 +23,7 @@ mod tx_ring;
 pub use batch::PacketBatch;
 pub use block::BlockPackets;
 pub use capture::{ANY_INTERFACE, Capture, MAX_SNAPLEN};
-pub use capture_builder::CaptureBuilder;
+pub use capture_builder::{CaptureBuilder, MAX_FANOUT_MEMBERS};
 pub use fanout::{Fanout, FanoutFlags, FanoutMode};
 pub use injector::{Injector, TpacketVersion, TxSlot};
 pub use injector_builder::{DEFAULT_TX_RING_BYTES, InjectorBuilder};

@@ -105,7 +105,7 @@ impl PcapNgWriter<BufWriter<File>> {
     /// # Errors
     /// The file cannot be created or written.
     pub fn create(path: impl AsRef<Path>, snaplen: u32, interface: Option<&str>) -> Result<Self> {
-        let file = File::create(path.as_ref()).map_err(|e| Error::from_io("create pcapng file", e))?;
+        let file = File::create(path.as_ref()).map_err(|e| Error::file("create", path.as_ref(), e))?;
         Self::new(BufWriter::with_capacity(1 << 20, file), snaplen, interface)
     }
 }
@@ -238,6 +238,16 @@ impl<W: Write> PcapNgWriter<W> {
     /// Flushing failed.
     pub fn flush(&mut self) -> Result<()> {
         self.inner.get_mut().flush().map_err(|e| Error::from_io("flush pcapng file", e))
+    }
+
+    /// The output.
+    pub(super) fn sink_mut(&mut self) -> &mut W {
+        &mut self.inner.get_mut().out
+    }
+
+    /// The output.
+    pub(super) fn sink(&self) -> &W {
+        &self.inner.get_ref().out
     }
 
     /// Write the Interface Statistics Block, flush, and return the writer.

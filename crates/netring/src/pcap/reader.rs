@@ -93,7 +93,7 @@ impl Reader<BufReader<File>> {
     /// neither pcap nor pcapng (bad magic) or its header is cut short.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let p = path.as_ref();
-        let file = File::open(p).map_err(|e| Error::from_io("open capture file", e))?;
+        let file = File::open(p).map_err(|e| Error::file("open", p, e))?;
         Self::new(BufReader::with_capacity(1 << 16, file), p.display().to_string())
     }
 }
@@ -134,6 +134,18 @@ impl<R: Read> Reader<R> {
                 let swapped = magic == 0xd4c3_b2a1 || magic == 0x4d3c_b2a1;
                 let nanos = magic == 0xa1b2_3c4d || magic == 0x4d3c_b2a1;
                 let h = r.avail();
+                let u16_at = |o: usize| {
+                    let v = u16::from_ne_bytes([h[o], h[o + 1]]);
+                    if swapped { v.swap_bytes() } else { v }
+                };
+                let (major, minor) = (u16_at(4), u16_at(6));
+                if major != 2 {
+                    // libpcap refuses anything before 2 ("archaic"); nothing after it exists.
+                    return Err(r.corrupt(
+                        4,
+                        format!("pcap version {major}.{minor}: only version 2 (2.4, as libpcap writes) is known"),
+                    ));
+                }
                 let (snaplen, linktype) = (u32_at(h, 16, swapped), u32_at(h, 20, swapped) & 0x0fff_ffff);
                 r.kind = Kind::Pcap { swapped, nanos, snaplen };
                 r.linktype = linktype;
@@ -194,7 +206,7 @@ impl<R: Read> Reader<R> {
                 Ok(0) => self.eof = true,
                 Ok(k) => self.end += k,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(Error::from_io("read capture file", e)),
+                Err(e) => return Err(Error::file("read", self.path.clone(), e)),
             }
         }
         Ok(self.end - self.start >= n)
@@ -510,6 +522,26 @@ mod tests {
         let e = read_all(&pcap_bytes(0)[..20]).1.unwrap();
         assert!(e.to_string().contains("truncated pcap file header"), "{e}");
         assert!(read_all(b"ab").1.unwrap().to_string().contains("too short"));
+    }
+
+    #[test]
+    fn unknown_pcap_versions_are_refused_naming_them() {
+        for (major, minor) in [(0u16, 0u16), (1, 0), (3, 0)] {
+            let mut b = pcap_bytes(1);
+            b[4..6].copy_from_slice(&major.to_ne_bytes());
+            b[6..8].copy_from_slice(&minor.to_ne_bytes());
+            let (recs, err) = read_all(&b);
+            assert!(recs.is_empty());
+            assert_eq!(
+                err.unwrap().to_string(),
+                format!(
+                    "t.pcap: pcap version {major}.{minor}: only version 2 (2.4, as libpcap writes) is known at byte offset 4"
+                )
+            );
+        }
+        let mut b = pcap_bytes(1);
+        b[6..8].copy_from_slice(&3u16.to_ne_bytes());
+        assert_eq!(read_all(&b).0.len(), 1, "2.3 is still pcap");
     }
 
     #[test]

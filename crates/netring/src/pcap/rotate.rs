@@ -97,6 +97,8 @@ pub struct RotatingWriter {
     /// Files written, oldest first (the current one last).
     files: VecDeque<PathBuf>,
     packets: u64,
+    /// Records in the files already closed.
+    closed: u64,
 }
 
 impl std::fmt::Debug for RotatingWriter {
@@ -142,6 +144,7 @@ impl RotatingWriter {
             counter: 0,
             files: VecDeque::new(),
             packets: 0,
+            closed: 0,
         };
         w.open()?;
         Ok(w)
@@ -170,7 +173,7 @@ impl RotatingWriter {
         if let Some(max) = self.rotation.max_files {
             while self.files.len() > max as usize {
                 if let Some(old) = self.files.pop_front() {
-                    std::fs::remove_file(&old).map_err(|e| Error::from_io("remove rotated capture file", e))?;
+                    std::fs::remove_file(&old).map_err(|e| Error::file("remove", old.clone(), e))?;
                 }
             }
         }
@@ -180,7 +183,9 @@ impl RotatingWriter {
     /// Close the current file and open the next one.
     fn rotate(&mut self) -> Result<()> {
         if let Some(w) = self.current.take() {
-            w.finish(None)?;
+            let (n, r) = w.finish_counted(None);
+            self.closed += n;
+            r?;
         }
         if self.rotation.interval.is_some_and(|i| self.opened.elapsed() >= i) {
             self.slice = Timestamp::now().secs() as i64;
@@ -219,6 +224,11 @@ impl RotatingWriter {
         self.packets
     }
 
+    /// Records in the files (written, not merely buffered), over every file.
+    pub fn written(&self) -> u64 {
+        self.closed + self.current.as_ref().map_or(0, CaptureWriter::written)
+    }
+
     /// The files written and still on disk, oldest first.
     pub fn files(&self) -> impl Iterator<Item = &Path> {
         self.files.iter().map(PathBuf::as_path)
@@ -229,10 +239,19 @@ impl RotatingWriter {
     ///
     /// # Errors
     /// Writing failed.
-    pub fn finish(mut self, counts: Option<IsbCounts>) -> Result<()> {
+    pub fn finish(self, counts: Option<IsbCounts>) -> Result<()> {
+        self.finish_counted(counts).1
+    }
+
+    /// [`finish`](Self::finish), and the records the files hold after it,
+    /// over every file (all of them, or those before a failed write).
+    pub fn finish_counted(mut self, counts: Option<IsbCounts>) -> (u64, Result<()>) {
         match self.current.take() {
-            Some(w) => w.finish(counts),
-            None => Ok(()),
+            Some(w) => {
+                let (n, r) = w.finish_counted(counts);
+                (self.closed + n, r)
+            }
+            None => (self.closed, Ok(())),
         }
     }
 }

@@ -53,11 +53,11 @@ impl Error {
 fn capability_for(call: &str) -> &'static str {
     if call.starts_with("bpf(") {
         "CAP_BPF (with CAP_NET_ADMIN to attach)"
+    } else if call.starts_with("setns") || call.starts_with("unshare") || call.starts_with("mount") {
+        // setns(2), unshare(2) and mount(2) of a namespace check CAP_SYS_ADMIN.
+        "CAP_SYS_ADMIN"
     } else if call.contains("PACKET_ADD_MEMBERSHIP")
         || call.starts_with("netlink")
-        || call.starts_with("setns")
-        || call.starts_with("unshare")
-        || call.starts_with("mount")
         || call.contains("SIOCSIF")
         || call.contains("BUSY_POLL")
     {
@@ -84,6 +84,10 @@ mod tests {
         assert!(e.to_string().contains("CAP_NET_RAW"), "{e}");
         let e = Error::from_io("bpf(BPF_PROG_LOAD)", io::Error::from_raw_os_error(EPERM));
         assert!(e.to_string().contains("CAP_BPF"), "{e}");
+        for call in ["setns(CLONE_NEWNET)", "unshare(CLONE_NEWNET)", "mount(MS_BIND)"] {
+            let e = Error::from_io(call, io::Error::from_raw_os_error(EPERM));
+            assert!(matches!(e, Error::PermissionDenied { capability: "CAP_SYS_ADMIN", .. }), "{call}: {e}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod cred;
 pub mod errno;
 pub mod ethtool;
 pub mod iface;
+pub mod mem;
 pub mod mmap;
 pub mod netlink;
 pub mod ns;

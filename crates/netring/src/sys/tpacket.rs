@@ -48,6 +48,12 @@ pub const PACKET_LOSS: i32 = 14;
 pub const PACKET_TIMESTAMP: i32 = 17;
 /// `PACKET_FANOUT`
 pub const PACKET_FANOUT: i32 = 18;
+/// Members of one fanout group joined with the 32-bit `PACKET_FANOUT`
+/// option: `fanout_add()` takes `max_num_members = 256` ("legacy
+/// PACKET_FANOUT_MAX") when no `struct fanout_args` gives more, and the
+/// 257th socket gets `ENOSPC`. (`PACKET_FANOUT_MAX`, 65536, bounds only
+/// the `fanout_args` form.)
+pub const PACKET_FANOUT_LEGACY_MAX: usize = 256;
 /// `PACKET_FANOUT_DATA` (Linux 4.5)
 pub const PACKET_FANOUT_DATA: i32 = 22;
 
