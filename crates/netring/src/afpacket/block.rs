@@ -367,7 +367,7 @@ fn decode_meta(hdr: &[u8; TPACKET3_HDRLEN], snaplen: usize) -> PacketMeta {
 }
 
 /// Blocks laid out as the kernel lays them out, for tests and benchmarks.
-#[cfg(any(test, feature = "_bench"))]
+#[cfg(any(test, feature = "_bench", feature = "_fuzz"))]
 pub(crate) mod fixture {
     use super::*;
     use crate::sys::tpacket::{TP_STATUS_USER, tpacket_align};
