@@ -117,6 +117,9 @@ pub mod channel;
 pub mod cpu;
 mod error;
 pub mod filter;
+#[cfg(feature = "_fuzz")]
+#[doc(hidden)]
+pub mod fuzz_internals;
 pub mod interface;
 #[cfg(feature = "metrics")]
 pub mod metrics;

@@ -267,7 +267,8 @@ fn retag<'a>(pkt: Packet<'a>, scratch: &'a VlanScratch, ordinal: u32) -> Packet<
     // A re-check may have cut the untagged frame shorter than the scratch copy.
     let data = &full[..full.len().min(pkt.len() + VLAN_TAG_LEN)];
     let mut meta = *pkt.meta();
-    meta.original_len += VLAN_TAG_LEN as u32;
+    // A corrupt `tp_len` near u32::MAX must not wrap to a short length.
+    meta.original_len = meta.original_len.saturating_add(VLAN_TAG_LEN as u32);
     meta.status |= PacketStatus::VLAN_REINSERTED;
     meta.status.set(PacketStatus::TRUNCATED, data.len() < meta.original_len as usize);
     Packet::new(data, meta)
@@ -366,7 +367,7 @@ fn decode_meta(hdr: &[u8; TPACKET3_HDRLEN], snaplen: usize) -> PacketMeta {
 }
 
 /// Blocks laid out as the kernel lays them out, for tests and benchmarks.
-#[cfg(any(test, feature = "_bench"))]
+#[cfg(any(test, feature = "_bench", feature = "_fuzz"))]
 pub(crate) mod fixture {
     use super::*;
     use crate::sys::tpacket::{TP_STATUS_USER, tpacket_align};
@@ -586,6 +587,17 @@ pub(crate) mod tests {
         // Zero-copy for the others: their bytes are the block's.
         assert!(block.as_ptr_range().contains(&got[0].data().as_ptr()));
         assert!(!block.as_ptr_range().contains(&got[1].data().as_ptr()));
+        // A corrupt wire length at the top of the range saturates instead of
+        // wrapping to a short length (found by the `block` fuzz target).
+        let mut huge = frame(&tagged);
+        huge.status = TP_STATUS_VLAN_VALID;
+        huge.wire_len = u32::MAX - 1;
+        let b2 = craft_block(4096, &[huge], 0);
+        scratch.fill(&b2, None);
+        let h2 = BlockHeader::parse(&b2).unwrap();
+        let p = BlockPackets::new(&b2, &h2, None).vlan(Some(&scratch)).next().unwrap();
+        assert_eq!((p.len(), p.meta().original_len), (64, u32::MAX));
+        assert!(p.is_truncated());
         // A snap length cuts the rebuilt frame, which is then truncated.
         scratch.fill(&block, Some(20));
         let p = BlockPackets::new(&block, &header, None).vlan(Some(&scratch)).nth(1).unwrap();

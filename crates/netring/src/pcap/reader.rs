@@ -21,9 +21,11 @@ use crate::error::{Error, Result};
 use crate::packet::Timestamp;
 
 /// Largest pcap record accepted: libpcap's `MAXIMUM_SNAPLEN`, or the file's
-/// snap length if larger.
+/// snap length if larger, up to [`MAX_BLOCK`] (a header claiming 4 GiB must
+/// not make the reader allocate that much).
 const MAX_RECORD: u32 = 262_144;
-/// Largest pcapng block accepted (libpcap uses 16 MiB).
+/// Largest pcapng block accepted (libpcap uses 16 MiB), and largest pcap
+/// record whatever the file's snap length.
 const MAX_BLOCK: u32 = 16 << 20;
 const SHB: u32 = 0x0a0d_0d0a;
 const BYTE_ORDER_MAGIC: u32 = 0x1a2b_3c4d;
@@ -297,7 +299,7 @@ impl<R: Read> Reader<R> {
         let h = self.avail();
         let (sec, frac, incl, orig) =
             (u32_at(h, 0, swapped), u32_at(h, 4, swapped), u32_at(h, 8, swapped), u32_at(h, 12, swapped));
-        let limit = snaplen.max(MAX_RECORD);
+        let limit = snaplen.clamp(MAX_RECORD, MAX_BLOCK);
         if incl > limit {
             return Err(self.corrupt(at, format!("record length {incl} exceeds the limit of {limit} bytes")));
         }
@@ -553,6 +555,21 @@ mod tests {
         assert_eq!(
             err.unwrap().to_string(),
             "t.pcap: record length 4294967280 exceeds the limit of 262144 bytes at byte offset 24"
+        );
+    }
+
+    #[test]
+    fn a_huge_file_snap_length_does_not_raise_the_record_limit_past_16_mib() {
+        // Found by the `pcap_reader` fuzz target: snap length 0xffffffff let a
+        // record header claim 4 GiB, which the reader then allocated.
+        let mut b = pcap_bytes(1);
+        b[16..20].copy_from_slice(&u32::MAX.to_ne_bytes());
+        b[24 + 8..24 + 12].copy_from_slice(&((16u32 << 20) + 1).to_ne_bytes());
+        let (recs, err) = read_all(&b);
+        assert!(recs.is_empty());
+        assert_eq!(
+            err.unwrap().to_string(),
+            "t.pcap: record length 16777217 exceeds the limit of 16777216 bytes at byte offset 24"
         );
     }
 

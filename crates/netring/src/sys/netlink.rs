@@ -186,25 +186,13 @@ impl Netlink {
                 cvt_size(unsafe { libc::recv(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len(), 0) })
             })
             .map_err(|e| Error::from_io(what, e))?;
-            let mut off = 0;
-            while off + 16 <= n {
-                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().expect("4")) as usize;
-                let ty = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().expect("2"));
-                if len < 16 || off + len > n {
-                    break;
+            for reply in replies(&buf[..n]) {
+                match reply {
+                    Reply::Ack => return Ok(Vec::new()),
+                    Reply::Errno(errno) => return Err(Error::from_io(what, std::io::Error::from_raw_os_error(errno))),
+                    Reply::Message(ty, msg) if ty >= 16 => return Ok(msg.to_vec()),
+                    Reply::Message(..) | Reply::Done => {}
                 }
-                if ty == NLMSG_ERROR && len >= 20 {
-                    let code = i32::from_ne_bytes(buf[off + 16..off + 20].try_into().expect("4"));
-                    return if code == 0 {
-                        Ok(Vec::new())
-                    } else {
-                        Err(Error::from_io(what, std::io::Error::from_raw_os_error(-code)))
-                    };
-                }
-                if ty >= 16 {
-                    return Ok(buf[off..off + len].to_vec());
-                }
-                off += align4(len);
             }
         }
     }
@@ -228,24 +216,13 @@ impl Netlink {
             if n == 0 {
                 return Ok(out);
             }
-            let mut off = 0;
-            while off + 16 <= n {
-                let len = u32::from_ne_bytes(buf[off..off + 4].try_into().expect("4")) as usize;
-                let ty = u16::from_ne_bytes(buf[off + 4..off + 6].try_into().expect("2"));
-                if len < 16 || off + len > n {
-                    break;
+            for reply in replies(&buf[..n]) {
+                match reply {
+                    Reply::Done => return Ok(out),
+                    Reply::Errno(errno) => return Err(Error::from_io(what, std::io::Error::from_raw_os_error(errno))),
+                    Reply::Ack => {}
+                    Reply::Message(_, msg) => out.push(msg.to_vec()),
                 }
-                match ty {
-                    NLMSG_DONE => return Ok(out),
-                    NLMSG_ERROR if len >= 20 => {
-                        let code = i32::from_ne_bytes(buf[off + 16..off + 20].try_into().expect("4"));
-                        if code != 0 {
-                            return Err(Error::from_io(what, std::io::Error::from_raw_os_error(-code)));
-                        }
-                    }
-                    _ => out.push(buf[off..off + len].to_vec()),
-                }
-                off += align4(len);
             }
         }
     }
@@ -272,22 +249,7 @@ impl Netlink {
     pub fn addresses(&self) -> Result<Vec<AddrAttrs>> {
         let body = [libc::AF_UNSPEC as u8, 0, 0, 0, 0, 0, 0, 0];
         let msgs = self.dump(&mut Request::dump(RTM_GETADDR, &body), "netlink(RTM_GETADDR dump)")?;
-        let mut out = Vec::new();
-        for m in msgs.iter().filter(|m| m.len() >= 24 && u16::from_ne_bytes([m[4], m[5]]) == RTM_NEWADDR) {
-            let (family, prefix, index) = (m[16], m[17], u32_of(&m[20..24]));
-            let mut addr = None;
-            for (ty, p) in attrs(&m[24..]) {
-                // IFA_LOCAL is the interface's own address on point-to-point
-                // links; IFA_ADDRESS elsewhere.
-                if ty == IFA_LOCAL || (ty == IFA_ADDRESS && addr.is_none()) {
-                    addr = Some(p.to_vec());
-                }
-            }
-            if let Some(address) = addr {
-                out.push(AddrAttrs { index, family, prefix, address });
-            }
-        }
-        Ok(out)
+        Ok(msgs.iter().filter_map(|m| AddrAttrs::parse(m)).collect())
     }
 
     /// Interface indices that carry a default route (`RTM_GETROUTE` dump,
@@ -299,29 +261,8 @@ impl Netlink {
         let body = [libc::AF_UNSPEC as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
         let msgs = self.dump(&mut Request::dump(RTM_GETROUTE, &body), "netlink(RTM_GETROUTE dump)")?;
         let mut out = Vec::new();
-        for m in msgs.iter().filter(|m| m.len() >= 28 && u16::from_ne_bytes([m[4], m[5]]) == RTM_NEWROUTE) {
-            let (dst_len, rtype) = (m[17], m[23]);
-            if dst_len != 0 || rtype != RTN_UNICAST {
-                continue;
-            }
-            for (ty, p) in attrs(&m[28..]) {
-                match ty {
-                    RTA_OIF => out.push(u32_of(p)),
-                    RTA_MULTIPATH => {
-                        // struct rtnexthop { u16 len; u8 flags; u8 hops; i32 ifindex; } + attrs
-                        let mut q = p;
-                        while q.len() >= 8 {
-                            let len = u16::from_ne_bytes([q[0], q[1]]) as usize;
-                            out.push(u32_of(&q[4..8]));
-                            if len < 8 || len > q.len() {
-                                break;
-                            }
-                            q = &q[align4(len).min(q.len())..];
-                        }
-                    }
-                    _ => {}
-                }
-            }
+        for m in &msgs {
+            default_route_ifindices(m, &mut out);
         }
         Ok(out)
     }
@@ -435,12 +376,105 @@ fn attrs(mut b: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
+/// One message of a receive buffer, as the receive loops act on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply<'a> {
+    /// `NLMSG_DONE`: the end of a dump.
+    Done,
+    /// `NLMSG_ERROR` with code 0: the acknowledgement of a request.
+    Ack,
+    /// `NLMSG_ERROR` with a nonzero code: the errno it carries (positive
+    /// for the kernel's negative codes).
+    Errno(i32),
+    /// Any other message (type, whole message with its header), including
+    /// an `NLMSG_ERROR` too short to carry a code.
+    Message(u16, &'a [u8]),
+}
+
+/// The messages at the start of a receive buffer, in order. Stops at the
+/// first header whose length is shorter than a header or runs past the
+/// buffer (a truncated reply), so every message lies inside `buf` and each
+/// step moves forward by at least a header.
+pub fn replies(buf: &[u8]) -> impl Iterator<Item = Reply<'_>> {
+    let mut off = 0usize;
+    std::iter::from_fn(move || {
+        let h = buf.get(off..off.checked_add(16)?)?;
+        let len = u32::from_ne_bytes(h[0..4].try_into().expect("4")) as usize;
+        let ty = u16::from_ne_bytes(h[4..6].try_into().expect("2"));
+        let msg = buf.get(off..off.checked_add(len)?).filter(|_| len >= 16)?;
+        off = off.saturating_add(align4(len));
+        Some(match ty {
+            NLMSG_DONE => Reply::Done,
+            NLMSG_ERROR if len >= 20 => match i32::from_ne_bytes(msg[16..20].try_into().expect("4")) {
+                0 => Reply::Ack,
+                // The kernel sends -errno; any other value is passed on
+                // without overflowing (i32::MIN has no negation).
+                code => Reply::Errno(code.saturating_neg()),
+            },
+            _ => Reply::Message(ty, msg),
+        })
+    })
+}
+
+/// Append the interfaces that carry a default route according to one
+/// `RTM_NEWROUTE` message (`RTA_OIF`, and each `RTA_MULTIPATH` next hop);
+/// any other message adds nothing.
+pub fn default_route_ifindices(m: &[u8], out: &mut Vec<u32>) {
+    if m.len() < 28 || u16::from_ne_bytes([m[4], m[5]]) != RTM_NEWROUTE {
+        return;
+    }
+    let (dst_len, rtype) = (m[17], m[23]);
+    if dst_len != 0 || rtype != RTN_UNICAST {
+        return;
+    }
+    for (ty, p) in attrs(&m[28..]) {
+        match ty {
+            RTA_OIF => out.push(u32_of(p)),
+            RTA_MULTIPATH => {
+                // struct rtnexthop { u16 len; u8 flags; u8 hops; i32 ifindex; } + attrs
+                let mut q = p;
+                while q.len() >= 8 {
+                    let len = u16::from_ne_bytes([q[0], q[1]]) as usize;
+                    out.push(u32_of(&q[4..8]));
+                    if len < 8 || len > q.len() {
+                        break;
+                    }
+                    q = &q[align4(len).min(q.len())..];
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl AddrAttrs {
+    /// The address one `RTM_NEWADDR` message describes (`IFA_LOCAL`, else
+    /// `IFA_ADDRESS`); `None` for any other message or one without either.
+    pub fn parse(m: &[u8]) -> Option<Self> {
+        if m.len() < 24 || u16::from_ne_bytes([m[4], m[5]]) != RTM_NEWADDR {
+            return None;
+        }
+        let (family, prefix, index) = (m[16], m[17], u32_of(&m[20..24]));
+        let mut addr = None;
+        for (ty, p) in attrs(&m[24..]) {
+            // IFA_LOCAL is the interface's own address on point-to-point
+            // links; IFA_ADDRESS elsewhere.
+            if ty == IFA_LOCAL || (ty == IFA_ADDRESS && addr.is_none()) {
+                addr = Some(p.to_vec());
+            }
+        }
+        addr.map(|address| Self { index, family, prefix, address })
+    }
+}
+
 fn u32_of(p: &[u8]) -> u32 {
     p.get(..4).map_or(0, |v| u32::from_ne_bytes(v.try_into().expect("4")))
 }
 
 impl LinkInfo {
-    fn parse(msg: &[u8]) -> Self {
+    /// The attributes of one `RTM_NEWLINK` message (header included); the
+    /// defaults for anything shorter than its fixed part.
+    pub(crate) fn parse(msg: &[u8]) -> Self {
         let mut a = Self::default();
         if msg.len() < 32 {
             return a;
@@ -491,6 +525,64 @@ impl LinkInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn msg(ty: u16, body: &[u8]) -> Vec<u8> {
+        let mut m = ((16 + body.len()) as u32).to_ne_bytes().to_vec();
+        m.extend_from_slice(&ty.to_ne_bytes());
+        m.extend_from_slice(&[0; 10]);
+        m.extend_from_slice(body);
+        m.resize(align4(m.len()), 0);
+        m
+    }
+
+    #[test]
+    fn replies_split_a_buffer_and_stop_at_a_truncated_message() {
+        let link = msg(RTM_NEWLINK, &[0; 16]);
+        let mut buf = [link.clone(), msg(NLMSG_ERROR, &0i32.to_ne_bytes()), msg(NLMSG_DONE, &[0; 4])].concat();
+        let got: Vec<_> = replies(&buf).collect();
+        assert_eq!(got, [Reply::Message(RTM_NEWLINK, &link[..]), Reply::Ack, Reply::Done]);
+        // A header claiming more than the buffer holds ends the walk there.
+        buf[link.len()..link.len() + 4].copy_from_slice(&4096u32.to_ne_bytes());
+        assert_eq!(replies(&buf).count(), 1);
+        // So does a length shorter than a header (0 would never move on).
+        buf[..4].copy_from_slice(&0u32.to_ne_bytes());
+        assert_eq!(replies(&buf).count(), 0);
+        // An error too short to carry a code is passed on as a message.
+        let short = msg(NLMSG_ERROR, &[]);
+        assert_eq!(replies(&short).collect::<Vec<_>>(), [Reply::Message(NLMSG_ERROR, &short[..])]);
+    }
+
+    #[test]
+    fn an_error_code_of_i32_min_is_an_errno_not_an_overflow() {
+        // `-code` overflows (a panic in debug builds) for i32::MIN.
+        let m = msg(NLMSG_ERROR, &i32::MIN.to_ne_bytes());
+        assert_eq!(replies(&m).collect::<Vec<_>>(), [Reply::Errno(i32::MAX)]);
+        let m = msg(NLMSG_ERROR, &(-19i32).to_ne_bytes());
+        assert_eq!(replies(&m).collect::<Vec<_>>(), [Reply::Errno(19)]);
+    }
+
+    #[test]
+    fn address_and_route_messages_parse() {
+        let mut addr = vec![2, 24, 0, 0];
+        addr.extend_from_slice(&7u32.to_ne_bytes());
+        addr.extend_from_slice(&[8, 0, IFA_ADDRESS as u8, 0, 198, 18, 0, 1]);
+        let a = AddrAttrs::parse(&msg(RTM_NEWADDR, &addr)).unwrap();
+        assert_eq!(a, AddrAttrs { index: 7, family: 2, prefix: 24, address: vec![198, 18, 0, 1] });
+        assert_eq!(AddrAttrs::parse(&msg(RTM_NEWLINK, &addr)), None);
+        let mut route = vec![2, 0, 0, 0, 254, 3, 0, RTN_UNICAST, 0, 0, 0, 0];
+        route.extend_from_slice(&[8, 0, RTA_OIF as u8, 0]);
+        route.extend_from_slice(&3u32.to_ne_bytes());
+        // RTA_MULTIPATH with two next hops, then one whose length runs past.
+        route.extend_from_slice(&[28, 0, RTA_MULTIPATH as u8, 0]);
+        for (len, ifindex) in [(8u16, 4u32), (8, 5), (200, 6)] {
+            route.extend_from_slice(&len.to_ne_bytes());
+            route.extend_from_slice(&[0, 0]);
+            route.extend_from_slice(&ifindex.to_ne_bytes());
+        }
+        let mut out = Vec::new();
+        default_route_ifindices(&msg(RTM_NEWROUTE, &route), &mut out);
+        assert_eq!(out, [3, 4, 5, 6]);
+    }
 
     #[test]
     fn builds_a_veth_request_with_nested_attributes() {

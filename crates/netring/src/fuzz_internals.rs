@@ -1,0 +1,132 @@
+//! Entry points for this repository's fuzz targets (`fuzz/fuzz_targets/`)
+//! and their proptest twins (`tests/parser_fuzz.rs`): the parsers of
+//! untrusted bytes that the public API does not reach on their own (the
+//! netlink reply parser, the VLAN re-insertion walk of a TPACKET_V3 block)
+//! and the kernel-shaped block fixture. Behind the private `_fuzz`
+//! feature; **not part of the API**, no stability promise.
+
+use std::cell::Cell;
+use std::ops::Range;
+
+use crate::afpacket::block::fixture::{Frame, craft_block};
+use crate::afpacket::block::{BlockHeader, BlockPackets, VlanScratch};
+use crate::interface::LinkInfo;
+use crate::packet::PacketStatus;
+use crate::sys::netlink::{self, AddrAttrs, Reply};
+use crate::sys::tpacket::{TPACKET3_HDRLEN, tpacket_align};
+
+/// Size of `struct tpacket_block_desc`, where the first packet may start.
+pub const BLOCK_DESC_LEN: usize = 48;
+
+/// One packet to lay into a crafted block.
+#[derive(Debug, Clone, Copy)]
+pub struct CraftedFrame<'a> {
+    /// The captured bytes.
+    pub data: &'a [u8],
+    /// Length on the wire (`tp_len`).
+    pub wire_len: u32,
+    /// `tp_status` bits (`TP_STATUS_USER` is added).
+    pub status: u32,
+}
+
+/// The block bytes a frame of `len` captured bytes takes in a crafted
+/// block (header, link-layer address, data, alignment).
+pub fn crafted_frame_len(len: usize) -> usize {
+    tpacket_align(tpacket_align(TPACKET3_HDRLEN) + 2 + len)
+}
+
+/// A TPACKET_V3 block of `block_size` bytes holding `frames`, laid out as
+/// the kernel's `tpacket_rcv` lays them out (VLAN TCI 0x2005, TPID 0x8100
+/// where the status says so); `None` if they do not fit.
+pub fn v3_block(block_size: usize, frames: &[CraftedFrame<'_>], seq: u64) -> Option<Vec<u8>> {
+    let need = BLOCK_DESC_LEN + frames.iter().map(|f| crafted_frame_len(f.data.len())).sum::<usize>();
+    if need > block_size {
+        return None;
+    }
+    let frames: Vec<Frame<'_>> = frames
+        .iter()
+        .map(|f| Frame { data: f.data, wire_len: f.wire_len, status: f.status, pkttype: 0, ts: (1, 2) })
+        .collect();
+    Some(craft_block(block_size, &frames, seq))
+}
+
+/// One packet of a [`walk_block`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Walked {
+    /// Its bytes (copied out).
+    pub data: Vec<u8>,
+    /// Where they were: `Some(range)` inside the block, `None` in the VLAN
+    /// scratch buffer (a frame rebuilt with its tag).
+    pub in_block: Option<Range<usize>>,
+    /// `tp_len` as decoded (plus the tag for a rebuilt frame).
+    pub original_len: u32,
+    /// The walker's status flags.
+    pub status: PacketStatus,
+}
+
+/// Walk `block` as a capture does: the descriptor parsed, the VLAN scratch
+/// filled (tagged frames rebuilt, cut to `snaplen`), the packets walked
+/// with the malformed-block flag. Returns the packets and the flag; a block
+/// too short for its descriptor yields `(vec![], false)`.
+pub fn walk_block(block: &[u8], snaplen: Option<u32>) -> (Vec<Walked>, bool) {
+    let Some(header) = BlockHeader::parse(block) else { return (Vec::new(), false) };
+    let mut scratch = VlanScratch::default();
+    scratch.fill(block, snaplen);
+    let flag = Cell::new(false);
+    let base = block.as_ptr() as usize;
+    let packets = BlockPackets::new(block, &header, Some(&flag))
+        .vlan(Some(&scratch))
+        .map(|p| {
+            let (start, len) = (p.data().as_ptr() as usize, p.data().len());
+            let in_block =
+                (start >= base && start + len <= base + block.len()).then(|| start - base..start - base + len);
+            Walked { data: p.data().to_vec(), in_block, original_len: p.meta().original_len, status: p.status() }
+        })
+        .collect();
+    (packets, flag.get())
+}
+
+/// What [`netlink_reply`] found in a receive buffer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetlinkReply {
+    /// Each message other than an acknowledgement, an error or the end of
+    /// a dump: its type and where it lies in the buffer.
+    pub messages: Vec<(u16, Range<usize>)>,
+    /// `NLMSG_DONE` messages.
+    pub done: usize,
+    /// Acknowledgements (`NLMSG_ERROR` with code 0).
+    pub acks: usize,
+    /// The errno of each other `NLMSG_ERROR`.
+    pub errnos: Vec<i32>,
+    /// Every message parsed as `RTM_NEWLINK`, whatever its type.
+    pub links: Vec<LinkInfo>,
+    /// Addresses of the `RTM_NEWADDR` messages: (index, family, prefix, bytes).
+    pub addresses: Vec<(u32, u8, u8, Vec<u8>)>,
+    /// Interfaces with a default route, from the `RTM_NEWROUTE` messages.
+    pub default_routes: Vec<u32>,
+}
+
+/// Parse a netlink receive buffer as the library's receive loops do
+/// (messages, acknowledgements, errors), and every message with each of
+/// the link, address and route parsers.
+pub fn netlink_reply(buf: &[u8]) -> NetlinkReply {
+    let mut out = NetlinkReply::default();
+    let base = buf.as_ptr() as usize;
+    for reply in netlink::replies(buf) {
+        match reply {
+            Reply::Done => out.done += 1,
+            Reply::Ack => out.acks += 1,
+            Reply::Errno(e) => out.errnos.push(e),
+            Reply::Message(ty, m) => {
+                let start = m.as_ptr() as usize - base;
+                out.messages.push((ty, start..start + m.len()));
+                out.links.push(LinkInfo::parse(m));
+                if let Some(a) = AddrAttrs::parse(m) {
+                    out.addresses.push((a.index, a.family, a.prefix, a.address));
+                }
+                netlink::default_route_ifindices(m, &mut out.default_routes);
+            }
+        }
+    }
+    out
+}
