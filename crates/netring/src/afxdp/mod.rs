@@ -120,6 +120,7 @@
 
 mod batch;
 mod config;
+mod link;
 mod program;
 mod queues;
 mod rx;

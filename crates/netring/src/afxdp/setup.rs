@@ -333,6 +333,7 @@ impl XdpSocketBuilder {
                 .map_or(self.frame_size as usize, |m| (m as usize + ETH_HLEN).min(self.frame_size as usize)),
             batch_size: self.batch_size,
             stop: StopHandle::new()?,
+            link: super::link::LinkWatch::new(),
         })
     }
 
