@@ -174,3 +174,28 @@ async fn deleting_the_interface_ends_an_async_af_xdp_read() {
     );
     drop(t.join().unwrap());
 }
+
+/// A default veth uses 1 of the 2 queues it has each way (`ethtool -l`):
+/// "every queue" means the active one, and queue 1 is refused naming that.
+#[test]
+fn every_queue_of_a_default_veth_is_its_one_active_queue() {
+    let l = VethConfig::default().create().expect("veth");
+    let info = l.b.run(netring::interface::link_info).unwrap().unwrap();
+    assert_eq!((info.rx_queues, info.tx_queues), (2, 2), "veth allocates 2 queues each way");
+    let socks = l.b.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Rx).build_all_queues()).unwrap().unwrap();
+    assert_eq!(socks.iter().map(XdpSocket::queue).collect::<Vec<_>>(), [0]);
+    drop(socks);
+    for q in [1, 5] {
+        match l.b.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Rx).queue(q).build()).unwrap() {
+            Err(e @ Error::InvalidConfig { .. }) => assert_eq!(
+                e.to_string(),
+                format!(
+                    "invalid queue = {q}: is not active: {:?} has 1 active queue (queue 0; 2 possible: ethtool -L \
+                     raises the count)",
+                    l.b.name
+                )
+            ),
+            r => panic!("queue {q}: {r:?}"),
+        }
+    }
+}

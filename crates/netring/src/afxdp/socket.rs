@@ -205,6 +205,7 @@ impl XdpSocket {
 
     /// How often a wait must look again without a wake-up (the interface's
     /// state raises no event on an AF_XDP socket).
+    #[cfg(feature = "tokio")]
     pub(crate) fn recheck_interval(&self) -> Duration {
         LINK_CHECK
     }
