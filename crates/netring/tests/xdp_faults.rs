@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use common::{frame, link, seq_of};
 use netring::afxdp::XdpQueueSet;
 use netring::testkit::{VethConfig, VethLink};
-use netring::{Error, RawSender, XdpMode, XdpSocket};
+use netring::{Error, PacketSink, RawSender, XdpMode, XdpSocket};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -198,4 +198,40 @@ fn every_queue_of_a_default_veth_is_its_one_active_queue() {
             r => panic!("queue {q}: {r:?}"),
         }
     }
+}
+
+/// Frames shorter than an Ethernet header (an empty one too) are rejected
+/// and counted the same on both transmit paths: AF_PACKET's kernel refuses
+/// them, AF_XDP's would send them (and the veth peer drop them unseen), so
+/// the AF_XDP socket keeps them back. What is long enough arrives.
+#[test]
+fn frames_shorter_than_an_ethernet_header_are_rejected_alike_on_both_paths() {
+    use netring::{Capture, Injector, TxStats};
+    const LENS: [usize; 6] = [0, 5, 13, 14, 60, 1];
+    fn run<S: PacketSink>(sink: &mut S) -> TxStats {
+        for (i, &len) in LENS.iter().enumerate() {
+            let f = frame(i as u64, 60);
+            assert!(sink.send(&f[..len]).unwrap(), "length {len} is taken");
+        }
+        sink.flush().unwrap();
+        assert!(sink.wait_drained(Some(WAIT)).unwrap());
+        sink.tx_stats()
+    }
+    let l = link();
+    let from_us = |d: &[u8]| d.len() >= 12 && d[6..12] == common::SRC;
+    let mut cap = l.b.run(Capture::open).unwrap().unwrap();
+    let mut stats = Vec::new();
+    for xdp in [false, true] {
+        let s = if xdp {
+            run(&mut l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()).unwrap().unwrap())
+        } else {
+            run(&mut l.a.run(Injector::open).unwrap().unwrap())
+        };
+        let got = netring::testkit::collect(&mut cap, 3, Duration::from_millis(500), from_us).unwrap();
+        assert_eq!(got.iter().map(|p| p.data().len()).collect::<Vec<_>>(), [14, 60], "xdp {xdp}");
+        assert_eq!(got[1].data(), &frame(4, 60)[..], "xdp {xdp}");
+        stats.push((s.queued, s.sent, s.bytes, s.rejected, s.pending));
+    }
+    assert_eq!(stats[0], (6, 2, 74, 4, 0), "AF_PACKET");
+    assert_eq!(stats[1], stats[0], "AF_XDP counts as AF_PACKET does");
 }

@@ -239,17 +239,18 @@ impl XdpSocket {
     /// Dropping an unsent slot returns its frame. The same contract as
     /// [`PacketSink::allocate`], which is this method.
     ///
+    /// A `len` below the 14-byte Ethernet header (0 included) gets a slot
+    /// whose frame is counted as rejected when sent, never handed to the
+    /// kernel (see [`XdpTxSlot::send`]).
+    ///
     /// # Errors
     /// [`Error::FrameTooLarge`] when `len` exceeds the MTU + 14-byte
     /// Ethernet header or one UMEM frame ([`max_frame_len`](PacketSink::max_frame_len));
-    /// [`Error::InvalidConfig`] for `len` 0 or a socket without a TX ring;
+    /// [`Error::InvalidConfig`] for a socket without a TX ring;
     /// errors of [`flush`](Self::flush).
     pub fn allocate(&mut self, len: usize) -> Result<Option<XdpTxSlot<'_>>> {
         if !self.tx.has_ring() {
             return Err(no_ring("send", "TX"));
-        }
-        if len == 0 {
-            return Err(Error::config("frame length", 0, "must be at least 1"));
         }
         self.check_tx_len(len)?;
         self.tx.slot(&mut self.umem, self.fd.as_fd(), &self.interface, len)
@@ -391,11 +392,12 @@ impl XdpSocket {
     /// Transmit counters, the same on every backend (this is
     /// [`PacketSink::tx_stats`]): reaps completions first; a frame is sent
     /// when the kernel completed it, rejected counts the kernel's
-    /// `tx_invalid_descs`.
+    /// `tx_invalid_descs` and the frames shorter than an Ethernet header
+    /// that [`XdpTxSlot::send`] kept back.
     pub fn tx_stats(&mut self) -> TxStats {
         self.complete_tx();
-        let rejected = sx::statistics(self.fd.as_fd()).map_or(0, |k| k.tx_invalid_descs);
         let c = self.tx.counters;
+        let rejected = sx::statistics(self.fd.as_fd()).map_or(0, |k| k.tx_invalid_descs) + c.runts;
         TxStats {
             queued: c.queued,
             sent: c.completed,
