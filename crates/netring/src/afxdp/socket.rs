@@ -548,8 +548,9 @@ impl PacketSource for XdpSocket {
 /// frames (zero-copy), [`flush`](PacketSink::flush) is
 /// [`XdpSocket::flush`], a frame is [sent](TxStats::sent) when the kernel
 /// completed it, [rejected](TxStats::rejected) counts the kernel's
-/// `tx_invalid_descs`. Frames are limited to the MTU + 14 bytes (and one
-/// UMEM frame).
+/// `tx_invalid_descs` and the frames shorter than an Ethernet header, which
+/// are kept back (see [`XdpTxSlot::send`]). Frames are limited to the MTU +
+/// 14 bytes (and one UMEM frame).
 impl PacketSink for XdpSocket {
     type Slot<'a> = XdpTxSlot<'a>;
 
