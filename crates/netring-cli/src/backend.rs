@@ -107,7 +107,7 @@ pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
         println!("{v}");
     }
     eprintln!(
-        "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected by the kernel{}",
+        "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected{}",
         s.sent,
         s.bytes,
         output::rate(s.sent, seconds),

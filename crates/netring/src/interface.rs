@@ -99,6 +99,45 @@ pub fn channels(name: &str) -> Result<Channels> {
     })
 }
 
+/// How many queues an interface uses now, and could use: what an AF_XDP
+/// socket may bind to (`xsk_bind()` refuses a queue id at or beyond the
+/// device's *active* queue count, `real_num_rx_queues` /
+/// `real_num_tx_queues`, which can be below the count the device was
+/// created with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QueuesInUse {
+    /// RX queues in use.
+    pub(crate) rx: u32,
+    /// TX queues in use.
+    pub(crate) tx: u32,
+    /// The most the driver supports (`ethtool -L` raises the count up to
+    /// it), when it reports channels.
+    pub(crate) possible: Option<u32>,
+}
+
+/// The queues `name` uses now: RX-only or TX-only plus combined channels
+/// (`ETHTOOL_GCHANNELS`, as `ethtool -l` shows them under "Current"). A
+/// driver that does not report channels gets the counts the device was
+/// created with (`RTM_GETLINK`), which are then the ones in use.
+///
+/// # Errors
+/// [`Error::InterfaceNotFound`](crate::Error::InterfaceNotFound), or the
+/// netlink request failed.
+pub(crate) fn queues_in_use(name: &str) -> Result<QueuesInUse> {
+    match channels(name) {
+        Ok(c) if c.rx_queues() > 0 || c.tx_queues() > 0 => Ok(QueuesInUse {
+            rx: c.rx_queues(),
+            tx: c.tx_queues(),
+            possible: Some(c.max_rx.max(c.max_tx) + c.max_combined),
+        }),
+        Err(e @ crate::Error::InterfaceNotFound { .. }) => Err(e),
+        _ => {
+            let l = link_info(name)?;
+            Ok(QueuesInUse { rx: l.rx_queues, tx: l.tx_queues, possible: None })
+        }
+    }
+}
+
 /// An IP address on an interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Address {

@@ -137,7 +137,9 @@ fn xdp(a: &Args) -> Result<ExitCode, Error> {
             let mut set = XdpQueueSet::new(b.build_all_queues()?)?;
             let stop = set.stop_handle();
             let n = set.sockets().len();
-            let how = describe(&set.sockets()[0], format!("queues 0..{} (one shared UMEM)", n - 1));
+            let queues =
+                if n == 1 { "queue 0 (the only active one)".to_owned() } else { format!("queues 0..{}", n - 1) };
+            let how = describe(&set.sockets()[0], format!("{queues} (one shared UMEM)"));
             crate::privs::drop_to(a.more.user.as_deref())?;
             capture_loop(a, &mut set, stop, &how, file, LinkType::Ethernet)
         }

@@ -173,6 +173,19 @@ impl Default for XdpSocketBuilder {
     }
 }
 
+/// `any` (every interface, for AF_PACKET: [`ANY_INTERFACE`](crate::afpacket::ANY_INTERFACE))
+/// is refused: an AF_XDP socket binds to one queue of one device.
+pub(super) fn refuse_any(iface: &str) -> Result<()> {
+    if iface == "any" {
+        return Err(Error::config(
+            "interface",
+            iface,
+            "is not supported by AF_XDP: a socket binds to one queue of one interface (AF_PACKET captures on any)",
+        ));
+    }
+    Ok(())
+}
+
 impl XdpSocketBuilder {
     /// The interface (required).
     pub fn interface(mut self, name: impl Into<String>) -> Self {
@@ -332,6 +345,7 @@ impl XdpSocketBuilder {
 
     pub(super) fn validate(&self) -> Result<&str> {
         let iface = self.interface.as_deref().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
+        refuse_any(iface)?;
         iface::validate_name(iface)?;
         let page = sys::page_size() as u32;
         let fs = self.frame_size;
@@ -423,6 +437,11 @@ mod tests {
         assert!(err(base().frame_size(3000)).contains("invalid frame_size = 3000: must be a power of two from 2048"));
         assert!(err(base().frame_size(1024)).contains("frame_size = 1024"));
         assert_eq!(err(base().frame_count(0)), "invalid frame_count = 0: must be at least 1");
+        assert_eq!(
+            err(base().interface("any")),
+            "invalid interface = any: is not supported by AF_XDP: a socket binds to one queue of one interface \
+             (AF_PACKET captures on any)"
+        );
         assert!(err(base().rx_ring_size(1000)).contains("invalid rx_ring_size = 1000: must be a power of two"));
         assert!(err(base().fill_ring_size(0)).contains("fill_ring_size = 0"));
         assert!(

@@ -120,6 +120,7 @@
 
 mod batch;
 mod config;
+mod link;
 mod program;
 mod queues;
 mod rx;
@@ -145,10 +146,12 @@ pub use tx::XdpTxSlot;
 /// default route leaves through it.
 ///
 /// # Errors
-/// [`Error::InterfaceNotFound`](crate::Error::InterfaceNotFound), or a
-/// netlink request failed.
+/// [`Error::InvalidConfig`](crate::Error::InvalidConfig) for `any`, which
+/// AF_XDP does not support; [`Error::InterfaceNotFound`](crate::Error::InterfaceNotFound),
+/// or a netlink request failed.
 pub fn takeover_risk(interface: &str) -> crate::Result<Option<String>> {
     use crate::interface;
+    config::refuse_any(interface)?;
     let addrs: Vec<String> = interface::addresses(interface)?
         .into_iter()
         .filter(|a| !matches!(a.addr, std::net::IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use super::batch::{XdpBatch, XdpStats};
 use super::config::XdpMode;
+use super::link::LINK_CHECK;
 use super::socket::XdpSocket;
 use crate::StopHandle;
 use crate::error::{Error, Result};
@@ -92,10 +93,14 @@ impl XdpQueueSet {
 
     /// The next batch of any socket, waiting up to `timeout` (`None`: no
     /// limit) in one `poll(2)` over all of them; `Ok(None)` when the time
-    /// runs out.
+    /// runs out. While nothing arrives, each socket's interface is looked
+    /// at every 100 ms, as [`XdpSocket::next_batch_blocking`] does.
     ///
     /// # Errors
-    /// [`Error::Stopped`] after [`StopHandle::stop`]; [`Error::InterfaceGone`];
+    /// [`Error::Stopped`] after [`StopHandle::stop`];
+    /// [`Error::InterfaceDown`] (once per interface) and
+    /// [`Error::InterfaceGone`] (on every later call too) as
+    /// [`XdpSocket::next_batch_blocking`], naming the interface;
     /// [`Error::Io`] if `poll` fails.
     pub fn next_batch_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<XdpBatch<'_>>> {
         let deadline = timeout.map(|t| Instant::now() + t);
@@ -103,19 +108,20 @@ impl XdpQueueSet {
             if self.stop.is_stopped() {
                 return Err(Error::Stopped);
             }
-            if self.ready_index().is_some() {
-                return Ok(self.next_batch());
+            if let Some(i) = self.checked_ready_index()? {
+                self.next = (i + 1) % self.socks.len();
+                return Ok(self.socks[i].next_batch());
             }
             let left = match deadline {
                 Some(d) => match d.checked_duration_since(Instant::now()) {
-                    Some(l) => Some(l),
+                    Some(l) => l.min(LINK_CHECK),
                     None => return Ok(None),
                 },
-                None => None,
+                None => LINK_CHECK,
             };
             let mut fds: Vec<(BorrowedFd<'_>, i16)> = self.socks.iter().map(|s| (s.as_fd(), sys::POLLIN)).collect();
             fds.push((self.stop.event_fd(), sys::POLLIN));
-            sys::poll_many(&fds, left, &mut self.revents).map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
+            sys::poll_many(&fds, Some(left), &mut self.revents).map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
             for (i, r) in self.revents[..self.socks.len()].iter().enumerate() {
                 if r.error() {
                     self.socks[i].check_socket_error()?;
@@ -128,6 +134,30 @@ impl XdpQueueSet {
     fn ready_index(&mut self) -> Option<usize> {
         let n = self.socks.len();
         (0..n).map(|k| (self.next + k) % n).find(|&i| self.socks[i].rx_ready())
+    }
+
+    /// As [`ready_index`](Self::ready_index), looking at each receiving
+    /// socket's interface when that is due. An interface that went down or
+    /// away is reported once for all its sockets.
+    fn checked_ready_index(&mut self) -> Result<Option<usize>> {
+        let n = self.socks.len();
+        for i in (0..n).map(|k| (self.next + k) % n) {
+            if self.socks[i].rx.is_none() {
+                continue;
+            }
+            match self.socks[i].check_rx_ready(false) {
+                Ok(true) => return Ok(Some(i)),
+                Ok(false) => {}
+                Err(e) => {
+                    let iface = self.socks[i].interface.clone();
+                    for s in self.socks.iter_mut().filter(|s| s.interface == iface) {
+                        s.learn_link(&e);
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(None)
     }
 
     /// The counters of every socket, summed.

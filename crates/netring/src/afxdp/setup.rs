@@ -82,18 +82,21 @@ impl XdpSocketBuilder {
     /// One socket on every queue of the interface ([`build_queues`](Self::build_queues)
     /// with `0..n`): `n` is the interface's RX queue count for
     /// [`XdpMode::Rx`], its TX queue count for [`XdpMode::Tx`], the smaller
-    /// of the two otherwise (`RTM_GETLINK`, as `ip -d link` shows them).
+    /// of the two otherwise. The counts are the queues **in use**, as
+    /// `ethtool -l` shows them (`ETHTOOL_GCHANNELS`; a default veth uses 1
+    /// of the 2 it has), or, where the driver does not report channels,
+    /// those the device was created with (`RTM_GETLINK`).
     ///
     /// # Errors
     /// As [`build_shared`](Self::build_shared).
     pub fn build_all_queues(self) -> Result<Vec<XdpSocket>> {
         self.in_netns(|b| {
             let iface = b.validate()?.to_owned();
-            let info = crate::interface::link_info(&iface)?;
+            let q = crate::interface::queues_in_use(&iface)?;
             let n = match b.mode {
-                XdpMode::Rx => info.rx_queues,
-                XdpMode::Tx => info.tx_queues,
-                _ => info.rx_queues.min(info.tx_queues),
+                XdpMode::Rx => q.rx,
+                XdpMode::Tx => q.tx,
+                _ => q.rx.min(q.tx),
             }
             .max(1);
             b.shared_here((0..n).map(|q| (iface.clone(), q)).collect())
@@ -333,11 +336,18 @@ impl XdpSocketBuilder {
                 .map_or(self.frame_size as usize, |m| (m as usize + ETH_HLEN).min(self.frame_size as usize)),
             batch_size: self.batch_size,
             stop: StopHandle::new()?,
+            link: super::link::LinkWatch::new(),
         })
     }
 
     fn bind_error(&self, iface: &str, queue: u32, umem: &Umem, e: BindError) -> Error {
-        let queues = || crate::interface::link_info(iface).map(|l| (l.rx_queues, l.tx_queues)).ok();
+        // xsk_bind() refuses a queue beyond the active ones: the larger count
+        // (Linux 6.x), or the count of each ring's direction (earlier).
+        let inactive = || {
+            crate::interface::queues_in_use(iface).ok().filter(|q| {
+                queue >= q.rx.max(q.tx) || (self.mode.rx() && queue >= q.rx) || (self.mode.tx() && queue >= q.tx)
+            })
+        };
         match e {
             BindError::Busy => Error::QueueBusy { interface: iface.to_owned(), queue },
             BindError::NotSupported(_) if self.bind == BindMode::ZeroCopy => Error::Unsupported {
@@ -348,11 +358,9 @@ impl XdpSocketBuilder {
             BindError::NoMemory(source) => {
                 Error::MemoryLock { bytes: umem.len() as u64, limit: sx::memlock_limit(), source }
             }
-            BindError::Invalid(_) if queues().is_some_and(|(rx, tx)| queue >= rx.min(tx)) => Error::config(
-                "queue",
-                queue,
-                format!("{iface:?} has {} queues (RX and TX)", queues().map_or(0, |(rx, tx)| rx.min(tx))),
-            ),
+            BindError::Invalid(_) if let Some(q) = inactive() => {
+                Error::config("queue", queue, format!("is not active: {iface:?} {}", describe_queues(q)))
+            }
             BindError::Invalid(e) | BindError::NotSupported(e) if self.multi_buffer => Error::Unsupported {
                 feature: "AF_XDP multi-buffer (XDP_USE_SG)",
                 detail: format!(
@@ -370,6 +378,26 @@ impl XdpSocketBuilder {
             BindError::NotSupported(e) | BindError::Other(e) => Error::from_io("bind(AF_XDP)", e),
         }
     }
+}
+
+/// "has 1 active queue (queue 0; 2 possible: ethtool -L raises the count)".
+fn describe_queues(q: crate::interface::QueuesInUse) -> String {
+    let n = q.rx.max(q.tx);
+    let active = if q.rx == q.tx {
+        format!("{n} active queue{}", if n == 1 { "" } else { "s" })
+    } else {
+        format!("{} active RX and {} TX queues", q.rx, q.tx)
+    };
+    let ids = match n {
+        0 => "none".to_owned(),
+        1 => "queue 0".to_owned(),
+        _ => format!("queues 0..={}", n - 1),
+    };
+    let more = match q.possible {
+        Some(p) if p > n => format!("; {p} possible: ethtool -L raises the count"),
+        _ => String::new(),
+    };
+    format!("has {active} ({ids}{more})")
 }
 
 /// mmap one ring of the socket (descriptors of type `T`) and wrap it.
@@ -559,6 +587,43 @@ mod tests {
             }
             e => panic!("{e:?}"),
         }
+    }
+
+    /// A bind refused with `EINVAL` on a queue beyond the active ones names
+    /// the active count, not the count the device was created with.
+    #[test]
+    #[cfg_attr(miri, ignore = "the fake answers ethtool through the address in ifr_data, an integer-to-pointer cast")]
+    fn a_queue_beyond_the_active_ones_is_named_with_the_active_count() {
+        use crate::sys::ethtool::{ethtool_channels, fake::channels_reply};
+        // A default veth: 1 queue each way in use, 2 possible.
+        let veth = ethtool_channels { rx_count: 1, tx_count: 1, max_rx: 2, max_tx: 2, ..Default::default() };
+        for q in [1, 5] {
+            let _k = fake::install(move |c| match c {
+                Syscall::Bind { .. } => fake::errno(fake::EINVAL),
+                c => channels_reply(c, veth),
+            });
+            match build_err(builder().queue(q)) {
+                e @ Error::InvalidConfig { .. } => assert_eq!(
+                    e.to_string(),
+                    format!(
+                        "invalid queue = {q}: is not active: \"fake0\" has 1 active queue (queue 0; 2 possible: \
+                         ethtool -L raises the count)"
+                    )
+                ),
+                e => panic!("{e:?}"),
+            }
+        }
+        // Combined channels count for both directions; RX and TX may differ.
+        let nic = ethtool_channels { rx_count: 2, combined_count: 4, max_combined: 8, ..Default::default() };
+        let _k = fake::install(move |c| match c {
+            Syscall::Bind { .. } => fake::errno(fake::EINVAL),
+            c => channels_reply(c, nic),
+        });
+        let e = build_err(builder().queue(6)).to_string();
+        assert!(
+            e.ends_with("has 6 active RX and 4 TX queues (queues 0..=5; 8 possible: ethtool -L raises the count)"),
+            "{e}"
+        );
     }
 
     #[test]

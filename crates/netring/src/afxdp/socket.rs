@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::batch::{XdpBatch, XdpStats};
 use super::config::{BusyPoll, ETH_HLEN, XdpSocketBuilder};
+use super::link::{LINK_CHECK, LinkWatch};
 use super::program::BuiltIn;
 use super::rx::Receiver;
 use super::tx::{Transmitter, XdpTxSlot};
@@ -75,6 +76,8 @@ pub struct XdpSocket {
     pub(super) max_tx_len: usize,
     pub(super) batch_size: u32,
     pub(super) stop: StopHandle,
+    /// Whether the interface is still there (the kernel never says).
+    pub(super) link: LinkWatch,
 }
 
 impl XdpSocket {
@@ -121,9 +124,16 @@ impl XdpSocket {
     /// The next batch, waiting up to `timeout` (`None`: no limit);
     /// `Ok(None)` when the time runs out.
     ///
+    /// Frames already on the RX ring are handed out first; a wait that
+    /// finds none looks at the interface every 100 ms, because the kernel
+    /// wakes no AF_XDP wait when its interface goes down or is deleted.
+    ///
     /// # Errors
-    /// [`Error::Stopped`] after [`StopHandle::stop`]; [`Error::InterfaceGone`]
-    /// when the interface is unregistered; [`Error::Io`] if `poll` fails.
+    /// [`Error::Stopped`] after [`StopHandle::stop`];
+    /// [`Error::InterfaceDown`] when the interface goes down (once; later
+    /// calls wait as usual, and the socket receives again if it comes back
+    /// up); [`Error::InterfaceGone`] within 100 ms of its deletion (and on
+    /// every later call); [`Error::Io`] if `poll` fails.
     pub fn next_batch_blocking(&mut self, timeout: Option<Duration>) -> Result<Option<XdpBatch<'_>>> {
         if !self.wait_rx(timeout)? {
             return Ok(None);
@@ -147,6 +157,8 @@ impl XdpSocket {
                 },
                 None => None,
             };
+            // Wake up in time for the next look at the interface.
+            let left = Some(left.map_or(LINK_CHECK, |l| l.min(LINK_CHECK)));
             let [sock, _] = sys::poll([(self.fd.as_fd(), sys::POLLIN), (self.stop.event_fd(), sys::POLLIN)], left)
                 .map_err(|e| Error::from_io("poll(AF_XDP)", e))?;
             if sock.error() {
@@ -162,25 +174,46 @@ impl XdpSocket {
     /// xsk_poll; an epoll wait may not), and with busy polling the
     /// `recvfrom` is what runs the busy poll. `socket_error`: the wait
     /// reported `POLLERR`, so the pending socket error becomes an [`Error`].
+    /// With the ring empty, looks at the interface when that is due (see
+    /// [`next_batch_blocking`](Self::next_batch_blocking)).
     pub(crate) fn check_rx_ready(&mut self, socket_error: bool) -> Result<bool> {
-        let Some(rx) = self.rx.as_mut() else {
+        if self.rx.is_none() {
             return Err(no_ring("receive", "RX"));
-        };
-        if rx.available(1) > 0 {
-            return Ok(true);
         }
-        if self.busy_poll.is_some() || (self.need_wakeup && self.fill.needs_wakeup()) {
-            let _ = sx::kick_rx(self.fd.as_fd());
+        if self.rx_ready() {
+            return Ok(true);
         }
         if socket_error {
             self.check_socket_error()?;
         }
+        self.link.check(self.fd.as_fd(), &self.interface)?;
         Ok(false)
     }
 
-    /// Whether the RX ring holds frames (see [`check_rx_ready`](Self::check_rx_ready)).
+    /// Whether the RX ring holds frames, waking the kernel when it is empty
+    /// as [`check_rx_ready`](Self::check_rx_ready) does; nothing else.
     pub(crate) fn rx_ready(&mut self) -> bool {
-        self.check_rx_ready(false).unwrap_or(false)
+        let Some(rx) = self.rx.as_mut() else { return false };
+        if rx.available(1) > 0 {
+            return true;
+        }
+        if self.busy_poll.is_some() || (self.need_wakeup && self.fill.needs_wakeup()) {
+            let _ = sx::kick_rx(self.fd.as_fd());
+        }
+        false
+    }
+
+    /// How often a wait must look again without a wake-up (the interface's
+    /// state raises no event on an AF_XDP socket).
+    #[cfg(feature = "tokio")]
+    pub(crate) fn recheck_interval(&self) -> Duration {
+        LINK_CHECK
+    }
+
+    /// Take over what a socket of the same set on the same interface
+    /// reported (down or gone), so the set reports it once.
+    pub(super) fn learn_link(&mut self, err: &Error) {
+        self.link.learn(err);
     }
 
     pub(crate) fn check_socket_error(&self) -> Result<()> {
@@ -206,17 +239,18 @@ impl XdpSocket {
     /// Dropping an unsent slot returns its frame. The same contract as
     /// [`PacketSink::allocate`], which is this method.
     ///
+    /// A `len` below the 14-byte Ethernet header (0 included) gets a slot
+    /// whose frame is counted as rejected when sent, never handed to the
+    /// kernel (see [`XdpTxSlot::send`]).
+    ///
     /// # Errors
     /// [`Error::FrameTooLarge`] when `len` exceeds the MTU + 14-byte
     /// Ethernet header or one UMEM frame ([`max_frame_len`](PacketSink::max_frame_len));
-    /// [`Error::InvalidConfig`] for `len` 0 or a socket without a TX ring;
+    /// [`Error::InvalidConfig`] for a socket without a TX ring;
     /// errors of [`flush`](Self::flush).
     pub fn allocate(&mut self, len: usize) -> Result<Option<XdpTxSlot<'_>>> {
         if !self.tx.has_ring() {
             return Err(no_ring("send", "TX"));
-        }
-        if len == 0 {
-            return Err(Error::config("frame length", 0, "must be at least 1"));
         }
         self.check_tx_len(len)?;
         self.tx.slot(&mut self.umem, self.fd.as_fd(), &self.interface, len)
@@ -358,11 +392,12 @@ impl XdpSocket {
     /// Transmit counters, the same on every backend (this is
     /// [`PacketSink::tx_stats`]): reaps completions first; a frame is sent
     /// when the kernel completed it, rejected counts the kernel's
-    /// `tx_invalid_descs`.
+    /// `tx_invalid_descs` and the frames shorter than an Ethernet header
+    /// that [`XdpTxSlot::send`] kept back.
     pub fn tx_stats(&mut self) -> TxStats {
         self.complete_tx();
-        let rejected = sx::statistics(self.fd.as_fd()).map_or(0, |k| k.tx_invalid_descs);
         let c = self.tx.counters;
+        let rejected = sx::statistics(self.fd.as_fd()).map_or(0, |k| k.tx_invalid_descs) + c.runts;
         TxStats {
             queued: c.queued,
             sent: c.completed,
@@ -513,8 +548,9 @@ impl PacketSource for XdpSocket {
 /// frames (zero-copy), [`flush`](PacketSink::flush) is
 /// [`XdpSocket::flush`], a frame is [sent](TxStats::sent) when the kernel
 /// completed it, [rejected](TxStats::rejected) counts the kernel's
-/// `tx_invalid_descs`. Frames are limited to the MTU + 14 bytes (and one
-/// UMEM frame).
+/// `tx_invalid_descs` and the frames shorter than an Ethernet header, which
+/// are kept back (see [`XdpTxSlot::send`]). Frames are limited to the MTU +
+/// 14 bytes (and one UMEM frame).
 impl PacketSink for XdpSocket {
     type Slot<'a> = XdpTxSlot<'a>;
 
@@ -601,6 +637,7 @@ mod tests {
             max_tx_len: 1514,
             batch_size,
             stop: StopHandle::new().unwrap(),
+            link: LinkWatch::new(),
         };
         (sock, rx_k, fill_k)
     }

@@ -5,6 +5,7 @@
 use std::os::fd::BorrowedFd;
 use std::time::{Duration, Instant};
 
+use super::config::ETH_HLEN;
 use super::umem::{State, Umem};
 use crate::error::{Error, Result};
 use crate::ring::{Consumer, Producer, Reservation};
@@ -23,6 +24,9 @@ pub(crate) struct TxCounters {
     pub completed: u64,
     pub completed_bytes: u64,
     pub skipped_completions: u64,
+    /// Frames shorter than an Ethernet header, refused at `send` (see
+    /// [`XdpTxSlot::send`]).
+    pub runts: u64,
 }
 
 /// The TX ring (if the socket sends) and the completion ring.
@@ -254,9 +258,23 @@ impl XdpTxSlot<'_> {
 
     /// Submit the frame to the TX ring (the kernel sends it at the next
     /// [`XdpSocket::flush`](crate::afxdp::XdpSocket::flush)).
+    ///
+    /// A frame shorter than an Ethernet header (14 bytes; an empty one
+    /// too) is not submitted: its UMEM frame goes back to the free list and
+    /// it counts as [rejected](crate::TxStats::rejected). AF_XDP would send
+    /// it (in copy mode the kernel checks no header), and a veth peer would
+    /// drop it unseen; AF_PACKET's kernel refuses it (`dev_validate_header()`),
+    /// so both paths count it the same.
     pub fn send(mut self) {
         let r = self.reservation.take().expect("a slot holds its reservation until sent");
         let tx = self.tx.ring.as_mut().expect("a slot exists only with a TX ring");
+        if (self.len as usize) < ETH_HLEN {
+            tx.cancel(r);
+            self.umem.free(self.addr, State::Slot);
+            self.tx.counters.queued += 1;
+            self.tx.counters.runts += 1;
+            return;
+        }
         tx.write(&r, 0, xdp_desc { addr: self.addr, len: self.len, options: 0 });
         self.umem.slot_to_tx(self.addr, self.len, true);
         tx.submit(r);

@@ -150,6 +150,33 @@ pub fn enable_rx_hwtstamp(name: &str) -> Result<hwtstamp_config> {
     Ok(cfg)
 }
 
+/// Replies for the fake kernel of [`sys::call::fake`](super::call::fake).
+#[cfg(test)]
+pub mod fake {
+    use std::io;
+
+    use super::{ETHTOOL_GCHANNELS, IFNAMSIZ, ethtool_channels};
+    use crate::sys::call::Syscall;
+
+    /// Answer an `ETHTOOL_GCHANNELS` request with `ch` (as a driver's
+    /// `get_channels` would); `None` for any other call.
+    pub fn channels_reply(call: &mut Syscall<'_>, ch: ethtool_channels) -> Option<io::Result<i64>> {
+        let Syscall::Ioctl { request: libc::SIOCETHTOOL, arg, .. } = call else { return None };
+        let at = u64::from_ne_bytes(arg[IFNAMSIZ..IFNAMSIZ + 8].try_into().ok()?) as usize;
+        let ptr = at as *mut ethtool_channels;
+        // SAFETY: `ifreq_data_ioctl` put the address of the caller's command
+        // struct in `ifr_data`; every ethtool struct starts with its `u32`
+        // command, and the struct outlives the call being answered.
+        if unsafe { ptr.cast::<u32>().read() } != ETHTOOL_GCHANNELS {
+            return None;
+        }
+        // SAFETY: the command says the struct is an `ethtool_channels`
+        // (`channels()` built it), writable and alive during the call.
+        unsafe { ptr.write(ethtool_channels { cmd: ETHTOOL_GCHANNELS, ..ch }) };
+        Some(Ok(0))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -270,14 +270,17 @@ pub fn bind(
 /// `EAGAIN`, `EBUSY` and `ENOBUFS` only mean "later" and are `Ok`.
 ///
 /// # Errors
-/// [`Error::InterfaceGone`] naming `interface` for `ENETDOWN` / `ENXIO`;
+/// [`Error::InterfaceDown`] naming `interface` for `ENETDOWN` (the device
+/// is down), [`Error::InterfaceGone`] for `ENXIO` (the socket was unbound:
+/// the device was unregistered), as `xsk_check_common()` sorts them;
 /// otherwise the failed `sendto`.
 pub fn send_pending(fd: BorrowedFd<'_>, interface: &str) -> Result<()> {
     match kick_tx(fd) {
         Ok(()) => Ok(()),
         Err(e) => match e.raw_os_error() {
             Some(libc::EAGAIN | libc::EBUSY | libc::ENOBUFS) => Ok(()),
-            Some(libc::ENETDOWN | libc::ENXIO) => Err(Error::InterfaceGone { name: interface.to_owned() }),
+            Some(libc::ENETDOWN) => Err(Error::InterfaceDown { name: interface.to_owned() }),
+            Some(libc::ENXIO) => Err(Error::InterfaceGone { name: interface.to_owned() }),
             _ => Err(Error::from_io("sendto(AF_XDP)", e)),
         },
     }
@@ -311,6 +314,37 @@ pub fn kick_rx(fd: BorrowedFd<'_>) -> std::io::Result<()> {
         };
         if r < 0 { Err(std::io::Error::last_os_error()) } else { Ok(()) }
     })
+}
+
+/// The state of an AF_XDP socket's device, as [`link_state`] finds it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkState {
+    /// Bound, and the device is up.
+    Up,
+    /// Bound, and the device is administratively down.
+    Down,
+    /// Unbound: the device was unregistered (deleted, or moved to another
+    /// namespace).
+    Gone,
+}
+
+/// Look at the socket's device without waiting: a zero-length
+/// [`kick_rx`], which `xsk_check_common()` fails with `ENXIO` once the
+/// socket is unbound and `ENETDOWN` while the device is down.
+///
+/// This is the only way to notice either: `xsk_poll()` reports no event
+/// for them (it returns an empty mask once the socket is unbound, so the
+/// wake-up that `xsk_notifier()` sends with `sk_err = ENETDOWN` on
+/// `NETDEV_UNREGISTER` is re-polled to nothing), and nothing at all
+/// happens to the socket when its device goes down. Any other result
+/// (including `ENOBUFS` for a socket without an RX ring, which is checked
+/// after the device) counts as up.
+pub fn link_state(fd: BorrowedFd<'_>) -> LinkState {
+    match kick_rx(fd).map_err(|e| e.raw_os_error()) {
+        Err(Some(libc::ENXIO)) => LinkState::Gone,
+        Err(Some(libc::ENETDOWN)) => LinkState::Down,
+        _ => LinkState::Up,
+    }
 }
 
 /// Busy polling on a socket: `SO_BUSY_POLL` (µs to spin in the kernel per

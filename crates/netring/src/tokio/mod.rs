@@ -291,6 +291,12 @@ impl AsyncSource for XdpSocket {
     fn check_ready(&mut self, socket_error: bool) -> Result<bool> {
         self.check_rx_ready(socket_error)
     }
+
+    /// Always: the kernel raises no event on an AF_XDP socket when its
+    /// interface goes down or is deleted.
+    fn recheck_interval(&self) -> Option<std::time::Duration> {
+        Some(XdpSocket::recheck_interval(self))
+    }
 }
 
 /// A transmit socket the async adapters can drive ([`Injector`],
