@@ -220,24 +220,35 @@ impl Graph {
     /// Blocks for `c` going to `t` on success and `f` on failure; each as a
     /// pair (the first `vlan` of a live program has not run on the path /
     /// has run), see [`Cond::Mark`]. Without one, both halves are the same.
+    ///
+    /// The left operand of `and`/`or` and the operand of `not` are
+    /// followed in a loop, so a chain of any length (the parser builds
+    /// them leaning left) takes no stack per term; only right operands,
+    /// whose depth the parser limits ([`super::MAX_DEPTH`]), recurse.
     fn compile(&mut self, c: &Cond, t: Pair, f: Pair) -> Pair {
-        match c {
-            Cond::True => t,
-            Cond::False => f,
-            Cond::Not(a) => self.compile(a, f, t),
-            Cond::And(a, b) => {
-                let b = self.compile(b, t, f);
-                self.compile(a, b, f)
-            }
-            Cond::Or(a, b) => {
-                let b = self.compile(b, t, f);
-                self.compile(a, t, b)
-            }
-            Cond::Test(test) => (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
-            Cond::Dual(before, after) => (self.compile(before, t, f).0, self.compile(after, t, f).1),
-            Cond::Mark(v) => {
-                let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
-                (ran, ran)
+        let (mut c, mut t, mut f) = (c, t, f);
+        loop {
+            match c {
+                Cond::True => return t,
+                Cond::False => return f,
+                Cond::Not(a) => {
+                    std::mem::swap(&mut t, &mut f);
+                    c = a;
+                }
+                Cond::And(a, b) => {
+                    t = self.compile(b, t, f);
+                    c = a;
+                }
+                Cond::Or(a, b) => {
+                    f = self.compile(b, t, f);
+                    c = a;
+                }
+                Cond::Test(test) => return (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
+                Cond::Dual(before, after) => return (self.compile(before, t, f).0, self.compile(after, t, f).1),
+                Cond::Mark(v) => {
+                    let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
+                    return (ran, ran);
+                }
             }
         }
     }
@@ -370,24 +381,7 @@ impl Graph {
                 }
             }
         }
-        // Dominators, in program order.
-        let mut dom: HashMap<usize, Vec<bool>> = HashMap::new();
-        for &b in &order {
-            let mut d = match preds.get(&b) {
-                None => vec![false; self.blocks.len()],
-                Some(ps) => {
-                    let mut d = dom[&ps[0]].clone();
-                    for p in &ps[1..] {
-                        for (x, y) in d.iter_mut().zip(&dom[p]) {
-                            *x &= *y;
-                        }
-                    }
-                    d
-                }
-            };
-            d[b] = true;
-            dom.insert(b, d);
-        }
+        let dom = Dominators::new(&order, &preds, self.blocks.len());
         // Levels: distance from the returns; libpcap works bottom up.
         let mut level: HashMap<usize, usize> = HashMap::new();
         for &b in order.iter().rev() {
@@ -406,13 +400,7 @@ impl Graph {
         false
     }
 
-    fn pull_one(
-        &mut self,
-        b: usize,
-        or: bool,
-        preds: &HashMap<usize, Vec<usize>>,
-        dom: &HashMap<usize, Vec<bool>>,
-    ) -> bool {
+    fn pull_one(&mut self, b: usize, or: bool, preds: &HashMap<usize, Vec<usize>>, dom: &Dominators) -> bool {
         let Some(ps) = preds.get(&b) else { return false };
         let value = |i: usize| (self.blocks[i].test.x.is_none()).then(|| a_insns(&self.blocks[i].test));
         // Every predecessor leaves the same value in A.
@@ -425,7 +413,7 @@ impl Graph {
         let same = |i: usize| if or { self.blocks[i].jt } else { self.blocks[i].jf };
         let next = |i: usize| if or { self.blocks[i].jf } else { self.blocks[i].jt };
         let goal = same(b);
-        let fits = |i: usize| same(i) == goal && dom[&i][b];
+        let fits = |i: usize| same(i) == goal && dom.dominates(b, i);
         let (mut prev, mut d, mut at_top) = (None, b, true);
         loop {
             if !fits(d) {
@@ -438,14 +426,14 @@ impl Graph {
             prev = Some(d);
             d = n;
             at_top = false;
-            if !dom.contains_key(&d) {
+            if !dom.is_live(d) {
                 return false;
             }
         }
         let (mut sprev, mut s) = (d, next(d));
         loop {
             let Node::Block(i) = s else { return false };
-            if !dom.contains_key(&i) || !fits(i) {
+            if !dom.is_live(i) || !fits(i) {
                 return false;
             }
             if value(i) == val {
@@ -556,6 +544,77 @@ impl Graph {
                 }
             }
         }
+    }
+}
+
+/// The dominator tree of the live blocks (Cooper, Harvey and Kennedy's
+/// intersection over immediate dominators): linear in the number of
+/// blocks, where a set of dominators per block is quadratic (a 2,000-port
+/// alternation has some 40,000 blocks).
+struct Dominators {
+    /// Position of each block in program order; `usize::MAX`: not live.
+    pos: Vec<usize>,
+    /// Entry and exit times of a walk of the dominator tree.
+    enter: Vec<usize>,
+    exit: Vec<usize>,
+}
+
+impl Dominators {
+    /// `order` is topological (every jump goes forward), its first block the entry.
+    fn new(order: &[usize], preds: &HashMap<usize, Vec<usize>>, n: usize) -> Self {
+        let mut pos = vec![usize::MAX; n];
+        for (i, &b) in order.iter().enumerate() {
+            pos[b] = i;
+        }
+        let mut idom = vec![usize::MAX; n];
+        for &b in order {
+            let Some(ps) = preds.get(&b) else {
+                idom[b] = b;
+                continue;
+            };
+            let mut d = ps[0];
+            for &p in &ps[1..] {
+                let (mut x, mut y) = (d, p);
+                while x != y {
+                    while pos[x] > pos[y] {
+                        x = idom[x];
+                    }
+                    while pos[y] > pos[x] {
+                        y = idom[y];
+                    }
+                }
+                d = x;
+            }
+            idom[b] = d;
+        }
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut roots = Vec::new();
+        for &b in order {
+            if idom[b] == b { roots.push(b) } else { children[idom[b]].push(b) }
+        }
+        let (mut enter, mut exit) = (vec![0; n], vec![0; n]);
+        let mut clock = 0;
+        let mut stack: Vec<(usize, bool)> = roots.into_iter().map(|r| (r, false)).collect();
+        while let Some((b, done)) = stack.pop() {
+            clock += 1;
+            if done {
+                exit[b] = clock;
+                continue;
+            }
+            enter[b] = clock;
+            stack.push((b, true));
+            stack.extend(children[b].iter().map(|&c| (c, false)));
+        }
+        Self { pos, enter, exit }
+    }
+
+    fn is_live(&self, b: usize) -> bool {
+        self.pos[b] != usize::MAX
+    }
+
+    /// Whether every path from the entry to live block `i` passes `b`.
+    fn dominates(&self, b: usize, i: usize) -> bool {
+        self.is_live(b) && self.enter[b] <= self.enter[i] && self.exit[i] <= self.exit[b]
     }
 }
 

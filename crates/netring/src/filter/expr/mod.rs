@@ -63,6 +63,19 @@
 //! leaves out what can only shorten the program; the two levels give the
 //! same verdict on every packet (a test and a fuzz target check it).
 
+/// How deeply an expression may nest: parentheses, `not`/`!`, unary
+/// minus, packet-byte indexes, `%` and `^` (each takes everything to its
+/// right) — and how long a chain of arithmetic operators may be (each
+/// operator is at least one instruction, so a longer chain could not fit
+/// in a program anyway). Deeper expressions are refused with
+/// [`Error::InvalidExpression`] at the token that goes past the limit, so
+/// no input exhausts the compiler's stack. `and`/`or` chains are not
+/// limited by this: they compile in a loop, however long (the program
+/// must still fit in [`MAX_INSNS`](crate::filter::MAX_INSNS) instructions).
+/// libpcap's parser stops at a similar depth ("memory exhausted", at
+/// 10,000 parentheses).
+pub const MAX_DEPTH: usize = 200;
+
 mod ast;
 mod codegen;
 mod lexer;
