@@ -78,6 +78,7 @@ pub const MAX_DEPTH: usize = 200;
 
 mod ast;
 mod codegen;
+mod dom;
 mod lexer;
 mod parser;
 
