@@ -79,6 +79,7 @@ pub const MAX_DEPTH: usize = 200;
 mod ast;
 mod codegen;
 mod dom;
+mod emit;
 mod lexer;
 mod parser;
 
