@@ -28,7 +28,7 @@ use super::emit::Emitter;
 use crate::error::{Error, Result};
 use crate::filter::builder::{Label, ProgramBuilder};
 use crate::filter::code::*;
-use crate::filter::{Instruction, Program};
+use crate::filter::{Instruction, MAX_INSNS, Program};
 
 /// A jump target: a block or one of the two returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -97,6 +97,8 @@ struct Graph {
     blocks: Vec<Block>,
     /// Same test, same targets: reuse the block.
     memo: HashMap<(Test, Node, Node), usize>,
+    /// More than [`MAX_BLOCKS`] were asked for: the graph is incomplete.
+    overflow: bool,
 }
 
 impl Graph {
@@ -144,6 +146,10 @@ impl Graph {
         if let Some(&i) = self.memo.get(&(test.clone(), t, f)) {
             return Node::Block(i);
         }
+        if self.blocks.len() >= MAX_BLOCKS {
+            self.overflow = true;
+            return Node::Reject;
+        }
         self.blocks.push(Block { test: test.clone(), jt: t, jf: f, skip_a: false, skip_x: false });
         let i = self.blocks.len() - 1;
         self.memo.insert((test.clone(), t, f), i);
@@ -183,20 +189,43 @@ impl Graph {
         (target, facts)
     }
 
-    fn optimize(&mut self, entry: Node) -> Node {
+    fn optimize(&mut self, entry: Node) -> Result<Node> {
         let mut entry = entry;
         // As libpcap's optimizer loop: thread jumps, then pull comparisons
         // of one value together, until nothing changes. (This loop decides
         // verdicts on truncated frames as libpcap's does: the pull-ups it
         // finds depend on the threading, so it runs at every level.)
-        for _ in 0..64 {
+        // Each round costs a visit to every block and makes one pull-up
+        // (libpcap makes all it finds per round). After 64 rounds a long
+        // alternation is left longer than libpcap's program, never
+        // different in verdict.
+        let mut rounds = 0usize;
+        loop {
             entry = self.thread_jumps(entry);
             entry = self.bypass(entry);
+            let live = self.live(entry).len();
+            if live > MAX_TESTS {
+                return Err(Error::InvalidFilter {
+                    reason: format!(
+                        "the expression needs {live} tests after removing those whose outcome is known; \
+                         the compiler takes at most {MAX_TESTS} ({} times the kernel's limit of {MAX_INSNS} \
+                         instructions)",
+                        MAX_TESTS / MAX_INSNS
+                    ),
+                });
+            }
+            rounds += 1;
             if !self.pull_up(entry) {
                 break;
             }
+            if rounds >= 64 {
+                // Stopped, not finished: tidy up after the last pull-up.
+                entry = self.thread_jumps(entry);
+                entry = self.bypass(entry);
+                break;
+            }
         }
-        entry
+        Ok(entry)
     }
 
     /// Jump threading, in program order: what is known about packet values
@@ -265,6 +294,17 @@ impl Graph {
             }
         }
         let dom = Dominators::new(&order, &preds, self.blocks.len());
+        // The value each live block's test leaves in A, as a small number
+        // (computing and comparing the loads anew is what made a pass slow).
+        let mut ids: HashMap<Value, usize> = HashMap::new();
+        let mut vals: Vec<Option<usize>> = vec![None; self.blocks.len()];
+        for &b in &order {
+            let t = &self.blocks[b].test;
+            if t.x.is_none() {
+                let n = ids.len();
+                vals[b] = Some(*ids.entry(a_insns(t)).or_insert(n));
+            }
+        }
         // Levels: distance from the returns; libpcap works bottom up.
         let mut level: HashMap<usize, usize> = HashMap::new();
         for &b in order.iter().rev() {
@@ -275,7 +315,7 @@ impl Graph {
         by_level.sort_by_key(|b| level[b]);
         for b in by_level {
             for or in [true, false] {
-                if self.pull_one(b, or, &preds, &dom) {
+                if self.pull_one(b, or, &preds, &dom, &vals) {
                     return true;
                 }
             }
@@ -283,9 +323,16 @@ impl Graph {
         false
     }
 
-    fn pull_one(&mut self, b: usize, or: bool, preds: &HashMap<usize, Vec<usize>>, dom: &Dominators) -> bool {
+    fn pull_one(
+        &mut self,
+        b: usize,
+        or: bool,
+        preds: &HashMap<usize, Vec<usize>>,
+        dom: &Dominators,
+        vals: &[Option<usize>],
+    ) -> bool {
         let Some(ps) = preds.get(&b) else { return false };
-        let value = |i: usize| (self.blocks[i].test.x.is_none()).then(|| a_insns(&self.blocks[i].test));
+        let value = |i: usize| vals[i];
         // Every predecessor leaves the same value in A.
         let val = value(ps[0]);
         if val.is_none() || ps.iter().any(|&p| value(p) != val) {
@@ -442,21 +489,41 @@ struct Known {
 /// What is known about packet values on a path, by the loads that read them.
 type Facts = HashMap<Value, Known>;
 
+/// Most tests the optimizer takes on, once the tests whose outcome is
+/// known are gone: a program with more could never be brought under
+/// [`MAX_INSNS`] by this optimizer (a 200-port alternation has 4,600
+/// tests and becomes 3,536 instructions; libpcap's optimizer, which does
+/// more, fits 300 ports in 1,572), and refusing it at once keeps a
+/// 5,000-port alternation under a second.
+const MAX_TESTS: usize = 2 * MAX_INSNS;
+
+/// Most blocks built from one expression before any is removed (a chain
+/// of 55,000 `ip` terms, each one block, collapses to one test and is
+/// fine; 55,000 `port` alternatives would be 1.3 million blocks).
+const MAX_BLOCKS: usize = 16 * MAX_TESTS;
+
+/// Most outcomes remembered per value (see [`learn`]).
+const MAX_FACTS: usize = 32;
+
 /// Record the outcome of `t`'s jump.
 fn learn(facts: &mut Facts, t: &Test, outcome: bool) {
     if t.x.is_some() || matches!(t.load, Load::Imm(_)) {
         return;
     }
     let k = facts.entry(a_insns(t)).or_default();
+    // Facts are copied per block: lists without a bound make a long
+    // alternation (`port 1 or port 2 …`) quadratic. Forgetting a fact only
+    // leaves a test in place (never changes a verdict); no expression of
+    // the corpus comes near the bound.
     if t.op != BPF_JEQ {
-        if !k.seen.contains(&(t.op, t.k, outcome)) {
+        if k.seen.len() < MAX_FACTS && !k.seen.contains(&(t.op, t.k, outcome)) {
             k.seen.push((t.op, t.k, outcome));
         }
         return;
     }
     if outcome {
         k.eq = Some(t.k);
-    } else if !k.ne.contains(&t.k) {
+    } else if k.ne.len() < MAX_FACTS && !k.ne.contains(&t.k) {
         k.ne.push(t.k);
     }
 }
@@ -485,7 +552,16 @@ fn meet(a: &mut Facts, b: &Facts) {
 pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Program> {
     let mut g = Graph::default();
     let entry = g.compile(cond, (Node::Accept, Node::Accept), (Node::Reject, Node::Reject)).0;
-    let entry = g.optimize(entry);
+    if g.overflow {
+        return Err(Error::InvalidFilter {
+            reason: format!(
+                "the expression needs more than {MAX_BLOCKS} tests before optimization; the compiler takes at \
+                 most {MAX_BLOCKS} ({} times the kernel's limit of {MAX_INSNS} instructions)",
+                MAX_BLOCKS / MAX_INSNS
+            ),
+        });
+    }
+    let entry = g.optimize(entry)?;
     if entry == Node::Reject {
         return Err(Error::InvalidFilter { reason: "the expression rejects all packets".into() });
     }
