@@ -123,9 +123,9 @@ impl ProgramBuilder {
             if items.len() > super::MAX_INSNS {
                 return Err(Error::InvalidFilter {
                     reason: format!(
-                        "program has more than {} instructions once long jumps get their trampolines; \
-                         the kernel accepts 1..={}",
-                        super::MAX_INSNS,
+                        "program has {} instructions with the trampolines of its long jumps so far (more to \
+                         come); the kernel accepts 1..={}",
+                        items.len(),
                         super::MAX_INSNS
                     ),
                 });
