@@ -151,3 +151,37 @@ fn filtering_a_file_reports_bad_expressions_and_files() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("column 7"), "{err}");
 }
+
+/// Issue 15, defect 7: 10,000 nested parentheses (and 100,000 `not`s) once
+/// overflowed the compiler's stack (abort, exit 134). Now: exit 1 and one
+/// line naming the column and the limit, for `filter` and `filter -r`.
+#[test]
+fn deep_expressions_get_a_one_line_error_not_an_abort() {
+    let parens = format!("{}ip{}", "(".repeat(10_000), ")".repeat(10_000));
+    let nots: Vec<&str> = std::iter::repeat_n("not", 100_000).chain(["ip"]).collect();
+    let cases: [Vec<&str>; 3] = [
+        vec!["filter", &parens],
+        vec!["filter", "-r", "/dev/null", &parens],
+        ["filter"].into_iter().chain(nots.iter().copied()).collect(),
+    ];
+    for args in cases {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}", &err[..err.len().min(300)]);
+        assert_eq!(err.trim_end().lines().count(), 1, "{}", &err[..err.len().min(300)]);
+        assert!(
+            err.contains("column ") && err.contains("more than 200 levels"),
+            "{}",
+            &err[err.len().saturating_sub(300)..]
+        );
+    }
+    // A 5,000-port alternation: refused quickly, naming the kernel's limit.
+    let ports: Vec<String> = (1..=5000).map(|p| format!("port {p}")).collect();
+    let e = ports.join(" or ");
+    let t = std::time::Instant::now();
+    let out = Command::new(BIN).args(["filter", &e]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", &err[err.len().saturating_sub(300)..]);
+    assert!(err.contains("4096"), "{}", &err[err.len().saturating_sub(300)..]);
+    assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
+}

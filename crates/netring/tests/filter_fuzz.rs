@@ -3,7 +3,9 @@
 //! parser never panics and reports a column inside the text; every program
 //! the compiler produces passes the kernel's validation, for both targets
 //! and both optimizer levels, which agree on every verdict; the interpreter
-//! never panics on any program and any packet.
+//! never panics on any program and any packet; nesting deeper than the
+//! limit and alternations of a thousand terms give an error or a valid
+//! program, never an abort.
 
 use netring::filter::expr::{self, Optimize, Target};
 use netring::filter::{FilterMeta, Instruction, interp, validate};
@@ -117,6 +119,48 @@ fn frames() -> Vec<(Vec<u8>, FilterMeta)> {
         out.push((d, live));
     }
     out
+}
+
+/// Deep nesting (issue 15): a sentence inside up to 600 openers — `(`,
+/// `not`, `!`, unary minus, `%`-chains, indexes — closed or not.
+fn deep() -> impl Strategy<Value = String> {
+    const OPEN: &[(&str, &str)] =
+        &[("(", ")"), ("not ", ""), ("!", ""), ("- ", ""), ("ether[", "] = 1"), ("1 % ", ""), ("(1 + ", ")")];
+    (prop::collection::vec(prop::sample::select(OPEN), 0..600), sentence(), any::<bool>()).prop_map(
+        |(openers, inner, close)| {
+            let mut s: String = openers.iter().map(|(o, _)| *o).collect();
+            s.push_str(&inner);
+            if close {
+                openers.iter().rev().for_each(|(_, c)| s.push_str(c));
+            }
+            s
+        },
+    )
+}
+
+/// Long alternations and conjunctions (issue 15): up to 1,500 short terms.
+fn long_chain() -> impl Strategy<Value = String> {
+    const TERMS: &[&str] = &["port 80", "ip", "tcp", "host 198.18.0.1", "ether[0] = 1", "ip[0] + 1 = 2", "vlan", "443"];
+    prop::collection::vec((prop::sample::select(TERMS), prop::sample::select(&["or", "and", "or not"][..])), 0..1500)
+        .prop_map(|v| v.iter().map(|(t, j)| format!("{t} {j}")).collect::<Vec<_>>().join(" ") + " ip")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn deep_and_long_expressions_never_abort(text in prop_oneof![deep(), long_chain()]) {
+        for target in [Target::Offline, Target::LiveAfPacket] {
+            match expr::compile_for(&text, 262_144, target) {
+                Ok(p) => prop_assert!(validate(p.instructions()).is_ok()),
+                Err(netring::Error::InvalidExpression { column, .. }) => {
+                    prop_assert!(column >= 1 && column <= text.chars().count() + 1, "column {} of {:?}", column, text)
+                }
+                Err(netring::Error::InvalidFilter { .. }) => {}
+                Err(e) => prop_assert!(false, "{e}"),
+            }
+        }
+    }
 }
 
 proptest! {

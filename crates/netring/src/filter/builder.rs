@@ -105,8 +105,31 @@ impl ProgramBuilder {
                 None => at.push(usize::MAX),
             }
         }
+        // Trampolines only add instructions: a program already too long is
+        // refused now, not after inserting them one by one (each insertion
+        // rescans the program).
+        let too_long = |n: usize| {
+            bad(format!(
+                "program has at least {n} instructions (before long jumps get their trampolines); \
+                 the kernel accepts 1..={}",
+                super::MAX_INSNS
+            ))
+        };
+        if items.len() > super::MAX_INSNS {
+            return Err(too_long(items.len()));
+        }
         // Insert `ja` trampolines until every conditional jump reaches.
         loop {
+            if items.len() > super::MAX_INSNS {
+                return Err(Error::InvalidFilter {
+                    reason: format!(
+                        "program has {} instructions with the trampolines of its long jumps so far (more to \
+                         come); the kernel accepts 1..={}",
+                        items.len(),
+                        super::MAX_INSNS
+                    ),
+                });
+            }
             let mut far = None;
             for (i, item) in items.iter().enumerate() {
                 if let Item::Cond { jt, jf, .. } = *item {

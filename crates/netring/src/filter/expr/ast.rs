@@ -185,6 +185,31 @@ pub(crate) enum Cond {
     Dual(Box<Cond>, Box<Cond>),
 }
 
+impl Drop for Cond {
+    /// Without a loop here, dropping a chain of 55,000 `or` terms (a tree
+    /// that deep) would recurse once per term and overflow the stack.
+    fn drop(&mut self) {
+        fn children(c: &mut Cond, out: &mut Vec<Cond>) {
+            match c {
+                Cond::And(a, b) | Cond::Or(a, b) | Cond::Dual(a, b) => {
+                    out.push(std::mem::replace(&mut **a, Cond::True));
+                    out.push(std::mem::replace(&mut **b, Cond::True));
+                }
+                Cond::Not(a) | Cond::Mark(a) => out.push(std::mem::replace(&mut **a, Cond::True)),
+                Cond::True | Cond::False | Cond::Test(_) => {}
+            }
+        }
+        if matches!(self, Cond::True | Cond::False | Cond::Test(_)) {
+            return;
+        }
+        let mut stack = Vec::new();
+        children(self, &mut stack);
+        while let Some(mut c) = stack.pop() {
+            children(&mut c, &mut stack);
+        }
+    }
+}
+
 impl Cond {
     /// `self and other`, `self` first.
     pub fn and(self, other: Cond) -> Cond {

@@ -22,11 +22,13 @@
 use std::collections::HashMap;
 
 use super::Optimize;
-use super::ast::{Arith, Base, Cond, Load, Test, XValue};
+use super::ast::{Cond, Load, Test, XValue};
+use super::dom::Dominators;
+use super::emit::Emitter;
 use crate::error::{Error, Result};
 use crate::filter::builder::{Label, ProgramBuilder};
 use crate::filter::code::*;
-use crate::filter::{Instruction, Program};
+use crate::filter::{Instruction, MAX_INSNS, Program};
 
 /// A jump target: a block or one of the two returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -87,125 +89,6 @@ fn writes_x(v: &[Instruction]) -> bool {
     v.iter().any(|i| i.class() == BPF_LDX || i.code == BPF_MISC | BPF_TAX)
 }
 
-/// Straight-line code for an [`Arith`] value: A ends with the value; X and
-/// scratch cells are used as needed. The code starts from nothing (it never
-/// relies on what A, X or memory held before), so the same code always
-/// computes the same value for a packet.
-struct Emitter {
-    out: Vec<Instruction>,
-    /// What X holds, if known: the offset of the IPv4 header whose length
-    /// `ldxb 4*([off]&0xf)` loaded.
-    x: Option<u32>,
-    next_mem: u32,
-}
-
-impl Emitter {
-    fn push(&mut self, code: u16, k: u32) {
-        if code & 0x07 == BPF_LDX || code == BPF_MISC | BPF_TAX {
-            self.x = None;
-        }
-        self.out.push(Instruction::stmt(code, k));
-    }
-
-    fn msh(&mut self, at: u32) {
-        if self.x != Some(at) {
-            self.push(BPF_LDX | BPF_B | BPF_MSH, at);
-            self.x = Some(at);
-        }
-    }
-
-    /// The next free scratch cell (the parser refused values that need
-    /// more than there are: see `Arith::cells`).
-    fn cell(&mut self) -> u32 {
-        let m = self.next_mem;
-        debug_assert!((m as usize) < crate::filter::MEM_WORDS, "Arith::cells counted too few");
-        self.next_mem += 1;
-        m.min(crate::filter::MEM_WORDS as u32 - 1)
-    }
-
-    /// A = `a`.
-    fn value(&mut self, a: &Arith) {
-        match a {
-            Arith::Num(k) => self.push(BPF_LD | BPF_IMM, *k),
-            Arith::Len => self.push(BPF_LD | BPF_W | BPF_LEN, 0),
-            Arith::Load { size, base: Base::Abs(b), index } => match index.num() {
-                Some(c) => self.push(BPF_LD | size | BPF_ABS, b.wrapping_add(c)),
-                None => {
-                    self.value(index);
-                    self.push(BPF_MISC | BPF_TAX, 0);
-                    self.push(BPF_LD | size | BPF_IND, *b);
-                }
-            },
-            Arith::Load { size, base: Base::AfterIpv4 { msh, off }, index } => match index.num() {
-                Some(c) => {
-                    self.msh(*msh);
-                    self.push(BPF_LD | size | BPF_IND, off.wrapping_add(c));
-                }
-                None => {
-                    if !index.uses_x() {
-                        self.msh(*msh);
-                        self.value(index);
-                    } else {
-                        self.value(index);
-                        if self.x != Some(*msh) {
-                            let m = self.cell();
-                            self.push(BPF_ST, m);
-                            self.msh(*msh);
-                            self.push(BPF_LD | BPF_MEM, m);
-                            self.next_mem -= 1;
-                        }
-                    }
-                    self.push(BPF_ALU | BPF_ADD | BPF_X, 0);
-                    self.push(BPF_MISC | BPF_TAX, 0);
-                    self.push(BPF_LD | size | BPF_IND, *off);
-                }
-            },
-            Arith::Bin(op, l, r) => match r.num() {
-                Some(k) => {
-                    self.value(l);
-                    self.push(BPF_ALU | op | BPF_K, k);
-                }
-                None => {
-                    self.pair(l, r);
-                    self.push(BPF_ALU | op | BPF_X, 0);
-                }
-            },
-            Arith::Neg(a) => {
-                self.value(a);
-                self.push(BPF_ALU | BPF_NEG, 0);
-            }
-        }
-    }
-
-    /// A = `l`, X = `r`, in the order [`Arith::pair_order`] chooses.
-    fn pair(&mut self, l: &Arith, r: &Arith) {
-        match (Arith::pair_order(l, r).0, l.uses_x()) {
-            (_, false) => {
-                self.value(r);
-                self.push(BPF_MISC | BPF_TAX, 0);
-                self.value(l);
-            }
-            (true, true) => {
-                self.value(l);
-                let m = self.cell();
-                self.push(BPF_ST, m);
-                self.value(r);
-                self.push(BPF_MISC | BPF_TAX, 0);
-                self.push(BPF_LD | BPF_MEM, m);
-                self.next_mem -= 1;
-            }
-            (false, true) => {
-                self.value(r);
-                let m = self.cell();
-                self.push(BPF_ST, m);
-                self.value(l);
-                self.push(BPF_LDX | BPF_MEM, m);
-                self.next_mem -= 1;
-            }
-        }
-    }
-}
-
 /// Where to go: (the first live `vlan` test has not run, has run).
 type Pair = (Node, Node);
 
@@ -214,30 +97,43 @@ struct Graph {
     blocks: Vec<Block>,
     /// Same test, same targets: reuse the block.
     memo: HashMap<(Test, Node, Node), usize>,
+    /// More than [`MAX_BLOCKS`] were asked for: the graph is incomplete.
+    overflow: bool,
 }
 
 impl Graph {
     /// Blocks for `c` going to `t` on success and `f` on failure; each as a
     /// pair (the first `vlan` of a live program has not run on the path /
     /// has run), see [`Cond::Mark`]. Without one, both halves are the same.
+    ///
+    /// The left operand of `and`/`or` and the operand of `not` are
+    /// followed in a loop, so a chain of any length (the parser builds
+    /// them leaning left) takes no stack per term; only right operands,
+    /// whose depth the parser limits ([`super::MAX_DEPTH`]), recurse.
     fn compile(&mut self, c: &Cond, t: Pair, f: Pair) -> Pair {
-        match c {
-            Cond::True => t,
-            Cond::False => f,
-            Cond::Not(a) => self.compile(a, f, t),
-            Cond::And(a, b) => {
-                let b = self.compile(b, t, f);
-                self.compile(a, b, f)
-            }
-            Cond::Or(a, b) => {
-                let b = self.compile(b, t, f);
-                self.compile(a, t, b)
-            }
-            Cond::Test(test) => (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
-            Cond::Dual(before, after) => (self.compile(before, t, f).0, self.compile(after, t, f).1),
-            Cond::Mark(v) => {
-                let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
-                (ran, ran)
+        let (mut c, mut t, mut f) = (c, t, f);
+        loop {
+            match c {
+                Cond::True => return t,
+                Cond::False => return f,
+                Cond::Not(a) => {
+                    std::mem::swap(&mut t, &mut f);
+                    c = a;
+                }
+                Cond::And(a, b) => {
+                    t = self.compile(b, t, f);
+                    c = a;
+                }
+                Cond::Or(a, b) => {
+                    f = self.compile(b, t, f);
+                    c = a;
+                }
+                Cond::Test(test) => return (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
+                Cond::Dual(before, after) => return (self.compile(before, t, f).0, self.compile(after, t, f).1),
+                Cond::Mark(v) => {
+                    let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
+                    return (ran, ran);
+                }
             }
         }
     }
@@ -249,6 +145,10 @@ impl Graph {
         }
         if let Some(&i) = self.memo.get(&(test.clone(), t, f)) {
             return Node::Block(i);
+        }
+        if self.blocks.len() >= MAX_BLOCKS {
+            self.overflow = true;
+            return Node::Reject;
         }
         self.blocks.push(Block { test: test.clone(), jt: t, jf: f, skip_a: false, skip_x: false });
         let i = self.blocks.len() - 1;
@@ -289,20 +189,43 @@ impl Graph {
         (target, facts)
     }
 
-    fn optimize(&mut self, entry: Node) -> Node {
+    fn optimize(&mut self, entry: Node) -> Result<Node> {
         let mut entry = entry;
         // As libpcap's optimizer loop: thread jumps, then pull comparisons
         // of one value together, until nothing changes. (This loop decides
         // verdicts on truncated frames as libpcap's does: the pull-ups it
         // finds depend on the threading, so it runs at every level.)
-        for _ in 0..64 {
+        // Each round costs a visit to every block and makes one pull-up
+        // (libpcap makes all it finds per round). After 64 rounds a long
+        // alternation is left longer than libpcap's program, never
+        // different in verdict.
+        let mut rounds = 0usize;
+        loop {
             entry = self.thread_jumps(entry);
             entry = self.bypass(entry);
+            let live = self.live(entry).len();
+            if live > MAX_TESTS {
+                return Err(Error::InvalidFilter {
+                    reason: format!(
+                        "the expression needs {live} tests after removing those whose outcome is known; \
+                         the compiler takes at most {MAX_TESTS} ({} times the kernel's limit of {MAX_INSNS} \
+                         instructions)",
+                        MAX_TESTS / MAX_INSNS
+                    ),
+                });
+            }
+            rounds += 1;
             if !self.pull_up(entry) {
                 break;
             }
+            if rounds >= 64 {
+                // Stopped, not finished: tidy up after the last pull-up.
+                entry = self.thread_jumps(entry);
+                entry = self.bypass(entry);
+                break;
+            }
         }
-        entry
+        Ok(entry)
     }
 
     /// Jump threading, in program order: what is known about packet values
@@ -370,23 +293,17 @@ impl Graph {
                 }
             }
         }
-        // Dominators, in program order.
-        let mut dom: HashMap<usize, Vec<bool>> = HashMap::new();
+        let dom = Dominators::new(&order, &preds, self.blocks.len());
+        // The value each live block's test leaves in A, as a small number
+        // (computing and comparing the loads anew is what made a pass slow).
+        let mut ids: HashMap<Value, usize> = HashMap::new();
+        let mut vals: Vec<Option<usize>> = vec![None; self.blocks.len()];
         for &b in &order {
-            let mut d = match preds.get(&b) {
-                None => vec![false; self.blocks.len()],
-                Some(ps) => {
-                    let mut d = dom[&ps[0]].clone();
-                    for p in &ps[1..] {
-                        for (x, y) in d.iter_mut().zip(&dom[p]) {
-                            *x &= *y;
-                        }
-                    }
-                    d
-                }
-            };
-            d[b] = true;
-            dom.insert(b, d);
+            let t = &self.blocks[b].test;
+            if t.x.is_none() {
+                let n = ids.len();
+                vals[b] = Some(*ids.entry(a_insns(t)).or_insert(n));
+            }
         }
         // Levels: distance from the returns; libpcap works bottom up.
         let mut level: HashMap<usize, usize> = HashMap::new();
@@ -398,7 +315,7 @@ impl Graph {
         by_level.sort_by_key(|b| level[b]);
         for b in by_level {
             for or in [true, false] {
-                if self.pull_one(b, or, &preds, &dom) {
+                if self.pull_one(b, or, &preds, &dom, &vals) {
                     return true;
                 }
             }
@@ -411,10 +328,11 @@ impl Graph {
         b: usize,
         or: bool,
         preds: &HashMap<usize, Vec<usize>>,
-        dom: &HashMap<usize, Vec<bool>>,
+        dom: &Dominators,
+        vals: &[Option<usize>],
     ) -> bool {
         let Some(ps) = preds.get(&b) else { return false };
-        let value = |i: usize| (self.blocks[i].test.x.is_none()).then(|| a_insns(&self.blocks[i].test));
+        let value = |i: usize| vals[i];
         // Every predecessor leaves the same value in A.
         let val = value(ps[0]);
         if val.is_none() || ps.iter().any(|&p| value(p) != val) {
@@ -425,7 +343,7 @@ impl Graph {
         let same = |i: usize| if or { self.blocks[i].jt } else { self.blocks[i].jf };
         let next = |i: usize| if or { self.blocks[i].jf } else { self.blocks[i].jt };
         let goal = same(b);
-        let fits = |i: usize| same(i) == goal && dom[&i][b];
+        let fits = |i: usize| same(i) == goal && dom.dominates(b, i);
         let (mut prev, mut d, mut at_top) = (None, b, true);
         loop {
             if !fits(d) {
@@ -438,14 +356,14 @@ impl Graph {
             prev = Some(d);
             d = n;
             at_top = false;
-            if !dom.contains_key(&d) {
+            if !dom.is_live(d) {
                 return false;
             }
         }
         let (mut sprev, mut s) = (d, next(d));
         loop {
             let Node::Block(i) = s else { return false };
-            if !dom.contains_key(&i) || !fits(i) {
+            if !dom.is_live(i) || !fits(i) {
                 return false;
             }
             if value(i) == val {
@@ -571,21 +489,41 @@ struct Known {
 /// What is known about packet values on a path, by the loads that read them.
 type Facts = HashMap<Value, Known>;
 
+/// Most tests the optimizer takes on, once the tests whose outcome is
+/// known are gone: a program with more could never be brought under
+/// [`MAX_INSNS`] by this optimizer (a 200-port alternation has 4,600
+/// tests and becomes 3,536 instructions; libpcap's optimizer, which does
+/// more, fits 300 ports in 1,572), and refusing it at once keeps a
+/// 5,000-port alternation under a second.
+const MAX_TESTS: usize = 2 * MAX_INSNS;
+
+/// Most blocks built from one expression before any is removed (a chain
+/// of 55,000 `ip` terms, each one block, collapses to one test and is
+/// fine; 55,000 `port` alternatives would be 1.3 million blocks).
+const MAX_BLOCKS: usize = 16 * MAX_TESTS;
+
+/// Most outcomes remembered per value (see [`learn`]).
+const MAX_FACTS: usize = 32;
+
 /// Record the outcome of `t`'s jump.
 fn learn(facts: &mut Facts, t: &Test, outcome: bool) {
     if t.x.is_some() || matches!(t.load, Load::Imm(_)) {
         return;
     }
     let k = facts.entry(a_insns(t)).or_default();
+    // Facts are copied per block: lists without a bound make a long
+    // alternation (`port 1 or port 2 …`) quadratic. Forgetting a fact only
+    // leaves a test in place (never changes a verdict); no expression of
+    // the corpus comes near the bound.
     if t.op != BPF_JEQ {
-        if !k.seen.contains(&(t.op, t.k, outcome)) {
+        if k.seen.len() < MAX_FACTS && !k.seen.contains(&(t.op, t.k, outcome)) {
             k.seen.push((t.op, t.k, outcome));
         }
         return;
     }
     if outcome {
         k.eq = Some(t.k);
-    } else if !k.ne.contains(&t.k) {
+    } else if k.ne.len() < MAX_FACTS && !k.ne.contains(&t.k) {
         k.ne.push(t.k);
     }
 }
@@ -614,7 +552,16 @@ fn meet(a: &mut Facts, b: &Facts) {
 pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Program> {
     let mut g = Graph::default();
     let entry = g.compile(cond, (Node::Accept, Node::Accept), (Node::Reject, Node::Reject)).0;
-    let entry = g.optimize(entry);
+    if g.overflow {
+        return Err(Error::InvalidFilter {
+            reason: format!(
+                "the expression needs more than {MAX_BLOCKS} tests before optimization; the compiler takes at \
+                 most {MAX_BLOCKS} ({} times the kernel's limit of {MAX_INSNS} instructions)",
+                MAX_BLOCKS / MAX_INSNS
+            ),
+        });
+    }
+    let entry = g.optimize(entry)?;
     if entry == Node::Reject {
         return Err(Error::InvalidFilter { reason: "the expression rejects all packets".into() });
     }

@@ -116,6 +116,15 @@ pub(crate) enum VlanMode {
 struct Val {
     a: Arith,
     checks: Option<Cond>,
+    /// Operators on the longest path from the root of `a` to a leaf (the
+    /// depth of the tree the code generator walks).
+    depth: usize,
+}
+
+impl Val {
+    fn leaf(a: Arith) -> Self {
+        Val { a, checks: None, depth: 0 }
+    }
 }
 
 fn and_opt(a: Option<Cond>, b: Cond) -> Cond {
@@ -243,6 +252,8 @@ pub(crate) struct Parser<'a> {
     after_vlan: bool,
     /// Reading one of those two ways.
     in_dual: bool,
+    /// Levels of nesting open at the current token (see [`super::MAX_DEPTH`]).
+    depth: usize,
 }
 
 type Res<T> = Result<T, ParseError>;
@@ -332,6 +343,7 @@ impl<'a> Parser<'a> {
             fatal: None,
             after_vlan: false,
             in_dual: false,
+            depth: 0,
         }
     }
 
@@ -363,6 +375,43 @@ impl<'a> Parser<'a> {
 
     fn err_at<T>(t: &Token, message: impl Into<String>) -> Res<T> {
         Err(ParseError::new(t.col, t.len, message))
+    }
+
+    /// Run `f` one nesting level deeper: a parenthesis, a `not`, a unary
+    /// minus, a `%` or `^` (which take everything to their right) or a
+    /// packet-byte index. Past [`super::MAX_DEPTH`] levels the expression is
+    /// refused at the current token, so that no input can exhaust the stack.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Res<T>) -> Res<T> {
+        if self.depth >= super::MAX_DEPTH {
+            let t = self.here();
+            let e = ParseError::new(
+                t.col,
+                t.len,
+                format!("the expression nests more than {} levels deep here (the limit)", super::MAX_DEPTH),
+            );
+            self.fatal = Some(e.clone());
+            return Err(e);
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    /// Refuse an arithmetic value whose operators chain deeper than
+    /// [`super::MAX_DEPTH`]: each operator is at least one instruction, and
+    /// the code generator walks the chain.
+    fn check_arith_depth(&mut self, t: &Token, depth: usize) -> Res<()> {
+        if depth > super::MAX_DEPTH {
+            let e = ParseError::new(
+                t.col,
+                t.len,
+                format!("the arithmetic expression chains more than {} operators here (the limit)", super::MAX_DEPTH),
+            );
+            self.fatal = Some(e.clone());
+            return Err(e);
+        }
+        Ok(())
     }
 
     fn unexpected<T>(&self, wanted: &str) -> Res<T> {
@@ -459,9 +508,11 @@ impl<'a> Parser<'a> {
     /// `term: not term | rterm`
     fn term(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
         if is_not(self.peek()) {
-            self.bump();
-            let (c, q) = self.term(q)?;
-            return Ok((c.negate(), q));
+            return self.nested(|p| {
+                p.bump();
+                let (c, q) = p.term(q)?;
+                Ok((c.negate(), q))
+            });
         }
         self.rterm(q)
     }
@@ -479,10 +530,12 @@ impl<'a> Parser<'a> {
                     return Err(f);
                 }
                 self.pos = at;
-                self.bump();
-                let (c, _) = self.expr(q)?;
-                self.expect_rparen()?;
-                return Ok((c, q));
+                return self.nested(|p| {
+                    p.bump();
+                    let (c, _) = p.expr(q)?;
+                    p.expect_rparen()?;
+                    Ok((c, q))
+                });
             }
             Tok::Kw("less") | Tok::Kw("greater") => {
                 self.bump();
@@ -715,6 +768,7 @@ impl<'a> Parser<'a> {
             let t = self.bump().clone();
             let rhs = self.arth(prec + 1)?;
             lhs = self.binop(&t, op, lhs, rhs)?;
+            self.check_arith_depth(&t, lhs.depth)?;
         }
         Ok(lhs)
     }
@@ -722,9 +776,14 @@ impl<'a> Parser<'a> {
     /// A unary minus, a primary, and a `%` or `^` that follows it.
     fn arth_operand(&mut self) -> Res<Val> {
         if *self.peek() == Tok::Arith("-") {
-            self.bump();
-            let v = self.arth_operand()?;
-            return Ok(Val { a: ast::arith_neg(v.a), checks: v.checks });
+            let t = self.here().clone();
+            return self.nested(|p| {
+                p.bump();
+                let v = p.arth_operand()?;
+                let depth = if v.a.num().is_some() { 0 } else { v.depth + 1 };
+                p.check_arith_depth(&t, depth)?;
+                Ok(Val { a: ast::arith_neg(v.a), checks: v.checks, depth })
+            });
         }
         let p = self.arth_primary()?;
         let op = match self.peek() {
@@ -733,8 +792,10 @@ impl<'a> Parser<'a> {
             _ => return Ok(p),
         };
         let t = self.bump().clone();
-        let rhs = self.arth(0)?;
-        self.binop(&t, op, p, rhs)
+        let rhs = self.nested(|p| p.arth(0))?;
+        let v = self.binop(&t, op, p, rhs)?;
+        self.check_arith_depth(&t, v.depth)?;
+        Ok(v)
     }
 
     /// `l op r` (`gen_arth()`): only the left operand's protocol checks
@@ -751,7 +812,10 @@ impl<'a> Parser<'a> {
             (BPF_LSH | BPF_RSH, Some(n)) if n > 31 => return fatal(self, "shift by more than 31 bits"),
             _ => {}
         }
-        Ok(Val { a: ast::arith_op(op, l.a, r.a), checks: l.checks })
+        let a = ast::arith_op(op, l.a, r.a);
+        // Folded constants take no code.
+        let depth = if a.num().is_some() { 0 } else { l.depth.max(r.depth) + 1 };
+        Ok(Val { a, checks: l.checks, depth })
     }
 
     fn arth_primary(&mut self) -> Res<Val> {
@@ -759,23 +823,23 @@ impl<'a> Parser<'a> {
         match t.tok.clone() {
             Tok::Num(n) => {
                 self.bump();
-                Ok(Val { a: Arith::Num(n), checks: None })
+                Ok(Val::leaf(Arith::Num(n)))
             }
             Tok::Kw("len") => {
                 self.bump();
-                Ok(Val { a: Arith::Len, checks: None })
+                Ok(Val::leaf(Arith::Len))
             }
-            Tok::LParen => {
-                self.bump();
-                let v = self.arth(0)?;
-                self.expect_rparen()?;
+            Tok::LParen => self.nested(|p| {
+                p.bump();
+                let v = p.arth(0)?;
+                p.expect_rparen()?;
                 Ok(v)
-            }
+            }),
             Tok::Kw(k) if pname(k).is_some() && *self.peek_at(1) == Tok::Arith("[") => {
                 let proto = pname(k).expect("checked");
                 self.bump();
                 self.bump();
-                let index = self.arth(0)?;
+                let index = self.nested(|p| p.arth(0))?;
                 let size = if *self.peek() == Tok::Arith(":") {
                     self.bump();
                     let st = self.here().clone();
@@ -809,12 +873,39 @@ impl<'a> Parser<'a> {
     fn load(&mut self, t: &Token, proto: Proto, index: Val, size: u16) -> Res<Val> {
         let o = self.off;
         let net = o.net();
+        let base = match proto {
+            Proto::Link => 0,
+            Proto::Icmp6 => net + 40,
+            _ => net,
+        };
+        let absolute = matches!(proto, Proto::Link | Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp | Proto::Icmp6);
+        if let Some(i) = index.a.num()
+            && absolute
+            && base.wrapping_add(i) >= SKF_AD_OFF
+        {
+            // libpcap emits `ld [k]` with such a k; the kernel reads it as
+            // an ancillary field (and refuses the unknown ones).
+            let e = ParseError::new(
+                t.col,
+                t.len,
+                format!(
+                    "byte offset {} ({}) is outside any packet: offsets from {SKF_AD_OFF:#x} up are the kernel's \
+                     ancillary data, not packet bytes",
+                    base.wrapping_add(i),
+                    i as i32,
+                ),
+            );
+            self.fatal = Some(e.clone());
+            return Err(e);
+        }
+        let depth = index.depth + 1;
         let load = |base| Arith::Load { size, base, index: Box::new(index.a) };
         Ok(match proto {
-            Proto::Link => Val { a: load(Base::Abs(0)), checks: index.checks },
+            Proto::Link => Val { a: load(Base::Abs(0)), checks: index.checks, depth },
             Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp => Val {
                 a: load(Base::Abs(net)),
                 checks: Some(and_opt(index.checks, proto.abbrev(o).expect("a protocol"))),
+                depth,
             },
             Proto::Icmp6 => {
                 let checks = and_opt(index.checks, ast::linktype(o, ast::ETHERTYPE_IPV6)).and(ast::cmp(
@@ -822,7 +913,7 @@ impl<'a> Parser<'a> {
                     BPF_JEQ,
                     ast::IPPROTO_ICMPV6,
                 ));
-                Val { a: load(Base::Abs(net + 40)), checks: Some(checks) }
+                Val { a: load(Base::Abs(net + 40)), checks: Some(checks), depth }
             }
             Proto::Ah | Proto::Esp => {
                 let e = ParseError::new(t.col, t.len, "unsupported index operation");
@@ -833,7 +924,7 @@ impl<'a> Parser<'a> {
             transport => {
                 let checks = ast::linktype(o, ast::ETHERTYPE_IP)
                     .and(and_opt(index.checks, transport.abbrev(o).expect("a protocol").and(ast::not_fragment(o))));
-                Val { a: load(Base::AfterIpv4 { msh: net, off: net }), checks: Some(checks) }
+                Val { a: load(Base::AfterIpv4 { msh: net, off: net }), checks: Some(checks), depth }
             }
         })
     }
@@ -874,11 +965,21 @@ impl<'a> Parser<'a> {
     /// `id: nid | pnum | ( pid ) | not id`
     fn id(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
         if is_not(self.peek()) {
-            self.bump();
-            let (c, q) = self.id(q)?;
-            return Ok((c.negate(), q));
+            return self.nested(|p| {
+                p.bump();
+                let (c, q) = p.id(q)?;
+                Ok((c.negate(), q))
+            });
         }
         if *self.peek() == Tok::LParen {
+            return self.nested(|p| p.pid(q));
+        }
+        self.nid(q)
+    }
+
+    /// `( pid )`: values joined by `and`/`or` inside parentheses.
+    fn pid(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
+        {
             self.bump();
             // pid: id ((and|or) id)*
             let (mut c, _) = self.id(q)?;
@@ -890,8 +991,12 @@ impl<'a> Parser<'a> {
                 c = if and { c.and(rhs) } else { c.or(rhs) };
             }
             self.expect_rparen()?;
-            return Ok((c, q));
+            Ok((c, q))
         }
+    }
+
+    /// A single value (`nid`, `pnum`) under the qualifiers `q`.
+    fn nid(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
         let t = self.bump().clone();
         let Some(qual) = q else {
             return Self::err_at(
