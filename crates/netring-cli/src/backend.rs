@@ -96,7 +96,7 @@ impl TxArgs {
 }
 
 /// What a transmit run reports (gen and replay share it).
-pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
+pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) -> Result<(), Error> {
     if json {
         let v = serde_json::json!({
             "packets": s.sent,
@@ -104,7 +104,7 @@ pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
             "rejected": s.rejected,
             "seconds": seconds,
         });
-        println!("{v}");
+        crate::output::stdout_line(&v)?;
     }
     eprintln!(
         "netring {verb}: {} frames sent ({} bytes) in {seconds:.3} s, {}; {} rejected{}",
@@ -114,6 +114,7 @@ pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) {
         s.rejected,
         if s.pending > 0 { format!(", {} still queued at exit", s.pending) } else { String::new() }
     );
+    Ok(())
 }
 
 /// Run `$body` with `$sink` bound to the concrete transmit path, so code

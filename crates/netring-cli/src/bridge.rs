@@ -85,7 +85,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             "b_to_a": direction_json(&s.b_to_a),
             "seconds": seconds,
         });
-        println!("{v}");
+        crate::output::stdout_line(&v)?;
     }
     for (name, d) in
         [(format!("{} -> {}", a.port_a, a.port_b), s.a_to_b), (format!("{} -> {}", a.port_b, a.port_a), s.b_to_a)]

@@ -54,7 +54,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         2 => Listing::CArray,
         _ => Listing::Decimal,
     };
-    print!("{}", program.listing(kind));
+    crate::output::stdout(&program.listing(kind).to_string())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -104,7 +104,7 @@ fn filter_file(a: &Args, program: &netring::filter::Program, input: &std::path::
         if let Some(n) = written.filter(|&n| n != matched) {
             v["written"] = n.into();
         }
-        println!("{v}");
+        crate::output::stdout_line(&v)?;
     }
     eprintln!("netring filter: {matched} of {records} records matched ({bytes} bytes on the wire)");
     outcome?;

@@ -155,7 +155,7 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    backend::report(a.report.json(), "gen", &s, seconds);
+    backend::report(a.report.json(), "gen", &s, seconds)?;
     outcome?;
     Ok(ExitCode::SUCCESS)
 }

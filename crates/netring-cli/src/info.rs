@@ -89,7 +89,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 })
             })
             .collect();
-        println!("{}", serde_json::json!({ "interfaces": list }));
+        crate::output::stdout_line(serde_json::json!({ "interfaces": list }))?;
     } else {
         let table = output::table(
             &["index", "name", "state", "mtu", "mac", "driver", "rx/tx queues", "xdp modes"],
@@ -113,7 +113,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 })
                 .collect::<Vec<_>>(),
         );
-        print!("{table}");
+        crate::output::stdout(&table)?;
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use netring::Packet;
+use netring::{Error, Packet};
 
 /// Render rows as an aligned table with a header line.
 pub fn table(header: &[&str], rows: &[Vec<String>]) -> String {
@@ -201,6 +201,30 @@ pub fn parse_mac(s: &str) -> Result<[u8; 6], String> {
         *m = u8::from_str_radix(p, 16).map_err(|_| bad())?;
     }
     Ok(mac)
+}
+
+/// Write `text` to stdout and flush it. A reader that went away (`netring
+/// filter … | head -1`: `EPIPE`) is not an error: the output was for it, and
+/// the run goes on as if printed. Any other failure is an error naming stdout.
+///
+/// # Errors
+/// stdout could not be written (other than a closed pipe).
+pub fn stdout(text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Io { call: "write(stdout)", source: e }),
+        Ok(()) => Ok(()),
+    }
+}
+
+/// [`stdout`] with a newline after `text`.
+///
+/// # Errors
+/// As [`stdout`].
+pub fn stdout_line(text: impl std::fmt::Display) -> Result<(), Error> {
+    stdout(&format!("{text}\n"))
 }
 
 #[cfg(test)]

@@ -185,7 +185,7 @@ fn replay<S: PacketSink>(
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    backend::report(a.report.json(), "replay", &s, seconds);
+    backend::report(a.report.json(), "replay", &s, seconds)?;
     if skipped > 0 {
         eprintln!("netring replay: {skipped} records longer than {max} bytes skipped");
     }

@@ -130,10 +130,12 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             .iter()
             .map(|r| serde_json::json!({"name": r.name, "ok": r.ok, "detail": r.detail, "millis": r.millis.round() as u64}))
             .collect();
-        println!("{}", serde_json::json!({"passed": passed, "checks": checks, "seconds": t0.elapsed().as_secs_f64()}));
+        crate::output::stdout_line(
+            serde_json::json!({"passed": passed, "checks": checks, "seconds": t0.elapsed().as_secs_f64()}),
+        )?;
     } else {
-        print!("{table}");
-        println!("{summary}");
+        crate::output::stdout(&table)?;
+        crate::output::stdout_line(&summary)?;
     }
     Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

@@ -185,3 +185,26 @@ fn deep_expressions_get_a_one_line_error_not_an_abort() {
     assert!(err.contains("4096"), "{}", &err[err.len().saturating_sub(300)..]);
     assert!(t.elapsed() < std::time::Duration::from_secs(20), "{:?}", t.elapsed());
 }
+
+/// A reader that stops early (`netring filter … | head -1`) ends the listing
+/// quietly: no panic on the broken pipe, exit 0. The listing (~100 KiB) is
+/// larger than a pipe holds, so the write meets the closed pipe.
+#[test]
+fn a_listing_into_a_closed_pipe_ends_quietly() {
+    use std::io::Read as _;
+    let expr = (1..=200).map(|p| format!("port {p}")).collect::<Vec<_>>().join(" or ");
+    let mut child = Command::new(BIN)
+        .args(["filter", "-dd", &expr])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is closed here, with most of the listing unwritten.
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(first[0], b'{', "the listing started");
+    assert!(!err.contains("panicked"), "no panic: {err}");
+    assert!(out.status.success(), "exit {:?}: {err}", out.status);
+}

@@ -249,9 +249,9 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
     let text = report_text(&cells, &memory, &a, &st, t0.elapsed().as_secs_f64());
     if a.report.json() {
         eprint!("{text}");
-        println!("{}", report_json(&cells, &memory, &a, &st, t0.elapsed().as_secs_f64()));
+        crate::output::stdout_line(report_json(&cells, &memory, &a, &st, t0.elapsed().as_secs_f64()))?;
     } else {
-        print!("{text}");
+        crate::output::stdout(&text)?;
     }
     let failed = cells.iter().any(|c| c.skipped.is_none() && c.runs.is_empty());
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })

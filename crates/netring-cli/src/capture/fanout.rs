@@ -68,7 +68,7 @@ pub fn run(a: &Args, caps: Vec<Capture>, file: Option<FileSpec>, how: &str) -> R
     } else {
         merged(a, caps, file.as_ref(), &stops, start_ts, &live)?
     };
-    report(a, &tally, &stats, started.elapsed().as_secs_f64());
+    report(a, &tally, &stats, started.elapsed().as_secs_f64())?;
     outcome?;
     Ok(ExitCode::SUCCESS)
 }

@@ -33,7 +33,7 @@ pub(super) fn truncate(pkt: Packet<'_>, snaplen: u32) -> Packet<'_> {
 
 /// The summary at exit: one line on stderr, and with `--json` one object
 /// on stdout.
-pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
+pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) -> Result<(), netring::Error> {
     if a.report.json() {
         let mut v = serde_json::json!({
             "packets": t.packets,
@@ -46,7 +46,7 @@ pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
         if let Some(n) = t.written.filter(|&n| n != t.packets) {
             v["written"] = n.into();
         }
-        println!("{v}");
+        crate::output::stdout_line(&v)?;
     }
     if let Some(n) = t.written.filter(|&n| n != t.packets) {
         eprintln!("netring: only {n} of the {} packets counted were written to the file", t.packets);
@@ -60,4 +60,5 @@ pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) {
         s.drops,
         s.freezes
     );
+    Ok(())
 }

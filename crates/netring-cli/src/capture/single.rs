@@ -110,7 +110,7 @@ pub(super) fn capture_loop<S: PacketSource>(
         None => (None, Ok(())),
     };
     tally.written = written;
-    report(a, &tally, &stats, seconds);
+    report(a, &tally, &stats, seconds)?;
     outcome?;
     flushed?;
     Ok(ExitCode::SUCCESS)
