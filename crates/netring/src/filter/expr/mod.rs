@@ -52,10 +52,12 @@
 //! than 8,192 once tests whose outcome is known are gone, is refused
 //! before the optimizer runs (it could not fit in
 //! [`MAX_INSNS`](crate::filter::MAX_INSNS) instructions), as is a program
-//! over `MAX_INSNS`, naming the count and the limit. The optimizer makes
-//! at most 64 pull-ups, so long alternations come out longer than
-//! libpcap's (200 `port`s: 3,467 instructions against libpcap's 973;
-//! 300 are refused, libpcap needs 1,572).
+//! over `MAX_INSNS`, naming the count and the limit. Like libpcap's, each
+//! round of the optimizer makes every pull-up it finds (at most 64
+//! rounds), so long alternations come out as short as libpcap's (`port`
+//! alternations of 10, 100, 300 and 600 ports: 51, 372, 1,570 and 3,370
+//! instructions, libpcap 51, 378, 1,572 and 3,372; 600 ports compile in
+//! under a second in release, libpcap takes 30).
 //!
 //! # Equal to libpcap
 //! For every expression of the corpus in `tests/data/filter/` (over 500,
