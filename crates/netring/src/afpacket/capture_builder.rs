@@ -480,6 +480,19 @@ impl CaptureBuilder {
 /// available makes the kernel reclaim until it gives up (`ENOMEM` after
 /// minutes, the OOM killer on the way), so this is decided before any call.
 fn check_memory(name: &'static str, value: usize, unit: usize, per: usize, memory: Option<Memory>) -> Result<()> {
+    check_ring_memory(name, value, value, unit, per, memory)
+}
+
+/// [`check_memory`] for a setting (`name = shown`) that makes `count` rings
+/// (`fanout`) or blocks of `unit` bytes; the TX ring's builder uses it too.
+pub(super) fn check_ring_memory(
+    name: &'static str,
+    shown: usize,
+    value: usize,
+    unit: usize,
+    per: usize,
+    memory: Option<Memory>,
+) -> Result<()> {
     let Some(m) = memory else { return Ok(()) };
     let need = (unit as u128) * (per as u128) * (value as u128);
     if need <= u128::from(m.available) {
@@ -492,7 +505,7 @@ fn check_memory(name: &'static str, value: usize, unit: usize, per: usize, memor
     };
     Err(Error::config(
         name,
-        value,
+        shown,
         format!(
             "{what} = {need} bytes ({}) is more than the memory the kernel could give: MemAvailable {} bytes ({}) \
              of MemTotal {} ({}) in /proc/meminfo; use fewer or smaller blocks",

@@ -3,10 +3,12 @@
 
 use std::os::fd::AsFd;
 
+use super::capture_builder::check_ring_memory;
 use super::injector::{Injector, TpacketVersion};
 use super::tx_ring::{Geometry, TxRing};
 use crate::error::{Error, Result};
 use crate::source::TxStats;
+use crate::sys::mem;
 use crate::sys::packet::{self as pk, RingAlloc, SocketKind};
 use crate::sys::{self, Mmap, iface, tpacket as tp};
 
@@ -105,6 +107,9 @@ impl InjectorBuilder {
         if geo.bytes() > 1 << 32 {
             return Err(Error::config("frame_count", want, "makes the ring larger than 4 GiB"));
         }
+        // Before any allocation: a ring the machine cannot hold is refused
+        // with the sizes, as the capture ring is.
+        check_ring_memory("frame_count", want, blocks, block_size, 1, mem::memory())?;
         Ok((geo, data))
     }
 
@@ -227,5 +232,21 @@ mod tests {
         assert!(e.contains("frame_size = 32"), "{e}");
         let e = geo(Injector::builder().frame_count(0), 1500).unwrap_err().to_string();
         assert_eq!(e, "invalid frame_count = 0: must be 1..=1048576");
+    }
+
+    #[test]
+    fn a_tx_ring_larger_than_memory_is_refused_with_the_sizes() {
+        use crate::sys::mem::Memory;
+        let m = Some(Memory { total: 1 << 30, available: 64 << 20 });
+        // 1 Mi frames of 2 KiB in 4 KiB blocks: 512 Ki blocks, 2 GiB.
+        let e = check_ring_memory("frame_count", 1 << 20, 1 << 19, 4096, 1, m).unwrap_err().to_string();
+        assert!(
+            e.starts_with(
+                "invalid frame_count = 1048576: a ring of 524288 blocks x 4096 bytes = 2147483648 bytes (2.0 GiB)"
+            ),
+            "{e}"
+        );
+        assert!(e.contains("MemAvailable 67108864 bytes"), "{e}");
+        assert!(check_ring_memory("frame_count", 2048, 1024, 4096, 1, m).is_ok(), "4 MiB fits");
     }
 }
