@@ -30,6 +30,7 @@
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::time::{Duration, Instant};
 
+use super::frame_limit::FrameLimit;
 use super::tx_ring::{FrameLayout, TxRing};
 use crate::error::{Error, Result};
 use crate::source::{PacketSink, SinkSlot, TxStats};
@@ -108,8 +109,7 @@ pub struct Injector {
     pub(super) fd: OwnedFd,
     pub(super) interface: String,
     pub(super) ifindex: u32,
-    pub(super) max_frame: usize,
-    pub(super) limit_why: String,
+    pub(super) limit: FrameLimit,
     pub(super) version: TpacketVersion,
     pub(super) qdisc_bypass: bool,
     pub(super) stats: TxStats,
@@ -125,15 +125,7 @@ enum Kick {
 
 impl Injector {
     fn check_len(&self, len: usize) -> Result<()> {
-        if len > self.max_frame {
-            return Err(Error::FrameTooLarge {
-                len,
-                limit: self.max_frame,
-                interface: self.interface.clone(),
-                why: self.limit_why.clone(),
-            });
-        }
-        Ok(())
+        self.limit.check(len, &self.interface)
     }
 
     /// Count what the kernel has released.
@@ -312,7 +304,7 @@ impl Injector {
     /// interface MTU plus its link-layer header, or a ring slot's data area
     /// if that is smaller.
     pub fn max_frame_len(&self) -> usize {
-        self.max_frame
+        self.limit.max
     }
 
     /// Number of ring slots.

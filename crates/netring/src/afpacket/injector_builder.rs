@@ -4,6 +4,7 @@
 use std::os::fd::AsFd;
 
 use super::capture_builder::check_ring_memory;
+use super::frame_limit::{FrameLimit, link_of};
 use super::injector::{Injector, TpacketVersion};
 use super::tx_ring::{Geometry, TxRing};
 use crate::error::{Error, Result};
@@ -130,12 +131,7 @@ impl InjectorBuilder {
         let name = self.interface.clone().ok_or_else(|| Error::config("interface", "<unset>", "is required"))?;
         iface::validate_name(&name)?;
         let ifindex = iface::index(&name)?;
-        let mtu = iface::mtu(&name)?;
-        let link_header = match iface::hwaddr(&name)?.0 {
-            // ARPHRD_ETHER, ARPHRD_LOOPBACK: 14-byte Ethernet header.
-            1 | 772 => tp::ETH_HLEN,
-            _ => 0,
-        };
+        let (mtu, link_header) = link_of(&name)?;
         let (geo, _) = self.validate(mtu, link_header)?;
 
         let fd = pk::socket(SocketKind::Raw)?;
@@ -160,10 +156,10 @@ impl InjectorBuilder {
         let ring = TxRing::new(mmap, geo, self.version.layout());
         pk::bind(sock, ifindex, 0, &name)?;
         let slot_limit = ring.capacity();
-        let (max_frame, limit_why) = if link_header > 0 && mtu as usize + link_header <= slot_limit {
-            (mtu as usize + link_header, format!("MTU {mtu} + {link_header}-byte link header"))
+        let limit = if link_header > 0 && mtu as usize + link_header <= slot_limit {
+            FrameLimit::link(mtu, link_header)
         } else {
-            (slot_limit, format!("a {}-byte TX ring slot holds {slot_limit} after its header", geo.frame_size))
+            FrameLimit::slot(geo.frame_size, slot_limit)
         };
         tracing::debug!(interface = %name, ifindex, ?geo, version = ?self.version, qdisc_bypass = self.qdisc_bypass, "injector ready");
         Ok(Injector {
@@ -171,8 +167,7 @@ impl InjectorBuilder {
             fd,
             interface: name,
             ifindex,
-            max_frame,
-            limit_why,
+            limit,
             version: self.version,
             qdisc_bypass: self.qdisc_bypass,
             stats: TxStats::default(),

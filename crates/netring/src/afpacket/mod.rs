@@ -9,6 +9,7 @@ pub(crate) mod block;
 mod capture;
 mod capture_builder;
 mod fanout;
+mod frame_limit;
 mod injector;
 mod injector_builder;
 mod packets;

@@ -5,10 +5,11 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use super::frame_limit::{FrameLimit, link_of};
 use crate::error::{Error, Result};
 use crate::source::{PacketSink, SinkSlot, TxStats};
 use crate::sys::packet::{self as pk, SocketKind};
-use crate::sys::{self, iface, tpacket as tp};
+use crate::sys::{self, iface};
 
 /// Sends raw Ethernet frames with one system call per frame (`send`) or per
 /// batch of up to 64 (`sendmmsg`).
@@ -27,8 +28,7 @@ pub struct RawSender {
     fd: OwnedFd,
     ifindex: u32,
     interface: String,
-    max_frame: usize,
-    limit_why: String,
+    limit: FrameLimit,
     counters: Counters,
     /// The frame a [`RawSlot`] is being written into (grown once).
     scratch: Vec<u8>,
@@ -63,19 +63,13 @@ impl RawSender {
     pub fn open(interface: &str) -> Result<Self> {
         let fd = pk::socket(SocketKind::Raw)?;
         let ifindex = iface::index(interface)?;
-        let mtu = iface::mtu(interface)? as usize;
-        let link_header = match iface::hwaddr(interface)?.0 {
-            // ARPHRD_ETHER, ARPHRD_LOOPBACK: 14-byte Ethernet header.
-            1 | 772 => tp::ETH_HLEN,
-            _ => 0,
-        };
+        let (mtu, link_header) = link_of(interface)?;
         pk::bind(fd.as_fd(), ifindex, 0, interface)?;
         Ok(Self {
             fd,
             ifindex,
             interface: interface.to_owned(),
-            max_frame: mtu + link_header,
-            limit_why: format!("MTU {mtu} + {link_header}-byte link header"),
+            limit: FrameLimit::link(mtu, link_header),
             counters: Counters::default(),
             scratch: Vec::new(),
             failed: None,
@@ -135,7 +129,7 @@ impl RawSender {
     /// MTU (when opened) plus its link-layer header. [`send`](Self::send)
     /// leaves the check to the kernel.
     pub fn max_frame_len(&self) -> usize {
-        self.max_frame
+        self.limit.max
     }
 
     /// Counters so far: every frame counts as sent once the kernel took it,
@@ -199,16 +193,9 @@ impl PacketSink for RawSender {
     }
 
     fn allocate(&mut self, len: usize) -> Result<Option<RawSlot<'_>>> {
-        if len > self.max_frame {
-            return Err(Error::FrameTooLarge {
-                len,
-                limit: self.max_frame,
-                interface: self.interface.clone(),
-                why: self.limit_why.clone(),
-            });
-        }
+        self.limit.check(len, &self.interface)?;
         if self.scratch.len() < len {
-            self.scratch.resize(len.max(self.max_frame), 0);
+            self.scratch.resize(len.max(self.limit.max), 0);
         }
         Ok(Some(RawSlot { sender: self, len }))
     }
