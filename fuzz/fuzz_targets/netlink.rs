@@ -5,16 +5,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netring::fuzz_internals::netlink_reply;
+use netring::fuzz_internals::check_netlink;
 
 fuzz_target!(|data: &[u8]| {
-    let r = netlink_reply(data);
-    let n = r.messages.len() + r.done + r.acks + r.errnos.len();
-    assert!(n <= data.len() / 16, "{n} messages in {} bytes", data.len());
-    let mut end = 0;
-    for (_, m) in &r.messages {
-        assert!(m.start >= end && m.end <= data.len() && m.len() >= 16, "{m:?} in {} bytes", data.len());
-        end = m.end;
-    }
-    assert!(r.errnos.iter().all(|&e| e != 0));
+    check_netlink(data);
 });

@@ -9,63 +9,17 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use netring::Error;
+use netring::fuzz_internals::{Record, read_all_checked as read_all, write_file};
 use netring::packet::Timestamp;
-use netring::pcap::{PcapNgWriter, PcapWriter, Reader};
-
-type Rec = (Timestamp, u32, Vec<u8>);
-
-/// Read everything: the records, and the error's offset if one ended it.
-fn read_all(bytes: &[u8]) -> (Vec<Rec>, Option<u64>) {
-    let mut r = match Reader::new(bytes, "fuzz") {
-        Ok(r) => r,
-        Err(Error::CorruptFile { offset, .. }) => return (Vec::new(), Some(offset)),
-        Err(e) => panic!("not a corrupt-file error: {e}"),
-    };
-    let mut out = Vec::new();
-    loop {
-        match r.next_record() {
-            Ok(Some(rec)) => {
-                assert!(rec.data.len() <= rec.original_len as usize, "captured bytes within the original length");
-                assert!(rec.data.len() <= bytes.len(), "a record no longer than the file");
-                out.push((rec.timestamp, rec.original_len, rec.data.to_vec()));
-            }
-            Ok(None) => return (out, None),
-            Err(Error::CorruptFile { offset, .. }) => {
-                assert!(offset <= bytes.len() as u64, "offset {offset} past the end ({} bytes)", bytes.len());
-                assert!(matches!(r.next_record(), Ok(None)), "nothing after an error");
-                return (out, Some(offset));
-            }
-            Err(e) => panic!("not a corrupt-file error: {e}"),
-        }
-    }
-}
 
 /// A valid file of the records `spec` describes, and each record's extent.
-fn build(ng: bool, spec: &[u8]) -> (Vec<u8>, Vec<Rec>, Vec<(u64, u64)>) {
-    let recs: Vec<Rec> = spec
+fn build(ng: bool, spec: &[u8]) -> (Vec<u8>, Vec<Record>, Vec<(u64, u64)>) {
+    let recs: Vec<Record> = spec
         .iter()
         .enumerate()
         .map(|(i, &l)| (Timestamp::new(i as u64, 1000 * i as u32), l as u32 + 3, vec![l; l as usize]))
         .collect();
-    let mut extents = Vec::new();
-    let bytes = if ng {
-        let mut w = PcapNgWriter::new(Vec::new(), 65535, None).unwrap();
-        for (ts, orig, d) in &recs {
-            let start = w.bytes();
-            w.write(*ts, *orig, d).unwrap();
-            extents.push((start, w.bytes()));
-        }
-        w.finish(None).unwrap()
-    } else {
-        let mut w = PcapWriter::new(Vec::new(), 65535).unwrap();
-        for (ts, orig, d) in &recs {
-            let start = w.bytes();
-            w.write(*ts, *orig, d).unwrap();
-            extents.push((start, w.bytes()));
-        }
-        w.into_inner().unwrap()
-    };
+    let (bytes, extents) = write_file(ng, &recs, None);
     (bytes, recs, extents)
 }
 

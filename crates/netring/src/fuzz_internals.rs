@@ -130,3 +130,116 @@ pub fn netlink_reply(buf: &[u8]) -> NetlinkReply {
     }
     out
 }
+
+// ---- The properties, checked by the fuzz targets and the proptests alike.
+// Each `check_*` panics (with the property's name) when one is broken.
+
+/// The block walk's properties on any bytes: every packet lies inside the
+/// block (or, rebuilt with its VLAN tag, in the scratch copy: the untagged
+/// frame plus the tag, cut to the snap length, flagged and with the same
+/// addresses); the walk with and without re-insertion yields the same
+/// number of packets, at most `num_pkts`, and a short walk is flagged
+/// malformed. Returns the packets' bytes in the order walked.
+pub fn check_block(block: &[u8], snaplen: Option<u32>) -> Vec<Vec<u8>> {
+    let range = block.as_ptr_range();
+    let plain: Vec<&[u8]> = BlockPackets::from_block(block).map(|p| p.data()).collect();
+    for p in &plain {
+        assert!(p.is_empty() || (range.contains(&p.as_ptr()) && p.as_ptr_range().end <= range.end), "inside the block");
+    }
+    let (walked, malformed) = walk_block(block, snaplen);
+    assert_eq!(walked.len(), plain.len(), "VLAN re-insertion neither adds nor removes packets");
+    if block.len() >= BLOCK_DESC_LEN {
+        let num_pkts = u32::from_ne_bytes(block[12..16].try_into().expect("4 bytes")) as usize;
+        assert!(walked.len() <= num_pkts);
+        assert!(malformed || walked.len() == num_pkts, "a short walk is flagged malformed");
+    }
+    for (w, p) in walked.iter().zip(&plain) {
+        match &w.in_block {
+            Some(r) => assert_eq!(&block[r.clone()], *p, "an untagged packet is the block's bytes"),
+            None => {
+                assert!(w.status.contains(PacketStatus::VLAN_REINSERTED));
+                assert_eq!(w.data.len(), (p.len() + 4).min(snaplen.map_or(usize::MAX, |s| s as usize)));
+                assert_eq!(&w.data[..12.min(w.data.len())], &p[..12.min(w.data.len())]);
+            }
+        }
+    }
+    walked.into_iter().map(|w| w.data).collect()
+}
+
+/// One record of a capture file: time stamp, original length, bytes.
+pub type Record = (crate::Timestamp, u32, Vec<u8>);
+
+/// Read a pcap or pcapng file to its end or its first error, checking the
+/// reader's properties: each record within its original length and the
+/// file, every error a corrupt-file error naming an offset inside the
+/// input, nothing after an error. Returns the records and the error's
+/// offset, if one ended the file.
+pub fn read_all_checked(bytes: &[u8]) -> (Vec<Record>, Option<u64>) {
+    use crate::Error;
+    let mut r = match crate::pcap::Reader::new(bytes, "fuzz") {
+        Ok(r) => r,
+        Err(Error::CorruptFile { offset, .. }) => {
+            assert!(offset <= bytes.len() as u64);
+            return (Vec::new(), Some(offset));
+        }
+        Err(e) => panic!("not a corrupt-file error: {e}"),
+    };
+    let mut out = Vec::new();
+    loop {
+        match r.next_record() {
+            Ok(Some(rec)) => {
+                assert!(rec.data.len() <= rec.original_len as usize, "captured bytes within the original length");
+                assert!(rec.data.len() <= bytes.len(), "a record no longer than the file");
+                out.push((rec.timestamp, rec.original_len, rec.data.to_vec()));
+            }
+            Ok(None) => return (out, None),
+            Err(Error::CorruptFile { offset, .. }) => {
+                assert!(offset <= bytes.len() as u64, "offset {offset} past the end ({} bytes)", bytes.len());
+                assert!(matches!(r.next_record(), Ok(None)), "nothing after an error");
+                return (out, Some(offset));
+            }
+            Err(e) => panic!("not a corrupt-file error: {e}"),
+        }
+    }
+}
+
+/// A valid pcapng (`ng`) or pcap file holding `records` (pcapng with the
+/// interface name `if_name`), and each record's extent in it.
+pub fn write_file(ng: bool, records: &[Record], if_name: Option<&str>) -> (Vec<u8>, Vec<(u64, u64)>) {
+    use crate::pcap::{PcapNgWriter, PcapWriter};
+    let mut extents = Vec::new();
+    let bytes = if ng {
+        let mut w = PcapNgWriter::new(Vec::new(), 65535, if_name).expect("in memory");
+        for (ts, orig, d) in records {
+            let start = w.bytes();
+            w.write(*ts, *orig, d).expect("in memory");
+            extents.push((start, w.bytes()));
+        }
+        w.finish(None).expect("in memory")
+    } else {
+        let mut w = PcapWriter::new(Vec::new(), 65535).expect("in memory");
+        for (ts, orig, d) in records {
+            let start = w.bytes();
+            w.write(*ts, *orig, d).expect("in memory");
+            extents.push((start, w.bytes()));
+        }
+        w.into_inner().expect("in memory")
+    };
+    (bytes, extents)
+}
+
+/// The netlink walk's properties on any buffer: at most one message per
+/// 16-byte header, each inside the buffer, in order, not overlapping, at
+/// least a header long; every error code non-zero.
+pub fn check_netlink(buf: &[u8]) -> NetlinkReply {
+    let r = netlink_reply(buf);
+    let n = r.messages.len() + r.done + r.acks + r.errnos.len();
+    assert!(n <= buf.len() / 16, "{n} messages in {} bytes", buf.len());
+    let mut end = 0;
+    for (_, m) in &r.messages {
+        assert!(m.start >= end && m.end <= buf.len() && m.len() >= 16, "{m:?} in {} bytes", buf.len());
+        end = m.end;
+    }
+    assert!(r.errnos.iter().all(|&e| e != 0));
+    r
+}

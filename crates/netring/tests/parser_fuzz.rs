@@ -12,43 +12,17 @@
 //! Unprivileged; uses the private `_fuzz` entry points (not API).
 
 use netring::BlockPackets;
-use netring::Error;
-use netring::fuzz_internals::{BLOCK_DESC_LEN, CraftedFrame, crafted_frame_len, netlink_reply, v3_block, walk_block};
-use netring::packet::{PacketStatus, Timestamp};
-use netring::pcap::{PcapNgWriter, PcapWriter, Reader};
+use netring::fuzz_internals::{
+    BLOCK_DESC_LEN, CraftedFrame, Record, check_block, check_netlink, crafted_frame_len, read_all_checked, v3_block,
+    walk_block, write_file,
+};
+use netring::packet::Timestamp;
 use proptest::prelude::*;
 
 // ---- TPACKET_V3 blocks -------------------------------------------------
 
 /// `TP_STATUS_VLAN_VALID`
 const VLAN_VALID: u32 = 1 << 4;
-
-/// The walk's safety properties on any bytes; returns the packets'
-/// bytes in the order walked.
-fn check_block(block: &[u8], snaplen: Option<u32>) -> Vec<Vec<u8>> {
-    let range = block.as_ptr_range();
-    let plain: Vec<&[u8]> = BlockPackets::from_block(block).map(|p| p.data()).collect();
-    for p in &plain {
-        assert!(p.is_empty() || (range.contains(&p.as_ptr()) && p.as_ptr_range().end <= range.end), "inside the block");
-    }
-    let (walked, malformed) = walk_block(block, snaplen);
-    assert_eq!(walked.len(), plain.len(), "VLAN re-insertion neither adds nor removes packets");
-    if block.len() >= BLOCK_DESC_LEN {
-        let num_pkts = u32::from_ne_bytes(block[12..16].try_into().unwrap()) as usize;
-        assert!(walked.len() <= num_pkts);
-        assert!(malformed || walked.len() == num_pkts, "a short walk is flagged malformed");
-    }
-    for (w, p) in walked.iter().zip(&plain) {
-        match &w.in_block {
-            Some(r) => assert_eq!(&block[r.clone()], *p, "an untagged packet is the block's bytes"),
-            None => {
-                assert!(w.status.contains(PacketStatus::VLAN_REINSERTED));
-                assert_eq!(w.data.len(), (p.len() + 4).min(snaplen.map_or(usize::MAX, |s| s as usize)));
-            }
-        }
-    }
-    walked.into_iter().map(|w| w.data).collect()
-}
 
 /// A frame of `len` bytes (at least an Ethernet header) numbered `i`.
 fn eth_frame(i: usize, len: usize) -> Vec<u8> {
@@ -133,38 +107,7 @@ proptest! {
 
 // ---- pcap / pcapng -----------------------------------------------------
 
-type Rec = (Timestamp, u32, Vec<u8>);
-
-/// Read everything: the records, and the offset of the error that ended
-/// the file, if any. Checks that an error is a corrupt-file error inside
-/// the input and that nothing follows it.
-fn read_all(bytes: &[u8]) -> (Vec<Rec>, Option<u64>) {
-    let mut r = match Reader::new(bytes, "prop") {
-        Ok(r) => r,
-        Err(Error::CorruptFile { offset, .. }) => {
-            assert!(offset <= bytes.len() as u64);
-            return (Vec::new(), Some(offset));
-        }
-        Err(e) => panic!("not a corrupt-file error: {e}"),
-    };
-    let mut out = Vec::new();
-    loop {
-        match r.next_record() {
-            Ok(Some(rec)) => {
-                assert!(rec.data.len() <= rec.original_len as usize, "captured bytes within the original length");
-                assert!(rec.data.len() <= bytes.len(), "a record no longer than the file");
-                out.push((rec.timestamp, rec.original_len, rec.data.to_vec()));
-            }
-            Ok(None) => return (out, None),
-            Err(Error::CorruptFile { offset, .. }) => {
-                assert!(offset <= bytes.len() as u64, "offset {offset} past the end ({} bytes)", bytes.len());
-                assert!(matches!(r.next_record(), Ok(None)), "nothing after an error");
-                return (out, Some(offset));
-            }
-            Err(e) => panic!("not a corrupt-file error: {e}"),
-        }
-    }
-}
+type Rec = Record;
 
 /// A valid file holding records of `lens` bytes, the records, and each
 /// record's extent in the file.
@@ -177,24 +120,7 @@ fn build(ng: bool, lens: &[usize]) -> (Vec<u8>, Vec<Rec>, Vec<(u64, u64)>) {
             (Timestamp::new(1_700_000_000 + i as u64, 1000 * i as u32), d.len() as u32 + 3, d)
         })
         .collect();
-    let mut extents = Vec::new();
-    let bytes = if ng {
-        let mut w = PcapNgWriter::new(Vec::new(), 65535, Some("prop0")).unwrap();
-        for (ts, orig, d) in &recs {
-            let start = w.bytes();
-            w.write(*ts, *orig, d).unwrap();
-            extents.push((start, w.bytes()));
-        }
-        w.finish(None).unwrap()
-    } else {
-        let mut w = PcapWriter::new(Vec::new(), 65535).unwrap();
-        for (ts, orig, d) in &recs {
-            let start = w.bytes();
-            w.write(*ts, *orig, d).unwrap();
-            extents.push((start, w.bytes()));
-        }
-        w.into_inner().unwrap()
-    };
+    let (bytes, extents) = write_file(ng, &recs, Some("prop0"));
     (bytes, recs, extents)
 }
 
@@ -216,7 +142,7 @@ proptest! {
         start in file_start(),
         tail in proptest::collection::vec(any::<u8>(), 0..600),
     ) {
-        read_all(&[start, tail].concat());
+        read_all_checked(&[start, tail].concat());
     }
 
     /// A file cut anywhere yields exactly the records before the cut, then
@@ -229,7 +155,7 @@ proptest! {
     ) {
         let (file, recs, extents) = build(ng, &lens);
         let pos = cut.index(file.len() + 1);
-        let (got, err) = read_all(&file[..pos]);
+        let (got, err) = read_all_checked(&file[..pos]);
         let whole = extents.iter().take_while(|e| e.1 <= pos as u64).count();
         prop_assert_eq!(&got[..], &recs[..whole]);
         if let Some(&(start, _)) = extents.get(whole).filter(|e| e.0 < pos as u64) {
@@ -252,7 +178,7 @@ proptest! {
         let (mut file, recs, extents) = build(ng, &lens);
         let pos = at.index(file.len());
         file[pos] = value;
-        let (got, _) = read_all(&file);
+        let (got, _) = read_all_checked(&file);
         let before = extents.iter().take_while(|e| e.1 <= pos as u64).count();
         prop_assert!(got.len() >= before, "{} records read, {} end before the change at {}", got.len(), before, pos);
         prop_assert_eq!(&got[..before], &recs[..before]);
@@ -260,20 +186,6 @@ proptest! {
 }
 
 // ---- netlink -----------------------------------------------------------
-
-/// The walk's properties on any buffer.
-fn check_netlink(buf: &[u8]) -> netring::fuzz_internals::NetlinkReply {
-    let r = netlink_reply(buf);
-    let n = r.messages.len() + r.done + r.acks + r.errnos.len();
-    assert!(n <= buf.len() / 16, "{n} messages in {} bytes", buf.len());
-    let mut end = 0;
-    for (_, m) in &r.messages {
-        assert!(m.start >= end && m.end <= buf.len() && m.len() >= 16, "{m:?} in {} bytes", buf.len());
-        end = m.end;
-    }
-    assert!(r.errnos.iter().all(|&e| e != 0));
-    r
-}
 
 fn nl_attr(ty: u16, payload: &[u8]) -> Vec<u8> {
     let mut a = ((4 + payload.len()) as u16).to_ne_bytes().to_vec();
