@@ -60,6 +60,8 @@ pub struct PcapNgWriter<W: Write> {
     /// Cooked captures: the interface index behind each interface id, in
     /// the order their descriptions were written.
     interfaces: Vec<u32>,
+    /// Ethernet captures: interfaces described after the first.
+    extra: u32,
     namer: Option<InterfaceNamer>,
     /// Cooked header + packet, reused record after record.
     record: Vec<u8>,
@@ -141,11 +143,59 @@ impl<W: Write> PcapNgWriter<W> {
         };
         let inner =
             pcap_file::pcapng::PcapNgWriter::with_section_header(out, shb).map_err(io_err("write pcapng header"))?;
-        let mut w = Self { inner, snaplen, packets: 0, link, interfaces: Vec::new(), namer: None, record: Vec::new() };
+        let mut w = Self {
+            inner,
+            snaplen,
+            packets: 0,
+            link,
+            interfaces: Vec::new(),
+            extra: 0,
+            namer: None,
+            record: Vec::new(),
+        };
         if link == LinkType::Ethernet {
             w.write_idb(interface.map(str::to_owned))?;
         }
         Ok(w)
+    }
+
+    /// Describe one more interface of Ethernet frames (a capture on several
+    /// interfaces into one file, as dumpcap writes it) and return its
+    /// interface id: the interface given at creation has id 0, the next
+    /// ones 1, 2, … Packets go to it with
+    /// [`write_packet_on`](Self::write_packet_on).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a cooked capture (its interfaces are
+    /// described as they are seen); writing failed.
+    pub fn add_interface(&mut self, name: Option<&str>) -> Result<u32> {
+        if self.link != LinkType::Ethernet {
+            return Err(Error::config("interface", name.unwrap_or("?"), "can be added to Ethernet captures only"));
+        }
+        self.write_idb(name.map(str::to_owned))?;
+        self.extra += 1;
+        Ok(self.extra)
+    }
+
+    /// Interfaces described so far.
+    pub fn interface_count(&self) -> u32 {
+        match self.link {
+            LinkType::Ethernet => 1 + self.extra,
+            _ => self.interfaces.len() as u32,
+        }
+    }
+
+    /// Append a packet of interface `interface_id` (Ethernet captures: 0,
+    /// or an id from [`add_interface`](Self::add_interface)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an interface id not described; writing
+    /// failed.
+    pub fn write_packet_on(&mut self, interface_id: u32, packet: &Packet<'_>) -> Result<()> {
+        if self.link != LinkType::Ethernet || interface_id > self.extra {
+            return Err(Error::config("interface id", interface_id, "is not described in this file"));
+        }
+        self.write_on(interface_id, packet.timestamp(), packet.original_len() as u32, packet.data())
     }
 
     /// How interfaces of a cooked capture are named in their descriptions.

@@ -1,0 +1,289 @@
+//! `netring capture` as a recorder, over real veth links (run from outside
+//! the namespaces with `--netns`): retention by total size and by age,
+//! `-G` names from the pattern, `SIGHUP` rotation, several interfaces into
+//! one pcapng file, and the Prometheus endpoint. Needs root, `tshark`,
+//! `date` and `kill`.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{BIN, finish, json_of, scratch, veth};
+use netring::RawSender;
+use netring::pcap::Reader;
+use netring::testkit::{End, SeqFrames, VethConfig, require_tool};
+
+/// `netring capture --netns NS ARGS` for `end` (with `-i` in ARGS),
+/// returned once it listens; stderr keeps being drained into the returned
+/// buffer's thread.
+fn capture(end: &End, args: &[&str]) -> Child {
+    let mut child = Command::new(BIN)
+        .args(["capture", "--netns", end.ns.name()])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(err.read_line(&mut line).unwrap() > 0, "netring exited before listening: {seen}");
+        seen.push_str(&line);
+        if line.contains("listening on") {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in err.lines() {});
+    child
+}
+
+fn sender(end: &End) -> RawSender {
+    end.run(RawSender::open).unwrap().unwrap()
+}
+
+/// Every record of a capture file: (time stamp ns, interface id, bytes).
+fn records(path: &Path) -> Vec<(u64, u32, Vec<u8>)> {
+    let mut r = Reader::open(path).unwrap();
+    let mut out = Vec::new();
+    while let Some(rec) = r.next_record().unwrap() {
+        out.push((rec.timestamp.as_nanos(), rec.interface, rec.data.to_vec()));
+    }
+    out
+}
+
+/// The sequence numbers of a file's records, each frame checked byte for byte.
+fn seqs(g: &SeqFrames, path: &Path) -> Vec<u64> {
+    records(path)
+        .iter()
+        .map(|r| g.verify(&r.2).unwrap_or_else(|| panic!("intact frame in {}", path.display())))
+        .collect()
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    v.sort();
+    v
+}
+
+fn fresh_dir(name: &str) -> PathBuf {
+    let dir = scratch(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_total_budget_leaves_exactly_the_newest_files() {
+    let l = veth();
+    let dir = fresh_dir("rec-total");
+    // Not this run's: retention never touches it.
+    std::fs::write(dir.join("r.pcap.keep"), b"someone else's").unwrap();
+    let pattern = dir.join("r.pcap");
+    let child = capture(
+        &l.b,
+        &[
+            "-i",
+            &l.b.name,
+            "-c",
+            "200",
+            "-q",
+            "--json",
+            "-C",
+            "20k",
+            "--max-total",
+            "50k",
+            "-w",
+            pattern.to_str().unwrap(),
+        ],
+    );
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    for seq in 0..200 {
+        tx.send(&g.build(seq, 1000)).unwrap();
+    }
+    let out = finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["packets"], 200);
+    // Records of 16 + 1000 bytes; a file is left once it passes 20,480 bytes,
+    // at 21 records (21,360 bytes): files r.pcap, r.pcap1 … r.pcap9, the last
+    // with 11 records (11,200 bytes). 51,200 bytes hold r.pcap8 and r.pcap9
+    // (32,560); with r.pcap7 they would take 53,920.
+    assert_eq!(names(&dir), ["r.pcap.keep", "r.pcap8", "r.pcap9"]);
+    assert_eq!(seqs(&g, &dir.join("r.pcap8")), (168..189).collect::<Vec<u64>>());
+    assert_eq!(seqs(&g, &dir.join("r.pcap9")), (189..200).collect::<Vec<u64>>());
+    assert_eq!(std::fs::read(dir.join("r.pcap.keep")).unwrap(), b"someone else's");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn an_age_limit_deletes_files_closed_that_long_ago_and_names_follow_the_pattern() {
+    let l = veth();
+    require_tool("date");
+    let dir = fresh_dir("rec-age");
+    let pattern = dir.join("trace-%Y%m%d-%H%M%S.pcap");
+    let before = netring::Timestamp::now().secs();
+    let child = capture(
+        &l.b,
+        &[
+            "-i",
+            &l.b.name,
+            "-c",
+            "105",
+            "-q",
+            "--json",
+            "-G",
+            "3600",
+            "-C",
+            "20k",
+            "--max-age",
+            "1s",
+            "-w",
+            pattern.to_str().unwrap(),
+        ],
+    );
+    let after = netring::Timestamp::now().secs();
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    // 63 frames: three files of 21 (the third still open), then 2.5 s idle:
+    // the first two have been closed for more than 1 s and go.
+    for seq in 0..63 {
+        tx.send(&g.build(seq, 1000)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(2500));
+    let mid = names(&dir);
+    // 42 more: the third file closes, a fourth and a fifth fill, all within 1 s.
+    for seq in 63..105 {
+        tx.send(&g.build(seq, 1000)).unwrap();
+    }
+    let out = finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["packets"], 105);
+    // The name is the start time, local, as `date` prints it (the run opened
+    // its first file between `before` and `after`).
+    let base = (before..=after)
+        .map(|t| {
+            let o = Command::new("date").args(["-d", &format!("@{t}"), "+trace-%Y%m%d-%H%M%S.pcap"]).output().unwrap();
+            String::from_utf8(o.stdout).unwrap().trim().to_owned()
+        })
+        .find(|n| mid.iter().any(|m| m.starts_with(n.as_str())))
+        .unwrap_or_else(|| panic!("no file named for the start time: {mid:?}"));
+    assert_eq!(mid, [format!("{base}2")], "after 2.5 s idle only the open file is left");
+    let want: Vec<String> = (2..5).map(|k| format!("{base}{k}")).collect();
+    assert_eq!(names(&dir), want);
+    for (k, name) in want.iter().enumerate() {
+        let from = 42 + 21 * k as u64;
+        assert_eq!(seqs(&g, &dir.join(name)), (from..from + 21).collect::<Vec<u64>>(), "{name}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn sighup_rotates_the_file_and_every_frame_lands_once_in_order() {
+    let l = veth();
+    require_tool("kill");
+    let dir = fresh_dir("rec-hup");
+    let file = dir.join("cap.pcapng");
+    let child = capture(&l.b, &["-i", &l.b.name, "-c", "300", "-q", "--json", "-w", file.to_str().unwrap()]);
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    for burst in 0..3u64 {
+        if burst > 0 {
+            std::thread::sleep(Duration::from_millis(300));
+            let st = Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap();
+            assert!(st.success());
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        for seq in burst * 100..burst * 100 + 100 {
+            tx.send(&g.build(seq, 200)).unwrap();
+        }
+    }
+    let out = finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["packets"], 300, "SIGHUP did not stop the run: {v}");
+    assert_eq!(names(&dir), ["cap.pcapng", "cap.pcapng1", "cap.pcapng2"]);
+    for (k, name) in names(&dir).iter().enumerate() {
+        let from = 100 * k as u64;
+        assert_eq!(seqs(&g, &dir.join(name)), (from..from + 100).collect::<Vec<u64>>(), "{name}");
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn sighup_still_stops_a_run_without_a_file() {
+    let l = veth();
+    let child = capture(&l.b, &["-i", &l.b.name, "-q", "--json"]);
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["packets"], 0);
+}
+
+#[test]
+fn two_interfaces_one_pcapng_tagged_and_in_time_stamp_order() {
+    let l = veth();
+    require_tool("tshark");
+    let l2 = VethConfig::default().create_between(&l.a.ns, &l.b.ns).unwrap();
+    let file = scratch("rec-multi.pcapng");
+    let child =
+        capture(&l.b, &["-i", &l.b.name, "-i", &l2.b.name, "-c", "400", "-q", "--json", "-w", file.to_str().unwrap()]);
+    let g = SeqFrames::default();
+    let (tx1, tx2) = (sender(&l.a), sender(&l2.a));
+    // Interleaved: 0..200 on the first link, 1000..1200 on the second.
+    for i in 0..200u64 {
+        tx1.send(&g.build(i, 100 + (i % 50) as usize)).unwrap();
+        tx2.send(&g.build(1000 + i, 300)).unwrap();
+    }
+    let out = finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!((v["packets"].as_u64(), v["drops"].as_u64()), (Some(400), Some(0)), "{v}");
+    let recs = records(&file);
+    assert_eq!(recs.len(), 400);
+    assert!(recs.windows(2).all(|w| w[0].0 <= w[1].0), "time stamps never go back");
+    let per = |id: u32| -> Vec<u64> { recs.iter().filter(|r| r.1 == id).map(|r| g.verify(&r.2).unwrap()).collect() };
+    assert_eq!(per(0), (0..200).collect::<Vec<u64>>(), "interface 0: the first -i, every frame, in order");
+    assert_eq!(per(1), (1000..1200).collect::<Vec<u64>>(), "interface 1: the second -i");
+    for r in &recs {
+        let seq = g.verify(&r.2).unwrap();
+        let len = if seq < 1000 { 100 + (seq % 50) as usize } else { 300 };
+        assert_eq!(r.2, g.build(seq, len), "frame {seq} byte for byte");
+    }
+    // tshark: two interface descriptions, named, and every frame on the right one.
+    let o = Command::new("tshark")
+        .arg("-r")
+        .arg(&file)
+        .args(["-T", "fields", "-e", "frame.interface_id", "-e", "frame.interface_name"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8_lossy(&o.stdout);
+    let count = |line: &str| text.lines().filter(|l| *l == line).count();
+    assert_eq!(count(&format!("0\t{}", l.b.name)), 200, "{text}");
+    assert_eq!(count(&format!("1\t{}", l2.b.name)), 200);
+    assert_eq!(text.lines().count(), 400);
+    std::fs::remove_file(file).unwrap();
+}
+
+#[test]
+fn several_interfaces_are_refused_where_they_make_no_sense() {
+    let run = |args: &[&str]| {
+        let out = Command::new(BIN).arg("capture").args(args).output().unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(run(&["-i", "lo", "-i", "x", "-q"]).contains("give -w FILE.pcapng"));
+    let e = run(&["-i", "lo", "-i", "x", "-w", "/tmp/netring-never.pcap"]);
+    assert!(e.contains("several interfaces need a pcapng file") && e.contains("-F pcapng"), "{e}");
+    assert!(run(&["-i", "lo", "-i", "x", "-w", "/tmp/n.pcapng", "--backend", "xdp"]).contains("--backend packet only"));
+    assert!(run(&["-i", "lo", "-i", "x", "-w", "/tmp/n.pcapng", "--fanout", "2"]).contains("--fanout"));
+    assert!(run(&["-i", "lo", "-i", "lo", "-w", "/tmp/n.pcapng"]).contains("lo is given twice"));
+    assert!(run(&["-i", "lo", "-w", "/tmp/n.pcap", "--max-total", "1G"]).contains("needs -C or -G"));
+    assert!(!Path::new("/tmp/netring-never.pcap").exists());
+}
