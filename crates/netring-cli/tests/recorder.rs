@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -17,11 +17,16 @@ use netring::pcap::Reader;
 use netring::testkit::{End, SeqFrames, VethConfig, require_tool};
 
 /// `netring capture --netns NS ARGS` for `end` (with `-i` in ARGS),
-/// returned once it listens; stderr keeps being drained into the returned
-/// buffer's thread.
+/// returned once it listens; stderr keeps being drained.
 fn capture(end: &End, args: &[&str]) -> Child {
+    spawn(end, "capture", args, "listening on").0
+}
+
+/// `netring VERB --netns NS ARGS`, returned with its stderr up to the line
+/// holding `ready`.
+fn spawn(end: &End, verb: &str, args: &[&str], ready: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
-        .args(["capture", "--netns", end.ns.name()])
+        .args([verb, "--netns", end.ns.name()])
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -33,12 +38,12 @@ fn capture(end: &End, args: &[&str]) -> Child {
         let mut line = String::new();
         assert!(err.read_line(&mut line).unwrap() > 0, "netring exited before listening: {seen}");
         seen.push_str(&line);
-        if line.contains("listening on") {
+        if line.contains(ready) {
             break;
         }
     }
     std::thread::spawn(move || for _ in err.lines() {});
-    child
+    (child, seen)
 }
 
 fn sender(end: &End) -> RawSender {
@@ -286,4 +291,144 @@ fn several_interfaces_are_refused_where_they_make_no_sense() {
     assert!(run(&["-i", "lo", "-i", "lo", "-w", "/tmp/n.pcapng"]).contains("lo is given twice"));
     assert!(run(&["-i", "lo", "-w", "/tmp/n.pcap", "--max-total", "1G"]).contains("needs -C or -G"));
     assert!(!Path::new("/tmp/netring-never.pcap").exists());
+}
+
+/// `GET /metrics` from `addr` inside `end`'s namespace, with a plain
+/// TcpStream (no HTTP client library): the body.
+fn scrape(end: &End, addr: &str) -> String {
+    let addr = addr.to_owned();
+    end.run(move |_| {
+        let mut s = std::net::TcpStream::connect(&addr).expect("connect to the metrics endpoint");
+        s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
+        body.to_owned()
+    })
+    .unwrap()
+}
+
+/// `GET /metrics` from `addr` in this test's own namespace.
+fn scrape_here(addr: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).expect("connect to the metrics endpoint");
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP response");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.to_owned()
+}
+
+/// The value of the sample `line` (name with labels) in Prometheus text.
+fn sample(text: &str, line: &str) -> Option<u64> {
+    text.lines().find_map(|l| l.strip_prefix(line)?.strip_prefix(' ')?.parse::<f64>().ok()).map(|v| v as u64)
+}
+
+/// The address a run printed it serves metrics on.
+fn metrics_addr(stderr: &str) -> String {
+    let line = stderr.lines().find(|l| l.contains("serving Prometheus metrics on")).expect("the metrics line");
+    line.rsplit("http://").next().unwrap().trim_end_matches("/metrics").to_owned()
+}
+
+#[test]
+fn metrics_endpoint_counts_exactly_the_frames_sent_per_layer() {
+    let l = veth();
+    let dir = fresh_dir("rec-metrics");
+    let file = dir.join("m.pcap");
+    // An ephemeral port on 127.0.0.1 of this test's own namespace (the
+    // listener lives in netring's namespace, not --netns's).
+    let (child, seen) = spawn(
+        &l.b,
+        "capture",
+        &["-i", &l.b.name, "-q", "--json", "-d", "3", "--metrics-listen", "127.0.0.1:0", "-w", file.to_str().unwrap()],
+        "listening on",
+    );
+    let addr = metrics_addr(&seen);
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    for seq in 0..500 {
+        tx.send(&g.build(seq, 200)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let text = scrape_here(&addr);
+    let i = format!("{{interface=\"{}\"}}", l.b.name);
+    let f = format!("{{file=\"{}\"}}", file.display());
+    assert_eq!(sample(&text, &format!("netring_capture_packets_total{i}")), Some(500), "{text}");
+    assert_eq!(sample(&text, &format!("netring_capture_read_packets_total{i}")), Some(500));
+    assert_eq!(sample(&text, &format!("netring_capture_bytes_total{i}")), Some(500 * 200));
+    assert_eq!(sample(&text, &format!("netring_capture_drops_total{i}")), Some(0));
+    assert_eq!(sample(&text, &format!("netring_capture_freezes_total{i}")), Some(0));
+    assert_eq!(sample(&text, &format!("netring_interface_rx_packets_total{i}")), Some(500), "IPv6 is off: no chatter");
+    assert_eq!(sample(&text, &format!("netring_interface_rx_dropped_total{i}")), Some(0));
+    assert_eq!(sample(&text, &format!("netring_interface_rx_missed_total{i}")), Some(0));
+    assert_eq!(sample(&text, &format!("netring_writer_records_total{f}")), Some(500));
+    assert_eq!(sample(&text, &format!("netring_writer_bytes_total{f}")), Some(24 + 500 * (16 + 200)));
+    assert_eq!(sample(&text, &format!("netring_writer_files_total{f}")), Some(1));
+    assert_eq!(sample(&text, &format!("netring_writer_errors_total{f}")), Some(0));
+    assert!(text.contains("# TYPE netring_capture_packets_total counter"), "{text}");
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["packets"], 500);
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn stats_serves_metrics_too() {
+    let l = veth();
+    // stats has no --netns: run it inside the namespace, serve on its loopback.
+    let up = Command::new("ip").args(["-n", l.b.ns.name(), "link", "set", "lo", "up"]).status().unwrap();
+    assert!(up.success(), "ip link set lo up");
+    let mut cmd = common::netring_in(
+        &l.b,
+        &["stats", "-i", &l.b.name, "--interval", "0.5", "-d", "3", "--metrics-listen", "127.0.0.1:0", "--json"],
+    );
+    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    while !seen.contains("counting on") {
+        assert!(err.read_line(&mut seen).unwrap() > 0, "stats did not start: {seen}");
+    }
+    std::thread::spawn(move || for _ in err.lines() {});
+    let addr = metrics_addr(&seen);
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    for seq in 0..300 {
+        tx.send(&g.build(seq, 100)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let text = scrape(&l.b, &addr);
+    let i = format!("{{interface=\"{}\"}}", l.b.name);
+    assert_eq!(sample(&text, &format!("netring_capture_packets_total{i}")), Some(300), "{text}");
+    assert_eq!(sample(&text, &format!("netring_capture_read_packets_total{i}")), Some(300));
+    assert_eq!(sample(&text, &format!("netring_interface_rx_packets_total{i}")), Some(300));
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn the_endpoint_answers_only_get() {
+    let l = veth();
+    let (child, seen) = spawn(
+        &l.b,
+        "capture",
+        &["-i", &l.b.name, "-q", "-d", "1.5", "--metrics-listen", "127.0.0.1:0"],
+        "listening on",
+    );
+    let addr = metrics_addr(&seen);
+    let ask = |req: &str| {
+        let mut s = std::net::TcpStream::connect(&addr).unwrap();
+        s.write_all(req.as_bytes()).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        text.lines().next().unwrap_or("").to_owned()
+    };
+    assert_eq!(ask("POST /metrics HTTP/1.1\r\n\r\n"), "HTTP/1.1 405 Method Not Allowed");
+    assert_eq!(ask("GET /other HTTP/1.1\r\n\r\n"), "HTTP/1.1 404 Not Found");
+    assert_eq!(ask("GET / HTTP/1.0\r\n\r\n"), "HTTP/1.1 200 OK");
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success());
 }

@@ -230,6 +230,8 @@ pub struct CaptureMore {
     pub user: Option<String>,
     #[command(flatten)]
     pub ns: NetnsArg,
+    #[command(flatten)]
+    pub metrics: crate::metrics_http::MetricsArg,
 }
 
 /// `--fanout-mode`

@@ -36,6 +36,7 @@ use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet,
 use super::args::Args;
 use super::file::FileSpec;
 use super::report::{Tally, announce, report, truncate};
+use crate::metrics_http::Publisher;
 use crate::output;
 use crate::signals::{Live, Rotate};
 
@@ -147,14 +148,22 @@ fn before(t: Timestamp, d: Duration) -> Timestamp {
 }
 
 /// One member of a merged group: copy packets out, report watermarks.
-fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>) {
+fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>, mut publisher: Option<Publisher>) {
     let lag = cap.retire_timeout() + SLACK;
     let mut last = Timestamp::default();
+    let (mut read, mut bytes) = (0u64, 0u64);
     let result = loop {
+        if let Some(p) = publisher.as_mut()
+            && p.due()
+        {
+            p.ring(&cap.stats().unwrap_or_default(), read, bytes);
+        }
         let msg = match cap.next_batch_blocking(Some(TICK)) {
             Ok(Some(batch)) => {
                 let packets: Vec<OwnedPacket> = batch.iter().map(|p| p.to_owned()).collect();
                 drop(batch);
+                read += packets.len() as u64;
+                bytes += packets.iter().map(|p| p.original_len() as u64).sum::<u64>();
                 last = packets.iter().map(OwnedPacket::timestamp).fold(last, Timestamp::max);
                 Msg::Packets { member, packets, safe: last }
             }
@@ -167,6 +176,9 @@ fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>) {
         }
     };
     let stats = cap.stats().unwrap_or_default();
+    if let Some(p) = &publisher {
+        p.ring(&stats, read, bytes);
+    }
     let _ = tx.send(Msg::Done { member, stats, result });
 }
 
@@ -238,13 +250,17 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
         late: 0,
     };
     let mut rotations_seen = 0;
+    let mut publisher = Publisher::new(None, file.map(|f| f.path.as_path()));
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
         .into_iter()
         .enumerate()
         .map(|(k, cap)| {
             let tx = tx.clone();
-            std::thread::Builder::new().name(format!("netring-fanout-{k}")).spawn(move || feed(k, cap, tx))
+            // Several interfaces: each its own; a fanout group: one interface, members apart.
+            let ring = if ctx.per_interface { (a.interfaces[k].as_str(), None) } else { (a.interface(), Some(k)) };
+            let p = Publisher::new(Some(ring), None);
+            std::thread::Builder::new().name(format!("netring-fanout-{k}")).spawn(move || feed(k, cap, tx, p))
         })
         .collect::<Result<_, _>>()
         .map_err(|e| Error::Io { call: "spawn capture thread", source: e })?;
@@ -281,6 +297,11 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
             stop_all(stops);
+        }
+        if let (Some(p), Some(w)) = (publisher.as_mut(), out.writer.as_ref())
+            && p.due()
+        {
+            p.writer(w, false);
         }
         if let Some(w) = out.writer.as_mut()
             && let Err(e) = housekeeping(w, ctx.rotate, &mut rotations_seen)
@@ -335,6 +356,9 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
     // One statistics block for the group; several interfaces' counts are not one interface's.
     let counts = (!ctx.per_interface).then(|| isb(&stats, out.tally.packets, start_ts));
     if let Some(w) = out.writer.take() {
+        if let Some(p) = &publisher {
+            p.writer(&w, outcome.is_err());
+        }
         let (n, r) = w.finish_counted(counts);
         out.tally.written = Some(n);
         if let Err(e) = r {
@@ -356,6 +380,7 @@ fn record(
     claimed: &AtomicU64,
     ctx: &Ctx<'_>,
     tally: &mut Tally,
+    publisher: &mut Option<Publisher>,
 ) -> Result<(), Error> {
     let (stops, live) = (ctx.stops, ctx.live);
     let lines = !a.report.quiet && writer.is_none();
@@ -365,6 +390,14 @@ fn record(
     loop {
         if let Some(w) = writer.as_mut() {
             housekeeping(w, ctx.rotate, &mut rotations_seen)?;
+        }
+        if let Some(p) = publisher.as_mut()
+            && p.due()
+        {
+            p.ring(&cap.stats().unwrap_or_default(), tally.packets, tally.bytes);
+            if let Some(w) = writer.as_ref() {
+                p.writer(w, false);
+            }
         }
         // Once a batch, not per packet: the threads share these counters.
         live.add(tally.packets - published.0, tally.bytes - published.1);
@@ -408,16 +441,24 @@ fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -
     let deadline = a.limits.until.deadline(Instant::now());
     let running = Arc::new(AtomicU64::new(caps.len() as u64));
     std::thread::scope(|s| {
-        for (mut cap, mut writer) in caps.into_iter().zip(writers) {
+        for (k, (mut cap, mut writer)) in caps.into_iter().zip(writers).enumerate() {
             let (claimed, results, running) = (&claimed, &results, Arc::clone(&running));
+            let path = file.map(|f| super::file::member_path(&f.path, k));
+            let mut publisher = Publisher::new(Some((a.interface(), Some(k))), path.as_deref());
             s.spawn(move || {
                 let mut tally = Tally::default();
-                let r = record(a, &mut cap, &mut writer, claimed, ctx, &mut tally);
+                let r = record(a, &mut cap, &mut writer, claimed, ctx, &mut tally, &mut publisher);
                 if r.is_err() {
                     // A write error (or a lost interface) ends the whole group at once.
                     stop_all(stops);
                 }
                 let stats = cap.stats().unwrap_or_default();
+                if let Some(p) = &publisher {
+                    p.ring(&stats, tally.packets, tally.bytes);
+                    if let Some(w) = writer.as_ref() {
+                        p.writer(w, r.is_err());
+                    }
+                }
                 let closed = match writer {
                     Some(w) => {
                         let (n, closed) = w.finish_counted(Some(isb(&stats, tally.packets, start_ts)));

@@ -24,6 +24,7 @@ mod single;
 
 /// Run `netring capture`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
+    a.more.metrics.start(&a.more.ns, &a.interfaces)?;
     match a.backend {
         Backend::Packet => packet(&a),
         Backend::Xdp => xdp(&a),

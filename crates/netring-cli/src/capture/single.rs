@@ -37,6 +37,8 @@ pub(super) fn capture_loop<S: PacketSource>(
     let rotate = writer.as_ref().map(|_| Arc::new(Rotate::default()));
     crate::signals::on_stop_or_rotate("capture", Some(Arc::clone(&live)), rotate.clone(), move || on_signal.stop())?;
     let mut rotations_seen = 0;
+    let mut publisher =
+        crate::metrics_http::Publisher::new(Some((a.interface(), None)), file.as_ref().map(|f| f.path.as_path()));
 
     announce(a, link, how);
     let lines = !a.report.quiet && writer.is_none();
@@ -59,6 +61,14 @@ pub(super) fn capture_loop<S: PacketSource>(
             }
             w.expire();
         }
+        if let Some(p) = publisher.as_mut()
+            && p.due()
+        {
+            p.ring(&src.stats().unwrap_or_default(), tally.packets, tally.bytes);
+            if let Some(w) = &writer {
+                p.writer(w, false);
+            }
+        }
         let mut wait = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(left) => Some(left),
@@ -66,7 +76,7 @@ pub(super) fn capture_loop<S: PacketSource>(
             },
             None => None,
         };
-        if writer.is_some() {
+        if writer.is_some() || publisher.is_some() {
             wait = Some(wait.map_or(HOUSEKEEPING, |w| w.min(HOUSEKEEPING)));
         }
         let batch = match src.next_batch_blocking(wait) {
@@ -119,6 +129,12 @@ pub(super) fn capture_loop<S: PacketSource>(
         start: start_ts,
         end: Timestamp::now(),
     };
+    if let Some(p) = &publisher {
+        p.ring(&stats, tally.packets, tally.bytes);
+        if let Some(w) = &writer {
+            p.writer(w, outcome.is_err());
+        }
+    }
     let (written, flushed) = match writer {
         Some(w) => {
             let (n, r) = w.finish_counted(Some(counts));
