@@ -223,11 +223,17 @@ fn sighup_rotates_the_file_and_every_frame_lands_once_in_order() {
 fn sighup_still_stops_a_run_without_a_file() {
     let l = veth();
     let child = capture(&l.b, &["-i", &l.b.name, "-q", "--json"]);
-    std::thread::sleep(Duration::from_millis(200));
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    for seq in 0..200 {
+        tx.send(&g.build(seq, 90)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(300));
     assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
     let out = finish(child, Duration::from_secs(10));
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(json_of(&out)["packets"], 0);
+    let v = json_of(&out);
+    assert_eq!((v["packets"].as_u64(), v["bytes"].as_u64()), (Some(200), Some(200 * 90)), "a clean stop: {v}");
 }
 
 #[test]
