@@ -220,6 +220,33 @@ fn sighup_rotates_the_file_and_every_frame_lands_once_in_order() {
 }
 
 #[test]
+fn sighup_rotates_the_merged_file_of_a_fanout_group() {
+    let l = veth();
+    let dir = fresh_dir("rec-hup-fanout");
+    let file = dir.join("f.pcapng");
+    let child =
+        capture(&l.b, &["-i", &l.b.name, "--fanout", "2", "-c", "200", "-q", "--json", "-w", file.to_str().unwrap()]);
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    for seq in 0..100 {
+        tx.send(&g.build(seq, 120)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(400));
+    assert!(Command::new("kill").args(["-HUP", &child.id().to_string()]).status().unwrap().success());
+    std::thread::sleep(Duration::from_millis(300));
+    for seq in 100..200 {
+        tx.send(&g.build(seq, 120)).unwrap();
+    }
+    let out = finish(child, Duration::from_secs(20));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json_of(&out)["packets"], 200);
+    assert_eq!(names(&dir), ["f.pcapng", "f.pcapng1"]);
+    assert_eq!(seqs(&g, &dir.join("f.pcapng")), (0..100).collect::<Vec<u64>>());
+    assert_eq!(seqs(&g, &dir.join("f.pcapng1")), (100..200).collect::<Vec<u64>>());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn sighup_still_stops_a_run_without_a_file() {
     let l = veth();
     let child = capture(&l.b, &["-i", &l.b.name, "-q", "--json"]);
@@ -279,7 +306,39 @@ fn two_interfaces_one_pcapng_tagged_and_in_time_stamp_order() {
     assert_eq!(count(&format!("0\t{}", l.b.name)), 200, "{text}");
     assert_eq!(count(&format!("1\t{}", l2.b.name)), 200);
     assert_eq!(text.lines().count(), 400);
+    // One statistics block per interface, each with its own counts.
+    assert_eq!(isb_delivered(&file), vec![(0, 200, 0), (1, 200, 0)]);
     std::fs::remove_file(file).unwrap();
+}
+
+/// The Interface Statistics Blocks of a pcapng file (native byte order):
+/// (interface id, isb_usrdeliv, isb_ifdrop).
+fn isb_delivered(path: &Path) -> Vec<(u32, u64, u64)> {
+    let b = std::fs::read(path).unwrap();
+    let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap());
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off + 12 <= b.len() {
+        let (ty, len) = (u32_at(off), u32_at(off + 4) as usize);
+        if ty == 5 {
+            let (mut o, mut deliv, mut drop) = (off + 20, None, None);
+            while o + 4 <= off + len - 4 {
+                let code = u16::from_ne_bytes([b[o], b[o + 1]]);
+                let n = u16::from_ne_bytes([b[o + 2], b[o + 3]]) as usize;
+                let v = || u64::from_ne_bytes(b[o + 4..o + 12].try_into().unwrap());
+                match code {
+                    0 => break,
+                    5 => drop = Some(v()),
+                    8 => deliv = Some(v()),
+                    _ => {}
+                }
+                o += 4 + n.div_ceil(4) * 4;
+            }
+            out.push((u32_at(off + 8), deliv.expect("isb_usrdeliv"), drop.expect("isb_ifdrop")));
+        }
+        off += len;
+    }
+    out
 }
 
 #[test]

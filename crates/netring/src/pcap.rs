@@ -254,12 +254,19 @@ impl CaptureWriter {
     /// [`finish`](Self::finish), and the records the file holds after it
     /// (all of them, or those before a failed write).
     pub fn finish_counted(self, counts: Option<IsbCounts>) -> (u64, Result<()>) {
+        self.finish_counted_each(counts.as_slice())
+    }
+
+    /// [`finish_counted`](Self::finish_counted) with statistics for each
+    /// interface of a pcapng file (`counts[i]` for interface id `i`, see
+    /// [`PcapNgWriter::finish_each`]).
+    pub fn finish_counted_each(self, counts: &[IsbCounts]) -> (u64, Result<()>) {
         let mut sink = match self {
             Self::Pcap(w) => w.out,
             Self::PcapNg(mut w) => {
                 // A file whose records did not all reach it gets no statistics block.
-                let counts = counts.filter(|_| w.sink_mut().commit().is_ok());
-                match w.finish(counts) {
+                let counts = if w.sink_mut().commit().is_ok() { counts } else { &[] };
+                match w.finish_each(counts) {
                     Ok(sink) => sink,
                     Err(e) => return (0, Err(e)),
                 }

@@ -206,7 +206,9 @@ pub struct CaptureMore {
     #[arg(short = 'C', value_name = "SIZE", value_parser = parse_size)]
     pub file_size: Option<u64>,
     /// Start a new file every SECS seconds; -w is then a strftime(3)
-    /// pattern (-w 'cap-%H%M%S.pcap').
+    /// pattern (-w 'cap-%Y%m%d-%H%M%S.pcap'), expanded in local time (TZ)
+    /// as tcpdump does, with day and month names in English whatever the
+    /// locale.
     #[arg(short = 'G', value_name = "SECS", value_parser = parse_secs)]
     pub rotate_secs: Option<Duration>,
     /// Keep at most N files: with -C the counter wraps and files are

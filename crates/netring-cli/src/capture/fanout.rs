@@ -194,6 +194,8 @@ struct Emitter<'a> {
     /// The newest time stamp written, and records written after a later one.
     newest: Timestamp,
     late: u64,
+    /// Packets taken from each member.
+    taken: Vec<u64>,
 }
 
 impl Emitter<'_> {
@@ -206,6 +208,7 @@ impl Emitter<'_> {
         let p = truncate(*p, self.snaplen);
         self.tally.packets += 1;
         self.tally.bytes += p.original_len() as u64;
+        self.taken[member] += 1;
         self.live.set(self.tally.packets, self.tally.bytes);
         if p.timestamp() < self.newest {
             self.late += 1;
@@ -248,6 +251,7 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
         per_interface: ctx.per_interface,
         newest: Timestamp::default(),
         late: 0,
+        taken: vec![0; n],
     };
     let mut rotations_seen = 0;
     let mut publisher = Publisher::new(None, file.map(|f| f.path.as_path()));
@@ -271,6 +275,7 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
     let mut safe = vec![Timestamp::default(); n];
     let mut done = vec![false; n];
     let mut stats = CaptureStats::default();
+    let mut member_stats = vec![CaptureStats::default(); n];
     let mut outcome: Result<(), Error> = Ok(());
     let mut seq = 0u64;
     let mut taking = true;
@@ -287,6 +292,7 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
             Ok(Msg::Done { member, stats: s, result }) => {
                 done[member] = true;
                 stats = stats + s;
+                member_stats[member] = s;
                 if let (Ok(()), Err(e)) = (&outcome, result) {
                     outcome = Err(e);
                     stop_all(stops);
@@ -353,13 +359,18 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
             out.late
         );
     }
-    // One statistics block for the group; several interfaces' counts are not one interface's.
-    let counts = (!ctx.per_interface).then(|| isb(&stats, out.tally.packets, start_ts));
+    // A fanout group is one interface: one statistics block for the group;
+    // several interfaces get one each.
+    let counts: Vec<IsbCounts> = if ctx.per_interface {
+        (0..n).map(|k| isb(&member_stats[k], out.taken[k], start_ts)).collect()
+    } else {
+        vec![isb(&stats, out.tally.packets, start_ts)]
+    };
     if let Some(w) = out.writer.take() {
         if let Some(p) = &publisher {
             p.writer(&w, outcome.is_err());
         }
-        let (n, r) = w.finish_counted(counts);
+        let (n, r) = w.finish_counted_each(&counts);
         out.tally.written = Some(n);
         if let Err(e) = r {
             outcome = outcome.and(Err(e));

@@ -304,14 +304,26 @@ impl<W: Write> PcapNgWriter<W> {
     ///
     /// # Errors
     /// Writing failed.
-    pub fn finish(mut self, counts: Option<IsbCounts>) -> Result<W> {
+    pub fn finish(self, counts: Option<IsbCounts>) -> Result<W> {
+        self.finish_each(counts.as_slice())
+    }
+
+    /// [`finish`](Self::finish) with one Interface Statistics Block per
+    /// interface: `counts[i]` for interface id `i` (a file of several
+    /// interfaces, [`add_interface`](Self::add_interface)); counts past the
+    /// interfaces described are ignored.
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn finish_each(mut self, counts: &[IsbCounts]) -> Result<W> {
         if self.link != LinkType::Ethernet && self.interfaces.is_empty() {
             // The statistics block needs an interface to refer to.
             self.write_idb(Some("any".to_owned()))?;
             self.interfaces.push(0);
         }
-        if let Some(c) = counts {
-            let block = isb_bytes(&c);
+        let described = self.interface_count() as usize;
+        for (id, c) in counts.iter().enumerate().take(described) {
+            let block = isb_bytes(id as u32, c);
             self.inner.get_mut().write_all(&block).map_err(|e| Error::from_io("write pcapng statistics block", e))?;
         }
         self.flush()?;
@@ -319,14 +331,14 @@ impl<W: Write> PcapNgWriter<W> {
     }
 }
 
-/// An Interface Statistics Block for interface 0, native byte order.
-fn isb_bytes(c: &IsbCounts) -> Vec<u8> {
+/// An Interface Statistics Block for interface `id`, native byte order.
+fn isb_bytes(id: u32, c: &IsbCounts) -> Vec<u8> {
     let ts = |t: Timestamp| {
         let n = t.as_nanos();
         [((n >> 32) as u32).to_ne_bytes(), (n as u32).to_ne_bytes()].concat()
     };
     let mut body = Vec::with_capacity(128);
-    body.extend_from_slice(&0u32.to_ne_bytes()); // interface id
+    body.extend_from_slice(&id.to_ne_bytes()); // interface id
     body.extend_from_slice(&ts(c.end));
     let mut opt = |code: u16, value: &[u8]| {
         body.extend_from_slice(&code.to_ne_bytes());
@@ -384,5 +396,35 @@ mod tests {
         assert_eq!((p.timestamp, p.original_len, p.data), (Timestamp::new(1_700_000_001, 1), 1000, &[9u8; 100][..]));
         assert!(r.next_record().unwrap().is_none());
         assert_eq!(r.statistics(), Some(IsbCounts { received: 12, dropped: 3, delivered: 2, start, end }));
+    }
+
+    #[test]
+    fn several_interfaces_get_a_description_and_statistics_each() {
+        let mut w = PcapNgWriter::new(Vec::new(), 100, Some("tap0")).unwrap();
+        assert_eq!(w.add_interface(Some("tap1")).unwrap(), 1);
+        assert_eq!(w.interface_count(), 2);
+        let meta = |s| crate::PacketMeta { timestamp: Timestamp::new(s, 0), original_len: 60, ..Default::default() };
+        let data = [5u8; 60];
+        w.write_packet_on(1, &Packet::new(&data, meta(1))).unwrap();
+        w.write_packet_on(0, &Packet::new(&data, meta(2))).unwrap();
+        assert!(w.write_packet_on(2, &Packet::new(&data, meta(3))).is_err(), "not described");
+        let c = |delivered| IsbCounts { received: 9, dropped: 1, delivered, ..Default::default() };
+        let bytes = w.finish_each(&[c(1), c(1), c(7)]).unwrap();
+        let mut off = 0;
+        let mut blocks = Vec::new();
+        while off < bytes.len() {
+            let ty = u32::from_ne_bytes(bytes[off..off + 4].try_into().unwrap());
+            let len = u32::from_ne_bytes(bytes[off + 4..off + 8].try_into().unwrap()) as usize;
+            let id = u32::from_ne_bytes(bytes[off + 8..off + 12].try_into().unwrap());
+            blocks.push((ty, if ty == 5 || ty == 6 { id } else { 0 }));
+            off += len;
+        }
+        // The third count has no interface: no block for it.
+        assert_eq!(blocks, vec![(0x0a0d0d0a, 0), (1, 0), (1, 0), (6, 1), (6, 0), (5, 0), (5, 1)]);
+        let mut r = Reader::new(&bytes[..], "<memory>").unwrap();
+        assert_eq!(r.next_record().unwrap().unwrap().interface, 1);
+        assert_eq!(r.next_record().unwrap().unwrap().interface, 0);
+        let mut cooked = PcapNgWriter::with_link_type(Vec::new(), 100, LinkType::LinuxSll2, None).unwrap();
+        assert!(cooked.add_interface(Some("x")).is_err(), "a cooked capture describes interfaces as seen");
     }
 }

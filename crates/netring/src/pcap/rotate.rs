@@ -432,10 +432,16 @@ impl RotatingWriter {
 
     /// [`finish`](Self::finish), and the records the files hold after it,
     /// over every file (all of them, or those before a failed write).
-    pub fn finish_counted(mut self, counts: Option<IsbCounts>) -> (u64, Result<()>) {
+    pub fn finish_counted(self, counts: Option<IsbCounts>) -> (u64, Result<()>) {
+        self.finish_counted_each(counts.as_slice())
+    }
+
+    /// [`finish_counted`](Self::finish_counted) with statistics for each
+    /// interface of a pcapng file (`counts[i]` for interface id `i`).
+    pub fn finish_counted_each(mut self, counts: &[IsbCounts]) -> (u64, Result<()>) {
         match self.current.take() {
             Some(w) => {
-                let (n, r) = w.finish_counted(counts);
+                let (n, r) = w.finish_counted_each(counts);
                 (self.closed + n, r)
             }
             None => (self.closed, Ok(())),
