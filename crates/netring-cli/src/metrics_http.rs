@@ -70,8 +70,9 @@ impl MetricsArg {
             source: std::io::Error::other(e.to_string()),
         })?;
         let _ = HANDLE.set(handle.clone());
+        // `any` is no interface of its own: it has no counters to read.
         let interfaces: Vec<(String, InterfaceMetrics)> =
-            interfaces.iter().map(|i| (i.clone(), InterfaceMetrics::new(i))).collect();
+            interfaces.iter().filter(|i| *i != "any").map(|i| (i.clone(), InterfaceMetrics::new(i))).collect();
         let ns = ns.clone();
         std::thread::Builder::new()
             .name("netring-metrics".into())
