@@ -442,6 +442,45 @@ fn metrics_endpoint_counts_exactly_the_frames_sent_per_layer() {
 }
 
 #[test]
+fn a_fanout_group_reports_each_member_and_the_members_add_up() {
+    let l = veth();
+    let (child, seen) = spawn(
+        &l.b,
+        "capture",
+        &[
+            "-i",
+            &l.b.name,
+            "--fanout",
+            "2",
+            "--fanout-mode",
+            "lb",
+            "-q",
+            "-d",
+            "2.5",
+            "--metrics-listen",
+            "127.0.0.1:0",
+        ],
+        "listening on",
+    );
+    let addr = metrics_addr(&seen);
+    let g = SeqFrames::default();
+    let tx = sender(&l.a);
+    for seq in 0..400 {
+        tx.send(&g.build(seq, 64)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let text = scrape_here(&addr);
+    let member = |k: usize| {
+        let s = format!("netring_capture_packets_total{{interface=\"{}\",member=\"{k}\"}}", l.b.name);
+        sample(&text, &s).unwrap_or_else(|| panic!("{s} in {text}"))
+    };
+    assert_eq!(member(0) + member(1), 400, "{text}");
+    assert_eq!((member(0), member(1)), (200, 200), "load balancing alternates");
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn stats_serves_metrics_too() {
     let l = veth();
     // stats has no --netns: run it inside the namespace, serve on its loopback.
