@@ -9,7 +9,7 @@
 //! concern a file); the verbs use the shared modules and never each other:
 //! `args` (the arguments every verb shares, flattened into each verb's
 //! `Args`), `backend` (`--backend` and the transmit path of `gen` and
-//! `replay`), `output`, `signals`, `privs`, `pace`. No two modules import
+//! `replay`), `output`, `signals`, `privs`, `pace`, `metrics_http`. No two modules import
 //! each other.
 
 #![forbid(unsafe_code)]
@@ -22,6 +22,7 @@ mod capture;
 mod filter;
 mod generate;
 mod info;
+mod metrics_http;
 mod output;
 mod pace;
 mod privs;
@@ -45,7 +46,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP).
-    Capture(capture::Args),
+    Capture(Box<capture::Args>),
     /// Send numbered frames (AF_PACKET TX ring, or AF_XDP with --backend xdp).
     Gen(generate::Args),
     /// Forward frames between two interfaces (A <-> B).
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Capture(a) => capture::run(a),
+        Command::Capture(a) => capture::run(*a),
         Command::Gen(a) => generate::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Bridge(a) => bridge::run(a),

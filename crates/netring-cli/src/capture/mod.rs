@@ -17,11 +17,14 @@ use single::capture_loop;
 mod args;
 mod fanout;
 mod file;
+mod multi;
 mod report;
+mod retention;
 mod single;
 
 /// Run `netring capture`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
+    a.more.metrics.start(&a.more.ns, &a.interfaces)?;
     match a.backend {
         Backend::Packet => packet(&a),
         Backend::Xdp => xdp(&a),
@@ -31,7 +34,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
 /// AF_PACKET: one ring, or a fanout group of rings read by as many threads.
 fn packet(a: &Args) -> Result<ExitCode, Error> {
     let fanout = a.more.fanout()?;
-    let mut b = Capture::builder().interface(&a.interface);
+    let mut b = Capture::builder().interface(a.interface());
     if let Some(p) = a.more.profile {
         b = b.profile(p);
     }
@@ -58,6 +61,9 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
         // Before any socket: the kernel's group limit and N rings' memory.
         b.check_group(a.more.fanout)?;
     }
+    if a.interfaces.len() > 1 {
+        return multi::run(a, &b, fanout.is_some());
+    }
     let caps = fanout::open_members(&b, fanout, a.more.fanout)?;
     let first = &caps[0];
     let link = first.link_type();
@@ -80,7 +86,7 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
     let file = file_spec(a, link)?;
     crate::privs::drop_to(a.more.user.as_deref())?;
     if caps.len() > 1 {
-        return fanout::run(a, caps, file, &how);
+        return fanout::run(a, caps, file, &how, false);
     }
     let mut cap = caps.into_iter().next().expect("one capture");
     let stop = cap.stop_handle();
@@ -90,6 +96,13 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
 /// AF_XDP: one queue's socket, or every queue's over one shared UMEM read in
 /// turn.
 fn xdp(a: &Args) -> Result<ExitCode, Error> {
+    if a.interfaces.len() > 1 {
+        return Err(Error::InvalidConfig {
+            name: "-i",
+            value: a.interfaces.join(" -i "),
+            rule: "several interfaces are captured with --backend packet only".into(),
+        });
+    }
     if let Some(opt) = a.more.packet_only() {
         return Err(Error::InvalidConfig {
             name: "--backend xdp",
@@ -105,11 +118,11 @@ fn xdp(a: &Args) -> Result<ExitCode, Error> {
         });
     }
     if !a.xdp_takeover
-        && let Some(reason) = a.more.ns.run(|| netring::afxdp::takeover_risk(&a.interface))?
+        && let Some(reason) = a.more.ns.run(|| netring::afxdp::takeover_risk(a.interface()))?
     {
-        return Err(Error::TakeoverRefused { interface: a.interface.clone(), reason });
+        return Err(Error::TakeoverRefused { interface: a.interface().to_owned(), reason });
     }
-    let mut b = XdpSocket::builder().interface(&a.interface).mode(XdpMode::Rx).attach(a.xdp_attach.into());
+    let mut b = XdpSocket::builder().interface(a.interface()).mode(XdpMode::Rx).attach(a.xdp_attach.into());
     if let Some(ns) = a.more.ns.name() {
         b = b.netns(ns);
     }
