@@ -15,6 +15,7 @@ use super::external::{self, Tool};
 use super::inject;
 use super::link::{BenchLink, RxPath};
 use super::run::{Outcome, Settings};
+use super::tx::TX_RING_SLOTS;
 
 /// Records in the replayed file: enough that a pass is not a cache trick
 /// (15 MB at 1500 B), few enough to preload at once.
@@ -23,8 +24,9 @@ const RECORDS: u64 = 10_000;
 /// A replay contender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Player {
-    /// `netring replay` of this binary (`xdp`: `--backend xdp`).
-    Netring { xdp: bool },
+    /// `netring replay` of this binary (`xdp`: `--backend xdp`; `ring`:
+    /// `--ring-frames`, else the default 4 MiB ring).
+    Netring { xdp: bool, ring: Option<usize> },
     /// `netring replay` of another netring binary (`--baseline-netring`).
     Baseline(PathBuf),
     /// `tcpreplay --topspeed --preload-pcap`.
@@ -35,8 +37,9 @@ impl Player {
     /// Contender name.
     pub fn name(&self) -> &'static str {
         match self {
-            Self::Netring { xdp: false } => "netring-replay",
-            Self::Netring { xdp: true } => "netring-replay-xdp",
+            Self::Netring { xdp: false, ring: None } => "netring-replay",
+            Self::Netring { xdp: false, ring: Some(_) } => "netring-replay-ring256",
+            Self::Netring { xdp: true, .. } => "netring-replay-xdp",
             Self::Baseline(_) => "netring-replay-baseline",
             Self::Tcpreplay => "tcpreplay",
         }
@@ -45,10 +48,13 @@ impl Player {
     /// What it is, for the report.
     pub fn describe(&self) -> String {
         match self {
-            Self::Netring { xdp: false } => {
-                "netring replay --topspeed --loop 0 (TX ring, file preloaded, 64 frames per kick)".into()
+            Self::Netring { xdp: false, ring: None } => {
+                "netring replay --topspeed --loop 0 (TX ring of 4 MiB, file preloaded, 64 frames per kick)".into()
             }
-            Self::Netring { xdp: true } => {
+            Self::Netring { xdp: false, ring: Some(n) } => {
+                format!("netring replay --topspeed --loop 0 --ring-frames {n} (a TX ring that stays in the cache)")
+            }
+            Self::Netring { xdp: true, .. } => {
                 "netring replay --topspeed --loop 0 --backend xdp (AF_XDP, copy mode)".into()
             }
             Self::Baseline(p) => format!("{} replay --topspeed --loop 0 (TX ring)", p.display()),
@@ -61,7 +67,7 @@ impl Player {
         match self {
             _ if path == RxPath::Napi => Some("measured on the plain path (as the issue's figures)".into()),
             Self::Tcpreplay if !Tool::Tcpreplay.installed() => Some("tcpreplay is not installed".into()),
-            Self::Netring { xdp: true } if len > 2048 - 256 => {
+            Self::Netring { xdp: true, .. } if len > 2048 - 256 => {
                 Some("AF_XDP frames are at most a UMEM frame (2048 B, 256 B headroom)".into())
             }
             Self::Baseline(p) if !p.is_file() => Some(format!("{} does not exist", p.display())),
@@ -72,7 +78,12 @@ impl Player {
 
 /// The replay contenders (`baseline`: another netring binary to compare).
 pub fn contenders(baseline: Option<&Path>) -> Vec<Player> {
-    let mut v = vec![Player::Netring { xdp: false }, Player::Netring { xdp: true }, Player::Tcpreplay];
+    let mut v = vec![
+        Player::Netring { xdp: false, ring: None },
+        Player::Netring { xdp: false, ring: Some(TX_RING_SLOTS) },
+        Player::Netring { xdp: true, ring: None },
+        Player::Tcpreplay,
+    ];
     if let Some(b) = baseline {
         v.insert(1, Player::Baseline(b.to_owned()));
     }
@@ -103,12 +114,15 @@ pub fn run(player: &Player, path: RxPath, len: usize, st: &Settings) -> Result<O
             Tool::Tcpreplay.program().into(),
             ["-i", &a.name, "--topspeed", "--preload-pcap", "--loop=0", &f].map(String::from).to_vec(),
         ),
-        Player::Netring { xdp } => {
+        Player::Netring { xdp, ring } => {
             let me = std::env::current_exe().map_err(|e| format!("this binary: {e}"))?;
             let mut argv: Vec<String> =
                 ["replay", "-i", &a.name, &f, "--topspeed", "--loop", "0", "-q"].map(String::from).to_vec();
             if *xdp {
                 argv.extend(["--backend", "xdp"].map(String::from));
+            }
+            if let Some(n) = ring {
+                argv.extend(["--ring-frames".into(), n.to_string()]);
             }
             (me.to_string_lossy().into_owned(), argv)
         }

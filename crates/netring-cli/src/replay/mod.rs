@@ -76,6 +76,9 @@ pub struct Args {
     stats: Option<Duration>,
     #[command(flatten)]
     tx: TxArgs,
+    /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
+    #[arg(long)]
+    ring_frames: Option<usize>,
     #[command(flatten)]
     report: Report,
     #[command(flatten)]
@@ -173,7 +176,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             }
         }
     };
-    let mut sink = a.tx.open(&a.interface, None, a.ns.name())?;
+    let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
     with_sink!(sink, |s| match frames {
         Source::Preloaded(ref mut p) => replay(&a, timing, p, true, s),
         Source::Streamed(ref mut f) => replay(&a, timing, f, false, s),
