@@ -17,7 +17,13 @@ use crate::signals::Live;
 
 /// Arguments of `netring gen`.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("count", |a| a.help("Send this many frames (default: until -d or Ctrl-C)")))]
+#[command(
+    mut_arg("count", |a| a.help("Send this many frames (default: until -d or Ctrl-C)")),
+    mut_arg("duration", |a| a.help(
+        "Stop after this many seconds (with --rate/--mbps: once every frame due in that time is sent, so a sender \
+         held up near the end still sends them all)"
+    )),
+)]
 pub struct Args {
     /// Interface to send on.
     #[arg(short, long)]

@@ -1,6 +1,6 @@
 //! `netring replay`'s tcpreplay controls over real veth links: `--loop`,
-//! `-c/--limit`, `-d`, `--loopdelay-ms`, `--stats`, `--preload` /
-//! `--no-preload`, on pcap and pcapng, through the TX ring and AF_XDP;
+//! `-c/--limit`, `-d`, `--loopdelay-ms`, `--stats`, `--preload`,
+//! `--preload-budget`, `--no-preload`, on pcap and pcapng, through the TX ring and AF_XDP;
 //! every count and byte checked at the far end. Needs root and `ip`.
 
 mod common;
@@ -79,7 +79,7 @@ fn loop_3_sends_every_record_three_times_in_order_preloaded_or_streamed_pcap_and
     for ext in ["pcap", "pcapng"] {
         let f = file(&format!("loop3.{ext}"), &recs);
         let path = f.to_str().unwrap();
-        for (backend, load) in [("packet", "--preload"), ("packet", "--no-preload"), ("xdp", "--preload=64k")] {
+        for (backend, load) in [("packet", "--preload"), ("packet", "--no-preload"), ("xdp", "--preload-budget=64k")] {
             let what = format!("{ext} {backend} {load}");
             let mut cap = receiver(&l.b);
             let args = ["replay", "-i", &l.a.name, path, "--topspeed", "--loop", "3", "--backend", backend, load];
@@ -108,8 +108,10 @@ fn a_preload_budget_smaller_than_the_file_streams_it() {
     let recs = frames(50);
     let f = file("budget.pcap", &recs);
     let mut cap = receiver(&l.b);
-    let (v, _) =
-        run_ok(&l.a, &["replay", "-i", &l.a.name, f.to_str().unwrap(), "--topspeed", "--preload", "1k", "--json"]);
+    let (v, _) = run_ok(
+        &l.a,
+        &["replay", "-i", &l.a.name, f.to_str().unwrap(), "--topspeed", "--preload-budget", "1k", "--json"],
+    );
     assert_eq!((v["packets"].as_u64(), v["preloaded"].as_bool()), (Some(50), Some(false)));
     let got = collect_exactly(&mut cap, 50);
     assert!(got.iter().zip(&recs).all(|(p, r)| p.data() == &r[..]) && got.len() == 50);
@@ -238,6 +240,8 @@ fn controls_that_cannot_apply_are_refused_in_one_line() {
         (vec!["--pps", "10", "--mbps", "1"], "cannot be used with"),
         (vec!["--multiplier", "2", "--topspeed"], "cannot be used with"),
         (vec!["--preload", "--no-preload"], "cannot be used with"),
+        (vec!["--preload", "--preload-budget", "1m"], "cannot be used with"),
+        (vec!["--preload-budget", "1x"], "\"1x\" is not a size in bytes"),
     ] {
         let out = netring_in(&l.a, &[&["replay", "-i", &l.a.name, path], &args[..]].concat()).output().unwrap();
         assert!(!out.status.success(), "{args:?}");

@@ -2,9 +2,9 @@
 //! AF_PACKET TX ring or an AF_XDP socket, at the file's own timing (as
 //! tcpreplay), faster or slower, at a fixed rate of frames or of bits, or as
 //! fast as possible; with tcpreplay's controls (`--loop`, `--loopdelay-ms`,
-//! `--limit`, `--duration`, `--preload`, `--stats`).
+//! `--limit`, `--duration`, `--preload`, `--no-preload`, `--stats`).
 //!
-//! The file is read into memory once when it fits the `--preload` budget
+//! The file is read into memory once when it fits the preload budget
 //! ([`source::Preloaded`]), else streamed on every pass; each record is
 //! copied straight into a TX slot or UMEM frame, nothing is allocated per
 //! frame. A paced run reports the rate it achieved and its inter-frame gap
@@ -28,9 +28,16 @@ use crate::pace::{self, GapStats, Rate, Schedule};
 use crate::signals::Live;
 use source::{Frames, Preloaded, Streamed};
 
+/// `-d` of a paced run: the schedule ends, not the clock.
+const DURATION_HELP: &str = "Stop after this many seconds (paced: once every frame due in that time is sent, so a \
+     sender held up near the end still sends them all)";
+
 /// Arguments of `netring replay`.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("count", |a| a.visible_alias("limit").help("Stop after this many frames (all passes together)")))]
+#[command(
+    mut_arg("count", |a| a.visible_alias("limit").help("Stop after this many frames (all passes together)")),
+    mut_arg("duration", |a| a.help(DURATION_HELP)),
+)]
 pub struct Args {
     /// Interface to send on.
     #[arg(short, long)]
@@ -62,15 +69,18 @@ pub struct Args {
     loopdelay_ms: u64,
     #[command(flatten)]
     limits: Limits,
-    /// Read the whole file into memory before sending when its records take
-    /// at most SIZE bytes (k/m/g suffixes: KiB, MiB, GiB; no SIZE: whatever
-    /// its size); a larger file is read as it is sent. Default budget: a
-    /// quarter of MemAvailable.
-    #[arg(long, value_name = "SIZE", num_args = 0..=1, default_missing_value = "all", value_parser = parse_budget)]
-    preload: Option<u64>,
+    /// Read the whole file into memory before sending, whatever its size
+    /// (up to MemAvailable; a larger file is streamed, with a warning).
+    #[arg(long, conflicts_with_all = ["no_preload", "preload_budget"])]
+    preload: bool,
     /// Read the file as it is sent, on every pass.
-    #[arg(long, conflicts_with = "preload")]
+    #[arg(long)]
     no_preload: bool,
+    /// Preload the file when its records take at most SIZE bytes, stream it
+    /// otherwise (k/m/g suffixes: KiB, MiB, GiB; default: a quarter of
+    /// MemAvailable).
+    #[arg(long, value_name = "SIZE", value_parser = parse_budget, conflicts_with = "no_preload")]
+    preload_budget: Option<u64>,
     /// Print a progress line on stderr every this many seconds.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     stats: Option<Duration>,
@@ -85,12 +95,8 @@ pub struct Args {
     ns: NetnsArg,
 }
 
-/// Parse `--preload`'s budget: bytes, with an optional k/m/g suffix, or
-/// `all`.
+/// Parse `--preload-budget`: bytes, with an optional k/m/g suffix.
 fn parse_budget(s: &str) -> Result<u64, String> {
-    if s == "all" {
-        return Ok(u64::MAX);
-    }
     let bad = || format!("{s:?} is not a size in bytes (e.g. 65536, 512k, 64m, 2g)");
     let (num, shift) = match s.chars().last().map(|c| c.to_ascii_lowercase()) {
         Some('k') => (&s[..s.len() - 1], 10),
@@ -161,7 +167,11 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let mut frames = if a.no_preload {
         Source::Streamed(Streamed::new(&a.file, first))
     } else {
-        let budget = a.preload.unwrap_or_else(source::default_budget);
+        let budget = match (a.preload, a.preload_budget) {
+            (true, _) => source::mem_available().unwrap_or(u64::MAX),
+            (false, Some(b)) => b,
+            (false, None) => source::mem_available().map_or(256 << 20, |b| b / 4),
+        };
         let file_len = std::fs::metadata(&a.file)
             .map_err(|source| Error::File { op: "stat", path: a.file.clone(), source })?
             .len();
@@ -171,7 +181,13 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 Source::Preloaded(p)
             }
             None => {
-                tracing::info!(budget, "file larger than the --preload budget: streamed");
+                if a.preload {
+                    eprintln!(
+                        "netring replay: {}: its records take more than MemAvailable ({budget} bytes): streamed",
+                        a.file.display()
+                    );
+                }
+                tracing::info!(budget, "file larger than the preload budget: streamed");
                 Source::Streamed(Streamed::new(&a.file, Reader::open(&a.file)?))
             }
         }
@@ -430,7 +446,6 @@ mod tests {
 
     #[test]
     fn budgets_parse() {
-        assert_eq!(parse_budget("all"), Ok(u64::MAX));
         assert_eq!(parse_budget("65536"), Ok(65536));
         assert_eq!(parse_budget("512k"), Ok(512 << 10));
         assert_eq!(parse_budget("64M"), Ok(64 << 20));
