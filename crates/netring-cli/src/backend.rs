@@ -95,15 +95,26 @@ impl TxArgs {
     }
 }
 
-/// What a transmit run reports (gen and replay share it).
-pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) -> Result<(), Error> {
+/// What a transmit run reports (gen and replay share it); `extra`: more
+/// members of the JSON object and more summary lines (a paced run's
+/// achieved rate, replay's passes).
+pub fn report(
+    json: bool,
+    verb: &str,
+    s: &TxStats,
+    seconds: f64,
+    extra: &[(&str, serde_json::Value, String)],
+) -> Result<(), Error> {
     if json {
-        let v = serde_json::json!({
+        let mut v = serde_json::json!({
             "packets": s.sent,
             "bytes": s.bytes,
             "rejected": s.rejected,
             "seconds": seconds,
         });
+        for (key, value, _) in extra {
+            v[*key] = value.clone();
+        }
         crate::output::stdout_line(&v)?;
     }
     eprintln!(
@@ -114,6 +125,9 @@ pub fn report(json: bool, verb: &str, s: &TxStats, seconds: f64) -> Result<(), E
         s.rejected,
         if s.pending > 0 { format!(", {} still queued at exit", s.pending) } else { String::new() }
     );
+    for (_, _, line) in extra.iter().filter(|e| !e.2.is_empty()) {
+        eprintln!("{line}");
+    }
     Ok(())
 }
 

@@ -12,12 +12,18 @@ use netring::{Error, PacketSink, SinkSlot};
 use crate::args::{Limits, NetnsArg, Report, check_range};
 use crate::backend::{self, TxArgs, with_sink};
 use crate::output::{self, Progress};
-use crate::pace;
+use crate::pace::{self, GapStats, Rate, Schedule};
 use crate::signals::Live;
 
 /// Arguments of `netring gen`.
 #[derive(Debug, clap::Args)]
-#[command(mut_arg("count", |a| a.help("Send this many frames (default: until -d or Ctrl-C)")))]
+#[command(
+    mut_arg("count", |a| a.help("Send this many frames (default: until -d or Ctrl-C)")),
+    mut_arg("duration", |a| a.help(
+        "Stop after this many seconds (with --rate/--mbps: once every frame due in that time is sent, so a sender \
+         held up near the end still sends them all)"
+    )),
+)]
 pub struct Args {
     /// Interface to send on.
     #[arg(short, long)]
@@ -30,8 +36,12 @@ pub struct Args {
     /// Frames per second, spread evenly (1e-3..=1e9; default: as fast as possible). A
     /// preempted generator catches up, so on a busy host run it under
     /// SCHED_FIFO for even gaps: `chrt -f 50 netring gen --rate …`.
-    #[arg(long)]
+    #[arg(long, visible_alias = "pps", conflicts_with = "mbps")]
     rate: Option<f64>,
+    /// Megabits per second of frame bytes (Ethernet header to the end of
+    /// the payload, as tcpreplay counts), spread evenly (1e-3..=1e7).
+    #[arg(long)]
+    mbps: Option<f64>,
     /// Source MAC address.
     #[arg(long, value_parser = output::parse_mac, default_value = "02:00:00:00:00:01")]
     src_mac: [u8; 6],
@@ -72,16 +82,25 @@ fn parse_ethertype(s: &str) -> Result<u16, String> {
 
 /// Run `netring gen`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    if let Some(r) = a.rate {
-        check_range("rate", r, pace::MIN_RATE, pace::MAX_RATE, "a number of frames per second")?;
-    }
+    let rate = match (a.rate, a.mbps) {
+        (Some(r), _) => {
+            Some(Rate::Frames(check_range("rate", r, pace::MIN_RATE, pace::MAX_RATE, "a number of frames per second")?))
+        }
+        (None, Some(m)) => Some(Rate::Bits(
+            check_range("mbps", m, pace::MIN_MBPS, pace::MAX_MBPS, "a number of megabits per second")? * 1e6,
+        )),
+        (None, None) => None,
+    };
     a.tx.check_batch()?;
     let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
-    with_sink!(sink, |s| generate(&a, s))
+    with_sink!(sink, |s| generate(&a, rate, s))
 }
 
+/// Frames a late paced sender queues per kick while it catches up.
+const CATCH_UP: usize = 64;
+
 /// The generator loop, for any transmit path.
-fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
+fn generate<S: PacketSink>(a: &Args, rate: Option<Rate>, inj: &mut S) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
     if !(60..=max).contains(&a.size) {
         return Err(Error::InvalidConfig {
@@ -99,25 +118,36 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
 
     let start = Instant::now();
     let deadline = a.limits.until.deadline(start);
-    let over = |seq: u64| seq >= limit || deadline.is_some_and(|d| Instant::now() >= d) || stopped();
+    // Paced, -d ends the schedule rather than the clock: a sender that was
+    // preempted near the end still sends every frame due before it (the
+    // clock's deadline cut those, up to 2 % short on a loaded host).
+    let over =
+        |seq: u64| seq >= limit || (rate.is_none() && deadline.is_some_and(|d| Instant::now() >= d)) || stopped();
+    let mut schedule = rate.map(|r| Schedule::new(start, r));
+    let mut gaps = GapStats::default();
+    let mut dues = [start; CATCH_UP];
+    let mut waiter = pace::Waiter::default();
     let mut seq = 0u64;
     let outcome = (|| -> Result<(), Error> {
         while !over(seq) {
             // How many frames are due now: a batch at top speed, or the
             // frames whose time has come on the paced schedule.
-            let n = match a.rate {
+            let n = match &schedule {
                 None => a.tx.batch as u64,
-                Some(pps) => {
-                    let next = pace::due(start, seq, pps);
-                    pace::wait_until(deadline.map_or(next, |d| next.min(d)), &stopped);
+                Some(s) => {
+                    let next = s.next();
+                    if deadline.is_some_and(|d| next >= d) {
+                        break;
+                    }
+                    waiter.wait_until(next, &stopped);
                     if over(seq) {
                         break;
                     }
-                    let elapsed = start.elapsed().as_secs_f64();
-                    ((elapsed * pps) as u64 + 1).saturating_sub(seq).clamp(1, a.tx.batch as u64)
+                    s.due_by(Instant::now(), deadline, a.size, a.tx.batch.min(CATCH_UP))
                 }
             }
             .min(limit - seq);
+            let mut queued = 0;
             for _ in 0..n {
                 let Some(mut slot) = inj.allocate_blocking(a.size, Some(Duration::from_millis(100)))? else {
                     break; // ring still full: look at the clock and the stop flag again
@@ -132,8 +162,19 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
                 }
                 slot.send();
                 seq += 1;
+                if let Some(s) = schedule.as_mut() {
+                    dues[queued] = s.next();
+                    s.advance(a.size);
+                }
+                queued += 1;
             }
+            let handed = Instant::now();
             inj.flush()?;
+            if schedule.is_some() {
+                for &due in &dues[..queued] {
+                    gaps.record(due, handed, a.size);
+                }
+            }
             live.set(seq, seq * a.size as u64);
             progress.show(|| {
                 let s = inj.tx_stats();
@@ -155,7 +196,9 @@ fn generate<S: PacketSink>(a: &Args, inj: &mut S) -> Result<ExitCode, Error> {
     let seconds = start.elapsed().as_secs_f64();
     progress.finish();
     let s = inj.tx_stats();
-    backend::report(a.report.json(), "gen", &s, seconds)?;
+    let pacing = rate.map(|r| gaps.report(Some(r)));
+    let extra: Vec<_> = pacing.iter().map(|p| ("pacing", p.json(), p.line("gen"))).collect();
+    backend::report(a.report.json(), "gen", &s, seconds, &extra)?;
     outcome?;
     Ok(ExitCode::SUCCESS)
 }

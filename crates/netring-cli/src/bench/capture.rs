@@ -87,7 +87,7 @@ impl Rx {
             ),
             Rx::Tool(Tool::Tcpdump) => "tcpdump -n -B 262144 -w /dev/null".into(),
             Rx::Tool(Tool::NetsniffNg) => "netsniff-ng -S 256MiB --silent --out /dev/null".into(),
-            Rx::Tool(Tool::Trafgen) => "trafgen".into(),
+            Rx::Tool(t @ (Tool::Trafgen | Tool::Tcpreplay)) => t.program().into(),
         }
     }
 

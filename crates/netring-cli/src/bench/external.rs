@@ -14,6 +14,7 @@ pub enum Tool {
     Tcpdump,
     NetsniffNg,
     Trafgen,
+    Tcpreplay,
 }
 
 impl Tool {
@@ -23,6 +24,7 @@ impl Tool {
             Self::Tcpdump => "tcpdump",
             Self::NetsniffNg => "netsniff-ng",
             Self::Trafgen => "trafgen",
+            Self::Tcpreplay => "tcpreplay",
         }
     }
 
@@ -37,7 +39,7 @@ impl Tool {
         match self {
             Self::Tcpdump => Some("listening on"),
             Self::NetsniffNg => Some("Running!"),
-            Self::Trafgen => None,
+            Self::Trafgen | Self::Tcpreplay => None,
         }
     }
 }
@@ -179,7 +181,11 @@ pub fn unread_on_exit(lines: &[String]) -> u64 {
 
 /// The tool's version line (first line of `TOOL --version`), for the report.
 pub fn version(tool: Tool) -> String {
-    let flag = if tool == Tool::Tcpdump { "--version" } else { "-v" };
+    let flag = match tool {
+        Tool::Tcpdump => "--version",
+        Tool::Tcpreplay => "-V",
+        _ => "-v",
+    };
     Command::new(tool.program())
         .arg(flag)
         .output()

@@ -106,7 +106,7 @@ pub fn run(tx: &Tx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, 
             }
         }
     };
-    let measured = measure(&link, &sender, st);
+    let measured = measure(&link, &|| sender.cpu(), st);
     let stopped = match sender {
         Running::Ours(s) => s.finish().map(drop),
         Running::Theirs(r, conf) => {
@@ -119,8 +119,9 @@ pub fn run(tx: &Tx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, 
     Ok(outcome)
 }
 
-/// Wait until frames flow, then count over the window.
-fn measure(link: &BenchLink, sender: &Running, st: &Settings) -> Result<Outcome, String> {
+/// Wait until frames flow, then count over the window; `cpu`: the
+/// sender's CPU time so far.
+pub fn measure(link: &BenchLink, cpu: &dyn Fn() -> Duration, st: &Settings) -> Result<Outcome, String> {
     let first = link.snapshot()?;
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -133,10 +134,10 @@ fn measure(link: &BenchLink, sender: &Running, st: &Settings) -> Result<Outcome,
         }
     }
     std::thread::sleep(Duration::from_millis(200));
-    let (cpu0, napi0, s0) = (sender.cpu(), link.napi_cpu(), link.snapshot()?);
+    let (cpu0, napi0, s0) = (cpu(), link.napi_cpu(), link.snapshot()?);
     std::thread::sleep(Duration::from_secs_f64(st.seconds));
     let s1: Snapshot = link.snapshot()?;
-    let cpu = sender.cpu().saturating_sub(cpu0);
+    let cpu = cpu().saturating_sub(cpu0);
     let kernel_cpu = link.napi_cpu().zip(napi0).map(|(b, a)| b.saturating_sub(a));
     let (sent, arrived, seconds) = s0.delta(&s1);
     Ok(Outcome { packets: sent, offered: sent, at_interface: arrived, seconds, cpu, kernel_cpu, drops: 0 })

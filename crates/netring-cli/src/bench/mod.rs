@@ -1,5 +1,6 @@
-//! `netring bench`: capture and injection throughput over a private veth
-//! link, netring side by side with tcpdump, netsniff-ng and trafgen,
+//! `netring bench`: capture, injection and replay throughput over a private
+//! veth link, netring side by side with tcpdump, netsniff-ng, trafgen and
+//! tcpreplay,
 //! contenders interleaved, several repetitions, medians and spread; and the
 //! resident memory of `netring capture`.
 //!
@@ -13,6 +14,7 @@ mod inject;
 mod link;
 mod memory;
 mod pinned;
+mod replay;
 mod run;
 mod tx;
 
@@ -54,8 +56,12 @@ pub struct Args {
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [RxPath::Plain, RxPath::Napi])]
     paths: Vec<RxPath>,
     /// Sections to run.
-    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Section::Capture, Section::Inject, Section::Memory])]
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Section::Capture, Section::Inject, Section::Replay, Section::Memory])]
     only: Vec<Section>,
+    /// Also replay with this other netring binary (e.g. a build of an
+    /// earlier commit), interleaved with this one's, for before/after ratios.
+    #[arg(long, value_name = "PATH")]
+    baseline_netring: Option<std::path::PathBuf>,
     /// Run only the contenders with these names (default: all).
     #[arg(long, value_delimiter = ',')]
     contenders: Vec<String>,
@@ -84,6 +90,8 @@ pub enum Section {
     Capture,
     /// Injection throughput.
     Inject,
+    /// Replay of a pcap at top speed: netring replay against tcpreplay.
+    Replay,
     /// Resident memory of `netring capture`.
     Memory,
 }
@@ -151,6 +159,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
         .iter()
         .map(capture::Rx::name)
         .chain(inject::contenders().iter().map(inject::Tx::name))
+        .chain(replay::contenders(a.baseline_netring.as_deref()).iter().map(replay::Player::name))
         .collect();
     if let Some(unknown) = a.contenders.iter().find(|c| !known.contains(&c.as_str())) {
         return bad("contenders", unknown.clone(), &format!("unknown; known contenders: {}", known.join(", ")));
@@ -178,6 +187,12 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                     cells.push(Cell::new(Section::Inject, path, size, tx.name(), tx.describe().into(), skipped));
                 }
             }
+            if a.only.contains(&Section::Replay) {
+                for p in replay::contenders(a.baseline_netring.as_deref()).into_iter().filter(|p| wanted(p.name())) {
+                    let skipped = p.skip_reason(path, size);
+                    cells.push(Cell::new(Section::Replay, path, size, p.name(), p.describe(), skipped));
+                }
+            }
         }
     }
     let total = cells.iter().filter(|c| c.skipped.is_none()).count() * a.reps;
@@ -197,6 +212,13 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                     Section::Capture => {
                         let rx = capture::contenders(tuning).into_iter().find(|r| r.name() == c.name).expect("listed");
                         capture::run(&rx, c.path, c.size, &st)
+                    }
+                    Section::Replay => {
+                        let p = replay::contenders(a.baseline_netring.as_deref())
+                            .into_iter()
+                            .find(|p| p.name() == c.name)
+                            .expect("listed");
+                        replay::run(&p, c.path, c.size, &st)
                     }
                     _ => {
                         let tx = inject::contenders().into_iter().find(|t| t.name() == c.name).expect("listed");
@@ -261,6 +283,7 @@ fn section_name(s: Section) -> &'static str {
     match s {
         Section::Capture => "capture",
         Section::Inject => "inject",
+        Section::Replay => "replay",
         Section::Memory => "memory",
     }
 }
@@ -413,7 +436,7 @@ fn int(x: f64) -> Value {
 
 fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, secs: f64) -> Value {
     let mut sections = serde_json::Map::new();
-    for section in [Section::Capture, Section::Inject] {
+    for section in [Section::Capture, Section::Inject, Section::Replay] {
         let mut rows = Vec::new();
         for g in groups(cells).into_iter().filter(|g| g[0].section == section) {
             let top = best(g);
@@ -452,7 +475,7 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
         sections.insert(section_name(section).into(), Value::Array(rows));
     }
     let tools: serde_json::Map<String, Value> =
-        [external::Tool::Tcpdump, external::Tool::NetsniffNg, external::Tool::Trafgen]
+        [external::Tool::Tcpdump, external::Tool::NetsniffNg, external::Tool::Trafgen, external::Tool::Tcpreplay]
             .into_iter()
             .map(|t| (t.program().to_owned(), if t.installed() { json!(external::version(t)) } else { Value::Null }))
             .collect();
@@ -466,6 +489,7 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
         },
         "capture": sections.remove("capture").unwrap_or(Value::Array(vec![])),
         "inject": sections.remove("inject").unwrap_or(Value::Array(vec![])),
+        "replay": sections.remove("replay").unwrap_or(Value::Array(vec![])),
         "memory": memory.iter().map(memory::Row::json).collect::<Vec<_>>(),
         "seconds": secs,
     })
