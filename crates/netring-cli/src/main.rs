@@ -24,6 +24,7 @@ mod generate;
 mod info;
 mod output;
 mod pace;
+mod print;
 mod privs;
 mod replay;
 mod selftest;
@@ -45,7 +46,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP).
-    Capture(capture::Args),
+    Capture(Box<capture::Args>),
     /// Send numbered frames (AF_PACKET TX ring, or AF_XDP with --backend xdp).
     Gen(generate::Args),
     /// Forward frames between two interfaces (A <-> B).
@@ -72,7 +73,7 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Capture(a) => capture::run(a),
+        Command::Capture(a) => capture::run(*a),
         Command::Gen(a) => generate::run(a),
         Command::Replay(a) => replay::run(a),
         Command::Bridge(a) => bridge::run(a),

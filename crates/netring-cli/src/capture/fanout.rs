@@ -16,7 +16,6 @@
 
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::BinaryHeap;
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
@@ -25,12 +24,12 @@ use std::time::{Duration, Instant};
 
 use netring::afpacket::{Fanout, FanoutFlags};
 use netring::pcap::{IsbCounts, RotatingWriter};
-use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
+use netring::{Capture, CaptureBuilder, CaptureStats, Error, LinkType, OwnedPacket, Packet, StopHandle, Timestamp};
 
 use super::args::Args;
 use super::file::FileSpec;
+use super::lines::Lines;
 use super::report::{Tally, announce, report, truncate};
-use crate::output;
 use crate::signals::Live;
 
 /// How long a thread waits for a block before it reports a new watermark.
@@ -142,7 +141,8 @@ struct Emitter<'a> {
     live: &'a Live,
     writer: Option<RotatingWriter>,
     tally: Tally,
-    lines: bool,
+    lines: Option<Lines>,
+    link: LinkType,
     snaplen: u32,
 }
 
@@ -153,28 +153,27 @@ impl Emitter<'_> {
         if limits.reached(self.tally.packets) {
             return Ok(false);
         }
+        if !self.a.show.wants(p.direction()) {
+            return Ok(true);
+        }
         let p = truncate(*p, self.snaplen);
         self.tally.packets += 1;
         self.tally.bytes += p.original_len() as u64;
         self.live.set(self.tally.packets, self.tally.bytes);
         if let Some(w) = self.writer.as_mut() {
             w.write_packet(&p)?;
+            if self.a.show.packet_buffered {
+                w.flush()?;
+            }
         }
-        if self.lines {
-            print_line(self.a, &p);
+        if let Some(l) = self.lines.as_mut()
+            && l.packet(&p, self.link).is_err()
+        {
+            // A closed pipe (`| head`): the capture goes on, silent.
+            self.lines = None;
         }
         Ok(!limits.reached(self.tally.packets))
     }
-}
-
-fn print_line(a: &Args, p: &Packet<'_>) {
-    let line = output::packet_line(p);
-    // With --json, stdout is reserved for the summary object.
-    let _ = if a.report.json() {
-        writeln!(std::io::stderr().lock(), "{line}")
-    } else {
-        writeln!(std::io::stdout().lock(), "{line}")
-    };
 }
 
 type RunResult = (Tally, CaptureStats, Result<(), Error>);
@@ -188,9 +187,10 @@ fn merged(
     live: &Live,
 ) -> Result<RunResult, Error> {
     let n = caps.len();
+    let link = caps[0].link_type();
     let writer = file.map(|f| f.open(None)).transpose()?;
-    let lines = !a.report.quiet && writer.is_none();
-    let mut out = Emitter { a, live, writer, tally: Tally::default(), lines, snaplen: a.snaplen() };
+    let lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a));
+    let mut out = Emitter { a, live, writer, tally: Tally::default(), lines, link, snaplen: a.snaplen() };
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
         .into_iter()
@@ -294,7 +294,8 @@ fn record(
     tally: &mut Tally,
     live: &Live,
 ) -> Result<(), Error> {
-    let lines = !a.report.quiet && writer.is_none();
+    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a));
+    let link = cap.link_type();
     let snap = a.snaplen();
     let mut published = (0, 0);
     loop {
@@ -314,14 +315,23 @@ fn record(
                 stop_all(stops);
                 return Ok(());
             }
+            if !a.show.wants(pkt.direction()) {
+                claimed.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
             let pkt = truncate(pkt, snap);
             tally.packets += 1;
             tally.bytes += pkt.original_len() as u64;
             if let Some(w) = writer.as_mut() {
                 w.write_packet(&pkt)?;
+                if a.show.packet_buffered {
+                    w.flush()?;
+                }
             }
-            if lines {
-                print_line(a, &pkt);
+            if let Some(l) = lines.as_mut()
+                && l.packet(&pkt, link).is_err()
+            {
+                lines = None;
             }
             if a.limits.reached(n + 1) {
                 stop_all(stops);

@@ -94,7 +94,15 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
     } else {
         None
     };
-    Ok(Some(FileSpec { path, format, snaplen: a.snaplen(), link, interface: a.interface.clone(), rotation, names }))
+    Ok(Some(FileSpec {
+        path,
+        format,
+        snaplen: a.snaplen(),
+        link,
+        interface: a.interface().to_owned(),
+        rotation,
+        names,
+    }))
 }
 
 /// With `-G`, each interval's file must get a new name, or it overwrites

@@ -17,11 +17,19 @@ use single::capture_loop;
 mod args;
 mod fanout;
 mod file;
+mod lines;
+mod read;
 mod report;
 mod single;
 
 /// Run `netring capture`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
+    if a.show.list_interfaces {
+        return list(&a);
+    }
+    if let Some(path) = &a.show.read {
+        return read::run(&a, path);
+    }
     match a.backend {
         Backend::Packet => packet(&a),
         Backend::Xdp => xdp(&a),
@@ -31,7 +39,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
 /// AF_PACKET: one ring, or a fanout group of rings read by as many threads.
 fn packet(a: &Args) -> Result<ExitCode, Error> {
     let fanout = a.more.fanout()?;
-    let mut b = Capture::builder().interface(&a.interface);
+    let mut b = Capture::builder().interface(a.interface());
     if let Some(p) = a.more.profile {
         b = b.profile(p);
     }
@@ -44,7 +52,11 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
     if let Some(ms) = a.timeout_ms {
         b = b.retire_timeout(Duration::from_millis(ms));
     }
-    b = b.promiscuous(a.promisc).timestamping(a.more.timestamping()).reinsert_vlan(a.more.vlan_reinsert);
+    b = b
+        .promiscuous(!a.show.no_promisc)
+        .ignore_outgoing(a.show.direction == args::DirectionArg::In)
+        .timestamping(a.more.timestamping())
+        .reinsert_vlan(a.more.vlan_reinsert);
     if let Some(ns) = a.more.ns.name() {
         b = b.netns(ns);
     }
@@ -87,6 +99,31 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
     capture_loop(a, &mut cap, stop, &how, file, link)
 }
 
+/// `-D`: the interfaces, as tcpdump lists them (`2.eth0 [Up, Running]`),
+/// numbered by their kernel index; `any` is 0, the index a socket bound to
+/// every interface uses.
+fn list(a: &Args) -> Result<ExitCode, Error> {
+    // Flags from <linux/if.h>.
+    const IFF_LOOPBACK: u32 = 0x8;
+    const IFF_RUNNING: u32 = 0x40;
+    let mut links = a.more.ns.run(netring::interface::list)?;
+    links.sort_by_key(|l| l.index);
+    let mut text = String::new();
+    for l in &links {
+        let state: Vec<&str> =
+            [(netring::interface::IFF_UP, "Up"), (IFF_RUNNING, "Running"), (IFF_LOOPBACK, "Loopback")]
+                .into_iter()
+                .filter(|(bit, _)| l.flags & bit != 0)
+                .map(|(_, name)| name)
+                .collect();
+        let state = if state.is_empty() { String::new() } else { format!(" [{}]", state.join(", ")) };
+        text.push_str(&format!("{}.{}{state}\n", l.index, l.name));
+    }
+    text.push_str("0.any (Pseudo-device that captures on all interfaces) [Up, Running]\n");
+    crate::output::stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// AF_XDP: one queue's socket, or every queue's over one shared UMEM read in
 /// turn.
 fn xdp(a: &Args) -> Result<ExitCode, Error> {
@@ -105,11 +142,11 @@ fn xdp(a: &Args) -> Result<ExitCode, Error> {
         });
     }
     if !a.xdp_takeover
-        && let Some(reason) = a.more.ns.run(|| netring::afxdp::takeover_risk(&a.interface))?
+        && let Some(reason) = a.more.ns.run(|| netring::afxdp::takeover_risk(a.interface()))?
     {
-        return Err(Error::TakeoverRefused { interface: a.interface.clone(), reason });
+        return Err(Error::TakeoverRefused { interface: a.interface().to_owned(), reason });
     }
-    let mut b = XdpSocket::builder().interface(&a.interface).mode(XdpMode::Rx).attach(a.xdp_attach.into());
+    let mut b = XdpSocket::builder().interface(a.interface()).mode(XdpMode::Rx).attach(a.xdp_attach.into());
     if let Some(ns) = a.more.ns.name() {
         b = b.netns(ns);
     }

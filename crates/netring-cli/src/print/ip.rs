@@ -1,0 +1,151 @@
+//! IPv4 and IPv6: `IP`/`IP6`, `-v`'s header fields, and the hand-off to
+//! TCP, UDP, ICMP and ICMPv6 with the length the header claims (not the
+//! bytes captured: padding after the datagram is not part of it).
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use netring::parse::etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice};
+
+use super::net::Net;
+use super::{Ctx, icmp, sum16, tcp, udp};
+
+/// The name tcpdump gives an IP protocol number in `-v` (`unknown` when
+/// it has none).
+fn proto_name(p: u8) -> &'static str {
+    match p {
+        0 => "Options",
+        1 => "ICMP",
+        2 => "IGMP",
+        4 => "IPIP",
+        6 => "TCP",
+        17 => "UDP",
+        41 => "IPv6",
+        43 => "Routing",
+        44 => "Fragment",
+        47 => "GRE",
+        50 => "ESP",
+        51 => "AH",
+        58 => "ICMPv6",
+        59 => "NONE",
+        60 => "DSTOPTS",
+        89 => "OSPF",
+        103 => "PIM",
+        112 => "VRRP",
+        132 => "SCTP",
+        _ => "unknown",
+    }
+}
+
+/// An IPv4 datagram from its header on.
+pub(super) fn ipv4(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
+    let Ok(h) = Ipv4HeaderSlice::from_slice(d) else {
+        out.push_str(" [|ip]");
+        return;
+    };
+    if !ctx.style.link {
+        out.push_str("IP ");
+    }
+    let total = u32::from(h.total_len());
+    let hlen = usize::from(h.ihl()) * 4;
+    let proto = h.protocol().0;
+    let frag = u16::from(h.fragments_offset());
+    if ctx.style.verbose > 0 {
+        let mut flags = String::new();
+        if h.dont_fragment() {
+            flags.push_str("DF");
+        }
+        if h.more_fragments() {
+            flags.push('+');
+        }
+        if flags.is_empty() {
+            flags.push_str("none");
+        }
+        let _ = write!(
+            out,
+            "(tos 0x{:x}, ttl {}, id {}, offset {}, flags [{flags}], proto {} ({proto}), length {total})\n    ",
+            d[1],
+            h.ttl(),
+            h.identification(),
+            frag * 8,
+            proto_name(proto),
+        );
+    }
+    let src = IpAddr::V4(h.source_addr());
+    let dst = IpAddr::V4(h.destination_addr());
+    let pseudo = sum16(0, &d[12..20]);
+    let net = Net::new(src, dst, pseudo);
+    // The datagram ends where its header says, whatever was captured after.
+    let end = (total as usize).clamp(hlen, d.len().max(hlen)).min(d.len());
+    let payload = &d[hlen.min(d.len())..end];
+    let len = total.saturating_sub(hlen as u32);
+    if frag != 0 {
+        // A later fragment: no transport header to read.
+        net.pair(out);
+        let _ = write!(out, "ip-proto-{proto}");
+        return;
+    }
+    transport(out, ctx, &net, proto, payload, len);
+}
+
+/// An IPv6 packet from its header on.
+pub(super) fn ipv6(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
+    let Ok(h) = Ipv6HeaderSlice::from_slice(d) else {
+        out.push_str(" [|ip6]");
+        return;
+    };
+    if !ctx.style.link {
+        out.push_str("IP6 ");
+    }
+    let len = u32::from(h.payload_length());
+    let next = h.next_header().0;
+    if ctx.style.verbose > 0 {
+        out.push('(');
+        let class = h.traffic_class();
+        if class != 0 {
+            let _ = write!(out, "class 0x{class:x}, ");
+        }
+        let flow = h.flow_label().value();
+        if flow != 0 {
+            let _ = write!(out, "flowlabel 0x{flow:05x}, ");
+        }
+        let _ =
+            write!(out, "hlim {}, next-header {} ({next}) payload length: {len}) ", h.hop_limit(), proto_name(next));
+    }
+    let src = IpAddr::V6(h.source_addr());
+    let dst = IpAddr::V6(h.destination_addr());
+    let pseudo = sum16(0, &d[8..40]);
+    let net = Net::new(src, dst, pseudo);
+    let end = (40 + len as usize).min(d.len());
+    transport(out, ctx, &net, next, &d[40..end], len);
+}
+
+/// The transport header and what follows (`len`: its length by the IP
+/// header; `d`: the bytes of it captured).
+fn transport(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, proto: u8, d: &[u8], len: u32) {
+    match proto {
+        6 => tcp::tcp(out, ctx, net, d, len),
+        17 => udp::udp(out, ctx, net, d, len),
+        1 if !net.v6() => {
+            if let Some(inner) = icmp::icmp(out, ctx, net, d, len) {
+                quoted(out, ctx, inner);
+            }
+        }
+        58 if net.v6() => icmp::icmp6(out, ctx, net, d, len),
+        _ => {
+            net.pair(out);
+            let _ = write!(out, " ip-proto-{proto} {len}");
+        }
+    }
+}
+
+/// Print the datagram quoted inside an ICMP error on a line of its own,
+/// as `-v` does.
+fn quoted(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
+    out.push_str("\n\t");
+    match d.first().map(|b| b >> 4) {
+        Some(4) => ipv4(out, ctx, d),
+        Some(6) => ipv6(out, ctx, d),
+        _ => out.push_str("[|ip]"),
+    }
+}

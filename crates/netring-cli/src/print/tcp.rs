@@ -1,0 +1,194 @@
+//! TCP: flags, sequence numbers (relative to each direction's first by
+//! default, absolute with `-S`), window, urgent pointer, options, payload
+//! length, and with `-v` the checksum.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+
+use netring::parse::etherparse::TcpHeaderSlice;
+
+use super::net::Net;
+use super::{Ctx, be16, be32, fold, sum16};
+
+/// Connections remembered for relative sequence numbers, at most.
+const MAX_FLOWS: usize = 1 << 16;
+
+type Endpoint = (IpAddr, u16);
+
+/// The sequence-number base of each direction of the connections seen,
+/// keyed by the two endpoints in a fixed order.
+#[derive(Debug, Default)]
+pub(crate) struct Seqs {
+    flows: HashMap<(Endpoint, Endpoint), (u32, u32)>,
+}
+
+impl Seqs {
+    /// The relative (seq, ack) of a segment from `src` to `dst` carrying an
+    /// ACK, or `None` to print them absolute: the first segment of a
+    /// connection seen with an ACK (the SYN-ACK in a whole capture) — or
+    /// any SYN — sets the bases, its sender's `seq` and the other
+    /// direction's `ack - 1`, and shows absolute numbers, as tcpdump.
+    fn relative(&mut self, src: Endpoint, dst: Endpoint, seq: u32, ack: u32, syn: bool) -> Option<(u32, u32)> {
+        let (key, forward) = if src <= dst { ((src, dst), true) } else { ((dst, src), false) };
+        match self.flows.get(&key) {
+            Some(&(a, b)) if !syn => {
+                let (mine, theirs) = if forward { (a, b) } else { (b, a) };
+                Some((seq.wrapping_sub(mine), ack.wrapping_sub(theirs)))
+            }
+            _ => {
+                if self.flows.len() >= MAX_FLOWS {
+                    self.flows.clear();
+                }
+                let bases = if forward { (seq, ack.wrapping_sub(1)) } else { (ack.wrapping_sub(1), seq) };
+                self.flows.insert(key, bases);
+                None
+            }
+        }
+    }
+}
+
+/// tcpdump's flag letters, in its order.
+fn flags(out: &mut String, f: u8) {
+    let before = out.len();
+    for (bit, c) in
+        [(0x01, 'F'), (0x02, 'S'), (0x04, 'R'), (0x08, 'P'), (0x20, 'U'), (0x40, 'E'), (0x80, 'W'), (0x10, '.')]
+    {
+        if f & bit != 0 {
+            out.push(c);
+        }
+    }
+    if out.len() == before {
+        out.push_str("none");
+    }
+}
+
+/// A TCP segment (`len`: its length by the IP header; `d`: what was
+/// captured of it).
+pub(super) fn tcp(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], len: u32) {
+    let Ok(h) = TcpHeaderSlice::from_slice(d) else {
+        if d.len() >= 4 {
+            net.ports(out, be16(d, 0), be16(d, 2));
+        } else {
+            net.pair(out);
+        }
+        out.push_str(" [|tcp]");
+        return;
+    };
+    let (sport, dport) = (h.source_port(), h.destination_port());
+    net.ports(out, sport, dport);
+    let f = d[13];
+    let (syn, fin, rst, ack_set, urg) = (f & 0x02 != 0, f & 0x01 != 0, f & 0x04 != 0, f & 0x10 != 0, f & 0x20 != 0);
+    out.push_str("Flags [");
+    flags(out, f);
+    out.push(']');
+    let hlen = u32::from(h.data_offset()) * 4;
+    let payload = len.saturating_sub(hlen);
+    if ctx.style.verbose > 0 && d.len() >= len as usize {
+        let seg = &d[..len as usize];
+        let want = fold(sum16(sum16(net.pseudo(6, len), &seg[..16]), &seg[18..]));
+        let got = h.checksum();
+        let _ = write!(out, ", cksum 0x{got:04x}");
+        if want == got {
+            out.push_str(" (correct)")
+        } else {
+            let _ = write!(out, " (incorrect -> 0x{want:04x})");
+        }
+    }
+    let (mut seq, mut ack) = (h.sequence_number(), h.acknowledgment_number());
+    let mut sack_base = 0;
+    if !ctx.style.absolute
+        && ack_set
+        && let Some((s, a)) = ctx.tcp.relative((net.src, sport), (net.dst, dport), seq, ack, syn)
+    {
+        sack_base = h.acknowledgment_number().wrapping_sub(a);
+        (seq, ack) = (s, a);
+    }
+    if payload > 0 || syn || fin || rst || ctx.style.verbose > 1 {
+        let _ = write!(out, ", seq {seq}");
+        if payload > 0 {
+            let _ = write!(out, ":{}", seq.wrapping_add(payload));
+        }
+    }
+    if ack_set {
+        let _ = write!(out, ", ack {ack}");
+    }
+    let _ = write!(out, ", win {}", h.window_size());
+    if urg {
+        let _ = write!(out, ", urg {}", h.urgent_pointer());
+    }
+    let opts = h.options();
+    if !opts.is_empty() {
+        out.push_str(", options [");
+        options(out, opts, sack_base);
+        out.push(']');
+    }
+    let _ = write!(out, ", length {payload}");
+}
+
+/// The options, comma separated, as tcpdump names them (`opt-N:HEX` for
+/// the others).
+fn options(out: &mut String, o: &[u8], sack_base: u32) {
+    let mut i = 0;
+    let mut first = true;
+    while i < o.len() {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let kind = o[i];
+        match kind {
+            0 => {
+                out.push_str("eol");
+                i += 1;
+                continue;
+            }
+            1 => {
+                out.push_str("nop");
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        let Some(&l) = o.get(i + 1) else {
+            out.push_str("[|tcp]");
+            return;
+        };
+        let l = usize::from(l);
+        if l < 2 || i + l > o.len() {
+            let _ = write!(out, "[bad opt]");
+            return;
+        }
+        let v = &o[i + 2..i + l];
+        match (kind, v.len()) {
+            (2, 2) => {
+                let _ = write!(out, "mss {}", be16(v, 0));
+            }
+            (3, 1) => {
+                let _ = write!(out, "wscale {}", v[0]);
+            }
+            (4, 0) => out.push_str("sackOK"),
+            (5, n) if n % 8 == 0 => {
+                let _ = write!(out, "sack {}", n / 8);
+                for b in v.chunks(8) {
+                    let _ = write!(
+                        out,
+                        " {{{}:{}}}",
+                        be32(b, 0).wrapping_sub(sack_base),
+                        be32(b, 4).wrapping_sub(sack_base)
+                    );
+                }
+            }
+            (8, 8) => {
+                let _ = write!(out, "TS val {} ecr {}", be32(v, 0), be32(v, 4));
+            }
+            _ => {
+                let _ = write!(out, "opt-{kind}:");
+                for b in v {
+                    let _ = write!(out, "{b:02x}");
+                }
+            }
+        }
+        i += l;
+    }
+}
