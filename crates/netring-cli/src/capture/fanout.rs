@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use netring::afpacket::{Fanout, FanoutFlags};
 use netring::pcap::{IsbCounts, RotatingWriter};
-use netring::{Capture, CaptureBuilder, CaptureStats, Error, LinkType, OwnedPacket, Packet, StopHandle, Timestamp};
+use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
 
 use super::args::Args;
 use super::file::FileSpec;
@@ -142,7 +142,6 @@ struct Emitter<'a> {
     writer: Option<RotatingWriter>,
     tally: Tally,
     lines: Option<Lines>,
-    link: LinkType,
     snaplen: u32,
 }
 
@@ -167,7 +166,7 @@ impl Emitter<'_> {
             }
         }
         if let Some(l) = self.lines.as_mut()
-            && l.packet(&p, self.link).is_err()
+            && l.packet(&p).is_err()
         {
             // A closed pipe (`| head`): the capture goes on, silent.
             self.lines = None;
@@ -189,8 +188,8 @@ fn merged(
     let n = caps.len();
     let link = caps[0].link_type();
     let writer = file.map(|f| f.open(None)).transpose()?;
-    let lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a));
-    let mut out = Emitter { a, live, writer, tally: Tally::default(), lines, link, snaplen: a.snaplen() };
+    let lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, link));
+    let mut out = Emitter { a, live, writer, tally: Tally::default(), lines, snaplen: a.snaplen() };
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
         .into_iter()
@@ -294,8 +293,7 @@ fn record(
     tally: &mut Tally,
     live: &Live,
 ) -> Result<(), Error> {
-    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a));
-    let link = cap.link_type();
+    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, cap.link_type()));
     let snap = a.snaplen();
     let mut published = (0, 0);
     loop {
@@ -329,7 +327,7 @@ fn record(
                 }
             }
             if let Some(l) = lines.as_mut()
-                && l.packet(&pkt, link).is_err()
+                && l.packet(&pkt).is_err()
             {
                 lines = None;
             }

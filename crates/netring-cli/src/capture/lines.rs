@@ -2,9 +2,10 @@
 //! every line with `-l`), or stderr with `--json` (stdout then carries
 //! only the summary object).
 
+use std::collections::HashMap;
 use std::io::{BufWriter, Write};
 
-use netring::{LinkType, Packet, Timestamp};
+use netring::{LinkType, Packet, PacketDirection, Timestamp};
 
 use super::args::Args;
 use crate::print::Printer;
@@ -14,27 +15,54 @@ pub(super) struct Lines {
     printer: Printer,
     out: BufWriter<Box<dyn Write + Send>>,
     flush_each: bool,
+    link: LinkType,
+    /// Interface names by index, for the lines of an `any` capture.
+    names: HashMap<u32, String>,
 }
 
 impl Lines {
-    /// Lines in the style `a` asks for.
-    pub(super) fn new(a: &Args) -> Self {
+    /// Lines in the style `a` asks for, of packets that start with `link`.
+    pub(super) fn new(a: &Args, link: LinkType) -> Self {
+        // An `any` capture names each packet's interface, as tcpdump does;
+        // the names are read once, in the capture's namespace.
+        let names = match link {
+            LinkType::LinuxSll2 => a
+                .more
+                .ns
+                .run(netring::interface::list)
+                .map(|l| l.into_iter().map(|l| (l.index, l.name)).collect())
+                .unwrap_or_default(),
+            _ => HashMap::new(),
+        };
         let out: Box<dyn Write + Send> =
             if a.report.json() { Box::new(std::io::stderr()) } else { Box::new(std::io::stdout()) };
         Self {
             printer: Printer::new(a.show.style()),
             out: BufWriter::with_capacity(64 << 10, out),
             flush_each: a.show.line_buffered,
+            link,
+            names,
         }
     }
 
-    /// Print `p`, captured on a link of type `link`.
+    /// Print `p`.
     ///
     /// # Errors
     /// stdout could not be written (a closed pipe: the caller stops).
-    pub(super) fn packet(&mut self, p: &Packet<'_>, link: LinkType) -> std::io::Result<()> {
-        let text = match link {
-            LinkType::LinuxSll2 => self.printer.network(p.timestamp(), p.original_len() as u32, p.data(), p.protocol()),
+    pub(super) fn packet(&mut self, p: &Packet<'_>) -> std::io::Result<()> {
+        let text = match self.link {
+            LinkType::LinuxSll2 => {
+                let name = self.names.get(&p.ifindex()).cloned().unwrap_or_else(|| p.ifindex().to_string());
+                let dir = match p.direction() {
+                    PacketDirection::Outgoing => "Out",
+                    PacketDirection::Broadcast => "B",
+                    PacketDirection::Multicast => "M",
+                    PacketDirection::OtherHost => "P",
+                    _ => "In",
+                };
+                let prefix = format!("{name:<5} {dir:<3} ");
+                self.printer.network(p.timestamp(), p.original_len() as u32, p.data(), p.protocol(), &prefix)
+            }
             _ => self.printer.packet(p.timestamp(), p.original_len() as u32, p.data()),
         };
         self.write(&text)

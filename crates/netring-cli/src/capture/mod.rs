@@ -53,7 +53,8 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
         b = b.retire_timeout(Duration::from_millis(ms));
     }
     b = b
-        .promiscuous(!a.show.no_promisc)
+        // On by default as tcpdump's, except on `any` (no one device to set).
+        .promiscuous(a.promisc || !a.show.no_promisc && a.interface() != "any")
         .ignore_outgoing(a.show.direction == args::DirectionArg::In)
         .timestamping(a.more.timestamping())
         .reinsert_vlan(a.more.vlan_reinsert);
@@ -110,13 +111,17 @@ fn list(a: &Args) -> Result<ExitCode, Error> {
     links.sort_by_key(|l| l.index);
     let mut text = String::new();
     for l in &links {
-        let state: Vec<&str> =
-            [(netring::interface::IFF_UP, "Up"), (IFF_RUNNING, "Running"), (IFF_LOOPBACK, "Loopback")]
-                .into_iter()
-                .filter(|(bit, _)| l.flags & bit != 0)
-                .map(|(_, name)| name)
-                .collect();
-        let state = if state.is_empty() { String::new() } else { format!(" [{}]", state.join(", ")) };
+        let (up, running, lo) =
+            (l.flags & netring::interface::IFF_UP != 0, l.flags & IFF_RUNNING != 0, l.flags & IFF_LOOPBACK != 0);
+        let mut state: Vec<&str> = [(up, "Up"), (running, "Running"), (lo, "Loopback")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+        // Carrier, for links that have one.
+        if up && !lo {
+            state.push(if running { "Connected" } else { "Disconnected" });
+        }
+        let state = if state.is_empty() { " [none]".to_owned() } else { format!(" [{}]", state.join(", ")) };
         text.push_str(&format!("{}.{}{state}\n", l.index, l.name));
     }
     text.push_str("0.any (Pseudo-device that captures on all interfaces) [Up, Running]\n");

@@ -55,7 +55,7 @@ pub(super) fn run(a: &Args, path: &std::path::Path) -> Result<ExitCode, Error> {
         path.display(),
         LinkType::Ethernet.describe()
     );
-    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a));
+    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, LinkType::Ethernet));
     let started = Instant::now();
     let (mut read, mut packets, mut bytes) = (0u64, 0u64, 0u64);
     let mut outcome = Ok(());

@@ -32,7 +32,7 @@ pub(super) fn capture_loop<S: PacketSource>(
     crate::signals::on_stop("capture", Some(Arc::clone(&live)), move || on_signal.stop())?;
 
     announce(a, link, how);
-    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a));
+    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, link));
     let started = Instant::now();
     let deadline = a.limits.until.deadline(started);
     let mut tally = Tally::default();
@@ -74,7 +74,7 @@ pub(super) fn capture_loop<S: PacketSource>(
                 break;
             }
             if let Some(l) = lines.as_mut()
-                && l.packet(&pkt, link).is_err()
+                && l.packet(&pkt).is_err()
             {
                 // A closed pipe (`| head`) ends the capture quietly.
                 stop.stop();
