@@ -66,7 +66,7 @@ pub struct Args {
     pub(super) filter: Option<String>,
     /// Filter expression as trailing words, as tcpdump takes it
     /// (`netring capture -i eth0 tcp port 80`).
-    #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = false)]
+    #[arg(value_name = "EXPRESSION", num_args = 1.., allow_hyphen_values = false)]
     pub(super) expression: Vec<String>,
     /// Receive path: `packet` (AF_PACKET TPACKET_V3 ring) or `xdp` (AF_XDP
     /// socket on one queue, with netring's built-in XDP program).
