@@ -142,6 +142,33 @@ fn lines_match_tcpdump_for_every_protocol_and_flag() {
     assert!(unused.is_empty(), "FURTHER entries no variant needs any more: {unused:?}");
 }
 
+/// Every snap length from inside the IPv4 header to past the longest
+/// header: each protocol shows as far as it was captured and marks the
+/// cut (`[|tcp]`, `[|domain]`, …) where tcpdump does, and the hex dump
+/// starts where tcpdump's does (the frame's start after some cuts). Not
+/// compared here: `-A` of a cut record (tcpdump leaves out its last
+/// byte after some cuts).
+#[test]
+fn cut_records_print_as_far_as_they_go() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("golden");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut met = vec![false; FURTHER.len()];
+    let files: Vec<PathBuf> = (30..=100)
+        .chain([120, 140, 200])
+        .map(|snaplen| {
+            let file = dir.join(format!("cut-{snaplen}.pcap"));
+            corpus::write_cut(&file, FileFormat::Pcap, snaplen);
+            file
+        })
+        .collect();
+    for file in &files {
+        for flags in [&[][..], &["-e", "-S"], &["-x"], &["-X"], &["-xx"], &["-e", "-v"], &["-vvv"]] {
+            compare(file, flags, &mut met);
+        }
+    }
+    assert!(met.iter().all(|m| !m), "no exception is needed when the frames decoded further are left out");
+}
+
 #[test]
 fn the_default_lines_need_no_exception_but_the_listed_ones() {
     // Beyond the golden comparison: the default lines of the protocols

@@ -11,6 +11,7 @@ pub(super) fn arp(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8], len: u32) {
     // A cut message shows only that it was cut, as tcpdump.
     if d.len() < 8 || (be16(d, 0), be16(d, 2), d[4], d[5]) == (1, 0x0800, 6, 4) && d.len() < 28 {
         out.push_str(" [|arp]");
+        ctx.cut = true;
         return;
     }
     if !ctx.style.link {

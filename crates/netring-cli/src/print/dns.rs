@@ -69,13 +69,42 @@ fn message(out: &mut String, d: &[u8], verbose: u8) -> Option<()> {
             if verbose > 1 {
                 at = question(out, d, at)?;
             } else {
+                // Only the name must be whole here, as tcpdump's skip.
                 at = skip_name(d, at)? + 4;
             }
         }
         let _ = write!(out, " {an}/{ns}/{ar}");
+        // An answer cut before its data ends the list quietly (the
+        // length still follows); one cut inside its data shows its type.
         for k in 0..an {
-            out.push_str(if k == 0 { " " } else { "," });
-            at = record(out, d, at, verbose)?;
+            let mut rr = String::new();
+            let r = record(&mut rr, d, at, verbose);
+            let sep = if k == 0 { " " } else { "," };
+            match r {
+                // -v shows the owner name first: a cut in it shows.
+                Rr::NameCut if verbose > 0 => {
+                    out.push_str(sep);
+                    return None;
+                }
+                Rr::NameCut => break,
+                Rr::FixedCut => {
+                    if !rr.is_empty() {
+                        out.push_str(sep);
+                        out.push_str(&rr);
+                    }
+                    break;
+                }
+                Rr::DataCut => {
+                    out.push_str(sep);
+                    out.push_str(&rr);
+                    return None;
+                }
+                Rr::Done(next) => {
+                    out.push_str(sep);
+                    out.push_str(&rr);
+                    at = next;
+                }
+            }
         }
     } else {
         for (bit, c) in [(0x0100, '+'), (0x0020, '$'), (0x0010, '%')] {
@@ -131,18 +160,33 @@ fn type_name(t: u16) -> String {
     }
 }
 
-/// One resource record at `at`: ` TYPE DATA` (with `-v` the owner name
-/// first); the offset after it.
-fn record(out: &mut String, d: &[u8], at: usize, verbose: u8) -> Option<usize> {
+/// How reading a resource record went.
+#[derive(Debug, PartialEq, Eq)]
+enum Rr {
+    /// Whole; the offset after it.
+    Done(usize),
+    /// Cut in its owner name: nothing written.
+    NameCut,
+    /// Cut in its fixed fields: only the owner name written (with `-v`).
+    FixedCut,
+    /// Cut in its data: the type written.
+    DataCut,
+}
+
+/// One resource record at `at`: `TYPE DATA` (with `-v` the owner name
+/// first).
+fn record(out: &mut String, d: &[u8], at: usize, verbose: u8) -> Rr {
     let mut name = String::new();
-    let at = read_name(d, at, &mut name)?;
-    let fixed = d.get(at..at + 10)?;
+    let Some(at) = read_name(d, at, &mut name) else { return Rr::NameCut };
+    if verbose > 0 {
+        out.push_str(&name);
+    }
+    let Some(fixed) = d.get(at..at + 10) else { return Rr::FixedCut };
+    if verbose > 0 {
+        out.push(' ');
+    }
     let (rtype, class, rdlen) = (be16(fixed, 0), be16(fixed, 2), usize::from(be16(fixed, 8)));
     let rdata_at = at + 10;
-    let rdata = d.get(rdata_at..rdata_at + rdlen)?;
-    if verbose > 0 {
-        let _ = write!(out, "{name} ");
-    }
     if verbose > 2 {
         out.push('[');
         ttl(out, be32(fixed, 4));
@@ -152,27 +196,33 @@ fn record(out: &mut String, d: &[u8], at: usize, verbose: u8) -> Option<usize> {
         let _ = write!(out, "CLASS{class} ");
     }
     out.push_str(&type_name(rtype));
+    let Some(rdata) = d.get(rdata_at..rdata_at + rdlen) else { return Rr::DataCut };
     match (rtype, rdlen) {
         (1, 4) => {
             let _ = write!(out, " {}", Ipv4Addr::new(rdata[0], rdata[1], rdata[2], rdata[3]));
         }
         (28, 16) => {
-            let a: [u8; 16] = rdata.try_into().ok()?;
+            let mut a = [0u8; 16];
+            a.copy_from_slice(rdata);
             let _ = write!(out, " {}", Ipv6Addr::from(a));
         }
         (2 | 5 | 12, _) => {
             let mut target = String::new();
-            read_name(d, rdata_at, &mut target)?;
+            if read_name(d, rdata_at, &mut target).is_none() {
+                return Rr::DataCut;
+            }
             let _ = write!(out, " {target}");
         }
         (15, _) if rdlen > 2 => {
             let mut target = String::new();
-            read_name(d, rdata_at + 2, &mut target)?;
+            if read_name(d, rdata_at + 2, &mut target).is_none() {
+                return Rr::DataCut;
+            }
             let _ = write!(out, " {target} {}", be16(rdata, 0));
         }
         _ => {}
     }
-    Some(rdata_at + rdlen)
+    Rr::Done(rdata_at + rdlen)
 }
 
 /// Skip the (possibly compressed) name at `at`; the offset after it.

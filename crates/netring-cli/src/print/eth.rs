@@ -56,6 +56,7 @@ pub(super) fn network(out: &mut String, ctx: &mut Ctx<'_>, et: u16, data: &[u8],
 pub(super) fn ether(out: &mut String, ctx: &mut Ctx<'_>, data: &[u8], wire: u32) {
     if data.len() < 14 {
         out.push_str("[|ether]");
+        ctx.cut = true;
         ctx.net_offset = data.len();
         return;
     }

@@ -40,9 +40,15 @@ fn proto_port(p: u8) -> Option<&'static str> {
 /// datagram an error quotes, for the IP layer to print under it.
 pub(super) fn icmp<'d>(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &'d [u8], len: u32) -> Option<&'d [u8]> {
     net.pair(out);
-    // An error must quote at least the IP header it names.
-    if d.len() < 8 || matches!(d[0], 3) && quoted_target(&d[8..]).is_none() {
+    // An error must quote at least the IP header it names (and a port
+    // unreachable the port).
+    let target = d.get(8..).and_then(quoted_target);
+    let port_cut = matches!(target, Some((_, p, None)) if proto_port(p).is_some());
+    if d.len() < 8 || d[0] == 3 && (target.is_none() || d[1] == 3 && port_cut) {
         out.push_str(" [|icmp]");
+        // tcpdump dumps from the frame's start after most cuts; a port
+        // unreachable cut before the quoted protocol is the exception.
+        ctx.cut = !(d.len() >= 2 && d.len() < 8 + 10 && d[0] == 3 && d[1] == 3);
         return None;
     }
     out.push_str("ICMP ");
@@ -113,12 +119,42 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
             let _ = write!(out, "[bad icmp6 cksum 0x{got:04x} -> 0x{want:04x}!] ");
         }
     }
-    if d.len() < 8 {
+    if d.is_empty() {
         out.push_str(" [|icmp6]");
+        ctx.cut = true;
         return;
     }
     out.push_str("ICMP6, ");
-    let (t, code) = (d[0], d[1]);
+    let (t, code) = (d[0], d.get(1).copied().unwrap_or(0));
+    // A message cut before its fields shows its name only.
+    let need = match t {
+        128 | 129 | 1 | 2 | 3 => 8,
+        135 | 136 => 24,
+        _ => 2,
+    };
+    if d.len() < need {
+        let name = match t {
+            128 => "echo request",
+            129 => "echo reply",
+            1 if code == 4 => "destination unreachable, unreachable port",
+            1 => "destination unreachable",
+            2 => "packet too big",
+            3 => "time exceeded",
+            133 => "router solicitation",
+            134 => "router advertisement",
+            135 => "neighbor solicitation",
+            136 => "neighbor advertisement",
+            _ => "",
+        };
+        out.push_str(name);
+        if verbose && matches!(t, 133..=136) {
+            let _ = write!(out, ", length {len}");
+        }
+        out.push_str(" [|icmp6]");
+        // (A port unreachable is checked before it is read.)
+        ctx.cut = !(t == 1 && code == 4 && d.len() >= 2);
+        return;
+    }
     // Neighbour and router discovery put the length before the details
     // under -v (their options follow); others drop it there.
     let early = |out: &mut String| {
@@ -139,6 +175,10 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
             match (code, target) {
                 (4, Some((dst, p, Some(port)))) if proto_port(p).is_some() => {
                     let _ = write!(out, "unreachable port, {dst} {} port {port}", proto_port(p).unwrap_or(""));
+                }
+                (4, _) => {
+                    out.push_str("unreachable port [|icmp6]");
+                    return;
                 }
                 (0, Some((dst, _, _))) => {
                     let _ = write!(out, "unreachable route {dst}");
@@ -168,7 +208,7 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
             early(out);
             opts_at = Some(16);
         }
-        135 | 136 if d.len() >= 24 => {
+        135 | 136 => {
             let a: [u8; 16] = d[8..24].try_into().unwrap_or_default();
             let target = Ipv6Addr::from(a);
             if t == 135 {
@@ -204,18 +244,33 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
         let _ = write!(out, ", length {len}");
     }
     if verbose && let Some(at) = opts_at {
-        nd_options(out, &d[at.min(d.len())..(len as usize).min(d.len())], ctx.style.verbose);
+        let declared = (len as usize).saturating_sub(at);
+        nd_options(out, &d[at.min(d.len())..(len as usize).min(d.len())], declared, ctx.style.verbose);
     }
 }
 
-/// `-v`: the link-layer address options of a discovery message, a line each.
-fn nd_options(out: &mut String, mut o: &[u8], verbose: u8) {
-    while o.len() >= 2 {
-        let (t, units) = (o[0], usize::from(o[1]));
-        let l = units * 8;
-        if l == 0 || l > o.len() {
+/// `-v`: the link-layer address options of a discovery message, a line
+/// each (`declared`: their length by the IPv6 header, of which `o` was
+/// captured).
+fn nd_options(out: &mut String, mut o: &[u8], mut declared: usize, verbose: u8) {
+    while declared >= 2 {
+        if o.len() < 2 {
+            // (Nothing of them captured shows nothing, as tcpdump.)
+            if !o.is_empty() {
+                out.push_str(" [|icmp6]");
+            }
             return;
         }
+        let (t, units) = (o[0], usize::from(o[1]));
+        let l = units * 8;
+        if l == 0 || l > declared {
+            return;
+        }
+        if l > o.len() {
+            out.push_str(" [|icmp6]");
+            return;
+        }
+        declared -= l;
         let name = match t {
             1 => "source link-address",
             2 => "destination link-address",

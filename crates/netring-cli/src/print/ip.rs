@@ -39,13 +39,13 @@ fn proto_name(p: u8) -> &'static str {
 
 /// An IPv4 datagram from its header on.
 pub(super) fn ipv4(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
+    if !ctx.style.link {
+        out.push_str("IP ");
+    }
     let Ok(h) = Ipv4HeaderSlice::from_slice(d) else {
         out.push_str(" [|ip]");
         return;
     };
-    if !ctx.style.link {
-        out.push_str("IP ");
-    }
     let total = u32::from(h.total_len());
     let hlen = usize::from(h.ihl()) * 4;
     let proto = h.protocol().0;

@@ -78,6 +78,9 @@ pub(crate) struct Ctx<'a> {
     pub(crate) tcp: &'a mut tcp::Seqs,
     /// Where the network header starts in the frame (for `-x`).
     pub(crate) net_offset: usize,
+    /// A header was cut short: tcpdump then dumps (`-x`, `-X`, `-A`) from
+    /// the start of the frame.
+    pub(crate) cut: bool,
 }
 
 impl Printer {
@@ -91,9 +94,9 @@ impl Printer {
     pub fn packet(&mut self, ts: Timestamp, wire_len: u32, data: &[u8]) -> String {
         let mut out = String::with_capacity(160);
         self.clock.stamp(&mut out, ts, &self.style);
-        let mut ctx = Ctx { style: &self.style, tcp: &mut self.tcp, net_offset: 0 };
+        let mut ctx = Ctx { style: &self.style, tcp: &mut self.tcp, net_offset: 0, cut: false };
         eth::ether(&mut out, &mut ctx, data, wire_len);
-        let net = ctx.net_offset;
+        let net = if ctx.cut { 0 } else { ctx.net_offset };
         self.dump(&mut out, data, net);
         out
     }
@@ -107,7 +110,7 @@ impl Printer {
         let mut out = String::with_capacity(160);
         self.clock.stamp(&mut out, ts, &self.style);
         out.push_str(prefix);
-        let mut ctx = Ctx { style: &self.style, tcp: &mut self.tcp, net_offset: 0 };
+        let mut ctx = Ctx { style: &self.style, tcp: &mut self.tcp, net_offset: 0, cut: false };
         eth::network(&mut out, &mut ctx, et, data, wire_len);
         self.dump(&mut out, data, 0);
         out

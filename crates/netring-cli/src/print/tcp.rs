@@ -6,8 +6,6 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
 
-use netring::parse::etherparse::TcpHeaderSlice;
-
 use super::net::Net;
 use super::{Ctx, be16, be32, fold, sum16};
 
@@ -64,44 +62,48 @@ fn flags(out: &mut String, f: u8) {
 }
 
 /// A TCP segment (`len`: its length by the IP header; `d`: what was
-/// captured of it).
+/// captured of it). A cut header shows as far as it goes, then `[|tcp]`.
 pub(super) fn tcp(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], len: u32) {
-    let Ok(h) = TcpHeaderSlice::from_slice(d) else {
-        if d.len() >= 4 {
-            net.ports(out, be16(d, 0), be16(d, 2));
-        } else {
-            net.pair(out);
-        }
+    if d.len() < 4 {
+        net.pair(out);
+        out.push_str("[|tcp]");
+        return;
+    }
+    let (sport, dport) = (be16(d, 0), be16(d, 2));
+    net.ports(out, sport, dport);
+    if d.len() < 20 {
         out.push_str(" [|tcp]");
         return;
-    };
-    let (sport, dport) = (h.source_port(), h.destination_port());
-    net.ports(out, sport, dport);
+    }
+    let hlen = u32::from(d[12] >> 4) * 4;
+    if hlen < 20 {
+        let _ = write!(out, "tcp [bad hdr length {hlen} - too short, < 20]");
+        return;
+    }
     let f = d[13];
     let (syn, fin, rst, ack_set, urg) = (f & 0x02 != 0, f & 0x01 != 0, f & 0x04 != 0, f & 0x10 != 0, f & 0x20 != 0);
     out.push_str("Flags [");
     flags(out, f);
     out.push(']');
-    let hlen = u32::from(h.data_offset()) * 4;
     let payload = len.saturating_sub(hlen);
-    if ctx.style.verbose > 0 && d.len() >= len as usize {
+    if ctx.style.verbose > 0 && d.len() >= len as usize && len >= hlen {
         let seg = &d[..len as usize];
         let want = fold(sum16(sum16(net.pseudo(6, len), &seg[..16]), &seg[18..]));
-        let got = h.checksum();
+        let got = be16(d, 16);
         let _ = write!(out, ", cksum 0x{got:04x}");
         if want == got {
-            out.push_str(" (correct)")
+            out.push_str(" (correct)");
         } else {
             let _ = write!(out, " (incorrect -> 0x{want:04x})");
         }
     }
-    let (mut seq, mut ack) = (h.sequence_number(), h.acknowledgment_number());
+    let (mut seq, mut ack) = (be32(d, 4), be32(d, 8));
     let mut sack_base = 0;
     if !ctx.style.absolute
         && ack_set
         && let Some((s, a)) = ctx.tcp.relative((net.src, sport), (net.dst, dport), seq, ack, syn)
     {
-        sack_base = h.acknowledgment_number().wrapping_sub(a);
+        sack_base = be32(d, 8).wrapping_sub(a);
         (seq, ack) = (s, a);
     }
     if payload > 0 || syn || fin || rst || ctx.style.verbose > 1 {
@@ -113,63 +115,84 @@ pub(super) fn tcp(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], len:
     if ack_set {
         let _ = write!(out, ", ack {ack}");
     }
-    let _ = write!(out, ", win {}", h.window_size());
+    let _ = write!(out, ", win {}", be16(d, 14));
     if urg {
-        let _ = write!(out, ", urg {}", h.urgent_pointer());
+        let _ = write!(out, ", urg {}", be16(d, 18));
     }
-    let opts = h.options();
-    if !opts.is_empty() {
+    if hlen > 20 {
         out.push_str(", options [");
-        options(out, opts, sack_base);
+        let declared = hlen as usize - 20;
+        let captured = &d[20..(hlen as usize).min(d.len())];
+        if let Err(cut) = options(out, captured, declared, sack_base) {
+            ctx.cut = cut == Cut::Read;
+            return;
+        }
         out.push(']');
     }
     let _ = write!(out, ", length {payload}");
 }
 
+/// Where the options were cut (tcpdump's two ways of noticing, which
+/// differ in what its hex dump starts from).
+#[derive(Debug, PartialEq, Eq)]
+enum Cut {
+    /// In an option's kind or length byte.
+    Read,
+    /// In an option's value (checked before it is read), or a bad length.
+    Checked,
+}
+
 /// The options, comma separated, as tcpdump names them (`opt-N:HEX` for
-/// the others).
-fn options(out: &mut String, o: &[u8], sack_base: u32) {
+/// the others); `declared`: their length by the header, of which `o` was
+/// captured. An error when the capture ends inside them (` [|tcp]`
+/// written).
+fn options(out: &mut String, o: &[u8], declared: usize, sack_base: u32) -> Result<(), Cut> {
+    let cut = |out: &mut String, closing: bool, how: Cut| {
+        // Inside the value of an option after the first, tcpdump closes
+        // the cut with `>`.
+        out.push_str(if closing { " [|tcp]>" } else { " [|tcp]" });
+        Err(how)
+    };
     let mut i = 0;
-    let mut first = true;
-    while i < o.len() {
-        if !first {
+    while i < declared {
+        if i > 0 {
             out.push(',');
         }
-        first = false;
-        let kind = o[i];
+        let Some(&kind) = o.get(i) else { return cut(out, false, Cut::Read) };
         match kind {
-            0 => {
-                out.push_str("eol");
-                i += 1;
-                continue;
-            }
-            1 => {
-                out.push_str("nop");
+            0 | 1 => {
+                out.push_str(if kind == 0 { "eol" } else { "nop" });
                 i += 1;
                 continue;
             }
             _ => {}
         }
-        let Some(&l) = o.get(i + 1) else {
-            out.push_str("[|tcp]");
-            return;
-        };
+        let Some(&l) = o.get(i + 1) else { return cut(out, false, Cut::Read) };
         let l = usize::from(l);
-        if l < 2 || i + l > o.len() {
-            let _ = write!(out, "[bad opt]");
-            return;
+        if l < 2 || i + l > declared {
+            out.push_str("[bad opt]>");
+            return Err(Cut::Checked);
         }
-        let v = &o[i + 2..i + l];
+        let name = match kind {
+            2 => "mss",
+            3 => "wscale",
+            4 => "sackOK",
+            5 => "sack",
+            8 => "TS",
+            _ => "",
+        };
+        out.push_str(name);
+        let Some(v) = o.get(i + 2..i + l) else { return cut(out, i > 0, Cut::Checked) };
         match (kind, v.len()) {
             (2, 2) => {
-                let _ = write!(out, "mss {}", be16(v, 0));
+                let _ = write!(out, " {}", be16(v, 0));
             }
             (3, 1) => {
-                let _ = write!(out, "wscale {}", v[0]);
+                let _ = write!(out, " {}", v[0]);
             }
-            (4, 0) => out.push_str("sackOK"),
+            (4, 0) => {}
             (5, n) if n % 8 == 0 => {
-                let _ = write!(out, "sack {}", n / 8);
+                let _ = write!(out, " {}", n / 8);
                 for b in v.chunks(8) {
                     let _ = write!(
                         out,
@@ -180,10 +203,14 @@ fn options(out: &mut String, o: &[u8], sack_base: u32) {
                 }
             }
             (8, 8) => {
-                let _ = write!(out, "TS val {} ecr {}", be32(v, 0), be32(v, 4));
+                let _ = write!(out, " val {} ecr {}", be32(v, 0), be32(v, 4));
             }
             _ => {
-                let _ = write!(out, "opt-{kind}:");
+                if name.is_empty() {
+                    let _ = write!(out, "opt-{kind}:");
+                } else {
+                    out.push(' ');
+                }
                 for b in v {
                     let _ = write!(out, "{b:02x}");
                 }
@@ -191,4 +218,5 @@ fn options(out: &mut String, o: &[u8], sack_base: u32) {
         }
         i += l;
     }
+    Ok(())
 }
