@@ -128,7 +128,7 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
     let (t, code) = (d[0], d.get(1).copied().unwrap_or(0));
     // A message cut before its fields shows its name only.
     let need = match t {
-        128 | 129 | 1 | 2 | 3 => 8,
+        128 | 129 | 1 | 2 | 3 | 143 => 8,
         135 | 136 => 24,
         _ => 2,
     };
@@ -144,6 +144,7 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
             134 => "router advertisement",
             135 => "neighbor solicitation",
             136 => "neighbor advertisement",
+            143 => "multicast listener report v2",
             _ => "",
         };
         out.push_str(name);
@@ -232,8 +233,11 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
             opts_at = Some(24);
         }
         143 => {
-            let _ = write!(out, "multicast listener report v2, {} group record(s)", be16(d, 6));
-            trailing_len = true;
+            let n = be16(d, 6);
+            let _ = write!(out, "multicast listener report v2, {n} group record(s)");
+            if verbose {
+                mld_records(out, &d[8..], n, ctx.style.verbose > 1);
+            }
         }
         _ => {
             let _ = write!(out, "type-#{t}");
@@ -246,6 +250,46 @@ pub(super) fn icmp6(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], le
     if verbose && let Some(at) = opts_at {
         let declared = (len as usize).saturating_sub(at);
         nd_options(out, &d[at.min(d.len())..(len as usize).min(d.len())], declared, ctx.style.verbose);
+    }
+}
+
+/// `-v`: the group records of an MLDv2 report (`-vv`: with their
+/// sources).
+fn mld_records(out: &mut String, mut r: &[u8], n: u16, sources: bool) {
+    for _ in 0..n {
+        let Some(h) = r.get(..20) else {
+            out.push_str(" [|icmp6]");
+            return;
+        };
+        let (kind, aux, count) = (h[0], usize::from(h[1]) * 4, usize::from(be16(h, 2)));
+        let mut g = [0u8; 16];
+        g.copy_from_slice(&h[4..20]);
+        let kind = match kind {
+            1 => "is_in",
+            2 => "is_ex",
+            3 => "to_in",
+            4 => "to_ex",
+            5 => "allow",
+            6 => "block",
+            _ => "unknown",
+        };
+        let _ = write!(out, " [gaddr {} {kind}", Ipv6Addr::from(g));
+        let Some(srcs) = r.get(20..20 + count * 16) else {
+            out.push_str(" [|icmp6]");
+            return;
+        };
+        if sources {
+            out.push_str(" {");
+            for s in srcs.chunks(16) {
+                let mut a = [0u8; 16];
+                a.copy_from_slice(s);
+                let _ = write!(out, " {}", Ipv6Addr::from(a));
+            }
+            out.push_str(" }]");
+        } else {
+            let _ = write!(out, ", {count} source(s)]");
+        }
+        r = r.get(20 + count * 16 + aux..).unwrap_or_default();
     }
 }
 

@@ -115,9 +115,54 @@ pub(super) fn ipv6(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
     let src = IpAddr::V6(h.source_addr());
     let dst = IpAddr::V6(h.destination_addr());
     let pseudo = sum16(0, &d[8..40]);
-    let net = Net::new(src, dst, pseudo);
+    let mut net = Net::new(src, dst, pseudo);
     let end = (40 + len as usize).min(d.len());
-    transport(out, ctx, &net, next, &d[40..end], len);
+    let (mut at, mut next, mut len) = (40, next, len);
+    // Hop-by-hop and destination options: named, and with -v their
+    // options; the upper layer follows.
+    while matches!(next, 0 | 60) {
+        let cut = if next == 0 { " [|hbhopt]" } else { " [|dstopt]" };
+        let Some(h) = d.get(at..at + 2) else {
+            net.pair(out);
+            out.push_str(cut);
+            ctx.cut = true;
+            return;
+        };
+        let hlen = (usize::from(h[1]) + 1) * 8;
+        let Some(opts) = d.get(at + 2..at + hlen) else {
+            net.pair(out);
+            out.push_str(cut);
+            return;
+        };
+        net.ext.push_str(if next == 0 { "HBH " } else { "DSTOPT " });
+        if ctx.style.verbose > 0 {
+            ext_options(&mut net.ext, opts);
+        }
+        next = h[0];
+        at += hlen;
+        len = len.saturating_sub(hlen as u32);
+    }
+    transport(out, ctx, &net, next, &d[at.min(end)..end], len);
+}
+
+/// `-v`: the options of a hop-by-hop or destination options header, each
+/// `(name…) `.
+fn ext_options(out: &mut String, mut o: &[u8]) {
+    while let Some(&t) = o.first() {
+        if t == 0 {
+            out.push_str("(pad1) ");
+            o = &o[1..];
+            continue;
+        }
+        let Some(&l) = o.get(1) else { return };
+        let Some(v) = o.get(2..2 + usize::from(l)) else { return };
+        let _ = match (t, v.len()) {
+            (1, _) => write!(out, "(padn) "),
+            (5, 2) => write!(out, "(rtalert: 0x{:02x}{:02x}) ", v[0], v[1]),
+            _ => write!(out, "(opt_type 0x{t:02x}: len={l}) "),
+        };
+        o = &o[2 + usize::from(l)..];
+    }
 }
 
 /// The transport header and what follows (`len`: its length by the IP

@@ -13,13 +13,16 @@ pub(super) struct Net {
     /// The pseudo-header sum for a transport checksum over `len` bytes of
     /// protocol `proto` (RFC 768/793, RFC 8200 §8.1), unfolded.
     pseudo: u32,
+    /// The IPv6 extension headers passed (`HBH `), shown after the
+    /// addresses.
+    pub(super) ext: String,
 }
 
 impl Net {
     /// The network layer from `src` to `dst`; `pseudo`: the sum of the
     /// two addresses.
     pub(super) fn new(src: IpAddr, dst: IpAddr, pseudo: u32) -> Self {
-        Self { src, dst, pseudo }
+        Self { src, dst, pseudo, ext: String::new() }
     }
 
     /// The pseudo-header sum for a checksum over `len` bytes of `proto`.
@@ -41,6 +44,7 @@ impl Net {
         out.push_str(" > ");
         addr(out, self.dst);
         out.push_str(": ");
+        out.push_str(&self.ext);
     }
 
     /// `src.sport > dst.dport: `.
@@ -49,5 +53,6 @@ impl Net {
         let _ = write!(out, ".{sport} > ");
         addr(out, self.dst);
         let _ = write!(out, ".{dport}: ");
+        out.push_str(&self.ext);
     }
 }

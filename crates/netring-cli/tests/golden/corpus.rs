@@ -18,6 +18,8 @@ const C_IP6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
 const S_IP6: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
 const LL_IP6: [u8; 16] = [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xfe, 0, 0, 1];
 const ALL_ROUTERS6: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+/// All MLDv2-capable routers.
+const MLD_IP6: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x16];
 /// Solicited-node multicast address of S_IP6.
 const SNM_IP6: [u8; 16] = [0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff, 0, 0, 2];
 
@@ -287,6 +289,37 @@ pub fn frames() -> Vec<Frame> {
     let quoted6 = udp6.data[14..].to_vec();
     v.push(udp6);
     v.push(build(|o| eth(S_MAC, C_MAC).ipv6(S_IP6, C_IP6, 64).icmpv6_raw(1, 4, [0; 4]).write(o, &quoted6).unwrap()));
+    // An MLDv2 report behind a hop-by-hop header (router alert), as any
+    // IPv6 host sends when it joins a group.
+    let mut mld = vec![58, 0, 5, 2, 0, 0, 1, 0];
+    let mut body = vec![143, 0, 0, 0, 0, 0, 0, 1, 4, 0, 0, 0];
+    body.extend_from_slice(&SNM_IP6);
+    let sum = {
+        let mut s = 0u32;
+        for a in [LL_IP6, MLD_IP6] {
+            for w in a.chunks(2) {
+                s += u32::from(u16::from_be_bytes([w[0], w[1]]));
+            }
+        }
+        s += body.len() as u32 + 58;
+        for w in body.chunks(2) {
+            s += u32::from(u16::from_be_bytes([w[0], w[1]]));
+        }
+        while s > 0xffff {
+            s = (s & 0xffff) + (s >> 16);
+        }
+        !(s as u16)
+    };
+    body[2..4].copy_from_slice(&sum.to_be_bytes());
+    mld.extend_from_slice(&body);
+    let mut f = [[0x33, 0x33, 0, 0, 0, 0x16], C_MAC].concat();
+    f.extend_from_slice(&[0x86, 0xdd, 0x60, 0, 0, 0]);
+    f.extend_from_slice(&(mld.len() as u16).to_be_bytes());
+    f.extend_from_slice(&[0, 1]);
+    f.extend_from_slice(&LL_IP6);
+    f.extend_from_slice(&MLD_IP6);
+    f.extend_from_slice(&mld);
+    v.push(frame(f));
     // A VLAN-tagged datagram (VID 10, priority 3).
     let mut tagged = build(|o| {
         eth(C_MAC, S_MAC)
