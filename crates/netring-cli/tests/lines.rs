@@ -159,3 +159,28 @@ fn packet_buffered_files_hold_each_packet_at_once() {
     assert!(out.status.success());
     std::fs::remove_file(file).unwrap();
 }
+
+/// A VLAN-tagged frame shows its tag with -e (`vlan 10, p 3`), whether
+/// the kernel left it in the frame or took it out into the metadata.
+#[test]
+fn vlan_tags_show_with_e() {
+    let l = veth();
+    let (child, _) =
+        spawn_ready(&mut netring_in(&l.b, &["capture", "-i", &l.b.name, "-c", "1", "-t", "-e"]), "listening on");
+    let mut f = Vec::new();
+    PacketBuilder::ethernet2([2, 0, 0, 0, 0, 1], [2, 0, 0, 0, 0, 2])
+        .single_vlan(netring::parse::etherparse::VlanId::try_new(10).unwrap())
+        .ipv4([198, 18, 0, 1], [198, 19, 0, 2], 64)
+        .udp(40000, 9999)
+        .write(&mut f, &[0u8; 18])
+        .unwrap();
+    f[14] |= 3 << 5;
+    l.a.run(RawSender::open).unwrap().unwrap().send(&f).unwrap();
+    let out = finish(child, Duration::from_secs(10));
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim_end(),
+        "02:00:00:00:00:01 > 02:00:00:00:00:02, ethertype 802.1Q (0x8100), length 64: vlan 10, p 3, \
+         ethertype IPv4 (0x0800), 198.18.0.1.40000 > 198.19.0.2.9999: UDP, length 18"
+    );
+}

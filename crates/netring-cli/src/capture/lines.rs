@@ -18,6 +18,8 @@ pub(super) struct Lines {
     link: LinkType,
     /// Interface names by index, for the lines of an `any` capture.
     names: HashMap<u32, String>,
+    /// The capture puts stripped VLAN tags back itself (--vlan-reinsert).
+    tags_in_frames: bool,
 }
 
 impl Lines {
@@ -42,6 +44,7 @@ impl Lines {
             flush_each: a.show.line_buffered,
             link,
             names,
+            tags_in_frames: a.more.vlan_reinsert,
         }
     }
 
@@ -63,7 +66,21 @@ impl Lines {
                 let prefix = format!("{name:<5} {dir:<3} ");
                 self.printer.network(p.timestamp(), p.original_len() as u32, p.data(), p.protocol(), &prefix)
             }
-            _ => self.printer.packet(p.timestamp(), p.original_len() as u32, p.data()),
+            _ => match p.vlan_tci() {
+                // The kernel took the tag out of the frame: show it where it
+                // was on the wire, as libpcap does (4 more bytes, both lengths).
+                Some(tci) if !self.tags_in_frames && p.data().len() >= 12 => {
+                    let d = p.data();
+                    let tpid = p.vlan_tpid().unwrap_or(0x8100);
+                    let mut f = Vec::with_capacity(d.len() + 4);
+                    f.extend_from_slice(&d[..12]);
+                    f.extend_from_slice(&tpid.to_be_bytes());
+                    f.extend_from_slice(&tci.to_be_bytes());
+                    f.extend_from_slice(&d[12..]);
+                    self.printer.packet(p.timestamp(), p.original_len() as u32 + 4, &f)
+                }
+                _ => self.printer.packet(p.timestamp(), p.original_len() as u32, p.data()),
+            },
         };
         self.write(&text)
     }
