@@ -74,6 +74,11 @@ const VARIANTS: &[&[&str]] = &[
     &["-c", "3", "icmp", "or", "icmp6"],
     &["-e", "vlan"],
     &["-S", "ip6", "and", "tcp"],
+    // -n is netring's only way; accepted as tcpdump users type it.
+    &["-n", "-e"],
+    &["-nn", "-x"],
+    // Options after the expression words, as tcpdump's getopt allows.
+    &["udp", "-e", "-c", "2"],
 ];
 
 fn corpus_file(name: &str, format: FileFormat) -> PathBuf {

@@ -74,7 +74,8 @@ pub(super) fn ipv4(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
     let src = IpAddr::V4(h.source_addr());
     let dst = IpAddr::V4(h.destination_addr());
     let pseudo = sum16(0, &d[12..20]);
-    let net = Net::new(src, dst, pseudo);
+    let mut net = Net::new(src, dst, pseudo);
+    net.fragment = h.more_fragments();
     // The datagram ends where its header says, whatever was captured after.
     let end = (total as usize).clamp(hlen, d.len().max(hlen)).min(d.len());
     let payload = &d[hlen.min(d.len())..end];

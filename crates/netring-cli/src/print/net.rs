@@ -16,13 +16,16 @@ pub(super) struct Net {
     /// The IPv6 extension headers passed (`HBH `), shown after the
     /// addresses.
     pub(super) ext: String,
+    /// The first fragment of a datagram (more follow): its transport
+    /// header's length and checksum cover bytes not here.
+    pub(super) fragment: bool,
 }
 
 impl Net {
     /// The network layer from `src` to `dst`; `pseudo`: the sum of the
     /// two addresses.
     pub(super) fn new(src: IpAddr, dst: IpAddr, pseudo: u32) -> Self {
-        Self { src, dst, pseudo, ext: String::new() }
+        Self { src, dst, pseudo, ext: String::new(), fragment: false }
     }
 
     /// The pseudo-header sum for a checksum over `len` bytes of `proto`.

@@ -86,7 +86,7 @@ pub(super) fn tcp(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], len:
     flags(out, f);
     out.push(']');
     let payload = len.saturating_sub(hlen);
-    if ctx.style.verbose > 0 && d.len() >= len as usize && len >= hlen {
+    if ctx.style.verbose > 0 && !net.fragment && d.len() >= len as usize && len >= hlen {
         let seg = &d[..len as usize];
         let want = fold(sum16(sum16(net.pseudo(6, len), &seg[..16]), &seg[18..]));
         let got = be16(d, 16);

@@ -20,12 +20,12 @@ pub(super) fn udp(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], len:
     }
     let (sport, dport, ulen, ck) = (be16(d, 0), be16(d, 2), u32::from(be16(d, 4)), be16(d, 6));
     net.ports(out, sport, dport);
-    if ulen < 8 || ulen > len {
+    if ulen < 8 || ulen > len && !net.fragment {
         let _ = write!(out, "bad length {ulen} > {len}");
         return;
     }
     let checked = if net.v6() { 1 } else { 2 };
-    if ctx.style.verbose >= checked && d.len() >= ulen as usize && (ck != 0 || net.v6()) {
+    if ctx.style.verbose >= checked && !net.fragment && d.len() >= ulen as usize && (ck != 0 || net.v6()) {
         let want = fold(sum16(sum16(net.pseudo(17, ulen), &d[..6]), &d[8..ulen as usize]));
         let want = if want == 0 { 0xffff } else { want };
         if want == ck {

@@ -77,6 +77,20 @@ fn ipv4_id(mut f: Frame, off: usize, id: u16, df: bool) -> Frame {
     f
 }
 
+/// Recompute the checksum of the IPv4 header `h`.
+fn fix_ipv4_sum(h: &mut [u8]) {
+    h[10] = 0;
+    h[11] = 0;
+    let mut sum = 0u32;
+    for w in h.chunks(2) {
+        sum += u32::from(u16::from_be_bytes([w[0], w[1]]));
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    h[10..12].copy_from_slice(&(!(sum as u16)).to_be_bytes());
+}
+
 fn arp(op: u16, sha: [u8; 6], spa: [u8; 4], tha: [u8; 6], tpa: [u8; 4], dst: [u8; 6]) -> Frame {
     let mut d = Vec::new();
     d.extend_from_slice(&dst);
@@ -331,6 +345,26 @@ pub fn frames() -> Vec<Frame> {
     });
     tagged.data[14] |= 3 << 5;
     v.push(ipv4_id(tagged, 18, 0x3008, false));
+    // A UDP datagram in two fragments (the first with the UDP header).
+    let mut frag1 = build(|o| eth(C_MAC, S_MAC).ipv4(C_IP, S_IP, 64).udp(40004, 9999).write(o, &[3; 1000]).unwrap());
+    frag1.data.truncate(14 + 20 + 8 + 512);
+    frag1.wire = frag1.data.len() as u32;
+    frag1.data[14 + 2..14 + 4].copy_from_slice(&(20u16 + 520).to_be_bytes());
+    let mut frag1 = ipv4_id(frag1, 14, 0x300c, false);
+    frag1.data[14 + 6] |= 0x20;
+    fix_ipv4_sum(&mut frag1.data[14..34]);
+    v.push(frag1);
+    let mut frag2 = build(|o| eth(C_MAC, S_MAC).ipv4(C_IP, S_IP, 64).udp(1, 2).write(o, &[3; 480]).unwrap());
+    frag2.data[14 + 9] = 17;
+    let mut frag2 = ipv4_id(frag2, 14, 0x300c, false);
+    frag2.data[14 + 6..14 + 8].copy_from_slice(&(520u16 / 8).to_be_bytes());
+    fix_ipv4_sum(&mut frag2.data[14..34]);
+    v.push(frag2);
+    // An unknown EtherType behind a VLAN tag.
+    let mut tagged_exp = [C_MAC, S_MAC].concat();
+    tagged_exp.extend_from_slice(&[0x81, 0x00, 0x00, 0x14, 0x88, 0xb5]);
+    tagged_exp.extend((0..42u8).map(|i| i.wrapping_mul(3)));
+    v.push(frame(tagged_exp));
     // An IP protocol nobody decodes.
     let mut raw = build(|o| eth(C_MAC, S_MAC).ipv4(C_IP, S_IP, 64).udp(1, 2).write(o, &[0; 2]).unwrap());
     raw.data[14 + 9] = 253;
