@@ -45,7 +45,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP).
+    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP) or read a file (-r), as tcpdump -n prints them.
     Capture(Box<capture::Args>),
     /// Send numbered frames (AF_PACKET TX ring, or AF_XDP with --backend xdp).
     Gen(generate::Args),

@@ -64,8 +64,8 @@ pub struct Args {
     /// the host's stack).
     #[arg(short = 'f', long = "filter", value_name = "EXPR")]
     pub(super) filter: Option<String>,
-    /// Filter expression as trailing words, as tcpdump takes it
-    /// (`netring capture -i eth0 tcp port 80`).
+    /// Filter expression as words, as tcpdump takes it (`netring capture
+    /// -i eth0 tcp port 80`); options may come before or after them.
     #[arg(value_name = "EXPRESSION", num_args = 1.., allow_hyphen_values = false)]
     pub(super) expression: Vec<String>,
     /// Receive path: `packet` (AF_PACKET TPACKET_V3 ring) or `xdp` (AF_XDP
@@ -169,8 +169,8 @@ pub struct Show {
     /// Print absolute TCP sequence numbers.
     #[arg(short = 'S', long = "absolute-tcp-sequence-numbers")]
     pub absolute: bool,
-    /// Flush stdout after every line (stdout is otherwise block-buffered
-    /// when it is not a terminal).
+    /// Flush stdout after every line (otherwise lines are written a ring
+    /// block at a time, or 64 KiB at a time with -r).
     #[arg(short = 'l')]
     pub line_buffered: bool,
     /// With -w: flush the file after every packet.
