@@ -8,7 +8,7 @@ use std::net::IpAddr;
 use netring::parse::etherparse::{Ipv4HeaderSlice, Ipv6HeaderSlice};
 
 use super::net::Net;
-use super::{Ctx, icmp, sum16, tcp, udp};
+use super::{Ctx, be16, icmp, sum16, tcp, udp};
 
 /// The name tcpdump gives an IP protocol number in `-v` (`unknown` when
 /// it has none).
@@ -43,6 +43,17 @@ pub(super) fn ipv4(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
         out.push_str("IP ");
     }
     let Ok(h) = Ipv4HeaderSlice::from_slice(d) else {
+        let hlen = usize::from(d.first().map_or(0, |b| b & 0x0f)) * 4;
+        if d.len() >= 20 && hlen > d.len() {
+            // The options were cut: -v shows the fields before them.
+            if ctx.style.verbose > 0 {
+                fields(out, d);
+                ip_options(out, &d[20..]);
+            } else {
+                let _ = write!(out, " [remaining caplen({}) < header length({hlen})]", d.len());
+            }
+            ctx.cut = true;
+        }
         out.push_str(" [|ip]");
         return;
     };
@@ -51,25 +62,12 @@ pub(super) fn ipv4(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
     let proto = h.protocol().0;
     let frag = u16::from(h.fragments_offset());
     if ctx.style.verbose > 0 {
-        let mut flags = String::new();
-        if h.dont_fragment() {
-            flags.push_str("DF");
+        fields(out, d);
+        if hlen > 20 {
+            ip_options(out, &d[20..hlen]);
+            out.push(')');
         }
-        if h.more_fragments() {
-            flags.push('+');
-        }
-        if flags.is_empty() {
-            flags.push_str("none");
-        }
-        let _ = write!(
-            out,
-            "(tos 0x{:x}, ttl {}, id {}, offset {}, flags [{flags}], proto {} ({proto}), length {total})\n    ",
-            d[1],
-            h.ttl(),
-            h.identification(),
-            frag * 8,
-            proto_name(proto),
-        );
+        out.push_str(")\n    ");
     }
     let src = IpAddr::V4(h.source_addr());
     let dst = IpAddr::V4(h.destination_addr());
@@ -87,6 +85,61 @@ pub(super) fn ipv4(out: &mut String, ctx: &mut Ctx<'_>, d: &[u8]) {
         return;
     }
     transport(out, ctx, &net, proto, payload, len);
+}
+
+/// `-v`: `(tos 0x0, ttl 64, id 1, offset 0, flags [DF], proto TCP (6),
+/// length 60` from the fixed 20 bytes of the header `d`.
+fn fields(out: &mut String, d: &[u8]) {
+    let flags = match (d[6] & 0x40 != 0, d[6] & 0x20 != 0) {
+        (true, true) => "DF+",
+        (true, false) => "DF",
+        (false, true) => "+",
+        (false, false) => "none",
+    };
+    let ecn = ["", ",ECT(1)", ",ECT(0)", ",CE"][usize::from(d[1] & 3)];
+    let proto = d[9];
+    let _ = write!(
+        out,
+        "(tos 0x{:x}{ecn}, ttl {}, id {}, offset {}, flags [{flags}], proto {} ({proto}), length {}",
+        d[1],
+        d[8],
+        be16(d, 4),
+        (be16(d, 6) & 0x1fff) * 8,
+        proto_name(proto),
+        be16(d, 2),
+    );
+}
+
+/// `-v`: `, options (RA,NOP` (the caller closes it when the options were
+/// captured whole; a cut one shows its name only).
+fn ip_options(out: &mut String, mut o: &[u8]) {
+    out.push_str(", options (");
+    let mut first = true;
+    while let Some(&t) = o.first() {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        let l = match t {
+            0 | 1 => 1,
+            _ => usize::from(o.get(1).copied().unwrap_or(0)).max(2),
+        };
+        let _ = match t {
+            0 => write!(out, "EOL"),
+            1 => write!(out, "NOP"),
+            0x94 => write!(out, "RA"),
+            7 => write!(out, "RR"),
+            0x44 => write!(out, "TS"),
+            0x83 => write!(out, "LSRR"),
+            0x89 => write!(out, "SSRR"),
+            0x82 => write!(out, "security"),
+            _ => write!(out, "unknown {t}"),
+        };
+        if t == 0 {
+            break;
+        }
+        o = o.get(l..).unwrap_or_default();
+    }
 }
 
 /// An IPv6 packet from its header on.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::net::IpAddr;
 
 use super::net::Net;
-use super::{Ctx, be16, be32, fold, sum16};
+use super::{Ctx, be16, be32, dns, fold, sum16};
 
 /// Connections remembered for relative sequence numbers, at most.
 const MAX_FLOWS: usize = 1 << 16;
@@ -130,6 +130,17 @@ pub(super) fn tcp(out: &mut String, ctx: &mut Ctx<'_>, net: &Net, d: &[u8], len:
         out.push(']');
     }
     let _ = write!(out, ", length {payload}");
+    // DNS over TCP: a two-byte length, then the message.
+    let body = d.get(hlen as usize..).unwrap_or_default();
+    if (sport == 53 || dport == 53) && payload > 2 {
+        if body.len() < 2 {
+            out.push_str(" [|domain]");
+            ctx.cut = true;
+        } else {
+            out.push(' ');
+            dns::dns(out, ctx, &body[2..], payload - 2);
+        }
+    }
 }
 
 /// Where the options were cut (tcpdump's two ways of noticing, which
