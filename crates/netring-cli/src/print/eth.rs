@@ -52,6 +52,67 @@ pub(super) fn network(out: &mut String, ctx: &mut Ctx<'_>, et: u16, data: &[u8],
     }
 }
 
+/// tcpdump's name for an LLC service access point.
+fn sap_name(sap: u8) -> &'static str {
+    match sap & 0xfe {
+        0x00 => "Null",
+        0x04 => "SNA",
+        0x06 => "IP",
+        0x42 => "STP",
+        0x98 => "ARP",
+        0xaa => "SNAP",
+        0xe0 => "IPX",
+        0xf0 => "NetBeui",
+        0xfe => "OSI",
+        _ => "Unknown",
+    }
+}
+
+/// An IEEE 802.3 frame (the type field holds the length, `len`) with an
+/// 802.2 LLC header: the SAPs and, for the unnumbered-information frames
+/// netring does not decode further, the payload in hex.
+fn llc(out: &mut String, ctx: &mut Ctx<'_>, data: &[u8], len: u16) {
+    let src_dst = |out: &mut String| {
+        mac(out, &data[6..12]);
+        out.push_str(" > ");
+        mac(out, &data[0..6]);
+    };
+    ctx.net_offset = 14;
+    let body = &data[14..data.len().min(14 + usize::from(len))];
+    if ctx.style.link {
+        src_dst(out);
+        let _ = write!(out, ", 802.3, length {len}: ");
+    }
+    let [dsap, ssap, ctrl, ..] = *body else {
+        out.push_str(" [|llc]");
+        return;
+    };
+    let response = if ssap & 1 != 0 { "Response" } else { "Command" };
+    if ctx.style.link {
+        let group = if dsap & 1 != 0 { "Group" } else { "Individual" };
+        let _ = write!(
+            out,
+            "LLC, dsap {} (0x{:02x}) {group}, ssap {} (0x{:02x}) {response}, ctrl 0x{ctrl:02x}: ",
+            sap_name(dsap),
+            dsap & 0xfe,
+            sap_name(ssap),
+            ssap & 0xfe
+        );
+    } else {
+        src_dst(out);
+        let _ = write!(out, " {} DSAP 0x{:02x} ", sap_name(dsap), dsap & 0xfe);
+    }
+    if ctrl == 0x03 {
+        let _ = write!(out, "Unnumbered, ui, Flags [{response}], length {len}");
+    } else {
+        let _ = write!(out, "ctrl 0x{ctrl:02x}, length {len}");
+    }
+    if matches!(ctx.style.dump, Dump::None | Dump::Ascii) {
+        hex::hex(out, body, true);
+    }
+    ctx.net_offset = 17.min(data.len());
+}
+
 /// One Ethernet frame (`wire`: its length on the wire).
 pub(super) fn ether(out: &mut String, ctx: &mut Ctx<'_>, data: &[u8], wire: u32) {
     if data.len() < 14 {
@@ -62,6 +123,10 @@ pub(super) fn ether(out: &mut String, ctx: &mut Ctx<'_>, data: &[u8], wire: u32)
     }
     let link = ctx.style.link;
     let mut et = be16(data, 12);
+    if et <= 1500 {
+        llc(out, ctx, data, et);
+        return;
+    }
     let head = |out: &mut String, et: u16| {
         mac(out, &data[6..12]);
         out.push_str(" > ");

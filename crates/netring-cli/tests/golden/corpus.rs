@@ -429,6 +429,13 @@ pub fn frames() -> Vec<Frame> {
     });
     cut.data.truncate(80);
     v.push(ipv4_id(cut, 14, 0x9006, true));
+    // An IEEE 802.3 frame with an LLC header of a SAP nobody decodes.
+    let mut llc = [S_MAC, C_MAC].concat();
+    llc.extend_from_slice(&23u16.to_be_bytes());
+    llc.extend_from_slice(&[0x10, 0x11, 0x03]);
+    llc.extend(0..20u8);
+    llc.resize(60, 0);
+    v.push(frame(llc));
     // An experimental EtherType.
     let mut exp = [S_MAC, C_MAC].concat();
     exp.extend_from_slice(&[0x88, 0xb5]);
