@@ -20,6 +20,7 @@ mod file;
 mod lines;
 mod read;
 mod report;
+mod show;
 mod single;
 
 /// Run `netring capture`.
