@@ -9,7 +9,7 @@
 //! concern a file); the verbs use the shared modules and never each other:
 //! `args` (the arguments every verb shares, flattened into each verb's
 //! `Args`), `backend` (`--backend` and the transmit path of `gen` and
-//! `replay`), `output`, `signals`, `privs`, `pace`. No two modules import
+//! `replay`), `output`, `signals`, `privs`, `pace`, `metrics_http`. No two modules import
 //! each other.
 
 #![forbid(unsafe_code)]
@@ -22,6 +22,7 @@ mod capture;
 mod filter;
 mod generate;
 mod info;
+mod metrics_http;
 mod output;
 mod pace;
 mod print;

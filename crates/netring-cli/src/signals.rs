@@ -4,7 +4,7 @@
 //! | signal | what happens |
 //! |---|---|
 //! | `SIGINT`, `SIGTERM` | clean stop: files flushed, summary (and `--json`) printed, exit 0 |
-//! | `SIGHUP` | the same clean stop (the terminal went away; there is no file rotation on `SIGHUP` yet) |
+//! | `SIGHUP` | a capture writing a file (`-w`): rotate the file (see [`Rotate`]), the run goes on; any other run: the same clean stop (the terminal went away) |
 //! | `SIGUSR2`, `SIGALRM` | the same clean stop (their default action would kill the run and lose the buffered file) |
 //! | `SIGUSR1` | the counters so far on one stderr line (as `dd`), and the run goes on |
 //! | `SIGXFSZ` | caught, so a file past `RLIMIT_FSIZE` fails its write (`EFBIG`) and ends the run as a write error, the file valid |
@@ -56,6 +56,27 @@ impl Live {
     }
 }
 
+/// `SIGHUP` requests for a run that writes files: a count the signal
+/// thread raises and the writer compares with the last one it acted on,
+/// so each writer (one, or one per thread) rotates once per signal.
+#[derive(Debug, Default)]
+pub struct Rotate(AtomicU64);
+
+impl Rotate {
+    /// Requests so far.
+    pub fn requested(&self) -> u64 {
+        self.0.load(Ordering::Acquire)
+    }
+
+    /// Whether a request came since `seen`, which is then brought up to date.
+    pub fn take(&self, seen: &mut u64) -> bool {
+        let now = self.requested();
+        let new = now != *seen;
+        *seen = now;
+        new
+    }
+}
+
 /// Handle the signals of the table above for `verb`. The returned flag is
 /// set when a stop signal arrived; `on_signal` runs once, on a helper
 /// thread, for the first one. With `live`, `SIGUSR1` prints its counters;
@@ -68,6 +89,21 @@ impl Live {
 pub fn on_stop(
     verb: &'static str,
     live: Option<Arc<Live>>,
+    on_signal: impl FnOnce() + Send + 'static,
+) -> Result<Arc<AtomicBool>, Error> {
+    on_stop_or_rotate(verb, live, None, on_signal)
+}
+
+/// [`on_stop`], but with `rotate`, `SIGHUP` raises its count instead of
+/// stopping the run.
+///
+/// # Errors
+///
+/// As [`on_stop`].
+pub fn on_stop_or_rotate(
+    verb: &'static str,
+    live: Option<Arc<Live>>,
+    rotate: Option<Arc<Rotate>>,
     on_signal: impl FnOnce() + Send + 'static,
 ) -> Result<Arc<AtomicBool>, Error> {
     let io = |source| Error::Io { call: "signal handler", source };
@@ -87,6 +123,11 @@ pub fn on_stop(
                         }
                     }
                     SIGXFSZ => {} // the write that crossed the limit fails with EFBIG
+                    SIGHUP if rotate.is_some() => {
+                        if let Some(r) = &rotate {
+                            r.0.fetch_add(1, Ordering::AcqRel);
+                        }
+                    }
                     _ => {
                         f.store(true, Ordering::Release);
                         if let Some(stop) = on_signal.take() {

@@ -17,6 +17,9 @@
 //! | `pps`, `bps` | `packets` and `bytes × 8` per second |
 //! | `drops`, `freezes` | frames the kernel dropped for this ring (full), ring freezes |
 //! | `if_rx_packets`, `if_rx_dropped`, `if_rx_missed_errors` | the interface's own counters, change over the interval |
+//!
+//! `--metrics-listen ADDR:PORT` serves the same counters, cumulative, in
+//! Prometheus text format (see `metrics_http`).
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -45,6 +48,8 @@ pub struct Args {
     promisc: bool,
     #[command(flatten)]
     json: Json,
+    #[command(flatten)]
+    metrics: crate::metrics_http::MetricsArg,
 }
 
 /// One interval's figures.
@@ -120,6 +125,8 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     if a.interval.is_zero() {
         return Err(Error::InvalidConfig { name: "--interval", value: "0".into(), rule: "must be positive".into() });
     }
+    a.metrics.start(&crate::args::NetnsArg::default(), std::slice::from_ref(&a.interface))?;
+    let mut publisher = crate::metrics_http::Publisher::new(Some((&a.interface, None)), None);
     let mut cap = Capture::builder().interface(&a.interface).snaplen(1).promiscuous(a.promisc).build()?;
     let stop = cap.stop_handle();
     let on_signal = stop.clone();
@@ -139,8 +146,16 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     let mut next = started + a.interval;
     let mut screen = Screen::new(!a.json.json && std::io::stdout().is_terminal());
     loop {
+        if let Some(p) = publisher.as_mut()
+            && p.due()
+        {
+            p.ring(&cap.stats()?, total.packets + cur.packets, total.bytes + cur.bytes);
+        }
         let end = deadline.map_or(next, |d| d.min(next));
-        let left = end.saturating_duration_since(Instant::now());
+        let mut left = end.saturating_duration_since(Instant::now());
+        if publisher.is_some() {
+            left = left.min(crate::metrics_http::PUBLISH_EVERY);
+        }
         let last = match if left.is_zero() { Ok(None) } else { cap.next_batch_blocking(Some(left)) } {
             Ok(Some(batch)) => {
                 for p in &batch {
@@ -181,6 +196,9 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             }
         } else {
             screen.show(&a.interface, &cur, &total, started.elapsed());
+        }
+        if let Some(p) = &publisher {
+            p.ring(&ring, total.packets, total.bytes);
         }
         if last {
             break;

@@ -38,6 +38,19 @@
 //! | `netring_bridge_dropped_total` | counter | same | frames the decision function dropped |
 //! | `netring_bridge_too_large_total` | counter | same | frames too long for the far port |
 //! | `netring_bridge_tx_full_total` | counter | same | frames lost to a full far TX ring |
+//! | `netring_interface_rx_packets_total` | counter | `interface` | the interface's own `rx_packets` ([`LinkInfo`]) |
+//! | `netring_interface_rx_bytes_total` | counter | `interface` | its `rx_bytes` |
+//! | `netring_interface_rx_dropped_total` | counter | `interface` | its `rx_dropped` (the stack dropped them: no buffer, unknown protocol …) |
+//! | `netring_interface_rx_missed_total` | counter | `interface` | its `rx_missed_errors` (the device's FIFO overflowed) |
+//! | `netring_writer_bytes_total` | counter | `file` | bytes written to capture files, headers included |
+//! | `netring_writer_records_total` | counter | `file` | records (packets) written |
+//! | `netring_writer_files_total` | counter | `file` | files opened (rotation) |
+//! | `netring_writer_files_deleted_total` | counter | `file` | files retention deleted |
+//! | `netring_writer_errors_total` | counter | `file` | write errors and files retention failed to delete |
+//! | `netring_writer_queue_depth` | gauge | `file` | bytes (or records) waiting for a writer thread, where there is one |
+//!
+//! [`CaptureMetrics::with_member`] adds a `member` label (a fanout thread's
+//! number) so several rings on one interface stay apart.
 //!
 //! ```no_run
 //! let mut cap = netring::Capture::open("eth0")?;
@@ -55,6 +68,7 @@ use metrics::{Counter, Gauge};
 
 use crate::bridge::{BridgeStats, DirectionStats};
 use crate::error::Result;
+use crate::interface::LinkInfo;
 use crate::source::TxStats;
 use crate::stats::CaptureStats;
 use crate::{Bridge, Capture, Injector, PacketBatch, XdpSocket, XdpStats};
@@ -84,16 +98,32 @@ pub struct CaptureMetrics {
 impl CaptureMetrics {
     /// Register the handles with the current recorder.
     pub fn new(interface: &str) -> Self {
-        let l = [("interface", interface.to_owned())];
+        Self::labelled(&[("interface", interface.to_owned())])
+    }
+
+    /// Register the handles of member `member` of a fanout group on
+    /// `interface` (labels `interface`, `member`).
+    pub fn with_member(interface: &str, member: usize) -> Self {
+        Self::labelled(&[("interface", interface.to_owned()), ("member", member.to_string())])
+    }
+
+    fn labelled(l: &Labels) -> Self {
         Self {
-            packets: counter("netring_capture_packets_total", &l),
-            drops: counter("netring_capture_drops_total", &l),
-            freezes: counter("netring_capture_freezes_total", &l),
-            bytes: counter("netring_capture_bytes_total", &l),
-            read: counter("netring_capture_read_packets_total", &l),
-            used: gauge("netring_capture_ring_blocks_used", &l),
-            blocks: gauge("netring_capture_ring_blocks", &l),
+            packets: counter("netring_capture_packets_total", l),
+            drops: counter("netring_capture_drops_total", l),
+            freezes: counter("netring_capture_freezes_total", l),
+            bytes: counter("netring_capture_bytes_total", l),
+            read: counter("netring_capture_read_packets_total", l),
+            used: gauge("netring_capture_ring_blocks_used", l),
+            blocks: gauge("netring_capture_ring_blocks", l),
         }
+    }
+
+    /// Publish what the application counted as read, as totals (instead of
+    /// [`record_batch`](Self::record_batch) per batch; use one or the other).
+    pub fn record_read(&self, packets: u64, bytes: u64) {
+        self.read.absolute(packets);
+        self.bytes.absolute(bytes);
     }
 
     /// Publish the capture's cumulative counters and ring occupancy.
@@ -119,6 +149,96 @@ impl CaptureMetrics {
         let (n, bytes) = batch.iter().fold((0u64, 0u64), |(n, b), p| (n + 1, b + p.original_len() as u64));
         self.read.increment(n);
         self.bytes.increment(bytes);
+    }
+}
+
+/// The counters of an interface itself (label `interface`), below any
+/// socket: what the device and the stack received and lost.
+#[derive(Debug)]
+pub struct InterfaceMetrics {
+    packets: Counter,
+    bytes: Counter,
+    dropped: Counter,
+    missed: Counter,
+}
+
+impl InterfaceMetrics {
+    /// Register the handles with the current recorder.
+    pub fn new(interface: &str) -> Self {
+        let l = [("interface", interface.to_owned())];
+        Self {
+            packets: counter("netring_interface_rx_packets_total", &l),
+            bytes: counter("netring_interface_rx_bytes_total", &l),
+            dropped: counter("netring_interface_rx_dropped_total", &l),
+            missed: counter("netring_interface_rx_missed_total", &l),
+        }
+    }
+
+    /// Publish the counters of [`link_info`](crate::interface::link_info)
+    /// (read in the interface's namespace).
+    pub fn record(&self, l: &LinkInfo) {
+        self.packets.absolute(l.rx_packets);
+        self.bytes.absolute(l.rx_bytes);
+        self.dropped.absolute(l.rx_dropped);
+        self.missed.absolute(l.rx_missed_errors);
+    }
+}
+
+/// What a capture file writer has done, cumulative (see [`WriterMetrics`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    /// Bytes written, headers included.
+    pub bytes: u64,
+    /// Records (packets) written.
+    pub records: u64,
+    /// Files opened.
+    pub files: u64,
+    /// Files deleted by retention.
+    pub deleted: u64,
+    /// Write errors, and files retention failed to delete.
+    pub errors: u64,
+}
+
+/// Metrics of a capture file writer (label `file`: the path or pattern it
+/// writes). A writer with a thread of its own (compression) publishes its
+/// queue with [`set_queue_depth`](Self::set_queue_depth).
+#[derive(Debug, Clone)]
+pub struct WriterMetrics {
+    bytes: Counter,
+    records: Counter,
+    files: Counter,
+    deleted: Counter,
+    errors: Counter,
+    queue: Gauge,
+}
+
+impl WriterMetrics {
+    /// Register the handles with the current recorder.
+    pub fn new(file: &str) -> Self {
+        let l = [("file", file.to_owned())];
+        Self {
+            bytes: counter("netring_writer_bytes_total", &l),
+            records: counter("netring_writer_records_total", &l),
+            files: counter("netring_writer_files_total", &l),
+            deleted: counter("netring_writer_files_deleted_total", &l),
+            errors: counter("netring_writer_errors_total", &l),
+            queue: gauge("netring_writer_queue_depth", &l),
+        }
+    }
+
+    /// Publish the writer's cumulative counters.
+    pub fn record(&self, s: &WriterStats) {
+        self.bytes.absolute(s.bytes);
+        self.records.absolute(s.records);
+        self.files.absolute(s.files);
+        self.deleted.absolute(s.deleted);
+        self.errors.absolute(s.errors);
+    }
+
+    /// Publish what waits for the writer thread (bytes or records; 0 for a
+    /// writer without a thread).
+    pub fn set_queue_depth(&self, depth: u64) {
+        self.queue.set(depth as f64);
     }
 }
 
@@ -286,8 +406,28 @@ mod tests {
         cap.record_stats(&CaptureStats { packets: 1500, drops: 7, freezes: 2 });
         inj.record_stats(&TxStats { queued: 10, sent: 9, bytes: 540, rejected: 1, pending: 0 });
         xdp.record_stats(&XdpStats { received: 42, rx_dropped: 1, rx_ring_full: 2, ..Default::default() });
+        let (iface, writer, member) = metrics::with_local_recorder(&recorder, || {
+            (InterfaceMetrics::new("eth9"), WriterMetrics::new("/cap/a.pcap"), CaptureMetrics::with_member("eth9", 2))
+        });
+        let link =
+            LinkInfo { rx_packets: 11, rx_bytes: 1100, rx_dropped: 3, rx_missed_errors: 4, ..Default::default() };
+        iface.record(&link);
+        writer.record(&WriterStats { bytes: 5000, records: 40, files: 3, deleted: 1, errors: 0 });
+        writer.set_queue_depth(17);
+        member.record_stats(&CaptureStats { packets: 9, drops: 0, freezes: 0 });
+        member.record_read(8, 800);
         let text = handle.render();
         for line in [
+            "netring_interface_rx_packets_total{interface=\"eth9\"} 11",
+            "netring_interface_rx_dropped_total{interface=\"eth9\"} 3",
+            "netring_interface_rx_missed_total{interface=\"eth9\"} 4",
+            "netring_writer_bytes_total{file=\"/cap/a.pcap\"} 5000",
+            "netring_writer_files_total{file=\"/cap/a.pcap\"} 3",
+            "netring_writer_files_deleted_total{file=\"/cap/a.pcap\"} 1",
+            "netring_writer_errors_total{file=\"/cap/a.pcap\"} 0",
+            "netring_writer_queue_depth{file=\"/cap/a.pcap\"} 17",
+            "netring_capture_packets_total{interface=\"eth9\",member=\"2\"} 9",
+            "netring_capture_read_packets_total{interface=\"eth9\",member=\"2\"} 8",
             "netring_capture_packets_total{interface=\"eth9\"} 1500",
             "netring_capture_drops_total{interface=\"eth9\"} 7",
             "netring_capture_freezes_total{interface=\"eth9\"} 2",

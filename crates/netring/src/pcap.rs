@@ -21,6 +21,7 @@ mod ng;
 mod reader;
 mod rotate;
 mod sink;
+pub mod strftime;
 
 pub use ng::{InterfaceNamer, IsbCounts, PcapNgWriter};
 pub use reader::{Reader, Record};
@@ -169,6 +170,45 @@ impl CaptureWriter {
         self.end_record(r)
     }
 
+    /// Describe one more interface (see [`PcapNgWriter::add_interface`]);
+    /// its interface id is returned.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a pcap file: the format has one
+    /// interface per file; as [`PcapNgWriter::add_interface`].
+    pub fn add_interface(&mut self, name: Option<&str>) -> Result<u32> {
+        match self {
+            Self::Pcap(_) => Err(Error::config(
+                "capture file",
+                self.path().display(),
+                "is pcap, which holds one interface: write pcapng (-F pcapng) for several",
+            )),
+            // The description is a record of its own, not a packet.
+            Self::PcapNg(w) => match w.add_interface(name) {
+                Ok(id) => w.sink_mut().end_record(0).map(|()| id),
+                Err(e) => {
+                    w.sink_mut().discard_partial();
+                    Err(e)
+                }
+            },
+        }
+    }
+
+    /// Append a packet of interface `interface_id` (pcapng; see
+    /// [`PcapNgWriter::write_packet_on`]).
+    ///
+    /// # Errors
+    /// An unknown interface id; [`Error::File`] naming the file: writing
+    /// failed, now or earlier.
+    pub fn write_packet_on(&mut self, interface_id: u32, packet: &Packet<'_>) -> Result<()> {
+        let r = match self {
+            Self::Pcap(w) if interface_id == 0 => w.write_packet(packet),
+            Self::Pcap(_) => Err(Error::config("interface id", interface_id, "a pcap file has interface 0 only")),
+            Self::PcapNg(w) => w.write_packet_on(interface_id, packet),
+        };
+        self.end_record(r)
+    }
+
     /// Append one record (Ethernet files; `data` longer than the snap
     /// length is cut to it).
     ///
@@ -223,12 +263,19 @@ impl CaptureWriter {
     /// [`finish`](Self::finish), and the records the file holds after it
     /// (all of them, or those before a failed write).
     pub fn finish_counted(self, counts: Option<IsbCounts>) -> (u64, Result<()>) {
+        self.finish_counted_each(counts.as_slice())
+    }
+
+    /// [`finish_counted`](Self::finish_counted) with statistics for each
+    /// interface of a pcapng file (`counts[i]` for interface id `i`, see
+    /// [`PcapNgWriter::finish_each`]).
+    pub fn finish_counted_each(self, counts: &[IsbCounts]) -> (u64, Result<()>) {
         let mut sink = match self {
             Self::Pcap(w) => w.out,
             Self::PcapNg(mut w) => {
                 // A file whose records did not all reach it gets no statistics block.
-                let counts = counts.filter(|_| w.sink_mut().commit().is_ok());
-                match w.finish(counts) {
+                let counts = if w.sink_mut().commit().is_ok() { counts } else { &[] };
+                match w.finish_each(counts) {
                     Ok(sink) => sink,
                     Err(e) => return (0, Err(e)),
                 }

@@ -22,15 +22,26 @@ pub use super::show::{DirectionArg, Show};
 #[command(
     mut_arg("count", |a| a.help("Stop after this many packets (exactly: later packets of the same block are neither written nor counted)")),
     mut_arg("quiet", |a| a.help("No per-packet lines")),
-    after_help = "Signals: SIGINT, SIGTERM, SIGHUP, SIGUSR2 and SIGALRM stop the capture cleanly (the file flushed and \
-                  valid, the summary printed, exit 0; SIGHUP does not rotate the file). SIGUSR1 prints the counts so \
+    after_help = "Signals: SIGINT, SIGTERM, SIGUSR2 and SIGALRM stop the capture cleanly (the file flushed and \
+                  valid, the summary printed, exit 0). SIGHUP rotates the file when writing one (-w): the current \
+                  file is closed whole and the next one opened (NAME1, NAME2, ... or the next -C/-G name), and the \
+                  capture goes on; without -w, SIGHUP stops the capture like SIGINT. SIGUSR1 prints the counts so \
                   far on stderr and the capture goes on. A write error (a full disk) ends the capture at once; the \
                   file keeps every complete record and --json adds \"written\" when it holds fewer than \"packets\".",
 )]
 pub struct Args {
-    /// Interface to capture on (not with -r).
-    #[arg(short, long, required_unless_present_any = ["read", "list_interfaces"], conflicts_with = "read")]
-    pub(super) interface: Option<String>,
+    /// Interface to capture on. Give it more than once (-i a -i b) to
+    /// write one pcapng file with an interface description per interface,
+    /// packets merged by time stamp (needs -w and pcapng; AF_PACKET only).
+    /// Not with -r.
+    #[arg(
+        short,
+        long = "interface",
+        value_name = "INTERFACE",
+        required_unless_present_any = ["read", "list_interfaces"],
+        conflicts_with = "read"
+    )]
+    pub(super) interfaces: Vec<String>,
     #[command(flatten)]
     pub(super) limits: Limits,
     /// Capture at most this many bytes of each packet (1..=262144).
@@ -92,10 +103,10 @@ pub struct Args {
 }
 
 impl Args {
-    /// The interface captured on, or (with -r) the file read, as the
+    /// The (first) interface captured on, or (with -r) the file read, as the
     /// messages and pcapng interface descriptions name it.
     pub(super) fn interface(&self) -> &str {
-        match (&self.interface, &self.show.read) {
+        match (self.interfaces.first(), &self.show.read) {
             (Some(i), _) => i,
             (None, Some(f)) => f.to_str().unwrap_or("file"),
             (None, None) => "",
@@ -212,19 +223,34 @@ pub struct CaptureMore {
     #[arg(short = 'C', value_name = "SIZE", value_parser = parse_size)]
     pub file_size: Option<u64>,
     /// Start a new file every SECS seconds; -w is then a strftime(3)
-    /// pattern (-w 'cap-%H%M%S.pcap').
+    /// pattern (-w 'cap-%Y%m%d-%H%M%S.pcap'), expanded in local time (TZ)
+    /// as tcpdump does, with day and month names in English whatever the
+    /// locale.
     #[arg(short = 'G', value_name = "SECS", value_parser = parse_secs)]
     pub rotate_secs: Option<Duration>,
     /// Keep at most N files: with -C the counter wraps and files are
     /// overwritten in turn; with -G alone the oldest file is deleted.
     #[arg(short = 'W', value_name = "N")]
     pub max_files: Option<u32>,
+    /// Retention: keep this run's files at most SIZE bytes together (50G,
+    /// 500M, 1.5G; k/m/g/t are 1024-based, a bare number counts bytes),
+    /// deleting the oldest; the file being written is never deleted. Needs
+    /// -C or -G.
+    #[arg(long, value_name = "SIZE", value_parser = super::retention::parse_total)]
+    pub max_total: Option<u64>,
+    /// Retention: delete this run's files once they have been closed for
+    /// DURATION (30s, 10m, 2h, 7d; a bare number counts seconds). Needs
+    /// -C or -G.
+    #[arg(long, value_name = "DURATION", value_parser = super::retention::parse_age)]
+    pub max_age: Option<Duration>,
     /// Drop to this user, with no capabilities, once the sockets are open
     /// (files are created as that user).
     #[arg(short = 'Z', long = "relinquish-privileges", value_name = "USER")]
     pub user: Option<String>,
     #[command(flatten)]
     pub ns: NetnsArg,
+    #[command(flatten)]
+    pub metrics: crate::metrics_http::MetricsArg,
 }
 
 /// `--fanout-mode`
@@ -365,7 +391,13 @@ impl CaptureMore {
 
     /// The rotation asked for.
     pub fn rotation(&self) -> Rotation {
-        Rotation { file_size: self.file_size, interval: self.rotate_secs, max_files: self.max_files }
+        Rotation {
+            file_size: self.file_size,
+            interval: self.rotate_secs,
+            max_files: self.max_files,
+            max_total: self.max_total,
+            max_age: self.max_age,
+        }
     }
 }
 

@@ -13,6 +13,12 @@
 //! lowest watermark, so the file is in time-stamp order without holding
 //! more than about one retire timeout of traffic. The copy is the price of
 //! merging; `--split` writes each thread's packets straight from its ring.
+//!
+//! The same merge writes several interfaces into one pcapng file
+//! (`multi.rs`): there each member is an interface, and its packets are
+//! tagged with its interface id. A record that arrives after the merge
+//! already wrote a later one is written anyway (never dropped) and counted
+//! in the summary.
 
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::BinaryHeap;
@@ -30,7 +36,8 @@ use super::args::Args;
 use super::file::FileSpec;
 use super::lines::Lines;
 use super::report::{Tally, announce, report, truncate};
-use crate::signals::Live;
+use crate::metrics_http::Publisher;
+use crate::signals::{Live, Rotate};
 
 /// How long a thread waits for a block before it reports a new watermark.
 const TICK: Duration = Duration::from_millis(50);
@@ -52,24 +59,51 @@ pub fn open_members(b: &CaptureBuilder, fanout: Option<Fanout>, n: usize) -> Res
     Ok(caps)
 }
 
-/// Run the group until the count, the duration or a signal ends it.
-pub fn run(a: &Args, caps: Vec<Capture>, file: Option<FileSpec>, how: &str) -> Result<ExitCode, Error> {
+/// Run the group until the count, the duration or a signal ends it; with
+/// `per_interface`, each member is an interface of its own, and its
+/// packets go to the file tagged with its interface id.
+pub fn run(
+    a: &Args,
+    caps: Vec<Capture>,
+    file: Option<FileSpec>,
+    how: &str,
+    per_interface: bool,
+) -> Result<ExitCode, Error> {
     let stops: Vec<StopHandle> = caps.iter().map(Capture::stop_handle).collect();
     let link = caps[0].link_type();
     let on_signal = stops.clone();
     let live = Arc::new(Live::default());
-    crate::signals::on_stop("capture", Some(Arc::clone(&live)), move || on_signal.iter().for_each(StopHandle::stop))?;
-    let start_ts = Timestamp::now();
+    let rotate = file.as_ref().map(|_| Arc::new(Rotate::default()));
+    crate::signals::on_stop_or_rotate("capture", Some(Arc::clone(&live)), rotate.clone(), move || {
+        on_signal.iter().for_each(StopHandle::stop)
+    })?;
+    let ctx = Ctx { stops: &stops, start_ts: Timestamp::now(), live: &live, rotate: rotate.as_deref(), per_interface };
     let started = Instant::now();
     announce(a, link, how);
-    let (tally, stats, outcome) = if a.more.split {
-        split(a, caps, file.as_ref(), &stops, start_ts, &live)?
-    } else {
-        merged(a, caps, file.as_ref(), &stops, start_ts, &live)?
-    };
+    let (tally, stats, outcome) =
+        if a.more.split { split(a, caps, file.as_ref(), &ctx)? } else { merged(a, caps, file.as_ref(), &ctx)? };
     report(a, &tally, &stats, started.elapsed().as_secs_f64())?;
     outcome?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// What every member and the writer share.
+struct Ctx<'a> {
+    stops: &'a [StopHandle],
+    start_ts: Timestamp,
+    live: &'a Live,
+    /// `SIGHUP` rotation requests, with a file.
+    rotate: Option<&'a Rotate>,
+    per_interface: bool,
+}
+
+/// Between batches: a rotation asked for by `SIGHUP`, and `--max-age`.
+fn housekeeping(w: &mut RotatingWriter, rotate: Option<&Rotate>, seen: &mut u64) -> Result<(), Error> {
+    if rotate.is_some_and(|r| r.take(seen)) {
+        w.rotate_now()?;
+    }
+    w.expire();
+    Ok(())
 }
 
 fn stop_all(stops: &[StopHandle]) {
@@ -87,6 +121,7 @@ enum Msg {
 struct Pending {
     ts: Timestamp,
     seq: u64,
+    member: usize,
     packet: OwnedPacket,
 }
 
@@ -112,14 +147,22 @@ fn before(t: Timestamp, d: Duration) -> Timestamp {
 }
 
 /// One member of a merged group: copy packets out, report watermarks.
-fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>) {
+fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>, mut publisher: Option<Publisher>) {
     let lag = cap.retire_timeout() + SLACK;
     let mut last = Timestamp::default();
+    let (mut read, mut bytes) = (0u64, 0u64);
     let result = loop {
+        if let Some(p) = publisher.as_mut()
+            && p.due()
+        {
+            p.ring(&cap.stats().unwrap_or_default(), read, bytes);
+        }
         let msg = match cap.next_batch_blocking(Some(TICK)) {
             Ok(Some(batch)) => {
                 let packets: Vec<OwnedPacket> = batch.iter().map(|p| p.to_owned()).collect();
                 drop(batch);
+                read += packets.len() as u64;
+                bytes += packets.iter().map(|p| p.original_len() as u64).sum::<u64>();
                 last = packets.iter().map(OwnedPacket::timestamp).fold(last, Timestamp::max);
                 Msg::Packets { member, packets, safe: last }
             }
@@ -132,6 +175,9 @@ fn feed(member: usize, mut cap: Capture, tx: SyncSender<Msg>) {
         }
     };
     let stats = cap.stats().unwrap_or_default();
+    if let Some(p) = &publisher {
+        p.ring(&stats, read, bytes);
+    }
     let _ = tx.send(Msg::Done { member, stats, result });
 }
 
@@ -143,11 +189,17 @@ struct Emitter<'a> {
     tally: Tally,
     lines: Option<Lines>,
     snaplen: u32,
+    per_interface: bool,
+    /// The newest time stamp written, and records written after a later one.
+    newest: Timestamp,
+    late: u64,
+    /// Packets taken from each member.
+    taken: Vec<u64>,
 }
 
 impl Emitter<'_> {
     /// Emit `p`; `false` once the count is reached (nothing more is taken).
-    fn emit(&mut self, p: &Packet<'_>) -> Result<bool, Error> {
+    fn emit(&mut self, member: usize, p: &Packet<'_>) -> Result<bool, Error> {
         let limits = self.a.limits;
         if limits.reached(self.tally.packets) {
             return Ok(false);
@@ -158,9 +210,14 @@ impl Emitter<'_> {
         let p = truncate(*p, self.snaplen);
         self.tally.packets += 1;
         self.tally.bytes += p.original_len() as u64;
+        self.taken[member] += 1;
         self.live.set(self.tally.packets, self.tally.bytes);
+        if p.timestamp() < self.newest {
+            self.late += 1;
+        }
+        self.newest = self.newest.max(p.timestamp());
         if let Some(w) = self.writer.as_mut() {
-            w.write_packet(&p)?;
+            w.write_packet_on(if self.per_interface { member as u32 } else { 0 }, &p)?;
             if self.a.show.packet_buffered {
                 w.flush()?;
             }
@@ -177,26 +234,36 @@ impl Emitter<'_> {
 
 type RunResult = (Tally, CaptureStats, Result<(), Error>);
 
-fn merged(
-    a: &Args,
-    caps: Vec<Capture>,
-    file: Option<&FileSpec>,
-    stops: &[StopHandle],
-    start_ts: Timestamp,
-    live: &Live,
-) -> Result<RunResult, Error> {
+fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -> Result<RunResult, Error> {
+    let (stops, start_ts) = (ctx.stops, ctx.start_ts);
     let n = caps.len();
     let link = caps[0].link_type();
     let writer = file.map(|f| f.open(None)).transpose()?;
     let lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, link));
-    let mut out = Emitter { a, live, writer, tally: Tally::default(), lines, snaplen: a.snaplen() };
+    let mut out = Emitter {
+        a,
+        live: ctx.live,
+        writer,
+        tally: Tally::default(),
+        lines,
+        snaplen: a.snaplen(),
+        per_interface: ctx.per_interface,
+        newest: Timestamp::default(),
+        late: 0,
+        taken: vec![0; n],
+    };
+    let mut rotations_seen = 0;
+    let mut publisher = Publisher::new(None, file.map(|f| f.path.as_path()));
     let (tx, rx) = sync_channel::<Msg>(4 * n);
     let threads: Vec<_> = caps
         .into_iter()
         .enumerate()
         .map(|(k, cap)| {
             let tx = tx.clone();
-            std::thread::Builder::new().name(format!("netring-fanout-{k}")).spawn(move || feed(k, cap, tx))
+            // Several interfaces: each its own; a fanout group: one interface, members apart.
+            let ring = if ctx.per_interface { (a.interfaces[k].as_str(), None) } else { (a.interface(), Some(k)) };
+            let p = Publisher::new(Some(ring), None);
+            std::thread::Builder::new().name(format!("netring-fanout-{k}")).spawn(move || feed(k, cap, tx, p))
         })
         .collect::<Result<_, _>>()
         .map_err(|e| Error::Io { call: "spawn capture thread", source: e })?;
@@ -207,6 +274,7 @@ fn merged(
     let mut safe = vec![Timestamp::default(); n];
     let mut done = vec![false; n];
     let mut stats = CaptureStats::default();
+    let mut member_stats = vec![CaptureStats::default(); n];
     let mut outcome: Result<(), Error> = Ok(());
     let mut seq = 0u64;
     let mut taking = true;
@@ -215,7 +283,7 @@ fn merged(
             Ok(Msg::Packets { member, packets, safe: s }) => {
                 for packet in packets {
                     seq += 1;
-                    heap.push(Reverse(Pending { ts: packet.timestamp(), seq, packet }));
+                    heap.push(Reverse(Pending { ts: packet.timestamp(), seq, member, packet }));
                 }
                 safe[member] = s;
             }
@@ -223,6 +291,7 @@ fn merged(
             Ok(Msg::Done { member, stats: s, result }) => {
                 done[member] = true;
                 stats = stats + s;
+                member_stats[member] = s;
                 if let (Ok(()), Err(e)) = (&outcome, result) {
                     outcome = Err(e);
                     stop_all(stops);
@@ -234,12 +303,26 @@ fn merged(
         if deadline.is_some_and(|d| Instant::now() >= d) {
             stop_all(stops);
         }
+        if let (Some(p), Some(w)) = (publisher.as_mut(), out.writer.as_ref())
+            && p.due()
+        {
+            p.writer(w, false);
+        }
+        if let Some(w) = out.writer.as_mut()
+            && let Err(e) = housekeeping(w, ctx.rotate, &mut rotations_seen)
+        {
+            taking = false;
+            stop_all(stops);
+            if outcome.is_ok() {
+                outcome = Err(e);
+            }
+        }
         // Everything at or below the lowest watermark of the threads still
         // running can be written in order.
         let mark = (0..n).filter(|&k| !done[k]).map(|k| safe[k]).min().unwrap_or(Timestamp::from_nanos(u64::MAX));
         while taking && heap.peek().is_some_and(|p| p.0.ts <= mark) {
             let Reverse(p) = heap.pop().expect("peeked");
-            match out.emit(&p.packet.as_packet()) {
+            match out.emit(p.member, &p.packet.as_packet()) {
                 Ok(true) => {}
                 Ok(false) => {
                     taking = false;
@@ -260,7 +343,7 @@ fn merged(
     }
     // The rest, in order: every thread has stopped.
     while taking && let Some(Reverse(p)) = heap.pop() {
-        match out.emit(&p.packet.as_packet()) {
+        match out.emit(p.member, &p.packet.as_packet()) {
             Ok(more) => taking = more,
             Err(e) => {
                 outcome = outcome.and(Err(e));
@@ -268,9 +351,25 @@ fn merged(
             }
         }
     }
-    let counts = isb(&stats, out.tally.packets, start_ts);
+    if out.late > 0 {
+        eprintln!(
+            "netring: {} records reached the merge after a later one had been written: the file is out of time-stamp \
+             order there",
+            out.late
+        );
+    }
+    // A fanout group is one interface: one statistics block for the group;
+    // several interfaces get one each.
+    let counts: Vec<IsbCounts> = if ctx.per_interface {
+        (0..n).map(|k| isb(&member_stats[k], out.taken[k], start_ts)).collect()
+    } else {
+        vec![isb(&stats, out.tally.packets, start_ts)]
+    };
     if let Some(w) = out.writer.take() {
-        let (n, r) = w.finish_counted(Some(counts));
+        if let Some(p) = &publisher {
+            p.writer(&w, outcome.is_err());
+        }
+        let (n, r) = w.finish_counted_each(&counts);
         out.tally.written = Some(n);
         if let Err(e) = r {
             outcome = outcome.and(Err(e));
@@ -289,14 +388,27 @@ fn record(
     cap: &mut Capture,
     writer: &mut Option<RotatingWriter>,
     claimed: &AtomicU64,
-    stops: &[StopHandle],
+    ctx: &Ctx<'_>,
     tally: &mut Tally,
-    live: &Live,
+    publisher: &mut Option<Publisher>,
 ) -> Result<(), Error> {
+    let (stops, live) = (ctx.stops, ctx.live);
     let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, cap.link_type()));
     let snap = a.snaplen();
     let mut published = (0, 0);
+    let mut rotations_seen = 0;
     loop {
+        if let Some(w) = writer.as_mut() {
+            housekeeping(w, ctx.rotate, &mut rotations_seen)?;
+        }
+        if let Some(p) = publisher.as_mut()
+            && p.due()
+        {
+            p.ring(&cap.stats().unwrap_or_default(), tally.packets, tally.bytes);
+            if let Some(w) = writer.as_ref() {
+                p.writer(w, false);
+            }
+        }
         // Once a batch, not per packet: the threads share these counters.
         live.add(tally.packets - published.0, tally.bytes - published.1);
         published = (tally.packets, tally.bytes);
@@ -339,14 +451,8 @@ fn record(
     }
 }
 
-fn split(
-    a: &Args,
-    caps: Vec<Capture>,
-    file: Option<&FileSpec>,
-    stops: &[StopHandle],
-    start_ts: Timestamp,
-    live: &Live,
-) -> Result<RunResult, Error> {
+fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -> Result<RunResult, Error> {
+    let (stops, start_ts) = (ctx.stops, ctx.start_ts);
     let claimed = AtomicU64::new(0);
     let writers: Vec<Option<RotatingWriter>> =
         (0..caps.len()).map(|k| file.map(|f| f.open(Some(k))).transpose()).collect::<Result<_, _>>()?;
@@ -354,16 +460,24 @@ fn split(
     let deadline = a.limits.until.deadline(Instant::now());
     let running = Arc::new(AtomicU64::new(caps.len() as u64));
     std::thread::scope(|s| {
-        for (mut cap, mut writer) in caps.into_iter().zip(writers) {
+        for (k, (mut cap, mut writer)) in caps.into_iter().zip(writers).enumerate() {
             let (claimed, results, running) = (&claimed, &results, Arc::clone(&running));
+            let path = file.map(|f| super::file::member_path(&f.path, k));
+            let mut publisher = Publisher::new(Some((a.interface(), Some(k))), path.as_deref());
             s.spawn(move || {
                 let mut tally = Tally::default();
-                let r = record(a, &mut cap, &mut writer, claimed, stops, &mut tally, live);
+                let r = record(a, &mut cap, &mut writer, claimed, ctx, &mut tally, &mut publisher);
                 if r.is_err() {
                     // A write error (or a lost interface) ends the whole group at once.
                     stop_all(stops);
                 }
                 let stats = cap.stats().unwrap_or_default();
+                if let Some(p) = &publisher {
+                    p.ring(&stats, tally.packets, tally.bytes);
+                    if let Some(w) = writer.as_ref() {
+                        p.writer(w, r.is_err());
+                    }
+                }
                 let closed = match writer {
                     Some(w) => {
                         let (n, closed) = w.finish_counted(Some(isb(&stats, tally.packets, start_ts)));

@@ -1,5 +1,6 @@
-//! `-w` and its companions (`-F`, `-C`, `-G`, `-W`, `--split`): what file
-//! a capture writes, opened only after `-Z` has dropped privileges.
+//! `-w` and its companions (`-F`, `-C`, `-G`, `-W`, `--max-total`,
+//! `--max-age`, `--split`, several `-i`): what file a capture writes,
+//! opened only after `-Z` has dropped privileges.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -22,6 +23,8 @@ pub struct FileSpec {
     pub link: LinkType,
     /// Interface name for pcapng.
     pub interface: String,
+    /// More interfaces (several `-i`): interface ids 1, 2, … of the pcapng file.
+    pub more_interfaces: Vec<String>,
     /// When to start a new file.
     pub rotation: Rotation,
     /// Interface names by index, for pcapng files of an `any` capture.
@@ -46,6 +49,9 @@ impl FileSpec {
         if let Some(n) = &self.names {
             w.set_interface_namer(Arc::clone(n));
         }
+        for name in &self.more_interfaces {
+            w.add_interface(Some(name))?;
+        }
         Ok(w)
     }
 }
@@ -62,13 +68,24 @@ pub fn member_path(p: &Path, k: usize) -> PathBuf {
 
 /// What `-w` asks for (no file is opened yet: that happens after `-Z`).
 pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Error> {
-    let rotation = a.more.rotation();
+    let mut rotation = a.more.rotation();
     let Some(path) = a.write.clone() else {
-        if rotation.is_active() || rotation.max_files.is_some() {
+        if rotation.is_active()
+            || rotation.max_files.is_some()
+            || rotation.max_total.is_some()
+            || rotation.max_age.is_some()
+        {
             return Err(Error::InvalidConfig {
-                name: "-C/-G/-W",
+                name: "-C/-G/-W/--max-total/--max-age",
                 value: "without -w".into(),
                 rule: "file rotation needs a file (-w)".into(),
+            });
+        }
+        if a.interfaces.len() > 1 {
+            return Err(Error::InvalidConfig {
+                name: "-i",
+                value: a.interfaces.join(" -i "),
+                rule: "several interfaces are captured into one pcapng file: give -w FILE.pcapng".into(),
             });
         }
         if a.more.split {
@@ -83,7 +100,29 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
     if let Some(interval) = rotation.interval {
         check_names_change(&path, &rotation, interval)?;
     }
+    if (rotation.max_total.is_some() || rotation.max_age.is_some()) && !rotation.is_active() {
+        return Err(Error::InvalidConfig {
+            name: "--max-total/--max-age",
+            value: path.display().to_string(),
+            rule: "retention needs -C or -G: a run that writes one file never deletes it".into(),
+        });
+    }
     let format = a.format.or_else(|| FileFormat::from_path(&path)).unwrap_or_default();
+    if a.interfaces.len() > 1 && format != FileFormat::PcapNg {
+        return Err(Error::InvalidConfig {
+            name: "-i",
+            value: a.interfaces.join(" -i "),
+            rule: format!(
+                "several interfaces need a pcapng file (one interface description each); {} is pcap: name it \
+                 .pcapng or add -F pcapng",
+                path.display()
+            ),
+        });
+    }
+    if a.more.split && a.more.fanout > 1 {
+        // N threads' sets share the budget.
+        rotation.max_total = rotation.max_total.map(|t| (t / a.more.fanout as u64).max(1));
+    }
     // A cooked capture's pcapng file names each interface it saw: read the
     // names now, in the capture's namespace, while privileges allow it.
     let names = if link == LinkType::LinuxSll2 && format == FileFormat::PcapNg {
@@ -100,6 +139,7 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
         snaplen: a.snaplen(),
         link,
         interface: a.interface().to_owned(),
+        more_interfaces: a.interfaces.get(1..).unwrap_or_default().to_vec(),
         rotation,
         names,
     }))

@@ -18,8 +18,10 @@ mod args;
 mod fanout;
 mod file;
 mod lines;
+mod multi;
 mod read;
 mod report;
+mod retention;
 mod show;
 mod single;
 
@@ -31,6 +33,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
     if let Some(path) = &a.show.read {
         return read::run(&a, path);
     }
+    a.more.metrics.start(&a.more.ns, &a.interfaces)?;
     match a.backend {
         Backend::Packet => packet(&a),
         Backend::Xdp => xdp(&a),
@@ -72,6 +75,9 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
         // Before any socket: the kernel's group limit and N rings' memory.
         b.check_group(a.more.fanout)?;
     }
+    if a.interfaces.len() > 1 {
+        return multi::run(a, &b, fanout.is_some());
+    }
     let caps = fanout::open_members(&b, fanout, a.more.fanout)?;
     let first = &caps[0];
     let link = first.link_type();
@@ -94,7 +100,7 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
     let file = file_spec(a, link)?;
     crate::privs::drop_to(a.more.user.as_deref())?;
     if caps.len() > 1 {
-        return fanout::run(a, caps, file, &how);
+        return fanout::run(a, caps, file, &how, false);
     }
     let mut cap = caps.into_iter().next().expect("one capture");
     let stop = cap.stop_handle();
@@ -133,6 +139,13 @@ fn list(a: &Args) -> Result<ExitCode, Error> {
 /// AF_XDP: one queue's socket, or every queue's over one shared UMEM read in
 /// turn.
 fn xdp(a: &Args) -> Result<ExitCode, Error> {
+    if a.interfaces.len() > 1 {
+        return Err(Error::InvalidConfig {
+            name: "-i",
+            value: a.interfaces.join(" -i "),
+            rule: "several interfaces are captured with --backend packet only".into(),
+        });
+    }
     if let Some(opt) = a.more.packet_only() {
         return Err(Error::InvalidConfig {
             name: "--backend xdp",

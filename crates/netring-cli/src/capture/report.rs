@@ -20,7 +20,7 @@ pub(super) struct Tally {
 pub(super) fn announce(a: &Args, link: LinkType, how: &str) {
     eprintln!(
         "netring: listening on {}, link-type {}, snapshot length {} bytes, {how}",
-        a.interface(),
+        a.interfaces.join(", "),
         link.describe(),
         a.snaplen()
     );

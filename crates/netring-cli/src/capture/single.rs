@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use netring::pcap::IsbCounts;
 use netring::{Batch, Error, LinkType, PacketSource, StopHandle, Timestamp};
@@ -12,7 +12,11 @@ use super::args::Args;
 use super::file::FileSpec;
 use super::lines::Lines;
 use super::report::{Tally, announce, report, truncate};
-use crate::signals::Live;
+use crate::signals::{Live, Rotate};
+
+/// With a file, the longest wait for a block: how soon a `SIGHUP` rotation
+/// or a `--max-age` expiry is acted on while no packets come.
+pub(super) const HOUSEKEEPING: Duration = Duration::from_millis(100);
 
 /// The receive loop, for any backend.
 pub(super) fn capture_loop<S: PacketSource>(
@@ -29,7 +33,11 @@ pub(super) fn capture_loop<S: PacketSource>(
 
     let on_signal = stop.clone();
     let live = Arc::new(Live::default());
-    crate::signals::on_stop("capture", Some(Arc::clone(&live)), move || on_signal.stop())?;
+    let rotate = writer.as_ref().map(|_| Arc::new(Rotate::default()));
+    crate::signals::on_stop_or_rotate("capture", Some(Arc::clone(&live)), rotate.clone(), move || on_signal.stop())?;
+    let mut rotations_seen = 0;
+    let mut publisher =
+        crate::metrics_http::Publisher::new(Some((a.interface(), None)), file.as_ref().map(|f| f.path.as_path()));
 
     announce(a, link, how);
     let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, link));
@@ -41,13 +49,32 @@ pub(super) fn capture_loop<S: PacketSource>(
         if a.limits.reached(tally.packets) {
             break Ok(());
         }
-        let wait = match deadline {
+        if let Some(w) = writer.as_mut() {
+            if rotate.as_ref().is_some_and(|r| r.take(&mut rotations_seen))
+                && let Err(e) = w.rotate_now()
+            {
+                break Err(e);
+            }
+            w.expire();
+        }
+        if let Some(p) = publisher.as_mut()
+            && p.due()
+        {
+            p.ring(&src.stats().unwrap_or_default(), tally.packets, tally.bytes);
+            if let Some(w) = &writer {
+                p.writer(w, false);
+            }
+        }
+        let mut wait = match deadline {
             Some(d) => match d.checked_duration_since(Instant::now()) {
                 Some(left) => Some(left),
                 None => break Ok(()),
             },
             None => None,
         };
+        if writer.is_some() || publisher.is_some() {
+            wait = Some(wait.map_or(HOUSEKEEPING, |w| w.min(HOUSEKEEPING)));
+        }
         let batch = match src.next_batch_blocking(wait) {
             Ok(Some(batch)) => batch,
             Ok(None) => continue,
@@ -105,6 +132,12 @@ pub(super) fn capture_loop<S: PacketSource>(
         start: start_ts,
         end: Timestamp::now(),
     };
+    if let Some(p) = &publisher {
+        p.ring(&stats, tally.packets, tally.bytes);
+        if let Some(w) = &writer {
+            p.writer(w, outcome.is_err());
+        }
+    }
     let (written, flushed) = match writer {
         Some(w) => {
             let (n, r) = w.finish_counted(Some(counts));

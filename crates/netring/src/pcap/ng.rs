@@ -60,6 +60,8 @@ pub struct PcapNgWriter<W: Write> {
     /// Cooked captures: the interface index behind each interface id, in
     /// the order their descriptions were written.
     interfaces: Vec<u32>,
+    /// Ethernet captures: interfaces described after the first.
+    extra: u32,
     namer: Option<InterfaceNamer>,
     /// Cooked header + packet, reused record after record.
     record: Vec<u8>,
@@ -141,11 +143,59 @@ impl<W: Write> PcapNgWriter<W> {
         };
         let inner =
             pcap_file::pcapng::PcapNgWriter::with_section_header(out, shb).map_err(io_err("write pcapng header"))?;
-        let mut w = Self { inner, snaplen, packets: 0, link, interfaces: Vec::new(), namer: None, record: Vec::new() };
+        let mut w = Self {
+            inner,
+            snaplen,
+            packets: 0,
+            link,
+            interfaces: Vec::new(),
+            extra: 0,
+            namer: None,
+            record: Vec::new(),
+        };
         if link == LinkType::Ethernet {
             w.write_idb(interface.map(str::to_owned))?;
         }
         Ok(w)
+    }
+
+    /// Describe one more interface of Ethernet frames (a capture on several
+    /// interfaces into one file, as dumpcap writes it) and return its
+    /// interface id: the interface given at creation has id 0, the next
+    /// ones 1, 2, … Packets go to it with
+    /// [`write_packet_on`](Self::write_packet_on).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for a cooked capture (its interfaces are
+    /// described as they are seen); writing failed.
+    pub fn add_interface(&mut self, name: Option<&str>) -> Result<u32> {
+        if self.link != LinkType::Ethernet {
+            return Err(Error::config("interface", name.unwrap_or("?"), "can be added to Ethernet captures only"));
+        }
+        self.write_idb(name.map(str::to_owned))?;
+        self.extra += 1;
+        Ok(self.extra)
+    }
+
+    /// Interfaces described so far.
+    pub fn interface_count(&self) -> u32 {
+        match self.link {
+            LinkType::Ethernet => 1 + self.extra,
+            _ => self.interfaces.len() as u32,
+        }
+    }
+
+    /// Append a packet of interface `interface_id` (Ethernet captures: 0,
+    /// or an id from [`add_interface`](Self::add_interface)).
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] for an interface id not described; writing
+    /// failed.
+    pub fn write_packet_on(&mut self, interface_id: u32, packet: &Packet<'_>) -> Result<()> {
+        if self.link != LinkType::Ethernet || interface_id > self.extra {
+            return Err(Error::config("interface id", interface_id, "is not described in this file"));
+        }
+        self.write_on(interface_id, packet.timestamp(), packet.original_len() as u32, packet.data())
     }
 
     /// How interfaces of a cooked capture are named in their descriptions.
@@ -254,14 +304,26 @@ impl<W: Write> PcapNgWriter<W> {
     ///
     /// # Errors
     /// Writing failed.
-    pub fn finish(mut self, counts: Option<IsbCounts>) -> Result<W> {
+    pub fn finish(self, counts: Option<IsbCounts>) -> Result<W> {
+        self.finish_each(counts.as_slice())
+    }
+
+    /// [`finish`](Self::finish) with one Interface Statistics Block per
+    /// interface: `counts[i]` for interface id `i` (a file of several
+    /// interfaces, [`add_interface`](Self::add_interface)); counts past the
+    /// interfaces described are ignored.
+    ///
+    /// # Errors
+    /// Writing failed.
+    pub fn finish_each(mut self, counts: &[IsbCounts]) -> Result<W> {
         if self.link != LinkType::Ethernet && self.interfaces.is_empty() {
             // The statistics block needs an interface to refer to.
             self.write_idb(Some("any".to_owned()))?;
             self.interfaces.push(0);
         }
-        if let Some(c) = counts {
-            let block = isb_bytes(&c);
+        let described = self.interface_count() as usize;
+        for (id, c) in counts.iter().enumerate().take(described) {
+            let block = isb_bytes(id as u32, c);
             self.inner.get_mut().write_all(&block).map_err(|e| Error::from_io("write pcapng statistics block", e))?;
         }
         self.flush()?;
@@ -269,14 +331,14 @@ impl<W: Write> PcapNgWriter<W> {
     }
 }
 
-/// An Interface Statistics Block for interface 0, native byte order.
-fn isb_bytes(c: &IsbCounts) -> Vec<u8> {
+/// An Interface Statistics Block for interface `id`, native byte order.
+fn isb_bytes(id: u32, c: &IsbCounts) -> Vec<u8> {
     let ts = |t: Timestamp| {
         let n = t.as_nanos();
         [((n >> 32) as u32).to_ne_bytes(), (n as u32).to_ne_bytes()].concat()
     };
     let mut body = Vec::with_capacity(128);
-    body.extend_from_slice(&0u32.to_ne_bytes()); // interface id
+    body.extend_from_slice(&id.to_ne_bytes()); // interface id
     body.extend_from_slice(&ts(c.end));
     let mut opt = |code: u16, value: &[u8]| {
         body.extend_from_slice(&code.to_ne_bytes());
@@ -334,5 +396,35 @@ mod tests {
         assert_eq!((p.timestamp, p.original_len, p.data), (Timestamp::new(1_700_000_001, 1), 1000, &[9u8; 100][..]));
         assert!(r.next_record().unwrap().is_none());
         assert_eq!(r.statistics(), Some(IsbCounts { received: 12, dropped: 3, delivered: 2, start, end }));
+    }
+
+    #[test]
+    fn several_interfaces_get_a_description_and_statistics_each() {
+        let mut w = PcapNgWriter::new(Vec::new(), 100, Some("tap0")).unwrap();
+        assert_eq!(w.add_interface(Some("tap1")).unwrap(), 1);
+        assert_eq!(w.interface_count(), 2);
+        let meta = |s| crate::PacketMeta { timestamp: Timestamp::new(s, 0), original_len: 60, ..Default::default() };
+        let data = [5u8; 60];
+        w.write_packet_on(1, &Packet::new(&data, meta(1))).unwrap();
+        w.write_packet_on(0, &Packet::new(&data, meta(2))).unwrap();
+        assert!(w.write_packet_on(2, &Packet::new(&data, meta(3))).is_err(), "not described");
+        let c = |delivered| IsbCounts { received: 9, dropped: 1, delivered, ..Default::default() };
+        let bytes = w.finish_each(&[c(1), c(1), c(7)]).unwrap();
+        let mut off = 0;
+        let mut blocks = Vec::new();
+        while off < bytes.len() {
+            let ty = u32::from_ne_bytes(bytes[off..off + 4].try_into().unwrap());
+            let len = u32::from_ne_bytes(bytes[off + 4..off + 8].try_into().unwrap()) as usize;
+            let id = u32::from_ne_bytes(bytes[off + 8..off + 12].try_into().unwrap());
+            blocks.push((ty, if ty == 5 || ty == 6 { id } else { 0 }));
+            off += len;
+        }
+        // The third count has no interface: no block for it.
+        assert_eq!(blocks, vec![(0x0a0d0d0a, 0), (1, 0), (1, 0), (6, 1), (6, 0), (5, 0), (5, 1)]);
+        let mut r = Reader::new(&bytes[..], "<memory>").unwrap();
+        assert_eq!(r.next_record().unwrap().unwrap().interface, 1);
+        assert_eq!(r.next_record().unwrap().unwrap().interface, 0);
+        let mut cooked = PcapNgWriter::with_link_type(Vec::new(), 100, LinkType::LinuxSll2, None).unwrap();
+        assert!(cooked.add_interface(Some("x")).is_err(), "a cooked capture describes interfaces as seen");
     }
 }
