@@ -215,3 +215,19 @@ fn json_puts_one_object_on_stdout_and_no_lines() {
     assert_eq!(v["bytes"], 60 + 42);
     assert_eq!(v["read"], corpus::frames().len() as u64);
 }
+
+#[test]
+fn r_dash_reads_standard_input() {
+    use std::process::Stdio;
+    let file = corpus_file("for-stdin.pcapng", FileFormat::PcapNg);
+    let out = Command::new(BIN)
+        .args(["capture", "-r", "-", "-e", "ip6"])
+        .env("TZ", "UTC")
+        .stdin(Stdio::from(std::fs::File::open(&file).unwrap()))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let got = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(got, tcpdump(&file, &["-e", "ip6"]));
+    assert!(got.lines().count() >= 10, "{got}");
+}

@@ -28,7 +28,7 @@ fn live_only(a: &Args) -> Option<&'static str> {
     .find_map(|(given, name)| given.then_some(name))
 }
 
-/// Read the file named by `-r`.
+/// Read the file named by `-r` (`-`: standard input, as tcpdump).
 pub(super) fn run(a: &Args, path: &std::path::Path) -> Result<ExitCode, Error> {
     if let Some(opt) = live_only(a) {
         return Err(Error::InvalidConfig {
@@ -37,7 +37,15 @@ pub(super) fn run(a: &Args, path: &std::path::Path) -> Result<ExitCode, Error> {
             rule: "is an option of live captures".into(),
         });
     }
-    let mut reader = Reader::open(path)?;
+    if path == std::path::Path::new("-") {
+        let stdin = std::io::BufReader::with_capacity(1 << 16, std::io::stdin());
+        return read(a, Reader::new(stdin, "standard input")?, path);
+    }
+    read(a, Reader::open(path)?, path)
+}
+
+/// Read `reader`'s records (named `path` in messages).
+fn read<R: std::io::Read>(a: &Args, mut reader: Reader<R>, path: &std::path::Path) -> Result<ExitCode, Error> {
     let linktype = reader.linktype();
     if linktype != LinkType::Ethernet.linktype() {
         return Err(Error::InvalidConfig {
