@@ -231,3 +231,21 @@ fn r_dash_reads_standard_input() {
     assert_eq!(got, tcpdump(&file, &["-e", "ip6"]));
     assert!(got.lines().count() >= 10, "{got}");
 }
+
+#[test]
+fn options_of_live_captures_are_refused_with_r() {
+    let file = corpus_file("for-refusal.pcap", FileFormat::Pcap);
+    for (opt, extra) in [
+        ("-Q", &["-Q", "in"][..]),
+        ("--fanout", &["--fanout", "2"]),
+        ("--promisc", &["--promisc"]),
+        ("--max-total", &["-w", "/dev/null", "-C", "1", "--max-total", "5m"]),
+        ("-i", &["-i", "lo"]),
+    ] {
+        let out = Command::new(BIN).args(["capture", "-r"]).arg(&file).args(extra).output().unwrap();
+        assert!(!out.status.success(), "{opt} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(opt), "{opt}: {err}");
+        assert!(out.stdout.is_empty(), "{opt}: nothing printed");
+    }
+}

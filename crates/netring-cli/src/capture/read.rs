@@ -23,6 +23,9 @@ fn live_only(a: &Args) -> Option<&'static str> {
         (a.backend != crate::backend::Backend::Packet, "--backend"),
         (a.more.user.is_some(), "-Z"),
         (a.more.ns.netns.is_some(), "--netns"),
+        (a.more.metrics.metrics_listen.is_some(), "--metrics-listen"),
+        (a.more.max_total.is_some(), "--max-total"),
+        (a.more.max_age.is_some(), "--max-age"),
     ]
     .into_iter()
     .find_map(|(given, name)| given.then_some(name))
