@@ -25,6 +25,7 @@ mod info;
 mod metrics_http;
 mod output;
 mod pace;
+mod print;
 mod privs;
 mod replay;
 mod selftest;
@@ -45,7 +46,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP).
+    /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP) or read a file (-r), as tcpdump -n prints them.
     Capture(Box<capture::Args>),
     /// Send numbered frames (AF_PACKET TX ring, or AF_XDP with --backend xdp).
     Gen(generate::Args),

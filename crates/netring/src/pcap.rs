@@ -242,6 +242,15 @@ impl CaptureWriter {
         }
     }
 
+    /// Write every complete record to the file now (tcpdump's `-U`: a
+    /// reader of the growing file sees each packet as it comes).
+    ///
+    /// # Errors
+    /// [`Error::File`] naming the file: writing failed, now or earlier.
+    pub fn flush(&mut self) -> Result<()> {
+        self.sink_mut().commit()
+    }
+
     /// Flush; pcapng files get an Interface Statistics Block with `counts`
     /// first (pcap has no place for it).
     ///

@@ -15,6 +15,8 @@ use netring::pcap::{FileFormat, Rotation};
 use crate::args::{Limits, NetnsArg, Report, parse_secs};
 use crate::backend::Backend;
 
+pub use super::show::{DirectionArg, Show};
+
 /// Arguments of `netring capture`.
 #[derive(Debug, clap::Args)]
 #[command(
@@ -31,7 +33,14 @@ pub struct Args {
     /// Interface to capture on. Give it more than once (-i a -i b) to
     /// write one pcapng file with an interface description per interface,
     /// packets merged by time stamp (needs -w and pcapng; AF_PACKET only).
-    #[arg(short, long = "interface", value_name = "INTERFACE", required = true)]
+    /// Not with -r.
+    #[arg(
+        short,
+        long = "interface",
+        value_name = "INTERFACE",
+        required_unless_present_any = ["read", "list_interfaces"],
+        conflicts_with = "read"
+    )]
     pub(super) interfaces: Vec<String>,
     #[command(flatten)]
     pub(super) limits: Limits,
@@ -57,8 +66,9 @@ pub struct Args {
     /// Block retire timeout in milliseconds (default 50, or the --profile's).
     #[arg(long)]
     pub(super) timeout_ms: Option<u64>,
-    /// Put the interface in promiscuous mode while capturing.
-    #[arg(long)]
+    /// Put the interface in promiscuous mode while capturing (the default,
+    /// as tcpdump's; -p turns it off).
+    #[arg(long, conflicts_with = "no_promisc")]
     pub(super) promisc: bool,
     #[command(flatten)]
     pub(super) report: Report,
@@ -67,9 +77,9 @@ pub struct Args {
     /// the host's stack).
     #[arg(short = 'f', long = "filter", value_name = "EXPR")]
     pub(super) filter: Option<String>,
-    /// Filter expression as trailing words, as tcpdump takes it
-    /// (`netring capture -i eth0 tcp port 80`).
-    #[arg(value_name = "EXPRESSION", trailing_var_arg = true, allow_hyphen_values = false)]
+    /// Filter expression as words, as tcpdump takes it (`netring capture
+    /// -i eth0 tcp port 80`); options may come before or after them.
+    #[arg(value_name = "EXPRESSION", num_args = 1.., allow_hyphen_values = false)]
     pub(super) expression: Vec<String>,
     /// Receive path: `packet` (AF_PACKET TPACKET_V3 ring) or `xdp` (AF_XDP
     /// socket on one queue, with netring's built-in XDP program).
@@ -88,12 +98,19 @@ pub struct Args {
     pub(super) xdp_attach: XdpAttachArg,
     #[command(flatten)]
     pub(super) more: CaptureMore,
+    #[command(flatten)]
+    pub(super) show: Show,
 }
 
 impl Args {
-    /// The (first) interface.
+    /// The (first) interface captured on, or (with -r) the file read, as the
+    /// messages and pcapng interface descriptions name it.
     pub(super) fn interface(&self) -> &str {
-        &self.interfaces[0]
+        match (self.interfaces.first(), &self.show.read) {
+            (Some(i), _) => i,
+            (None, Some(f)) => f.to_str().unwrap_or("file"),
+            (None, None) => "",
+        }
     }
 
     /// The snap length in force.

@@ -22,7 +22,6 @@
 
 use std::cmp::{Ordering as CmpOrdering, Reverse};
 use std::collections::BinaryHeap;
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, SyncSender, sync_channel};
@@ -35,9 +34,9 @@ use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet,
 
 use super::args::Args;
 use super::file::FileSpec;
+use super::lines::Lines;
 use super::report::{Tally, announce, report, truncate};
 use crate::metrics_http::Publisher;
-use crate::output;
 use crate::signals::{Live, Rotate};
 
 /// How long a thread waits for a block before it reports a new watermark.
@@ -188,7 +187,7 @@ struct Emitter<'a> {
     live: &'a Live,
     writer: Option<RotatingWriter>,
     tally: Tally,
-    lines: bool,
+    lines: Option<Lines>,
     snaplen: u32,
     per_interface: bool,
     /// The newest time stamp written, and records written after a later one.
@@ -205,6 +204,9 @@ impl Emitter<'_> {
         if limits.reached(self.tally.packets) {
             return Ok(false);
         }
+        if !self.a.show.wants(p.direction()) {
+            return Ok(true);
+        }
         let p = truncate(*p, self.snaplen);
         self.tally.packets += 1;
         self.tally.bytes += p.original_len() as u64;
@@ -216,22 +218,18 @@ impl Emitter<'_> {
         self.newest = self.newest.max(p.timestamp());
         if let Some(w) = self.writer.as_mut() {
             w.write_packet_on(if self.per_interface { member as u32 } else { 0 }, &p)?;
+            if self.a.show.packet_buffered {
+                w.flush()?;
+            }
         }
-        if self.lines {
-            print_line(self.a, &p);
+        if let Some(l) = self.lines.as_mut()
+            && l.packet(&p).is_err()
+        {
+            // A closed pipe (`| head`): the capture goes on, silent.
+            self.lines = None;
         }
         Ok(!limits.reached(self.tally.packets))
     }
-}
-
-fn print_line(a: &Args, p: &Packet<'_>) {
-    let line = output::packet_line(p);
-    // With --json, stdout is reserved for the summary object.
-    let _ = if a.report.json() {
-        writeln!(std::io::stderr().lock(), "{line}")
-    } else {
-        writeln!(std::io::stdout().lock(), "{line}")
-    };
 }
 
 type RunResult = (Tally, CaptureStats, Result<(), Error>);
@@ -239,8 +237,9 @@ type RunResult = (Tally, CaptureStats, Result<(), Error>);
 fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -> Result<RunResult, Error> {
     let (stops, start_ts) = (ctx.stops, ctx.start_ts);
     let n = caps.len();
+    let link = caps[0].link_type();
     let writer = file.map(|f| f.open(None)).transpose()?;
-    let lines = !a.report.quiet && writer.is_none();
+    let lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, link));
     let mut out = Emitter {
         a,
         live: ctx.live,
@@ -394,7 +393,7 @@ fn record(
     publisher: &mut Option<Publisher>,
 ) -> Result<(), Error> {
     let (stops, live) = (ctx.stops, ctx.live);
-    let lines = !a.report.quiet && writer.is_none();
+    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, cap.link_type()));
     let snap = a.snaplen();
     let mut published = (0, 0);
     let mut rotations_seen = 0;
@@ -426,14 +425,23 @@ fn record(
                 stop_all(stops);
                 return Ok(());
             }
+            if !a.show.wants(pkt.direction()) {
+                claimed.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
             let pkt = truncate(pkt, snap);
             tally.packets += 1;
             tally.bytes += pkt.original_len() as u64;
             if let Some(w) = writer.as_mut() {
                 w.write_packet(&pkt)?;
+                if a.show.packet_buffered {
+                    w.flush()?;
+                }
             }
-            if lines {
-                print_line(a, &pkt);
+            if let Some(l) = lines.as_mut()
+                && l.packet(&pkt).is_err()
+            {
+                lines = None;
             }
             if a.limits.reached(n + 1) {
                 stop_all(stops);

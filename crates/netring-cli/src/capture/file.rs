@@ -139,7 +139,7 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
         snaplen: a.snaplen(),
         link,
         interface: a.interface().to_owned(),
-        more_interfaces: a.interfaces[1..].to_vec(),
+        more_interfaces: a.interfaces.get(1..).unwrap_or_default().to_vec(),
         rotation,
         names,
     }))

@@ -17,13 +17,22 @@ use single::capture_loop;
 mod args;
 mod fanout;
 mod file;
+mod lines;
 mod multi;
+mod read;
 mod report;
 mod retention;
+mod show;
 mod single;
 
 /// Run `netring capture`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
+    if a.show.list_interfaces {
+        return list(&a);
+    }
+    if let Some(path) = &a.show.read {
+        return read::run(&a, path);
+    }
     a.more.metrics.start(&a.more.ns, &a.interfaces)?;
     match a.backend {
         Backend::Packet => packet(&a),
@@ -47,7 +56,12 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
     if let Some(ms) = a.timeout_ms {
         b = b.retire_timeout(Duration::from_millis(ms));
     }
-    b = b.promiscuous(a.promisc).timestamping(a.more.timestamping()).reinsert_vlan(a.more.vlan_reinsert);
+    b = b
+        // On by default as tcpdump's, except on `any` (no one device to set).
+        .promiscuous(a.promisc || !a.show.no_promisc && a.interface() != "any")
+        .ignore_outgoing(a.show.direction == args::DirectionArg::In)
+        .timestamping(a.more.timestamping())
+        .reinsert_vlan(a.more.vlan_reinsert);
     if let Some(ns) = a.more.ns.name() {
         b = b.netns(ns);
     }
@@ -91,6 +105,35 @@ fn packet(a: &Args) -> Result<ExitCode, Error> {
     let mut cap = caps.into_iter().next().expect("one capture");
     let stop = cap.stop_handle();
     capture_loop(a, &mut cap, stop, &how, file, link)
+}
+
+/// `-D`: the interfaces, as tcpdump lists them (`2.eth0 [Up, Running]`),
+/// numbered by their kernel index; `any` is 0, the index a socket bound to
+/// every interface uses.
+fn list(a: &Args) -> Result<ExitCode, Error> {
+    // Flags from <linux/if.h>.
+    const IFF_LOOPBACK: u32 = 0x8;
+    const IFF_RUNNING: u32 = 0x40;
+    let mut links = a.more.ns.run(netring::interface::list)?;
+    links.sort_by_key(|l| l.index);
+    let mut text = String::new();
+    for l in &links {
+        let (up, running, lo) =
+            (l.flags & netring::interface::IFF_UP != 0, l.flags & IFF_RUNNING != 0, l.flags & IFF_LOOPBACK != 0);
+        let mut state: Vec<&str> = [(up, "Up"), (running, "Running"), (lo, "Loopback")]
+            .into_iter()
+            .filter_map(|(on, name)| on.then_some(name))
+            .collect();
+        // Carrier, for links that have one.
+        if up && !lo {
+            state.push(if running { "Connected" } else { "Disconnected" });
+        }
+        let state = if state.is_empty() { " [none]".to_owned() } else { format!(" [{}]", state.join(", ")) };
+        text.push_str(&format!("{}.{}{state}\n", l.index, l.name));
+    }
+    text.push_str("0.any (Pseudo-device that captures on all interfaces) [Up, Running]\n");
+    crate::output::stdout(&text)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// AF_XDP: one queue's socket, or every queue's over one shared UMEM read in

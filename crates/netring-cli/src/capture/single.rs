@@ -1,7 +1,6 @@
 //! The receive loop over one source: an AF_PACKET ring, one AF_XDP socket,
 //! or an `XdpQueueSet` read in turn.
 
-use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -11,8 +10,8 @@ use netring::{Batch, Error, LinkType, PacketSource, StopHandle, Timestamp};
 
 use super::args::Args;
 use super::file::FileSpec;
+use super::lines::Lines;
 use super::report::{Tally, announce, report, truncate};
-use crate::output;
 use crate::signals::{Live, Rotate};
 
 /// With a file, the longest wait for a block: how soon a `SIGHUP` rotation
@@ -41,13 +40,10 @@ pub(super) fn capture_loop<S: PacketSource>(
         crate::metrics_http::Publisher::new(Some((a.interface(), None)), file.as_ref().map(|f| f.path.as_path()));
 
     announce(a, link, how);
-    let lines = !a.report.quiet && writer.is_none();
+    let mut lines = (!a.report.quiet && writer.is_none()).then(|| Lines::new(a, link));
     let started = Instant::now();
     let deadline = a.limits.until.deadline(started);
     let mut tally = Tally::default();
-    let mut stdout = std::io::stdout().lock();
-    // stderr is not held locked: the signal thread writes the SIGUSR1 line there.
-    let stderr = std::io::stderr();
 
     let outcome = loop {
         if a.limits.reached(tally.packets) {
@@ -90,26 +86,33 @@ pub(super) fn capture_loop<S: PacketSource>(
             if a.limits.reached(tally.packets) {
                 break;
             }
+            if !a.show.wants(pkt.direction()) {
+                continue;
+            }
             // AF_PACKET truncates in the kernel; AF_XDP delivers whole frames.
             let pkt = truncate(pkt, snaplen);
             tally.packets += 1;
             tally.bytes += pkt.original_len() as u64;
             if let Some(w) = writer.as_mut()
-                && let Err(e) = w.write_packet(&pkt)
+                && let Err(e) =
+                    w.write_packet(&pkt).and_then(|()| if a.show.packet_buffered { w.flush() } else { Ok(()) })
             {
                 result = Err(e);
                 break;
             }
-            if lines {
-                // With --json, stdout is reserved for the summary object.
-                let line = output::packet_line(&pkt);
-                let r = if a.report.json() { writeln!(stderr.lock(), "{line}") } else { writeln!(stdout, "{line}") };
-                if r.is_err() {
-                    // A closed pipe (`| head`) ends the capture quietly.
-                    stop.stop();
-                    break;
-                }
+            if let Some(l) = lines.as_mut()
+                && l.packet(&pkt).is_err()
+            {
+                // A closed pipe (`| head`) ends the capture quietly.
+                stop.stop();
+                break;
             }
+        }
+        // Lines reach a reader at least once a batch, not only when the buffer fills.
+        if let Some(l) = lines.as_mut()
+            && l.flush().is_err()
+        {
+            stop.stop();
         }
         drop(batch);
         live.set(tally.packets, tally.bytes);
@@ -118,7 +121,7 @@ pub(super) fn capture_loop<S: PacketSource>(
         }
     };
     let seconds = started.elapsed().as_secs_f64();
-    drop(stdout);
+    drop(lines);
 
     // Whatever ended the run, flush the file and report what was counted.
     let stats = src.stats().unwrap_or_default();

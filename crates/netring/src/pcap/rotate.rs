@@ -385,6 +385,14 @@ impl RotatingWriter {
         Ok(())
     }
 
+    /// Write every complete record of the current file to it now.
+    ///
+    /// # Errors
+    /// Writing failed, now or earlier.
+    pub fn flush(&mut self) -> Result<()> {
+        self.current.as_mut().map_or(Ok(()), CaptureWriter::flush)
+    }
+
     /// Packets written, over every file.
     pub fn packets(&self) -> u64 {
         self.packets
