@@ -10,8 +10,8 @@
 //! ```
 //!
 //! # What is covered
-//! Everything libpcap 1.10 accepts on an Ethernet link except what needs a
-//! name looked up or a loop:
+//! Everything libpcap 1.10 accepts on an Ethernet link except what the
+//! list of refusals below names:
 //!
 //! - `host`, `net` (`/len`, `mask`), `port`, `portrange LO-HI` with `src`,
 //!   `dst`, `src or dst`, `src and dst`; `ether host`/`src`/`dst`, `ether
@@ -34,10 +34,18 @@
 //!   to their right, as there;
 //! - `less`, `greater`, `byte N =|<|> V`, `inbound`, `outbound`, `ifindex N`;
 //! - `and`/`or`/`not`, `&&`/`||`/`!`, parentheses; qualifiers carried over
-//!   to bare values (`host 198.18.0.1 or 198.18.0.2`, `tcp port 80 or 443`).
+//!   to bare values (`host 198.18.0.1 or 198.18.0.2`, `tcp port 80 or 443`);
+//! - names, looked up as libpcap looks them up but never through DNS: host
+//!   names in `/etc/hosts` (every address, IPv4 and IPv6), network names in
+//!   `/etc/networks`, service names in `/etc/services` (TCP, UDP or both, as
+//!   libpcap decides), protocol names in `/etc/protocols`, MAC names in
+//!   `/etc/ethers`; a name none of them has is an error naming the file;
+//! - MAC addresses in every notation of libpcap's scanner:
+//!   `02:00:00:00:00:01`, `02-00-00-00-00-01`, `2.0.0.0.0.1`,
+//!   `0200.0000.0001`, `020000000001`.
 //!
-//! Refused with a clear error: host, network, port and service names (no
-//! name is ever looked up); `protochain` (libpcap compiles it to a backward
+//! Refused with a clear error: `gateway` (as libpcap built with IPv6
+//! refuses it); `protochain` (libpcap compiles it to a backward
 //! jump, which the kernel refuses); `byte N & V` and `byte N | V` (libpcap
 //! compiles them without loading the byte); `gateway`, `mpls`, `pppoe*`,
 //! `geneve`, `vxlan`, and the link types other than Ethernet ("not
@@ -97,6 +105,7 @@ mod codegen;
 mod dom;
 mod emit;
 mod lexer;
+mod names;
 mod parser;
 
 use std::fmt;

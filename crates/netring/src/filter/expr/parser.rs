@@ -15,6 +15,7 @@
 use super::ParseError;
 use super::ast::{self, Arith, Base, Cond, Dir, HostProto, Off, PortProto, Relop};
 use super::lexer::{LATER, Tok, Token};
+use super::names;
 use crate::filter::code::*;
 
 /// Protocol qualifier.
@@ -96,6 +97,7 @@ enum Addr {
     Port,
     Portrange,
     Proto,
+    Gateway,
 }
 
 /// How `vlan` is compiled (see [`super::Target`]).
@@ -143,74 +145,6 @@ struct Qual {
     addr: Addr,
 }
 
-/// A decimal, hexadecimal or octal number as the lexer reads one.
-fn lexer_number(s: &str) -> Option<u32> {
-    match super::lexer::tokenize(s).ok()?.first()?.tok {
-        Tok::Num(n) => Some(n),
-        _ => None,
-    }
-}
-
-/// IP protocol names (`/etc/protocols` as Debian ships it), for `proto NAME`.
-const IP_PROTOS: &[(&str, u32)] = &[
-    ("ip", 0),
-    ("hopopt", 0),
-    ("icmp", 1),
-    ("igmp", 2),
-    ("ggp", 3),
-    ("ipencap", 4),
-    ("st", 5),
-    ("tcp", 6),
-    ("egp", 8),
-    ("igp", 9),
-    ("pup", 12),
-    ("udp", 17),
-    ("hmp", 20),
-    ("xns-idp", 22),
-    ("rdp", 27),
-    ("iso-tp4", 29),
-    ("dccp", 33),
-    ("xtp", 36),
-    ("ddp", 37),
-    ("idpr-cmtp", 38),
-    ("ipv6", 41),
-    ("ipv6-route", 43),
-    ("ipv6-frag", 44),
-    ("idrp", 45),
-    ("rsvp", 46),
-    ("gre", 47),
-    ("esp", 50),
-    ("ah", 51),
-    ("skip", 57),
-    ("ipv6-icmp", 58),
-    ("ipv6-nonxt", 59),
-    ("ipv6-opts", 60),
-    ("rspf", 73),
-    ("vmtp", 81),
-    ("eigrp", 88),
-    ("ospf", 89),
-    ("ax.25", 93),
-    ("ipip", 94),
-    ("etherip", 97),
-    ("encap", 98),
-    ("pim", 103),
-    ("ipcomp", 108),
-    ("vrrp", 112),
-    ("l2tp", 115),
-    ("isis", 124),
-    ("sctp", 132),
-    ("fc", 133),
-    ("mobility-header", 135),
-    ("udplite", 136),
-    ("mpls-in-ip", 137),
-    ("manet", 138),
-    ("hip", 139),
-    ("shim6", 140),
-    ("wesp", 141),
-    ("rohc", 142),
-    ("ethernet", 143),
-];
-
 /// EtherType names libpcap knows (`pcap_nametoeproto`) that compile to a
 /// plain EtherType comparison.
 const ETHER_PROTOS: &[(&str, u32)] = &[
@@ -230,6 +164,9 @@ const ETHER_PROTOS: &[(&str, u32)] = &[
     ("vprod", 0x805c),
     ("loopback", 0x9000),
 ];
+
+/// 802.2 SAP names libpcap knows (`pcap_nametollc`).
+const LLC_PROTOS: &[(&str, u32)] = &[("iso", 0xfe), ("stp", 0x42), ("ipx", 0xe0), ("netbeui", 0xf0)];
 
 /// EtherType / SAP values whose libpcap test is more than one comparison
 /// (AppleTalk, AARP, IPX): part 2.
@@ -623,6 +560,7 @@ impl<'a> Parser<'a> {
             Tok::Kw("port") => Some(Addr::Port),
             Tok::Kw("portrange") => Some(Addr::Portrange),
             Tok::Kw("proto") if dir.is_none() => Some(Addr::Proto),
+            Tok::Kw("gateway") => Some(Addr::Gateway),
             _ => None,
         };
         if addr.is_some() {
@@ -932,7 +870,9 @@ impl<'a> Parser<'a> {
     fn pqual(&mut self) -> Res<Proto> {
         let p = match self.peek() {
             Tok::Kw(k) if pname(k).is_some() => pname(k).expect("checked"),
-            Tok::Kw(k) if LATER.contains(k) => return self.err(format!("'{k}' is not supported yet")),
+            Tok::Kw(k) if *k != "gateway" && LATER.contains(k) => {
+                return self.err(format!("'{k}' is not supported yet"));
+            }
             _ => return Ok(Proto::Default),
         };
         self.bump();
@@ -1004,6 +944,9 @@ impl<'a> Parser<'a> {
                 "this value has no qualifier to take (the term before it was a bare protocol or a comparison): write host, net, port or proto before it",
             );
         };
+        if qual.addr == Addr::Gateway && !matches!(t.tok, Tok::Id(_)) {
+            return Self::err_at(&t, "'gateway' requires a name");
+        }
         let c = match t.tok.clone() {
             Tok::Num(n) => self.ncode(&t, n, 32, true, qual)?,
             Tok::Hid(v, bits) => {
@@ -1085,6 +1028,7 @@ impl<'a> Parser<'a> {
             }
             Addr::Portrange => self.portrange(t, v, v, q),
             Addr::Proto => self.proto(t, v, q),
+            Addr::Gateway => Self::err_at(t, "'gateway' requires a name"),
         }
     }
 
@@ -1185,34 +1129,118 @@ impl<'a> Parser<'a> {
         })
     }
 
-    /// A name under `q` (`gen_scode()`): only protocol names are known; host,
-    /// network and port names are never resolved.
+    /// A name under `q` (`gen_scode()`), looked up in the files of
+    /// [`names`] (never in DNS).
     fn scode(&self, t: &Token, name: &str, q: Qual) -> Res<Cond> {
         match q.addr {
             Addr::Proto => {
-                let table = if q.proto == Proto::Link { ETHER_PROTOS } else { IP_PROTOS };
-                match table.iter().find(|(n, _)| *n == name) {
-                    Some(&(_, v)) => self.proto(t, v, q),
-                    None if q.proto == Proto::Link => {
-                        Self::err_at(t, format!("unknown or unsupported ether proto {name:?}"))
-                    }
-                    None => Self::err_at(t, format!("unknown IP protocol {name:?}")),
+                let v = if q.proto == Proto::Link {
+                    ETHER_PROTOS.iter().chain(LLC_PROTOS).find(|(n, _)| *n == name).map(|&(_, v)| v)
+                } else {
+                    names::lookup_protocol(name)
+                };
+                match v {
+                    Some(v) => self.proto(t, v, q),
+                    None if q.proto == Proto::Link => Self::err_at(t, format!("unknown ether proto '{name}'")),
+                    None => Self::err_at(t, format!("unknown ip proto '{name}' (not in /etc/protocols)")),
                 }
             }
-            Addr::Port => Self::err_at(t, format!("port names are not resolved: write the number instead of {name:?}")),
+            Addr::Port => {
+                let proto = self.port_proto(t, q)?;
+                let Some((port, of)) = names::lookup_port(name) else {
+                    return Self::err_at(t, format!("unknown port '{name}' (not in /etc/services)"));
+                };
+                let proto = Self::named_port_proto(t, &format!("port '{name}'"), proto, of)?;
+                Ok(ast::port(self.off, port, port, false, proto, q.dir.unwrap_or_default()))
+            }
             Addr::Portrange => {
-                let nums = name.split_once('-').and_then(|(a, b)| Some((lexer_number(a)?, lexer_number(b)?)));
-                match nums {
-                    Some((a, b)) => self.portrange(t, a, b, q),
-                    None => Self::err_at(
-                        t,
-                        format!("port names are not resolved: write the range as numbers instead of {name:?}"),
-                    ),
+                let proto = self.port_proto(t, q)?;
+                if let Some((a, b)) = scan_range(name) {
+                    return self.portrange(t, a, b, q);
                 }
+                let side = |s: &str| names::lookup_port(s);
+                let ports = name.split_once('-').and_then(|(a, b)| Some((side(a)?, side(b)?)));
+                let Some(((a, of_a), (b, of_b))) = ports else {
+                    return Self::err_at(t, format!("unknown port in range '{name}' (not in /etc/services)"));
+                };
+                let of = if of_a == of_b { of_a } else { names::PortOf::Any };
+                let proto = Self::named_port_proto(t, &format!("port in range '{name}'"), proto, of)?;
+                Ok(ast::port(self.off, a.min(b), a.max(b), true, proto, q.dir.unwrap_or_default()))
             }
-            _ => Self::err_at(t, format!("names are not resolved: write the numeric address instead of {name:?}")),
+            Addr::Net => {
+                let v = names::lookup_network(name);
+                if v == 0 {
+                    return Self::err_at(t, format!("unknown network '{name}' (not in /etc/networks)"));
+                }
+                self.ncode(t, v, 32, true, q)
+            }
+            Addr::Gateway => Self::err_at(t, "'gateway' not supported in this configuration (as in libpcap with IPv6)"),
+            Addr::Default | Addr::Host => self.host_name(t, name, q),
         }
     }
+
+    /// `host NAME`: every address `/etc/hosts` gives the name, IPv4 for
+    /// `ip`, IPv6 for `ip6`, or the MAC `/etc/ethers` gives it for `ether`.
+    fn host_name(&self, t: &Token, name: &str, q: Qual) -> Res<Cond> {
+        let dir = q.dir.unwrap_or_default();
+        if q.proto == Proto::Link {
+            return match names::lookup_ether(name) {
+                Some(mac) => Ok(ast::ether_host(mac, dir)),
+                None => Self::err_at(t, format!("unknown ether host '{name}' (not in /etc/ethers)")),
+            };
+        }
+        let addrs = names::lookup_host(name);
+        let mut c: Option<Cond> = None;
+        for a in addrs {
+            let one = match a {
+                std::net::IpAddr::V4(_) if q.proto == Proto::Ip6 => continue,
+                std::net::IpAddr::V6(_) if q.proto == Proto::Ip => continue,
+                std::net::IpAddr::V4(v) => self.host4(t, u32::from(v), u32::MAX, q, dir)?,
+                std::net::IpAddr::V6(v) => self.code6(t, v, 128, Qual { addr: Addr::Host, ..q })?,
+            };
+            c = Some(match c {
+                Some(c) => c.or(one),
+                None => one,
+            });
+        }
+        c.map_or_else(
+            || {
+                let family = if q.proto == Proto::Default { "" } else { " for specified address family" };
+                Self::err_at(
+                    t,
+                    format!("unknown host '{name}'{family} (host names are not resolved through DNS, only /etc/hosts)"),
+                )
+            },
+            Ok,
+        )
+    }
+
+    /// The transports a named port is tested on: what `/etc/services`
+    /// says, narrowed by a `tcp`/`udp`/`sctp` qualifier that agrees.
+    fn named_port_proto(t: &Token, what: &str, q: PortProto, of: names::PortOf) -> Res<PortProto> {
+        use names::PortOf;
+        let (tcp, udp) = (ast::IPPROTO_TCP, ast::IPPROTO_UDP);
+        match (q, of) {
+            (PortProto::Any, PortOf::Any) => Ok(PortProto::Any),
+            (PortProto::Any, PortOf::Tcp) => Ok(PortProto::One(tcp)),
+            (PortProto::Any, PortOf::Udp) => Ok(PortProto::One(udp)),
+            (PortProto::One(p), PortOf::Tcp) if p != tcp => Self::err_at(t, format!("{what} is tcp")),
+            (PortProto::One(p), PortOf::Udp) if p != udp => Self::err_at(t, format!("{what} is udp")),
+            (one, _) => Ok(one),
+        }
+    }
+}
+
+/// `LO-HI` as libpcap's `sscanf("%d-%d")` reads it: decimal (leading zeros
+/// allowed), anything after the second number ignored.
+fn scan_range(s: &str) -> Option<(u32, u32)> {
+    fn int(s: &str) -> Option<(u32, &str)> {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        Some((s[..end].parse().ok()?, &s[end..]))
+    }
+    let (a, rest) = int(s)?;
+    let (b, _) = int(rest.strip_prefix('-')?)?;
+    Some((a, b))
 }
 
 #[cfg(test)]
