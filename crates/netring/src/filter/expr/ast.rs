@@ -399,6 +399,13 @@ pub(crate) fn ether_multicast() -> Cond {
     cmp(abs(BPF_B, 0), BPF_JSET, 1)
 }
 
+/// `ip broadcast`: the destination's host part (`hostmask`) all zeros or
+/// all ones.
+pub(crate) fn ip_broadcast(o: Off, hostmask: u32) -> Cond {
+    let dst = || abs(BPF_W, o.net() + 16);
+    linktype(o, ETHERTYPE_IP).and(masked_eq(dst(), 0, hostmask).or(masked_eq(dst(), hostmask, hostmask)))
+}
+
 /// `ip multicast`: destination in 224.0.0.0/4 or above.
 pub(crate) fn ip_multicast(o: Off) -> Cond {
     linktype(o, ETHERTYPE_IP).and(cmp(abs(BPF_B, o.net() + 16), BPF_JGE, 224))

@@ -192,13 +192,57 @@ pub enum Optimize {
 /// # Errors
 /// As [`compile`].
 pub fn compile_with(expression: &str, snaplen: u32, target: Target, level: Optimize) -> Result<Program> {
+    compile_opts(expression, snaplen, Options::default().target(target).optimize(level))
+}
+
+/// Everything that decides how an expression compiles besides its text
+/// and the snap length. The default is what `tcpdump -y EN10MB -d EXPR`
+/// compiles: [`Target::Offline`], [`Optimize::Full`], netmask 0.0.0.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Options {
+    target: Target,
+    optimize: Optimize,
+    netmask: u32,
+}
+
+impl Options {
+    /// The link the program is for.
+    pub fn target(mut self, target: Target) -> Self {
+        self.target = target;
+        self
+    }
+
+    /// How much of the optimizer runs.
+    pub fn optimize(mut self, level: Optimize) -> Self {
+        self.optimize = level;
+        self
+    }
+
+    /// The netmask of the network the capture is on, for `ip broadcast`
+    /// (the host part all zeros or all ones), as libpcap takes it from
+    /// `pcap_lookupnet()` on a live interface. The default, 0.0.0.0, is
+    /// what libpcap uses for a capture file and `tcpdump -d` (only
+    /// 0.0.0.0 and 255.255.255.255 are then broadcast addresses);
+    /// 255.255.255.255 is libpcap's "netmask unknown", with which `ip
+    /// broadcast` is refused.
+    pub fn netmask(mut self, netmask: std::net::Ipv4Addr) -> Self {
+        self.netmask = u32::from(netmask);
+        self
+    }
+}
+
+/// Compile `expression` with `options`.
+///
+/// # Errors
+/// As [`compile`].
+pub fn compile_opts(expression: &str, snaplen: u32, options: Options) -> Result<Program> {
     let invalid = |e: ParseError| Error::InvalidExpression {
         expression: expression.to_owned(),
         column: e.column,
         message: e.message,
     };
-    let cond = parse(expression, target).map_err(invalid)?;
-    codegen::generate(&cond, snaplen, level)
+    let cond = parse(expression, options.target, options.netmask).map_err(invalid)?;
+    codegen::generate(&cond, snaplen, options.optimize)
 }
 
 /// Check `expression` without compiling it.
@@ -206,25 +250,25 @@ pub fn compile_with(expression: &str, snaplen: u32, target: Target, level: Optim
 /// # Errors
 /// The first syntax or meaning error.
 pub fn check(expression: &str) -> std::result::Result<(), ParseError> {
-    parse(expression, Target::Offline).map(drop)
+    parse(expression, Target::Offline, 0).map(drop)
 }
 
 /// The meaning of `expression` on `target`. On a live socket a `vlan`
 /// depends on whether the kernel took the outer tag out of the frame
 /// (`SKF_AD_VLAN_TAG_PRESENT`): both readings are compiled and the
 /// metadata picks one, as libpcap's program does at run time.
-fn parse(expression: &str, target: Target) -> std::result::Result<ast::Cond, ParseError> {
+fn parse(expression: &str, target: Target, netmask: u32) -> std::result::Result<ast::Cond, ParseError> {
     use parser::{Parser, VlanMode};
     let toks = lexer::tokenize(expression)?;
     if target == Target::Offline {
-        return Parser::new(&toks).parse();
+        return Parser::with_vlan_mode(&toks, VlanMode::Offline, netmask).parse();
     }
-    let mut in_band = Parser::with_vlan_mode(&toks, VlanMode::LiveInBand);
+    let mut in_band = Parser::with_vlan_mode(&toks, VlanMode::LiveInBand, netmask);
     let c = in_band.parse()?;
     if !in_band.live_vlan {
         return Ok(c);
     }
-    let stripped = Parser::with_vlan_mode(&toks, VlanMode::LiveStripped).parse()?;
+    let stripped = Parser::with_vlan_mode(&toks, VlanMode::LiveStripped, netmask).parse()?;
     let present = ast::vlan_tag_present();
     Ok(present.clone().and(stripped).or(present.negate().and(c)))
 }
@@ -277,6 +321,25 @@ mod tests {
         let meta = FilterMeta { vlan_tci: Some(7), vlan_tpid: 0x8100, ..FilterMeta::for_frame(&inner) };
         assert_eq!(p.run(&inner, &meta), 96);
         assert_eq!(p.run(&inner, &FilterMeta::for_frame(&inner)), 0, "no tag at all");
+    }
+
+    #[test]
+    fn ip_broadcast_tests_the_host_part_under_the_netmask() {
+        // `tcpdump -y EN10MB -ddd 'ip broadcast'` (netmask 0).
+        assert_eq!(
+            ddd("ip broadcast"),
+            "7;40 0 0 12;21 0 4 2048;32 0 0 30;21 1 0 0;21 0 1 4294967295;6 0 0 262144;6 0 0 0;"
+        );
+        let mask = |m: [u8; 4]| Options::default().netmask(std::net::Ipv4Addr::from(m));
+        let p = compile_opts("ip broadcast", 100, mask([255, 255, 255, 0])).unwrap();
+        let mut f = vec![0u8; 60];
+        f[12..14].copy_from_slice(&[8, 0]);
+        for (dst, verdict) in [([198, 18, 0, 255], 100), ([198, 18, 0, 0], 100), ([198, 18, 0, 1], 0)] {
+            f[30..34].copy_from_slice(&dst);
+            assert_eq!(p.run(&f, &crate::filter::FilterMeta::for_frame(&f)), verdict, "{dst:?}");
+        }
+        let err = compile_opts("ip broadcast", 100, mask([255; 4])).unwrap_err().to_string();
+        assert!(err.contains("column 4: netmask not known, so 'ip broadcast' not supported"), "{err}");
     }
 
     #[test]

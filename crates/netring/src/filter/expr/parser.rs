@@ -191,6 +191,8 @@ pub(crate) struct Parser<'a> {
     in_dual: bool,
     /// Levels of nesting open at the current token (see [`super::MAX_DEPTH`]).
     depth: usize,
+    /// The netmask for `ip broadcast` (see [`super::Options::netmask`]).
+    netmask: u32,
 }
 
 type Res<T> = Result<T, ParseError>;
@@ -266,12 +268,15 @@ fn describe(t: &Tok) -> String {
 }
 
 impl<'a> Parser<'a> {
+    #[cfg(test)]
     pub(crate) fn new(toks: &'a [Token]) -> Self {
-        Self::with_vlan_mode(toks, VlanMode::Offline)
+        Self::with_vlan_mode(toks, VlanMode::Offline, 0)
     }
 
-    pub(crate) fn with_vlan_mode(toks: &'a [Token], vlan_mode: VlanMode) -> Self {
+    /// A parser for `vlan_mode`, with the netmask `ip broadcast` uses.
+    pub(crate) fn with_vlan_mode(toks: &'a [Token], vlan_mode: VlanMode, netmask: u32) -> Self {
         Self {
+            netmask,
             toks,
             pos: 0,
             off: Off::default(),
@@ -572,7 +577,10 @@ impl<'a> Parser<'a> {
                     let t = self.bump();
                     return match proto {
                         Proto::Default | Proto::Link => Ok((ast::ether_broadcast(), None)),
-                        Proto::Ip => Self::err_at(t, "'ip broadcast' needs the interface netmask: not supported"),
+                        Proto::Ip if self.netmask == u32::MAX => {
+                            Self::err_at(t, "netmask not known, so 'ip broadcast' not supported")
+                        }
+                        Proto::Ip => Ok((ast::ip_broadcast(self.off, !self.netmask), None)),
                         _ => Self::err_at(t, "only link-layer and IP broadcast tests exist"),
                     };
                 }
