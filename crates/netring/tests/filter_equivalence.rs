@@ -121,6 +121,8 @@ fn packet_corpus_covers_every_kind() {
         ("ipv4-frag", 7),
         ("ipv4-ihl", 16),
         ("length", 17),
+        ("mpls", 40),
+        ("pppoe", 20),
     ] {
         let n = frames.iter().filter(|f| f.what == what).count();
         assert!(n >= min, "only {n} {what} frames");

@@ -372,11 +372,85 @@ fn crafted() -> Vec<Frame> {
             out.push(Frame { what: "ipv4-addr", ..f });
         }
     }
+    out.extend(encapsulated(&base4, &base6));
     // Lengths around the `less`/`greater`/`len` constants.
     for n in [59usize, 60, 61, 99, 100, 101, 199, 200, 201, 999, 1000, 1001, 1499, 1500, 1501, 1513, 1514] {
         let mut f = base4.data.clone();
         f.resize(n.max(14), 0xab);
         out.push(Frame { wire_len: f.len() as u32, data: f, what: "length" });
+    }
+    out
+}
+
+/// Frames whose network header sits behind an encapsulation: MPLS label
+/// stacks (bottom-of-stack set or not, IPv4, IPv6 or neither inside, in a
+/// VLAN too) and PPPoE discovery and session frames (PPP IPv4, IPv6, MPLS
+/// and others, several session ids), whole and cut short.
+fn encapsulated(base4: &Frame, base6: &Frame) -> Vec<Frame> {
+    let mut out = Vec::new();
+    let macs = &base4.data[..12];
+    let push = |out: &mut Vec<Frame>, f: Vec<u8>, what: &'static str| {
+        let wire_len = f.len() as u32;
+        for cut in [f.len() / 2, f.len() - 3] {
+            out.push(Frame { data: f[..cut].to_vec(), wire_len, what: "truncated" });
+        }
+        out.push(Frame { data: f, wire_len, what });
+    };
+    let l3 = [&base4.data[14..], &base6.data[14..], &[0x45u8, 0, 0, 20][..], &[0x12u8; 40][..]];
+    // Labels: each (label, bottom-of-stack) as a stack, outermost first.
+    let stacks: [&[(u32, bool)]; 8] = [
+        &[(5, true)],
+        &[(6, true)],
+        &[(5, false), (7, true)],
+        &[(100, false), (200, false), (300, true)],
+        &[(7, false), (5, true)],
+        &[(0xfffff, true)],
+        &[(5, false)],
+        &[(100, false), (200, true)],
+    ];
+    for (i, stack) in stacks.iter().enumerate() {
+        for (j, payload) in l3.iter().enumerate() {
+            for tagged in [false, true] {
+                if tagged && (i + j) % 2 == 1 {
+                    continue;
+                }
+                let mut f = macs.to_vec();
+                if tagged {
+                    f.extend([0x81, 0x00, 0x00, 0x05]);
+                }
+                f.extend([0x88, 0x47]);
+                for &(label, bos) in stack.iter() {
+                    f.extend(((label << 12) | (u32::from(bos) << 8) | 64).to_be_bytes());
+                }
+                f.extend(*payload);
+                push(&mut out, f, "mpls");
+            }
+        }
+    }
+    // PPPoE discovery (PADI) and session frames.
+    let mut padi = macs.to_vec();
+    padi.extend([0x88, 0x63, 0x11, 0x09, 0, 0, 0, 4, 1, 1, 0, 0]);
+    padi.resize(60, 0);
+    push(&mut out, padi, "pppoe");
+    for (k, session) in [3u16, 7, 0xffff, 0x1234].into_iter().enumerate() {
+        for (ppp, payload) in [
+            (0x0021u16, &base4.data[14..]),
+            (0x0057, &base6.data[14..]),
+            (0x0281, &[0, 0, 0x51, 64, 0x45, 0, 0, 20][..]),
+            (0xc021, &[1u8, 1, 0, 4][..]),
+            (0x0031, &[0x42u8; 30][..]),
+        ] {
+            let mut f = macs.to_vec();
+            if k == 3 {
+                f.extend([0x81, 0x00, 0x00, 0x05]);
+            }
+            f.extend([0x88, 0x64, 0x11, 0x00]);
+            f.extend(session.to_be_bytes());
+            f.extend(((payload.len() + 2) as u16).to_be_bytes());
+            f.extend(ppp.to_be_bytes());
+            f.extend(payload);
+            push(&mut out, f, "pppoe");
+        }
     }
     out
 }

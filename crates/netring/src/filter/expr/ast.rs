@@ -246,22 +246,45 @@ fn abs(size: u16, off: u32) -> Load {
     Load::Abs { size, off }
 }
 
-/// Where the headers are: `vlan` moves everything after it by four bytes
-/// per tag (libpcap's `off_linktype` / `off_linkpl`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where the headers are (libpcap's `off_linkhdr`, `off_linktype`,
+/// `off_linkpl` and `off_nl`): `vlan` moves the EtherType and everything
+/// after it by four bytes per tag, `mpls` moves the network header by four
+/// bytes per label, `pppoes` makes the link a PPP one inside the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Off {
-    /// Bytes of VLAN tags before the EtherType.
-    pub shift: u32,
+    /// Start of the link-layer header: the frame's, or after `pppoes` the
+    /// PPP protocol field (link-layer loads count from here).
+    pub linkhdr: u32,
+    /// The EtherType, or after `pppoes` the PPP protocol field.
+    pub linktype: u32,
+    /// The link-layer payload.
+    pub linkpl: u32,
+    /// Bytes of MPLS labels between the payload start and the network header.
+    pub nl: u32,
+    /// MPLS labels read so far.
+    pub mpls: u32,
+    /// After `pppoes`: the link is PPP (`linktype` holds a PPP protocol).
+    pub ppp: bool,
+}
+
+impl Default for Off {
+    fn default() -> Self {
+        Off { linkhdr: 0, linktype: 12, linkpl: 14, nl: 0, mpls: 0, ppp: false }
+    }
 }
 
 impl Off {
-    /// Offset of the EtherType.
+    /// Offset of the EtherType (or PPP protocol).
     pub fn ethertype(self) -> u32 {
-        12 + self.shift
+        self.linktype
     }
     /// Offset of the network header.
     pub fn net(self) -> u32 {
-        14 + self.shift
+        self.linkpl + self.nl
+    }
+    /// The offsets behind one more VLAN tag.
+    pub fn tagged(self) -> Off {
+        Off { linktype: self.linktype + 4, linkpl: self.linkpl + 4, ..self }
     }
 }
 
@@ -270,6 +293,9 @@ pub(crate) const ETHERTYPE_IP: u32 = 0x0800;
 pub(crate) const ETHERTYPE_ARP: u32 = 0x0806;
 pub(crate) const ETHERTYPE_REVARP: u32 = 0x8035;
 pub(crate) const ETHERTYPE_IPV6: u32 = 0x86dd;
+pub(crate) const ETHERTYPE_MPLS: u32 = 0x8847;
+pub(crate) const ETHERTYPE_PPPOED: u32 = 0x8863;
+pub(crate) const ETHERTYPE_PPPOES: u32 = 0x8864;
 const ETHERMTU: u32 = 1500;
 
 /// IP protocol numbers.
@@ -280,9 +306,18 @@ pub(crate) const IPPROTO_ICMPV6: u32 = 58;
 pub(crate) const IPPROTO_SCTP: u32 = 132;
 const IPPROTO_FRAGMENT: u32 = 44;
 
-/// `gen_linktype()` for Ethernet: an EtherType, or for values up to 1500 an
-/// 802.2 LLC SAP.
+/// `gen_linktype()`: behind MPLS labels the bottom-of-stack bit and the IP
+/// version (only IPv4 and IPv6; the parser refuses the others), inside
+/// PPPoE the PPP protocol, on Ethernet an EtherType, or for values up to
+/// 1500 an 802.2 LLC SAP.
 pub(crate) fn linktype(o: Off, proto: u32) -> Cond {
+    if o.mpls > 0 {
+        let version = if proto == ETHERTYPE_IPV6 { 0x60 } else { 0x40 };
+        return masked_eq(abs(BPF_B, o.net() - 2), 1, 1).and(masked_eq(abs(BPF_B, o.net()), version, 0xf0));
+    }
+    if o.ppp {
+        return cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, ethertype_to_ppp(proto));
+    }
     if proto > ETHERMTU {
         return cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, proto);
     }
@@ -293,6 +328,22 @@ pub(crate) fn linktype(o: Off, proto: u32) -> Cond {
         _ => cmp(abs(BPF_B, o.net()), BPF_JEQ, proto),
     };
     not_length.and(sap)
+}
+
+/// The PPP protocol number libpcap compares for an EtherType or SAP
+/// (`ethertype_to_ppptype()`); others are compared as they are.
+fn ethertype_to_ppp(proto: u32) -> u32 {
+    match proto {
+        ETHERTYPE_IP => 0x21,
+        ETHERTYPE_IPV6 => 0x57,
+        0x6003 => 0x27, // DECnet
+        0x809b => 0x29, // AppleTalk
+        0x0600 => 0x25, // XNS
+        0xfe => 0x23,   // ISO (OSI)
+        0x42 => 0x31,   // 802.1D bridge PDU
+        0xe0 => 0x2b,   // IPX
+        p => p,
+    }
 }
 
 /// `ip proto P`: IPv4 with protocol field `P`.
@@ -358,6 +409,8 @@ pub(crate) fn host4(o: Off, addr: u32, mask: u32, proto: HostProto, dir: Dir) ->
     let arp = || hostop(o, addr, mask, dir, ETHERTYPE_ARP, 14, 24);
     let rarp = || hostop(o, addr, mask, dir, ETHERTYPE_REVARP, 14, 24);
     match proto {
+        // Behind MPLS labels only IPv4 is looked at, as in libpcap.
+        HostProto::Any if o.mpls > 0 => ip(),
         HostProto::Any => ip().or(arp()).or(rarp()),
         HostProto::Ip => ip(),
         HostProto::Arp => arp(),
@@ -385,18 +438,18 @@ fn mac_at(off: u32, mac: [u8; 6]) -> Cond {
 }
 
 /// `ether host`/`src`/`dst`.
-pub(crate) fn ether_host(mac: [u8; 6], dir: Dir) -> Cond {
-    by_dir(dir, || mac_at(6, mac), || mac_at(0, mac))
+pub(crate) fn ether_host(o: Off, mac: [u8; 6], dir: Dir) -> Cond {
+    by_dir(dir, || mac_at(o.linkhdr + 6, mac), || mac_at(o.linkhdr, mac))
 }
 
 /// `ether broadcast`.
-pub(crate) fn ether_broadcast() -> Cond {
-    ether_host([0xff; 6], Dir::Dst)
+pub(crate) fn ether_broadcast(o: Off) -> Cond {
+    ether_host(o, [0xff; 6], Dir::Dst)
 }
 
 /// `ether multicast`: the group bit of the destination.
-pub(crate) fn ether_multicast() -> Cond {
-    cmp(abs(BPF_B, 0), BPF_JSET, 1)
+pub(crate) fn ether_multicast(o: Off) -> Cond {
+    cmp(abs(BPF_B, o.linkhdr), BPF_JSET, 1)
 }
 
 /// `ip broadcast`: the destination's host part (`hostmask`) all zeros or

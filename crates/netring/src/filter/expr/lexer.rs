@@ -95,6 +95,9 @@ const CORE: &[&str] = &[
     "carp",
     "ah",
     "esp",
+    "mpls",
+    "pppoed",
+    "pppoes",
 ];
 
 /// The rest of libpcap's keywords: outside the core grammar (part 2), but
@@ -102,9 +105,6 @@ const CORE: &[&str] = &[
 pub(crate) const LATER: &[&str] = &[
     "gateway",
     "protochain",
-    "mpls",
-    "pppoed",
-    "pppoes",
     "geneve",
     "atalk",
     "aarp",

@@ -24,6 +24,13 @@
 //! - `vlan [ID]`, stacked, moving every later offset by a tag — on a live
 //!   socket the outer tag is read from the metadata the kernel took it into
 //!   ([`Target`]);
+//! - `mpls [LABEL]`, stacked (an inner label checks that the one before it
+//!   is not the bottom of the stack), moving the network header behind
+//!   each label; behind labels only IPv4 and IPv6 are recognised, by the
+//!   bottom-of-stack bit and the IP version, as libpcap does; `pppoed`,
+//!   `pppoes [ID]`, after which the link is the PPP link inside the
+//!   session (`ip`, `ip6`, … test the PPP protocol, `ether[…]` counts from
+//!   it, Ethernet addresses and `vlan` are refused, as in libpcap);
 //! - packet bytes and arithmetic: `proto[expr]`, `proto[expr:size]` (size 1,
 //!   2 or 4) for `ether`/`link`, `ip`, `ip6`, `arp`, `rarp`, `tcp`, `udp`,
 //!   `sctp`, `icmp`, `icmp6`, `igmp`, `igrp`, `pim`, `vrrp`, `carp`, with
@@ -47,8 +54,9 @@
 //! Refused with a clear error: `gateway` (as libpcap built with IPv6
 //! refuses it); `protochain` (libpcap compiles it to a backward
 //! jump, which the kernel refuses); `byte N & V` and `byte N | V` (libpcap
-//! compiles them without loading the byte); `gateway`, `mpls`, `pppoe*`,
-//! `geneve`, `vxlan`, and the link types other than Ethernet ("not
+//! compiles them without loading the byte); `geneve`, the 802.2 LLC family
+//! (`llc`, `stp`, `ipx`, `netbeui`, `iso` …), DEC and AppleTalk (`decnet`,
+//! `lat`, `atalk` …) and the link types other than Ethernet ("not
 //! supported yet").
 //!
 //! # Limits

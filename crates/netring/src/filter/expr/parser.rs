@@ -402,19 +402,19 @@ impl<'a> Parser<'a> {
         if !self.after_vlan || self.in_dual {
             return one(self);
         }
-        let (at, base) = (self.pos, self.off.shift);
+        let (at, base) = (self.pos, self.off);
         self.in_dual = true;
         let before = one(self);
-        let (end, moved) = (self.pos, self.off.shift);
+        let (end, moved) = (self.pos, self.off);
         let after = before.and_then(|(c0, _)| {
             self.pos = at;
-            self.off.shift = base + 4;
+            self.off = base.tagged();
             one(self).map(|(c1, q)| (c0, c1, q))
         });
         self.in_dual = false;
         let (c0, c1, q) = after?;
         debug_assert_eq!(self.pos, end);
-        self.off.shift = moved;
+        self.off = moved;
         Ok((Cond::Dual(Box::new(c0), Box::new(c1)), q))
     }
 
@@ -508,6 +508,21 @@ impl<'a> Parser<'a> {
                 let id = self.pnum()?;
                 return Ok((self.vlan(&start, id)?, None));
             }
+            Tok::Kw("mpls") => {
+                self.bump();
+                let label = self.pnum()?;
+                return Ok((self.mpls(&start, label)?, None));
+            }
+            Tok::Kw("pppoes") => {
+                self.bump();
+                let id = self.pnum()?;
+                return Ok((self.pppoes(&start, id)?, None));
+            }
+            Tok::Kw("pppoed") => {
+                self.bump();
+                self.link_ok(&start, ast::ETHERTYPE_PPPOED)?;
+                return Ok((ast::linktype(self.off, ast::ETHERTYPE_PPPOED), None));
+            }
             Tok::Kw("inbound") => {
                 self.bump();
                 return Ok((ast::outbound().negate(), None));
@@ -576,7 +591,12 @@ impl<'a> Parser<'a> {
                 Tok::Kw("broadcast") => {
                     let t = self.bump();
                     return match proto {
-                        Proto::Default | Proto::Link => Ok((ast::ether_broadcast(), None)),
+                        Proto::Default | Proto::Link => {
+                            if self.off.ppp {
+                                return Self::err_at(t, "not a broadcast link (inside PPPoE the link is PPP)");
+                            }
+                            Ok((ast::ether_broadcast(self.off), None))
+                        }
                         Proto::Ip if self.netmask == u32::MAX => {
                             Self::err_at(t, "netmask not known, so 'ip broadcast' not supported")
                         }
@@ -587,7 +607,15 @@ impl<'a> Parser<'a> {
                 Tok::Kw("multicast") => {
                     let t = self.bump();
                     return match proto {
-                        Proto::Default | Proto::Link => Ok((ast::ether_multicast(), None)),
+                        Proto::Default | Proto::Link => {
+                            if self.off.ppp {
+                                return Self::err_at(
+                                    t,
+                                    "link-layer multicast tests need Ethernet (inside PPPoE the link is PPP)",
+                                );
+                            }
+                            Ok((ast::ether_multicast(self.off), None))
+                        }
                         Proto::Ip => Ok((ast::ip_multicast(self.off), None)),
                         Proto::Ip6 => Ok((ast::ip6_multicast(self.off), None)),
                         _ => Self::err_at(t, "only link-layer, IP and IPv6 multicast tests exist"),
@@ -599,7 +627,12 @@ impl<'a> Parser<'a> {
             return match proto {
                 Proto::Default => self.unexpected("a filter term (a protocol, host, net, port, less, greater …)"),
                 Proto::Link => Self::err_at(&start, "'ether' alone tests nothing: write ether host, src, dst, proto …"),
-                p => Ok((p.abbrev(self.off).expect("a protocol"), None)),
+                p => {
+                    if matches!(p, Proto::Arp | Proto::Rarp) {
+                        self.link_ok(&start, ast::ETHERTYPE_ARP)?;
+                    }
+                    Ok((p.abbrev(self.off).expect("a protocol"), None))
+                }
             };
         }
         let q = Qual { proto, dir, addr: addr.unwrap_or(Addr::Default) };
@@ -668,6 +701,12 @@ impl<'a> Parser<'a> {
 
     /// `vlan [ID]`: the tag test, and every later offset moves by a tag.
     fn vlan(&mut self, t: &Token, id: Option<u32>) -> Res<Cond> {
+        if self.off.mpls > 0 {
+            return Self::err_at(t, "no VLAN match after MPLS");
+        }
+        if self.off.ppp {
+            return Self::err_at(t, "no VLAN support for PPP (inside PPPoE)");
+        }
         if let Some(id) = id
             && id > 4095
         {
@@ -686,8 +725,72 @@ impl<'a> Parser<'a> {
             return Ok(Cond::Mark(Box::new(ast::vlan_inline(self.off, id))));
         }
         let c = ast::vlan_inline(self.off, id);
-        self.off.shift += 4;
+        self.off = self.off.tagged();
         Ok(c)
+    }
+
+    /// `mpls [LABEL]`: a label (the outer one: the EtherType; an inner
+    /// one: the label before it is not the bottom of the stack), and the
+    /// network header moves behind it (`gen_mpls()`).
+    fn mpls(&mut self, t: &Token, label: Option<u32>) -> Res<Cond> {
+        use crate::filter::code::{BPF_B, BPF_H, BPF_JEQ, BPF_W};
+        if let Some(l) = label
+            && l > 0xfffff
+        {
+            return Self::err_at(t, format!("MPLS label {l} greater than maximum {}", 0xfffff));
+        }
+        let o = self.off;
+        let first = if o.mpls > 0 {
+            ast::cmp(ast::Load::Abs { size: BPF_B, off: o.net() - 2 }, crate::filter::code::BPF_JSET, 1).negate()
+        } else if o.ppp {
+            ast::cmp(ast::Load::Abs { size: BPF_H, off: o.ethertype() }, BPF_JEQ, 0x0281)
+        } else {
+            ast::linktype(o, ast::ETHERTYPE_MPLS)
+        };
+        let c = match label {
+            Some(l) => first.and(ast::masked_eq(ast::Load::Abs { size: BPF_W, off: o.net() }, l << 12, 0xffff_f000)),
+            None => first,
+        };
+        self.off.nl += 4;
+        self.off.mpls += 1;
+        Ok(c)
+    }
+
+    /// `pppoes [ID]`: a PPPoE session frame (with that session id), and
+    /// the link becomes the PPP link inside it (`gen_pppoes()`).
+    fn pppoes(&mut self, t: &Token, id: Option<u32>) -> Res<Cond> {
+        use crate::filter::code::BPF_W;
+        if let Some(id) = id
+            && id > 0xffff
+        {
+            return Self::err_at(t, format!("PPPoE session number {id} greater than maximum 65535"));
+        }
+        self.link_ok(t, ast::ETHERTYPE_PPPOES)?;
+        let o = self.off;
+        let mut c = ast::linktype(o, ast::ETHERTYPE_PPPOES);
+        if let Some(id) = id {
+            c = c.and(ast::masked_eq(ast::Load::Abs { size: BPF_W, off: o.net() }, id, 0xffff));
+        }
+        let hdr = o.net() + 6;
+        self.off = Off { linkhdr: hdr, linktype: hdr, linkpl: hdr + 2, nl: 0, mpls: o.mpls, ppp: true };
+        Ok(c)
+    }
+
+    /// Behind MPLS labels only IPv4 and IPv6 can be tested (libpcap's
+    /// `gen_mpls_linktype()`).
+    fn link_ok(&self, t: &Token, ethertype: u32) -> Res<()> {
+        if self.off.mpls > 0 && ethertype != ast::ETHERTYPE_IP && ethertype != ast::ETHERTYPE_IPV6 {
+            return Self::err_at(t, "unsupported protocol over mpls (only ip and ip6)");
+        }
+        Ok(())
+    }
+
+    /// Ethernet addresses exist only while the link is Ethernet.
+    fn ether_ok(&self, t: &Token) -> Res<()> {
+        if self.off.ppp {
+            return Self::err_at(t, "Ethernet addresses need an Ethernet link (inside PPPoE the link is PPP)");
+        }
+        Ok(())
     }
 
     /// An `arth` whose operators bind at least as tight as `min`
@@ -820,7 +923,7 @@ impl<'a> Parser<'a> {
         let o = self.off;
         let net = o.net();
         let base = match proto {
-            Proto::Link => 0,
+            Proto::Link => o.linkhdr,
             Proto::Icmp6 => net + 40,
             _ => net,
         };
@@ -844,10 +947,13 @@ impl<'a> Parser<'a> {
             self.fatal = Some(e.clone());
             return Err(e);
         }
+        if matches!(proto, Proto::Arp | Proto::Rarp) {
+            self.link_ok(t, ast::ETHERTYPE_ARP)?;
+        }
         let depth = index.depth + 1;
         let load = |base| Arith::Load { size, base, index: Box::new(index.a) };
         Ok(match proto {
-            Proto::Link => Val { a: load(Base::Abs(0)), checks: index.checks, depth },
+            Proto::Link => Val { a: load(Base::Abs(o.linkhdr)), checks: index.checks, depth },
             Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp => Val {
                 a: load(Base::Abs(net)),
                 checks: Some(and_opt(index.checks, proto.abbrev(o).expect("a protocol"))),
@@ -996,7 +1102,8 @@ impl<'a> Parser<'a> {
             }
             Tok::Eid(mac) => {
                 if matches!(qual.addr, Addr::Default | Addr::Host) && qual.proto == Proto::Link {
-                    ast::ether_host(mac, qual.dir.unwrap_or_default())
+                    self.ether_ok(&t)?;
+                    ast::ether_host(self.off, mac, qual.dir.unwrap_or_default())
                 } else {
                     return Self::err_at(&t, "an Ethernet address needs 'ether' (ether host, ether src, ether dst)");
                 }
@@ -1068,8 +1175,14 @@ impl<'a> Parser<'a> {
         let hp = match q.proto {
             Proto::Default => HostProto::Any,
             Proto::Ip => HostProto::Ip,
-            Proto::Arp => HostProto::Arp,
-            Proto::Rarp => HostProto::Rarp,
+            Proto::Arp => {
+                self.link_ok(t, ast::ETHERTYPE_ARP)?;
+                HostProto::Arp
+            }
+            Proto::Rarp => {
+                self.link_ok(t, ast::ETHERTYPE_ARP)?;
+                HostProto::Rarp
+            }
             Proto::Link => return Self::err_at(t, format!("'ether' cannot qualify an IPv4 {what}")),
             p => return Self::err_at(t, format!("'{}' cannot qualify an IPv4 {what}", p.name())),
         };
@@ -1118,6 +1231,7 @@ impl<'a> Parser<'a> {
         Ok(match q.proto {
             Proto::Default => ast::ip_or_ip6_proto(self.off, v),
             Proto::Link => {
+                self.link_ok(t, v)?;
                 if LINKTYPE_LATER.contains(&v) {
                     return Self::err_at(t, format!("ether proto {v:#x} (AppleTalk, AARP, IPX) is not supported yet"));
                 }
@@ -1192,8 +1306,9 @@ impl<'a> Parser<'a> {
     fn host_name(&self, t: &Token, name: &str, q: Qual) -> Res<Cond> {
         let dir = q.dir.unwrap_or_default();
         if q.proto == Proto::Link {
+            self.ether_ok(t)?;
             return match names::lookup_ether(name) {
-                Some(mac) => Ok(ast::ether_host(mac, dir)),
+                Some(mac) => Ok(ast::ether_host(self.off, mac, dir)),
                 None => Self::err_at(t, format!("unknown ether host '{name}' (not in /etc/ethers)")),
             };
         }
@@ -1334,8 +1449,13 @@ mod tests {
         assert_eq!(e("net 198.18.0.1/15").column, 5);
         assert_eq!(e("host 198.18.0.0/15").column, 6);
         assert_eq!(e("ip port 80").column, 9);
-        assert_eq!(e("mpls 5").column, 1);
-        assert!(e("mpls 5").message.contains("not supported yet"));
+        assert_eq!(e("geneve 5").column, 1);
+        assert!(e("geneve 5").message.contains("not supported yet"));
+        assert_eq!(e("mpls and vlan").column, 10);
+        assert_eq!(e("mpls and vlan").message, "no VLAN match after MPLS");
+        assert_eq!(e("mpls and arp").column, 10);
+        assert_eq!(e("pppoes and ether host 2:0:0:0:0:1").column, 23);
+        assert_eq!(e("mpls 1048576").message, "MPLS label 1048576 greater than maximum 1048575");
         assert_eq!(e("ip[0] % 0 = 1").column, 7);
         assert_eq!(e("ip[0:3] = 1").column, 6);
         assert_eq!(e("ip[0] << 32 = 1").column, 7);
