@@ -373,6 +373,11 @@ fn crafted() -> Vec<Frame> {
         }
     }
     out.extend(encapsulated(&base4, &base6));
+    out.extend(legacy(&base4));
+    // IPv4 broadcast and multicast behind a tag with VLAN id 5.
+    for d_ip in [9, 7] {
+        out.push(build(&Spec { tags: 1, tci: 5, proto: 17, d_ip, ..spec_default() }));
+    }
     // Lengths around the `less`/`greater`/`len` constants.
     for n in [59usize, 60, 61, 99, 100, 101, 199, 200, 201, 999, 1000, 1001, 1499, 1500, 1501, 1513, 1514] {
         let mut f = base4.data.clone();
@@ -396,7 +401,20 @@ fn encapsulated(base4: &Frame, base6: &Frame) -> Vec<Frame> {
         }
         out.push(Frame { data: f, wire_len, what });
     };
-    let l3 = [&base4.data[14..], &base6.data[14..], &[0x45u8, 0, 0, 20][..], &[0x12u8; 40][..]];
+    // IPv4 TCP, IPv6 UDP behind a fragment header, IPv4 UDP broadcast and
+    // ICMP multicast, TCP SYN, IPv6 UDP and ICMPv6 to ff02::1, a bare
+    // IPv4 version nibble, neither.
+    let more = [
+        Spec { proto: 17, d_ip: 9, sport: 2, dport: 2, ..spec_default() },
+        Spec { proto: 1, d_ip: 7, ..spec_default() },
+        Spec { payload: 7, ..spec_default() },
+        Spec { kind: 1, proto: 17, d_ip: 4, sport: 2, dport: 2, ..spec_default() },
+        Spec { kind: 1, proto: 58, d_ip: 4, ..spec_default() },
+    ]
+    .map(|s| build(&s).data[14..].to_vec());
+    let mut l3 = vec![&base4.data[14..], &base6.data[14..]];
+    l3.extend(more.iter().map(Vec::as_slice));
+    l3.extend([&[0x45u8, 0, 0, 20][..], &[0x12u8; 40][..]]);
     // Labels: each (label, bottom-of-stack) as a stack, outermost first.
     let stacks: [&[(u32, bool)]; 8] = [
         &[(5, true)],
@@ -411,7 +429,7 @@ fn encapsulated(base4: &Frame, base6: &Frame) -> Vec<Frame> {
     for (i, stack) in stacks.iter().enumerate() {
         for (j, payload) in l3.iter().enumerate() {
             for tagged in [false, true] {
-                if tagged && (i + j) % 2 == 1 {
+                if tagged && (i + j) % 3 != 0 {
                     continue;
                 }
                 let mut f = macs.to_vec();
@@ -432,16 +450,35 @@ fn encapsulated(base4: &Frame, base6: &Frame) -> Vec<Frame> {
     padi.extend([0x88, 0x63, 0x11, 0x09, 0, 0, 0, 4, 1, 1, 0, 0]);
     padi.resize(60, 0);
     push(&mut out, padi, "pppoe");
+    let arp = build(&Spec { kind: 2, ..spec_default() });
+    let mut pppoe_in_pppoe = vec![0x11, 0, 0, 7, 0, 22, 0, 0x21];
+    pppoe_in_pppoe.extend(&base4.data[14..34]);
+    let mut decnet = vec![20, 0, 0x02, 0x02, 0x04, 0x03, 0x04];
+    decnet.resize(22, 0);
+    let payloads: Vec<(u16, &[u8])> = vec![
+        (0x0021, &base4.data[14..]),
+        (0x0057, &base6.data[14..]),
+        (0x0021, &more[0]),
+        (0x0021, &more[1]),
+        (0x0021, &more[2]),
+        (0x0057, &more[3]),
+        (0x0057, &more[4]),
+        (0x0281, &[0, 0, 0x51, 64, 0x45, 0, 0, 20]),
+        (0xc021, &[1, 1, 0, 4]),
+        (0x0031, &[0x42; 30]),
+        (0x0806, &arp.data[14..]),
+        (0x0023, &[0x83, 27, 1, 0, 18, 1, 0, 0]),
+        (0x0023, &[0x81, 27, 1, 0, 18, 1, 0, 0]),
+        (0x002b, &[0xff; 30]),
+        (0x00f0, &[0xf0; 30]),
+        (0x0029, &[0; 30]),
+        (0x0027, &decnet),
+        (0x8864, &pppoe_in_pppoe),
+    ];
     for (k, session) in [3u16, 7, 0xffff, 0x1234].into_iter().enumerate() {
-        for (ppp, payload) in [
-            (0x0021u16, &base4.data[14..]),
-            (0x0057, &base6.data[14..]),
-            (0x0281, &[0, 0, 0x51, 64, 0x45, 0, 0, 20][..]),
-            (0xc021, &[1u8, 1, 0, 4][..]),
-            (0x0031, &[0x42u8; 30][..]),
-        ] {
+        for &(ppp, payload) in &payloads {
             let mut f = macs.to_vec();
-            if k == 3 {
+            if k == 3 || (k == 1 && ppp == 0x0021) {
                 f.extend([0x81, 0x00, 0x00, 0x05]);
             }
             f.extend([0x88, 0x64, 0x11, 0x00]);
@@ -450,6 +487,102 @@ fn encapsulated(base4: &Frame, base6: &Frame) -> Vec<Frame> {
             f.extend(ppp.to_be_bytes());
             f.extend(payload);
             push(&mut out, f, "pppoe");
+        }
+    }
+    out
+}
+
+/// 802.3 frames with 802.2 LLC (I, S and U control fields, every subtype),
+/// SNAP, IPX in all four framings, ISO (CLNP, ES-IS, IS-IS of every PDU
+/// type), STP and NetBEUI; DECnet data packets with short and long headers,
+/// padded or not; AppleTalk and AARP as EtherTypes and in SNAP; LAT, MOP
+/// and SCA EtherTypes — in VLANs too, whole and cut short.
+fn legacy(base4: &Frame) -> Vec<Frame> {
+    let mut out = Vec::new();
+    let macs = &base4.data[..12];
+    let push = |out: &mut Vec<Frame>, tagged: bool, ethertype: Option<u16>, body: Vec<u8>| {
+        let mut f = macs.to_vec();
+        if tagged {
+            f.extend([0x81, 0x00, 0x00, 0x05]);
+        }
+        f.extend(ethertype.unwrap_or(body.len() as u16).to_be_bytes());
+        f.extend(body);
+        if f.len() < 60 {
+            f.resize(60, 0);
+        }
+        let wire_len = f.len() as u32;
+        for cut in [15usize, 17, 19, 22] {
+            out.push(Frame { data: f[..cut].to_vec(), wire_len, what: "truncated" });
+        }
+        out.push(Frame { data: f, wire_len, what: "legacy" });
+    };
+    let mut bodies: Vec<(Option<u16>, Vec<u8>)> = Vec::new();
+    // LLC control fields: I frames (even), S (RR, RNR, REJ, with P/F), U (every subtype, with P/F).
+    for control in [
+        0x00u8, 0x02, 0xfe, 0x01, 0x05, 0x09, 0x11, 0x0d, 0x03, 0x13, 0x63, 0x73, 0x43, 0x0f, 0x1f, 0x6f, 0xe3, 0xf3,
+        0xaf, 0x87,
+    ] {
+        for sap in [0x42u8, 0xf0, 0x06, 0xaa, 0x04] {
+            bodies.push((None, [vec![sap, sap, control], vec![0x5a; 20]].concat()));
+        }
+    }
+    // SNAP: AppleTalk, AARP, IPX, an unknown one.
+    for (org, ptype) in
+        [([8u8, 0, 7], 0x809bu16), ([0, 0, 0], 0x80f3), ([0, 0, 0], 0x8137), ([0, 0, 0], 0x0800), ([8, 0, 7], 0x80f3)]
+    {
+        let mut b = vec![0xaa, 0xaa, 0x03];
+        b.extend(org);
+        b.extend(ptype.to_be_bytes());
+        b.extend([0x11; 20]);
+        bodies.push((None, b));
+    }
+    // IPX: raw 802.3, 802.2 with the IPX SAP, and Ethernet II.
+    bodies.push((None, [vec![0xff, 0xff], vec![0; 28]].concat()));
+    bodies.push((None, [vec![0xe0, 0xe0, 0x03, 0xff, 0xff], vec![0; 26]].concat()));
+    bodies.push((Some(0x8137), [vec![0xff, 0xff], vec![0; 28]].concat()));
+    // ISO: CLNP, ES-IS, IS-IS with each PDU type, another NLPID.
+    for nlpid in [0x81u8, 0x82, 0x83, 0x84] {
+        for pdu in [15u8, 16, 17, 18, 20, 24, 25, 26, 27, 5, 0x31] {
+            if nlpid != 0x83 && pdu != 15 {
+                continue;
+            }
+            bodies.push((None, vec![0xfe, 0xfe, 0x03, nlpid, 27, 1, 0, pdu, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        }
+    }
+    // DECnet: short and long data headers, padded or not, addresses 1.2, 1.3, 10.5, 63.1023 as either end.
+    let dn = |area: u16, node: u16| ((area << 10) | node).to_le_bytes();
+    for (dst, src) in [
+        (dn(1, 2), dn(1, 3)),
+        (dn(10, 5), dn(1, 2)),
+        (dn(63, 1023), dn(10, 5)),
+        (dn(1, 3), dn(1, 3)),
+        (dn(0, 1), dn(1, 0)),
+    ] {
+        let short = [vec![0x02], dst.to_vec(), src.to_vec(), vec![0; 20]].concat();
+        let mut long = vec![0x06, 0, 0, 0xaa, 0, 4, 0];
+        long.extend(dst);
+        long.extend([0, 0, 0xaa, 0, 4, 0]);
+        long.extend(src);
+        long.extend([0; 20]);
+        for body in [short, long] {
+            for padded in [false, true] {
+                let mut b = (body.len() as u16 + u16::from(padded)).to_le_bytes().to_vec();
+                if padded {
+                    b.push(0x81);
+                }
+                b.extend(&body);
+                bodies.push((Some(0x6003), b));
+            }
+        }
+    }
+    // AppleTalk, AARP, LAT, MOP, SCA EtherTypes.
+    for t in [0x809bu16, 0x80f3, 0x6004, 0x6001, 0x6002, 0x6007] {
+        bodies.push((Some(t), (0..30).map(|i| i as u8).collect()));
+    }
+    for (i, (ethertype, body)) in bodies.into_iter().enumerate() {
+        push(&mut out, false, ethertype, body.clone());
+        if i % 3 == 0 || ethertype.is_some() {
+            push(&mut out, true, ethertype, body);
         }
     }
     out

@@ -242,7 +242,7 @@ pub(crate) fn masked_eq(load: Load, k: u32, mask: u32) -> Cond {
     }
 }
 
-fn abs(size: u16, off: u32) -> Load {
+pub(crate) fn abs(size: u16, off: u32) -> Load {
     Load::Abs { size, off }
 }
 
@@ -263,13 +263,17 @@ pub(crate) struct Off {
     pub nl: u32,
     /// MPLS labels read so far.
     pub mpls: u32,
+    /// Where the network header of an 802.2 frame without SNAP starts,
+    /// from the payload (libpcap's `off_nl_nosnap`: the 3-byte LLC header
+    /// on Ethernet, nothing inside PPPoE).
+    pub nosnap: u32,
     /// After `pppoes`: the link is PPP (`linktype` holds a PPP protocol).
     pub ppp: bool,
 }
 
 impl Default for Off {
     fn default() -> Self {
-        Off { linkhdr: 0, linktype: 12, linkpl: 14, nl: 0, mpls: 0, ppp: false }
+        Off { linkhdr: 0, linktype: 12, linkpl: 14, nl: 0, mpls: 0, nosnap: 3, ppp: false }
     }
 }
 
@@ -294,6 +298,12 @@ pub(crate) const ETHERTYPE_ARP: u32 = 0x0806;
 pub(crate) const ETHERTYPE_REVARP: u32 = 0x8035;
 pub(crate) const ETHERTYPE_IPV6: u32 = 0x86dd;
 pub(crate) const ETHERTYPE_MPLS: u32 = 0x8847;
+pub(crate) const ETHERTYPE_ATALK: u32 = 0x809b;
+pub(crate) const ETHERTYPE_AARP: u32 = 0x80f3;
+pub(crate) const ETHERTYPE_IPX: u32 = 0x8137;
+pub(crate) const ETHERTYPE_DN: u32 = 0x6003;
+pub(crate) const LLCSAP_ISONS: u32 = 0xfe;
+pub(crate) const LLCSAP_IPX: u32 = 0xe0;
 pub(crate) const ETHERTYPE_PPPOED: u32 = 0x8863;
 pub(crate) const ETHERTYPE_PPPOES: u32 = 0x8864;
 const ETHERMTU: u32 = 1500;
@@ -318,16 +328,31 @@ pub(crate) fn linktype(o: Off, proto: u32) -> Cond {
     if o.ppp {
         return cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, ethertype_to_ppp(proto));
     }
-    if proto > ETHERMTU {
-        return cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, proto);
-    }
-    let not_length = cmp(abs(BPF_H, o.ethertype()), BPF_JGT, ETHERMTU).negate();
-    let sap = match proto {
+    let ethertype = || cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, proto);
+    let not_length = || cmp(abs(BPF_H, o.ethertype()), BPF_JGT, ETHERMTU).negate();
+    let llc = o.linkpl;
+    match proto {
+        // AppleTalk and AARP: the EtherType, or 802.2 SNAP with it.
+        ETHERTYPE_ATALK => ethertype().or(not_length().and(snap(o, 0x08_0007, proto))),
+        ETHERTYPE_AARP => ethertype().or(not_length().and(snap(o, 0, proto))),
+        // IPX: the EtherType, or 802.3 with SNAP, the IPX SAP or raw (0xffff).
+        LLCSAP_IPX => {
+            let sap = cmp(abs(BPF_B, llc), BPF_JEQ, LLCSAP_IPX).or(cmp(abs(BPF_H, llc), BPF_JEQ, 0xffff));
+            cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, ETHERTYPE_IPX)
+                .or(not_length().and(snap(o, 0, ETHERTYPE_IPX).or(sap)))
+        }
+        p if p > ETHERMTU => ethertype(),
         // ISO, IP and NetBEUI SAPs: both DSAP and SSAP.
-        0xfe | 0x06 | 0xf0 => cmp(abs(BPF_H, o.net()), BPF_JEQ, (proto << 8) | proto),
-        _ => cmp(abs(BPF_B, o.net()), BPF_JEQ, proto),
-    };
-    not_length.and(sap)
+        0xfe | 0x06 | 0xf0 => not_length().and(cmp(abs(BPF_H, llc), BPF_JEQ, (proto << 8) | proto)),
+        _ => not_length().and(cmp(abs(BPF_B, llc), BPF_JEQ, proto)),
+    }
+}
+
+/// `gen_snap()`: an 802.2 SNAP header with organisation `org` and type
+/// `ptype`, compared as the word at 4 then the word at 0.
+fn snap(o: Off, org: u32, ptype: u32) -> Cond {
+    let low = ((org & 0xffff) << 16) | ptype;
+    cmp(abs(BPF_W, o.linkpl + 4), BPF_JEQ, low).and(cmp(abs(BPF_W, o.linkpl), BPF_JEQ, 0xaaaa_0300 | (org >> 16)))
 }
 
 /// The PPP protocol number libpcap compares for an EtherType or SAP
@@ -377,7 +402,7 @@ pub(crate) enum Dir {
 }
 
 /// Combine a source test and a destination test by direction (source first).
-fn by_dir(dir: Dir, src: impl Fn() -> Cond, dst: impl Fn() -> Cond) -> Cond {
+pub(crate) fn by_dir(dir: Dir, src: impl Fn() -> Cond, dst: impl Fn() -> Cond) -> Cond {
     match dir {
         Dir::Src => src(),
         Dir::Dst => dst(),

@@ -21,6 +21,9 @@ pub(crate) enum Tok {
     /// bits were given (8 per part).
     Hid(u32, u32),
     Hid6(Ipv6Addr),
+    /// Two dotted numbers that are no IPv4 prefix (`1.1023`): only a DECnet
+    /// address can be written so.
+    BadHid,
     Eid([u8; 6]),
     /// A name (possibly one escaped with a backslash).
     Id(String),
@@ -98,14 +101,6 @@ const CORE: &[&str] = &[
     "mpls",
     "pppoed",
     "pppoes",
-];
-
-/// The rest of libpcap's keywords: outside the core grammar (part 2), but
-/// never taken for names.
-pub(crate) const LATER: &[&str] = &[
-    "gateway",
-    "protochain",
-    "geneve",
     "atalk",
     "aarp",
     "decnet",
@@ -129,8 +124,16 @@ pub(crate) const LATER: &[&str] = &[
     "stp",
     "ipx",
     "netbeui",
-    "radio",
     "llc",
+];
+
+/// The rest of libpcap's keywords: outside the core grammar (part 2), but
+/// never taken for names.
+pub(crate) const LATER: &[&str] = &[
+    "gateway",
+    "protochain",
+    "geneve",
+    "radio",
     "ra",
     "ta",
     "addr1",
@@ -178,19 +181,6 @@ pub(crate) const LATER: &[&str] = &[
     "hopc",
     "hdpc",
     "hsls",
-    "i",
-    "s",
-    "u",
-    "rr",
-    "rej",
-    "srej",
-    "sabme",
-    "ua",
-    "disc",
-    "dm",
-    "frmr",
-    "xid",
-    "test",
 ];
 
 /// Named constants of the byte-access grammar (libpcap's scanner turns
@@ -393,7 +383,12 @@ fn classify(word: &str) -> Result<Tok, String> {
         }
         let mut v: u32 = 0;
         for p in &parts {
-            let n = number(p).ok().filter(|&n| n <= 255).ok_or_else(|| format!("invalid IPv4 address {word:?}"))?;
+            let n = number(p).ok().filter(|&n| n <= 255);
+            if n.is_none() && parts.len() == 2 {
+                // Not IPv4, but maybe a DECnet AREA.NODE (`decnet host 1.1023`).
+                return Ok(Tok::BadHid);
+            }
+            let n = n.ok_or_else(|| format!("invalid IPv4 address {word:?}"))?;
             v = (v << 8) | n;
         }
         let bits = 8 * parts.len() as u32;

@@ -31,6 +31,15 @@
 //!   `pppoes [ID]`, after which the link is the PPP link inside the
 //!   session (`ip`, `ip6`, … test the PPP protocol, `ether[…]` counts from
 //!   it, Ethernet addresses and `vlan` are refused, as in libpcap);
+//! - 802.2: `llc` (not raw 802.3), `llc i`/`s`/`u` and the subtypes `rr`,
+//!   `rnr`, `rej`, `ui`, `ua`, `disc`, `dm`, `sabme`, `test`, `xid`,
+//!   `frmr`; `stp`, `netbeui`, `ipx` (Ethernet II, SNAP, 802.2 or raw
+//!   802.3), `iso`, `clnp`, `esis`, `isis`, `l1`, `l2`, `iih`, `lsp`, `snp`,
+//!   `csnp`, `psnp`, `iso proto`, `isis proto`;
+//! - DEC and AppleTalk: `decnet`, `lat`, `moprc`, `mopdl`, `sca`, `atalk`
+//!   and `aarp` (EtherType or SNAP), `decnet [src|dst] [host] AREA.NODE`
+//!   (short and long data headers, padded or not), `decnet[i]`, `atalk[i]`
+//!   …;
 //! - packet bytes and arithmetic: `proto[expr]`, `proto[expr:size]` (size 1,
 //!   2 or 4) for `ether`/`link`, `ip`, `ip6`, `arp`, `rarp`, `tcp`, `udp`,
 //!   `sctp`, `icmp`, `icmp6`, `igmp`, `igrp`, `pim`, `vrrp`, `carp`, with
@@ -54,10 +63,10 @@
 //! Refused with a clear error: `gateway` (as libpcap built with IPv6
 //! refuses it); `protochain` (libpcap compiles it to a backward
 //! jump, which the kernel refuses); `byte N & V` and `byte N | V` (libpcap
-//! compiles them without loading the byte); `geneve`, the 802.2 LLC family
-//! (`llc`, `stp`, `ipx`, `netbeui`, `iso` …), DEC and AppleTalk (`decnet`,
-//! `lat`, `atalk` …) and the link types other than Ethernet ("not
-//! supported yet").
+//! compiles them without loading the byte); a program that accepts no
+//! packet ("rejects all packets", where libpcap's optimizer sometimes
+//! leaves one that tests and then rejects, as for `mpls and llc`);
+//! `geneve` and the link types other than Ethernet ("not supported yet").
 //!
 //! # Limits
 //! No input exhausts the compiler's stack or memory: nesting deeper than
@@ -112,6 +121,7 @@ mod ast;
 mod codegen;
 mod dom;
 mod emit;
+mod legacy;
 mod lexer;
 mod names;
 mod parser;
@@ -269,14 +279,14 @@ fn parse(expression: &str, target: Target, netmask: u32) -> std::result::Result<
     use parser::{Parser, VlanMode};
     let toks = lexer::tokenize(expression)?;
     if target == Target::Offline {
-        return Parser::with_vlan_mode(&toks, VlanMode::Offline, netmask).parse();
+        return Parser::with_vlan_mode(&toks, VlanMode::Offline, netmask).with_source(expression).parse();
     }
-    let mut in_band = Parser::with_vlan_mode(&toks, VlanMode::LiveInBand, netmask);
+    let mut in_band = Parser::with_vlan_mode(&toks, VlanMode::LiveInBand, netmask).with_source(expression);
     let c = in_band.parse()?;
     if !in_band.live_vlan {
         return Ok(c);
     }
-    let stripped = Parser::with_vlan_mode(&toks, VlanMode::LiveStripped, netmask).parse()?;
+    let stripped = Parser::with_vlan_mode(&toks, VlanMode::LiveStripped, netmask).with_source(expression).parse()?;
     let present = ast::vlan_tag_present();
     Ok(present.clone().and(stripped).or(present.negate().and(c)))
 }

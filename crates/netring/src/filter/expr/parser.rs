@@ -14,6 +14,7 @@
 
 use super::ParseError;
 use super::ast::{self, Arith, Base, Cond, Dir, HostProto, Off, PortProto, Relop};
+use super::legacy;
 use super::lexer::{LATER, Tok, Token};
 use super::names;
 use crate::filter::code::*;
@@ -39,6 +40,22 @@ enum Proto {
     Carp,
     Ah,
     Esp,
+    Atalk,
+    Aarp,
+    Decnet,
+    Sca,
+    Lat,
+    Moprc,
+    Mopdl,
+    Iso,
+    Esis,
+    Isis,
+    Clnp,
+    Stp,
+    Ipx,
+    Netbeui,
+    /// `l1`, `l2`, `iih`, `lsp`, `snp`, `csnp`, `psnp`: IS-IS PDU groups.
+    IsisGroup(&'static str),
 }
 
 impl Proto {
@@ -62,6 +79,21 @@ impl Proto {
             Proto::Carp => "carp",
             Proto::Ah => "ah",
             Proto::Esp => "esp",
+            Proto::Atalk => "atalk",
+            Proto::Aarp => "aarp",
+            Proto::Decnet => "decnet",
+            Proto::Sca => "sca",
+            Proto::Lat => "lat",
+            Proto::Moprc => "moprc",
+            Proto::Mopdl => "mopdl",
+            Proto::Iso => "iso",
+            Proto::Esis => "esis",
+            Proto::Isis => "isis",
+            Proto::Clnp => "clnp",
+            Proto::Stp => "stp",
+            Proto::Ipx => "ipx",
+            Proto::Netbeui => "netbeui",
+            Proto::IsisGroup(k) => k,
         }
     }
 
@@ -84,7 +116,43 @@ impl Proto {
             Proto::Vrrp | Proto::Carp => ast::ip_proto(o, 112),
             Proto::Ah => ast::ip_or_ip6_proto(o, 51),
             Proto::Esp => ast::ip_or_ip6_proto(o, 50),
+            Proto::Iso => ast::linktype(o, ast::LLCSAP_ISONS),
+            Proto::Esis => legacy::iso_proto(o, legacy::ISO9542_ESIS),
+            Proto::Isis => legacy::iso_proto(o, legacy::ISO10589_ISIS),
+            Proto::Clnp => legacy::iso_proto(o, legacy::ISO8473_CLNP),
+            Proto::IsisGroup(k) => legacy::isis_any(o, isis_types(k)),
+            p => ast::linktype(o, p.link_value()?),
         })
+    }
+
+    /// The EtherType or SAP `gen_linktype()` tests for the protocols that
+    /// are one (`Some`), which is also what decides whether they can be
+    /// tested behind MPLS labels.
+    fn link_value(self) -> Option<u32> {
+        Some(match self {
+            Proto::Ip => ast::ETHERTYPE_IP,
+            Proto::Ip6 => ast::ETHERTYPE_IPV6,
+            Proto::Arp => ast::ETHERTYPE_ARP,
+            Proto::Rarp => ast::ETHERTYPE_REVARP,
+            Proto::Atalk => ast::ETHERTYPE_ATALK,
+            Proto::Aarp => ast::ETHERTYPE_AARP,
+            Proto::Decnet => ast::ETHERTYPE_DN,
+            Proto::Sca => 0x6007,
+            Proto::Lat => 0x6004,
+            Proto::Moprc => 0x6002,
+            Proto::Mopdl => 0x6001,
+            Proto::Iso | Proto::Esis | Proto::Isis | Proto::Clnp | Proto::IsisGroup(_) => ast::LLCSAP_ISONS,
+            Proto::Stp => 0x42,
+            Proto::Ipx => ast::LLCSAP_IPX,
+            Proto::Netbeui => 0xf0,
+            _ => return None,
+        })
+    }
+
+    /// The DEC and AppleTalk protocols whose bytes `proto[i]` reads from
+    /// the link-layer payload, as `ip[i]` does.
+    fn payload_indexable(self) -> bool {
+        matches!(self, Proto::Atalk | Proto::Decnet | Proto::Sca | Proto::Lat | Proto::Moprc | Proto::Mopdl)
     }
 }
 
@@ -145,32 +213,24 @@ struct Qual {
     addr: Addr,
 }
 
-/// EtherType names libpcap knows (`pcap_nametoeproto`) that compile to a
-/// plain EtherType comparison.
+/// EtherType names libpcap knows (`pcap_nametoeproto()`'s table).
 const ETHER_PROTOS: &[(&str, u32)] = &[
+    ("aarp", 0x80f3),
+    ("arp", 0x0806),
+    ("atalk", 0x809b),
+    ("decnet", 0x6003),
     ("ip", 0x0800),
     ("ip6", 0x86dd),
-    ("arp", 0x0806),
-    ("rarp", 0x8035),
-    ("pup", 0x0200),
-    ("sprite", 0x0500),
+    ("lat", 0x6004),
+    ("loopback", 0x9000),
     ("mopdl", 0x6001),
     ("moprc", 0x6002),
-    ("decnet", 0x6003),
-    ("lat", 0x6004),
+    ("rarp", 0x8035),
     ("sca", 0x6007),
-    ("lanbridge", 0x8038),
-    ("vexp", 0x805b),
-    ("vprod", 0x805c),
-    ("loopback", 0x9000),
 ];
 
 /// 802.2 SAP names libpcap knows (`pcap_nametollc`).
 const LLC_PROTOS: &[(&str, u32)] = &[("iso", 0xfe), ("stp", 0x42), ("ipx", 0xe0), ("netbeui", 0xf0)];
-
-/// EtherType / SAP values whose libpcap test is more than one comparison
-/// (AppleTalk, AARP, IPX): part 2.
-const LINKTYPE_LATER: &[u32] = &[0x809b, 0x80f3, 0xe0, 0x8137];
 
 pub(crate) struct Parser<'a> {
     toks: &'a [Token],
@@ -193,6 +253,8 @@ pub(crate) struct Parser<'a> {
     depth: usize,
     /// The netmask for `ip broadcast` (see [`super::Options::netmask`]).
     netmask: u32,
+    /// The expression, for the text of a token (DECnet addresses).
+    src: Vec<char>,
 }
 
 type Res<T> = Result<T, ParseError>;
@@ -238,14 +300,51 @@ fn pname(k: &str) -> Option<Proto> {
         "carp" => Proto::Carp,
         "ah" => Proto::Ah,
         "esp" => Proto::Esp,
+        "atalk" => Proto::Atalk,
+        "aarp" => Proto::Aarp,
+        "decnet" => Proto::Decnet,
+        "sca" => Proto::Sca,
+        "lat" => Proto::Lat,
+        "moprc" => Proto::Moprc,
+        "mopdl" => Proto::Mopdl,
+        "iso" => Proto::Iso,
+        "esis" | "es-is" => Proto::Esis,
+        "isis" | "is-is" => Proto::Isis,
+        "clnp" => Proto::Clnp,
+        "stp" => Proto::Stp,
+        "ipx" => Proto::Ipx,
+        "netbeui" => Proto::Netbeui,
+        "l1" => Proto::IsisGroup("l1"),
+        "l2" => Proto::IsisGroup("l2"),
+        "iih" => Proto::IsisGroup("iih"),
+        "lsp" => Proto::IsisGroup("lsp"),
+        "snp" => Proto::IsisGroup("snp"),
+        "csnp" => Proto::IsisGroup("csnp"),
+        "psnp" => Proto::IsisGroup("psnp"),
         _ => return None,
     })
+}
+
+/// The IS-IS PDU types of a group keyword, in libpcap's order.
+fn isis_types(k: &str) -> &'static [u32] {
+    // L1/L2 LAN hello 15/16, point-to-point hello 17, L1/L2 LSP 18/20,
+    // L1/L2 CSNP 24/25, L1/L2 PSNP 26/27.
+    match k {
+        "l1" => &[26, 24, 18, 15, 17],
+        "l2" => &[27, 25, 20, 16, 17],
+        "iih" => &[17, 15, 16],
+        "lsp" => &[18, 20],
+        "snp" => &[27, 26, 24, 25],
+        "csnp" => &[24, 25],
+        _ => &[26, 27],
+    }
 }
 
 fn describe(t: &Tok) -> String {
     match t {
         Tok::Num(n) => format!("the number {n}"),
         Tok::Hid(..) => "an IPv4 address".into(),
+        Tok::BadHid => "a dotted number that is no IPv4 address".into(),
         Tok::Hid6(_) => "an IPv6 address".into(),
         Tok::Eid(_) => "an Ethernet address".into(),
         Tok::Id(s) => format!("the name {s:?}"),
@@ -277,6 +376,7 @@ impl<'a> Parser<'a> {
     pub(crate) fn with_vlan_mode(toks: &'a [Token], vlan_mode: VlanMode, netmask: u32) -> Self {
         Self {
             netmask,
+            src: Vec::new(),
             toks,
             pos: 0,
             off: Off::default(),
@@ -286,6 +386,41 @@ impl<'a> Parser<'a> {
             after_vlan: false,
             in_dual: false,
             depth: 0,
+        }
+    }
+
+    /// Keep the expression's text, for [`Self::text`].
+    pub(crate) fn with_source(mut self, src: &str) -> Self {
+        self.src = src.chars().collect();
+        self
+    }
+
+    /// The text of token `t`.
+    fn text(&self, t: &Token) -> String {
+        self.src.iter().skip(t.col.saturating_sub(1)).take(t.len).collect()
+    }
+
+    /// `decnet [src|dst] [host] AREA.NODE` (or a number): libpcap's
+    /// `__pcap_atodn()` reads `%d.%d`, area in the top 6 bits, node in the
+    /// low 10.
+    fn decnet(&self, t: &Token, q: Qual) -> Res<Cond> {
+        let addr = match t.tok {
+            Tok::Num(n) => n,
+            _ => {
+                let text = self.text(t);
+                match scan_dotted(&text) {
+                    Some((area, node)) => ((area << 10) & 0xfc00) | (node & 0x3ff),
+                    None => return Self::err_at(t, format!("malformed decnet address '{text}'")),
+                }
+            }
+        };
+        match q.addr {
+            Addr::Default | Addr::Host | Addr::Net => {
+                Ok(legacy::decnet_host(self.off, addr as u16, q.dir.unwrap_or_default()))
+            }
+            Addr::Port | Addr::Portrange => Self::err_at(t, "illegal qualifier of 'port'"),
+            Addr::Proto => self.proto(t, addr, q),
+            Addr::Gateway => Self::err_at(t, "'gateway' requires a name"),
         }
     }
 
@@ -442,7 +577,7 @@ impl<'a> Parser<'a> {
             Tok::Num(_) => {
                 relop(self.peek_at(n + 1)).is_none() && !matches!(self.peek_at(n + 1), Tok::Arith(_) | Tok::Slash)
             }
-            Tok::Hid(..) | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => true,
+            Tok::Hid(..) | Tok::BadHid | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => true,
             _ => false,
         }
     }
@@ -503,63 +638,10 @@ impl<'a> Parser<'a> {
             Tok::Kw(k) if pname(k).is_some() && *self.peek_at(1) == Tok::Arith("[") => {
                 return self.relation().map(|c| (c, None)).map_err(|e| self.fatal.take().unwrap_or(e));
             }
-            Tok::Kw("vlan") => {
-                self.bump();
-                let id = self.pnum()?;
-                return Ok((self.vlan(&start, id)?, None));
+            Tok::Kw("vlan" | "mpls" | "pppoes" | "pppoed" | "llc" | "inbound" | "outbound" | "ifindex" | "byte") => {
+                return self.keyword_term(&start);
             }
-            Tok::Kw("mpls") => {
-                self.bump();
-                let label = self.pnum()?;
-                return Ok((self.mpls(&start, label)?, None));
-            }
-            Tok::Kw("pppoes") => {
-                self.bump();
-                let id = self.pnum()?;
-                return Ok((self.pppoes(&start, id)?, None));
-            }
-            Tok::Kw("pppoed") => {
-                self.bump();
-                self.link_ok(&start, ast::ETHERTYPE_PPPOED)?;
-                return Ok((ast::linktype(self.off, ast::ETHERTYPE_PPPOED), None));
-            }
-            Tok::Kw("inbound") => {
-                self.bump();
-                return Ok((ast::outbound().negate(), None));
-            }
-            Tok::Kw("outbound") => {
-                self.bump();
-                return Ok((ast::outbound(), None));
-            }
-            Tok::Kw("ifindex") => {
-                self.bump();
-                let Tok::Num(n) = *self.peek() else { return self.unexpected("an interface index") };
-                self.bump();
-                return Ok((ast::ifindex(n), None));
-            }
-            Tok::Kw("byte") => {
-                self.bump();
-                let Tok::Num(idx) = *self.peek() else { return self.unexpected("a byte offset") };
-                self.bump();
-                let op_tok = self.here().clone();
-                let op = match &op_tok.tok {
-                    Tok::Eq => Relop::Eq,
-                    Tok::Lt => Relop::Lt,
-                    Tok::Gt => Relop::Gt,
-                    Tok::Arith("&") | Tok::Arith("|") => {
-                        return self.err(
-                            "'byte N & V' and 'byte N | V' are refused: libpcap compiles them without loading \
-                             the byte; write ether[N] & V != 0 instead",
-                        );
-                    }
-                    _ => return self.unexpected("'=', '<' or '>'"),
-                };
-                self.bump();
-                let Tok::Num(v) = *self.peek() else { return self.unexpected("a byte value") };
-                self.bump();
-                return Ok((ast::byteop(op, idx, v), None));
-            }
-            Tok::Hid(..) | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => {
+            Tok::Hid(..) | Tok::BadHid | Tok::Hid6(_) | Tok::Eid(_) | Tok::Id(_) => {
                 return self
                     .err("a bare address or name has no qualifier to take: write host, net, port or proto before it");
             }
@@ -587,53 +669,7 @@ impl<'a> Parser<'a> {
             self.bump();
         }
         if addr.is_none() && dir.is_none() {
-            match self.peek() {
-                Tok::Kw("broadcast") => {
-                    let t = self.bump();
-                    return match proto {
-                        Proto::Default | Proto::Link => {
-                            if self.off.ppp {
-                                return Self::err_at(t, "not a broadcast link (inside PPPoE the link is PPP)");
-                            }
-                            Ok((ast::ether_broadcast(self.off), None))
-                        }
-                        Proto::Ip if self.netmask == u32::MAX => {
-                            Self::err_at(t, "netmask not known, so 'ip broadcast' not supported")
-                        }
-                        Proto::Ip => Ok((ast::ip_broadcast(self.off, !self.netmask), None)),
-                        _ => Self::err_at(t, "only link-layer and IP broadcast tests exist"),
-                    };
-                }
-                Tok::Kw("multicast") => {
-                    let t = self.bump();
-                    return match proto {
-                        Proto::Default | Proto::Link => {
-                            if self.off.ppp {
-                                return Self::err_at(
-                                    t,
-                                    "link-layer multicast tests need Ethernet (inside PPPoE the link is PPP)",
-                                );
-                            }
-                            Ok((ast::ether_multicast(self.off), None))
-                        }
-                        Proto::Ip => Ok((ast::ip_multicast(self.off), None)),
-                        Proto::Ip6 => Ok((ast::ip6_multicast(self.off), None)),
-                        _ => Self::err_at(t, "only link-layer, IP and IPv6 multicast tests exist"),
-                    };
-                }
-                _ => {}
-            }
-            // `pname` alone.
-            return match proto {
-                Proto::Default => self.unexpected("a filter term (a protocol, host, net, port, less, greater …)"),
-                Proto::Link => Self::err_at(&start, "'ether' alone tests nothing: write ether host, src, dst, proto …"),
-                p => {
-                    if matches!(p, Proto::Arp | Proto::Rarp) {
-                        self.link_ok(&start, ast::ETHERTYPE_ARP)?;
-                    }
-                    Ok((p.abbrev(self.off).expect("a protocol"), None))
-                }
-            };
+            return self.protocol_term(&start, proto);
         }
         let q = Qual { proto, dir, addr: addr.unwrap_or(Addr::Default) };
         if !self.starts_id() {
@@ -646,6 +682,132 @@ impl<'a> Parser<'a> {
             return self.unexpected(what);
         }
         self.id(Some(q))
+    }
+
+    /// A primitive that starts with its own keyword (`vlan`, `mpls`,
+    /// `pppoes`, `pppoed`, `llc`, `inbound`, `outbound`, `ifindex`,
+    /// `byte`). Kept out of [`Self::rterm`] so that its locals do not
+    /// weigh on every level of a nested expression's stack.
+    #[inline(never)]
+    fn keyword_term(&mut self, start: &Token) -> Res<(Cond, Option<Qual>)> {
+        let start = start.clone();
+        match self.peek().clone() {
+            Tok::Kw("vlan") => {
+                self.bump();
+                let id = self.pnum()?;
+                Ok((self.vlan(&start, id)?, None))
+            }
+            Tok::Kw("mpls") => {
+                self.bump();
+                let label = self.pnum()?;
+                Ok((self.mpls(&start, label)?, None))
+            }
+            Tok::Kw("pppoes") => {
+                self.bump();
+                let id = self.pnum()?;
+                Ok((self.pppoes(&start, id)?, None))
+            }
+            Tok::Kw("llc") => {
+                self.bump();
+                Ok((self.llc(&start)?, None))
+            }
+            Tok::Kw("pppoed") => {
+                self.bump();
+                self.link_ok(&start, ast::ETHERTYPE_PPPOED)?;
+                Ok((ast::linktype(self.off, ast::ETHERTYPE_PPPOED), None))
+            }
+            Tok::Kw("inbound") => {
+                self.bump();
+                Ok((ast::outbound().negate(), None))
+            }
+            Tok::Kw("outbound") => {
+                self.bump();
+                Ok((ast::outbound(), None))
+            }
+            Tok::Kw("ifindex") => {
+                self.bump();
+                let Tok::Num(n) = *self.peek() else { return self.unexpected("an interface index") };
+                self.bump();
+                Ok((ast::ifindex(n), None))
+            }
+            Tok::Kw("byte") => {
+                self.bump();
+                let Tok::Num(idx) = *self.peek() else { return self.unexpected("a byte offset") };
+                self.bump();
+                let op_tok = self.here().clone();
+                let op = match &op_tok.tok {
+                    Tok::Eq => Relop::Eq,
+                    Tok::Lt => Relop::Lt,
+                    Tok::Gt => Relop::Gt,
+                    Tok::Arith("&") | Tok::Arith("|") => {
+                        return self.err(
+                            "'byte N & V' and 'byte N | V' are refused: libpcap compiles them without loading \
+                             the byte; write ether[N] & V != 0 instead",
+                        );
+                    }
+                    _ => return self.unexpected("'=', '<' or '>'"),
+                };
+                self.bump();
+                let Tok::Num(v) = *self.peek() else { return self.unexpected("a byte value") };
+                self.bump();
+                Ok((ast::byteop(op, idx, v), None))
+            }
+            _ => unreachable!("keyword_term is called for its keywords only"),
+        }
+    }
+
+    /// A protocol name alone, or with `broadcast`/`multicast` (kept out of
+    /// [`Self::rterm`] for the same reason as [`Self::keyword_term`]).
+    #[inline(never)]
+    fn protocol_term(&mut self, start: &Token, proto: Proto) -> Res<(Cond, Option<Qual>)> {
+        let start = start.clone();
+        match self.peek() {
+            Tok::Kw("broadcast") => {
+                let t = self.bump();
+                return match proto {
+                    Proto::Default | Proto::Link => {
+                        if self.off.ppp {
+                            return Self::err_at(t, "not a broadcast link (inside PPPoE the link is PPP)");
+                        }
+                        Ok((ast::ether_broadcast(self.off), None))
+                    }
+                    Proto::Ip if self.netmask == u32::MAX => {
+                        Self::err_at(t, "netmask not known, so 'ip broadcast' not supported")
+                    }
+                    Proto::Ip => Ok((ast::ip_broadcast(self.off, !self.netmask), None)),
+                    _ => Self::err_at(t, "only link-layer and IP broadcast tests exist"),
+                };
+            }
+            Tok::Kw("multicast") => {
+                let t = self.bump();
+                return match proto {
+                    Proto::Default | Proto::Link => {
+                        if self.off.ppp {
+                            return Self::err_at(
+                                t,
+                                "link-layer multicast tests need Ethernet (inside PPPoE the link is PPP)",
+                            );
+                        }
+                        Ok((ast::ether_multicast(self.off), None))
+                    }
+                    Proto::Ip => Ok((ast::ip_multicast(self.off), None)),
+                    Proto::Ip6 => Ok((ast::ip6_multicast(self.off), None)),
+                    _ => Self::err_at(t, "only link-layer, IP and IPv6 multicast tests exist"),
+                };
+            }
+            _ => {}
+        }
+        // `pname` alone.
+        match proto {
+            Proto::Default => self.unexpected("a filter term (a protocol, host, net, port, less, greater …)"),
+            Proto::Link => Self::err_at(&start, "'ether' alone tests nothing: write ether host, src, dst, proto …"),
+            p => {
+                if let Some(v) = p.link_value() {
+                    self.link_ok(&start, v)?;
+                }
+                Ok((p.abbrev(self.off).expect("a protocol"), None))
+            }
+        }
     }
 
     fn expect_rparen(&mut self) -> Res<()> {
@@ -752,6 +914,7 @@ impl<'a> Parser<'a> {
             None => first,
         };
         self.off.nl += 4;
+        self.off.nosnap += 4;
         self.off.mpls += 1;
         Ok(c)
     }
@@ -772,8 +935,43 @@ impl<'a> Parser<'a> {
             c = c.and(ast::masked_eq(ast::Load::Abs { size: BPF_W, off: o.net() }, id, 0xffff));
         }
         let hdr = o.net() + 6;
-        self.off = Off { linkhdr: hdr, linktype: hdr, linkpl: hdr + 2, nl: 0, mpls: o.mpls, ppp: true };
+        self.off = Off { linkhdr: hdr, linktype: hdr, linkpl: hdr + 2, nl: 0, mpls: o.mpls, nosnap: 0, ppp: true };
         Ok(c)
+    }
+
+    /// `llc [i|s|u|SUBTYPE]` (`gen_llc*()`): 802.2 frames, by the control
+    /// field of their LLC header.
+    fn llc(&mut self, t: &Token) -> Res<Cond> {
+        if self.off.ppp {
+            return Self::err_at(t, "'llc' not supported for PPP");
+        }
+        let o = self.off;
+        let written = match self.peek().clone() {
+            Tok::Id(n) => n,
+            Tok::Kw("rnr") => "rnr".into(),
+            _ => return Ok(legacy::llc(o)),
+        };
+        let name = written.to_ascii_lowercase();
+        let nt = self.bump();
+        // Supervisory subtypes under mask 0x0f, unnumbered ones under 0xef.
+        let (value, mask) = match name.as_str() {
+            "i" => return Ok(legacy::llc_i(o)),
+            "s" => (1, 3),
+            "u" => (3, 3),
+            "rr" => (0x01, 0x0f),
+            "rnr" => (0x05, 0x0f),
+            "rej" => (0x09, 0x0f),
+            "ui" => (0x03, 0xef),
+            "ua" => (0x63, 0xef),
+            "disc" => (0x43, 0xef),
+            "dm" => (0x0f, 0xef),
+            "sabme" => (0x6f, 0xef),
+            "test" => (0xe3, 0xef),
+            "xid" => (0xaf, 0xef),
+            "frmr" => (0x87, 0xef),
+            _ => return Self::err_at(nt, format!("unknown LLC type name \"{written}\"")),
+        };
+        Ok(legacy::llc_control(o, value, mask))
     }
 
     /// Behind MPLS labels only IPv4 and IPv6 can be tested (libpcap's
@@ -927,7 +1125,8 @@ impl<'a> Parser<'a> {
             Proto::Icmp6 => net + 40,
             _ => net,
         };
-        let absolute = matches!(proto, Proto::Link | Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp | Proto::Icmp6);
+        let absolute = proto.payload_indexable()
+            || matches!(proto, Proto::Link | Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp | Proto::Icmp6);
         if let Some(i) = index.a.num()
             && absolute
             && base.wrapping_add(i) >= SKF_AD_OFF
@@ -947,14 +1146,14 @@ impl<'a> Parser<'a> {
             self.fatal = Some(e.clone());
             return Err(e);
         }
-        if matches!(proto, Proto::Arp | Proto::Rarp) {
-            self.link_ok(t, ast::ETHERTYPE_ARP)?;
+        if matches!(proto, Proto::Arp | Proto::Rarp) || proto.payload_indexable() {
+            self.link_ok(t, proto.link_value().expect("a link-layer protocol"))?;
         }
         let depth = index.depth + 1;
         let load = |base| Arith::Load { size, base, index: Box::new(index.a) };
         Ok(match proto {
             Proto::Link => Val { a: load(Base::Abs(o.linkhdr)), checks: index.checks, depth },
-            Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp => Val {
+            p if p.payload_indexable() || matches!(p, Proto::Ip | Proto::Ip6 | Proto::Arp | Proto::Rarp) => Val {
                 a: load(Base::Abs(net)),
                 checks: Some(and_opt(index.checks, proto.abbrev(o).expect("a protocol"))),
                 depth,
@@ -967,7 +1166,7 @@ impl<'a> Parser<'a> {
                 ));
                 Val { a: load(Base::Abs(net + 40)), checks: Some(checks), depth }
             }
-            Proto::Ah | Proto::Esp => {
+            p if p.link_value().is_some() || matches!(p, Proto::Ah | Proto::Esp) => {
                 let e = ParseError::new(t.col, t.len, "unsupported index operation");
                 self.fatal = Some(e.clone());
                 return Err(e);
@@ -1060,6 +1259,12 @@ impl<'a> Parser<'a> {
         };
         if qual.addr == Addr::Gateway && !matches!(t.tok, Tok::Id(_)) {
             return Self::err_at(&t, "'gateway' requires a name");
+        }
+        if qual.proto == Proto::Decnet && matches!(t.tok, Tok::Num(_) | Tok::Hid(..) | Tok::BadHid) {
+            return Ok((self.decnet(&t, qual)?, Some(qual)));
+        }
+        if t.tok == Tok::BadHid {
+            return Self::err_at(&t, format!("invalid IPv4 address {:?}", self.text(&t)));
         }
         let c = match t.tok.clone() {
             Tok::Num(n) => self.ncode(&t, n, 32, true, qual)?,
@@ -1232,15 +1437,29 @@ impl<'a> Parser<'a> {
             Proto::Default => ast::ip_or_ip6_proto(self.off, v),
             Proto::Link => {
                 self.link_ok(t, v)?;
-                if LINKTYPE_LATER.contains(&v) {
-                    return Self::err_at(t, format!("ether proto {v:#x} (AppleTalk, AARP, IPX) is not supported yet"));
-                }
                 ast::linktype(self.off, v)
             }
             Proto::Ip => ast::ip_proto(self.off, v),
             Proto::Ip6 => ast::ip6_proto(self.off, v),
+            Proto::Iso => {
+                self.link_ok(t, ast::LLCSAP_ISONS)?;
+                legacy::iso_proto(self.off, v)
+            }
+            Proto::Isis => {
+                self.link_ok(t, ast::LLCSAP_ISONS)?;
+                legacy::isis_proto(self.off, v)
+            }
             Proto::Arp | Proto::Rarp => {
                 return Self::err_at(t, format!("{} does not carry another protocol", q.proto.name()));
+            }
+            Proto::Atalk => return Self::err_at(t, "AppleTalk encapsulation is not specifiable"),
+            Proto::Decnet => return Self::err_at(t, "DECNET encapsulation is not specifiable"),
+            p @ (Proto::Aarp | Proto::Lat | Proto::Sca | Proto::Moprc | Proto::Mopdl) => {
+                return Self::err_at(t, format!("{} does not encapsulate another protocol", p.name().to_uppercase()));
+            }
+            Proto::Clnp => return Self::err_at(t, "'clnp proto' is not supported"),
+            p @ (Proto::Esis | Proto::Stp | Proto::Ipx | Proto::IsisGroup(_)) => {
+                return Self::err_at(t, format!("'{} proto' is bogus", p.name()));
             }
             p => {
                 return Self::err_at(
@@ -1256,8 +1475,15 @@ impl<'a> Parser<'a> {
     fn scode(&self, t: &Token, name: &str, q: Qual) -> Res<Cond> {
         match q.addr {
             Addr::Proto => {
+                let iso =
+                    [("esis", legacy::ISO9542_ESIS), ("isis", legacy::ISO10589_ISIS), ("clnp", legacy::ISO8473_CLNP)];
                 let v = if q.proto == Proto::Link {
                     ETHER_PROTOS.iter().chain(LLC_PROTOS).find(|(n, _)| *n == name).map(|&(_, v)| v)
+                } else if q.proto == Proto::Iso {
+                    let Some(&(_, v)) = iso.iter().find(|(n, _)| *n == name) else {
+                        return Self::err_at(t, format!("unknown osi proto '{name}'"));
+                    };
+                    Some(v)
                 } else {
                     names::lookup_protocol(name)
                 };
@@ -1305,6 +1531,9 @@ impl<'a> Parser<'a> {
     /// `ip`, IPv6 for `ip6`, or the MAC `/etc/ethers` gives it for `ether`.
     fn host_name(&self, t: &Token, name: &str, q: Qual) -> Res<Cond> {
         let dir = q.dir.unwrap_or_default();
+        if q.proto == Proto::Decnet {
+            return Self::err_at(t, format!("decnet name support not included, '{name}' cannot be translated"));
+        }
         if q.proto == Proto::Link {
             self.ether_ok(t)?;
             return match names::lookup_ether(name) {
@@ -1354,6 +1583,17 @@ impl<'a> Parser<'a> {
     }
 }
 
+/// `A.B` as `sscanf("%d.%d")` reads it (decimal, anything after ignored).
+fn scan_dotted(s: &str) -> Option<(u32, u32)> {
+    let int = |s: &str| -> Option<(u32, usize)> {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        Some((s[..end].parse().ok()?, end))
+    };
+    let (a, n) = int(s)?;
+    let (b, _) = int(s[n..].strip_prefix('.')?)?;
+    Some((a, b))
+}
+
 /// `LO-HI` as libpcap's `sscanf("%d-%d")` reads it: decimal (leading zeros
 /// allowed), anything after the second number ignored.
 fn scan_range(s: &str) -> Option<(u32, u32)> {
@@ -1372,7 +1612,7 @@ mod tests {
     use super::*;
 
     fn parse(s: &str) -> Result<Cond, ParseError> {
-        Parser::new(&tokenize(s)?).parse()
+        Parser::new(&tokenize(s)?).with_source(s).parse()
     }
 
     #[test]
@@ -1456,6 +1696,12 @@ mod tests {
         assert_eq!(e("mpls and arp").column, 10);
         assert_eq!(e("pppoes and ether host 2:0:0:0:0:1").column, 23);
         assert_eq!(e("mpls 1048576").message, "MPLS label 1048576 greater than maximum 1048575");
+        assert_eq!(e("llc foo").column, 5);
+        assert_eq!(e("llc foo").message, "unknown LLC type name \"foo\"");
+        assert_eq!(e("decnet host 1.2 and host 1.1023").column, 26);
+        assert_eq!(e("decnet proto 5").message, "DECNET encapsulation is not specifiable");
+        assert_eq!(e("stp[0] = 1").message, "unsupported index operation");
+        assert_eq!(e("pppoes and llc").column, 12);
         assert_eq!(e("ip[0] % 0 = 1").column, 7);
         assert_eq!(e("ip[0:3] = 1").column, 6);
         assert_eq!(e("ip[0] << 32 = 1").column, 7);
