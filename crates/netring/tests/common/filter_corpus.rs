@@ -376,7 +376,7 @@ fn crafted() -> Vec<Frame> {
     out.extend(legacy(&base4));
     // IPv4 broadcast and multicast behind a tag with VLAN id 5.
     for d_ip in [9, 7] {
-        out.push(build(&Spec { tags: 1, tci: 5, proto: 17, d_ip, ..spec_default() }));
+        out.push(Frame { what: "vlan-bcast", ..build(&Spec { tags: 1, tci: 5, proto: 17, d_ip, ..spec_default() }) });
     }
     // Lengths around the `less`/`greater`/`len` constants.
     for n in [59usize, 60, 61, 99, 100, 101, 199, 200, 201, 999, 1000, 1001, 1499, 1500, 1501, 1513, 1514] {
