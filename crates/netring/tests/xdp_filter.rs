@@ -41,6 +41,7 @@ const SAMPLE: &[&str] = &[
     "ipx or atalk",
     "decnet host 1.2 or l1",
     "ip broadcast or port domain",
+    "protochain 6 or ip6 protochain 17",
 ];
 
 /// Frames that can be sent as they are: whole, Ethernet-sized, some with VLAN id 5.
@@ -52,7 +53,7 @@ fn sendable() -> Vec<Frame> {
             && (!(f.data[12..14] == [0x81, 0] || f.data[12..14] == [0x88, 0xa8]) || f.data.len() >= 18)
     };
     let all = packets(1500);
-    let family = |f: &&Frame| matches!(f.what, "mpls" | "pppoe" | "legacy" | "vlan-bcast");
+    let family = |f: &&Frame| matches!(f.what, "mpls" | "pppoe" | "legacy" | "vlan-bcast" | "ipv6-chain" | "ipv4-ah");
     let families = all.iter().filter(whole).filter(family).step_by(3);
     let mut out: Vec<Frame> =
         all.iter().filter(whole).filter(|f| !family(f)).step_by(3).take(400).chain(families).cloned().collect();

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use netring::filter::{Instruction, disasm};
+use netring::filter::{FilterMeta, Instruction, disasm, interp};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -374,6 +374,7 @@ fn crafted() -> Vec<Frame> {
     }
     out.extend(encapsulated(&base4, &base6));
     out.extend(legacy(&base4));
+    out.extend(chains());
     // IPv4 broadcast and multicast behind a tag with VLAN id 5.
     for d_ip in [9, 7] {
         out.push(Frame { what: "vlan-bcast", ..build(&Spec { tags: 1, tci: 5, proto: 17, d_ip, ..spec_default() }) });
@@ -588,6 +589,55 @@ fn legacy(base4: &Frame) -> Vec<Frame> {
     out
 }
 
+/// IPv6 extension-header chains (hop-by-hop, destination options,
+/// routing, fragment, AH, up to 7 headers deep) ending in TCP, UDP, ICMPv6,
+/// no next header or an unknown protocol, and IPv4 with AH: for
+/// `protochain`. Whole, and cut inside the chain.
+fn chains() -> Vec<Frame> {
+    let mut out = Vec::new();
+    let chains: [&[u8]; 12] = [
+        &[6],
+        &[0, 6],
+        &[0, 60, 43, 6],
+        &[0, 60, 43, 44, 17],
+        &[51, 6],
+        &[0, 51, 17],
+        &[44, 59],
+        &[60, 60, 60, 60, 60, 60, 60, 6],
+        &[43, 58],
+        &[0, 60, 99],
+        &[51, 51, 6],
+        &[60, 44, 51, 132],
+    ];
+    for (n, chain) in chains.iter().enumerate() {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 0, chain[0], 64];
+        f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        for (i, w) in chain.windows(2).enumerate() {
+            let (this, next) = (w[0], w[1]);
+            // Lengths vary: 8 or 16 bytes (AH: (len + 2) * 4 bytes).
+            let len = ((n + i) % 2) as u8;
+            let mut h = vec![next, if this == 51 { 2 + 2 * len } else { len }];
+            h.resize(if this == 51 { (usize::from(h[1]) + 2) * 4 } else { (usize::from(len) + 1) * 8 }, 0);
+            f.extend(h);
+        }
+        f.extend([0x00, 0x50, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        let wire_len = f.len() as u32;
+        out.push(Frame { data: f[..60].to_vec(), wire_len, what: "truncated" });
+        out.push(Frame { data: f, wire_len, what: "ipv6-chain" });
+    }
+    // IPv4 with AH (libpcap counts the AH length from the IPv4 header).
+    for (ihl, ah_len, next) in [(5u8, 1u8, 6u8), (5, 4, 17), (6, 3, 6), (5, 0, 51)] {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0, 0x40 | ihl, 0, 0, 80, 0, 1, 0, 0, 64, 51, 0, 0];
+        f.extend([198, 18, 0, 1, 198, 18, 0, 2]);
+        f.resize(14 + usize::from(ihl) * 4, 1);
+        f.extend([next, ah_len, 0, 0]);
+        f.resize(f.len() + 40, 6);
+        out.push(Frame { wire_len: f.len() as u32, data: f, what: "ipv4-ah" });
+    }
+    out
+}
+
 fn spec_default() -> Spec {
     Spec {
         dst: 1,
@@ -620,4 +670,104 @@ pub fn packets(generated: usize) -> Vec<Frame> {
         out.push(build(&s));
     }
     out
+}
+
+/// Run a libpcap program as libpcap's own user-space filter would: like
+/// `interp::run`, and for a program with a backward `ja` (libpcap's
+/// `protochain` loop, which the kernel and our interpreter refuse) by a
+/// small interpreter that follows it. A load past the end rejects, as in
+/// classic BPF. Panics on an instruction that loop does not need, or after
+/// a million steps (libpcap's AH walk can loop forever).
+pub fn run_reference(p: &[Instruction], data: &[u8], meta: &FilterMeta) -> u32 {
+    use netring::filter::code::*;
+    let backward = p.iter().any(|i| i.code == BPF_JMP | BPF_JA && (i.k as i32) < 0);
+    if !backward {
+        return interp::run(p, data, meta);
+    }
+    let (mut a, mut x, mut m) = (0u32, 0u32, [0u32; 16]);
+    let mut pc: usize = 0;
+    let load = |off: u64, size: u16| -> Option<u32> {
+        let n = match size {
+            BPF_W => 4,
+            BPF_H => 2,
+            _ => 1,
+        };
+        let b = data.get(off as usize..off as usize + n)?;
+        Some(b.iter().fold(0u32, |v, &c| (v << 8) | u32::from(c)))
+    };
+    for _ in 0..1_000_000 {
+        let i = p[pc];
+        pc += 1;
+        let (class, size, mode) = (i.code & 0x07, i.code & 0x18, i.code & 0xe0);
+        match class {
+            BPF_LD => {
+                a = match mode {
+                    BPF_ABS => match load(u64::from(i.k), size) {
+                        Some(v) => v,
+                        None => return 0,
+                    },
+                    BPF_IND => match load(u64::from(x) + u64::from(i.k), size) {
+                        Some(v) => v,
+                        None => return 0,
+                    },
+                    BPF_IMM => i.k,
+                    BPF_MEM => m[i.k as usize],
+                    BPF_LEN => meta.wire_len,
+                    _ => panic!("load mode {mode:#x}"),
+                }
+            }
+            BPF_LDX => {
+                x = match mode {
+                    BPF_IMM => i.k,
+                    BPF_MEM => m[i.k as usize],
+                    BPF_LEN => meta.wire_len,
+                    BPF_MSH => match load(u64::from(i.k), BPF_B) {
+                        Some(v) => 4 * (v & 0xf),
+                        None => return 0,
+                    },
+                    _ => panic!("ldx mode {mode:#x}"),
+                }
+            }
+            BPF_ST => m[i.k as usize] = a,
+            BPF_STX => m[i.k as usize] = x,
+            BPF_ALU => {
+                let src = if i.code & BPF_X != 0 { x } else { i.k };
+                a = match i.code & 0xf0 {
+                    BPF_ADD => a.wrapping_add(src),
+                    BPF_SUB => a.wrapping_sub(src),
+                    BPF_MUL => a.wrapping_mul(src),
+                    BPF_AND => a & src,
+                    BPF_OR => a | src,
+                    BPF_LSH => a.wrapping_shl(src),
+                    BPF_RSH => a.wrapping_shr(src),
+                    op => panic!("alu op {op:#x}"),
+                }
+            }
+            BPF_JMP => {
+                let src = if i.code & BPF_X != 0 { x } else { i.k };
+                let taken = match i.code & 0xf0 {
+                    BPF_JA => {
+                        pc = (pc as i64 + i64::from(i.k as i32)) as usize;
+                        continue;
+                    }
+                    BPF_JEQ => a == src,
+                    BPF_JGT => a > src,
+                    BPF_JGE => a >= src,
+                    BPF_JSET => a & src != 0,
+                    op => panic!("jump op {op:#x}"),
+                };
+                pc += usize::from(if taken { i.jt } else { i.jf });
+            }
+            BPF_RET => return if i.code & 0x18 == BPF_A { a } else { i.k },
+            BPF_MISC => {
+                if i.code & 0xf8 == BPF_TAX {
+                    x = a
+                } else {
+                    a = x
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+    panic!("libpcap's program did not end in a million steps on {data:02x?}")
 }

@@ -24,6 +24,9 @@ pub(crate) enum Load {
     Imm(u32),
     /// A computed value (packet bytes and arithmetic), see [`Arith`].
     Arith(Arc<Arith>),
+    /// `protochain`: 1 if the IPv4 (or IPv6) header chain at `net` reaches
+    /// protocol `proto`, else 0 (see [`super::chain`]).
+    Chain { ip6: bool, net: u32, proto: u32 },
 }
 
 /// What X must hold for a test that compares A with X.

@@ -98,6 +98,7 @@ const CORE: &[&str] = &[
     "carp",
     "ah",
     "esp",
+    "protochain",
     "mpls",
     "pppoed",
     "pppoes",
@@ -131,7 +132,6 @@ const CORE: &[&str] = &[
 /// never taken for names.
 pub(crate) const LATER: &[&str] = &[
     "gateway",
-    "protochain",
     "geneve",
     "radio",
     "ra",

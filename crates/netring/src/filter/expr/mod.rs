@@ -60,9 +60,18 @@
 //!   `02:00:00:00:00:01`, `02-00-00-00-00-01`, `2.0.0.0.0.1`,
 //!   `0200.0000.0001`, `020000000001`.
 //!
+//! - `[ip|ip6] protochain P`: libpcap compiles a loop over the header
+//!   chain (a backward jump, which the kernel refuses, so libpcap filters
+//!   in user space); here the walk is unrolled for 8 headers (hop-by-hop,
+//!   destination options, routing, fragment, AH — with libpcap's way of
+//!   counting the AH length from the network header), so the kernel runs
+//!   it: the same verdict as libpcap's loop on every chain of at most 8
+//!   headers before `P`; a longer chain counts as not found. The unrolled
+//!   walk is some 6 times libpcap's instruction count (`ip6 protochain 6`:
+//!   218 instructions, libpcap 36).
+//!
 //! Refused with a clear error: `gateway` (as libpcap built with IPv6
-//! refuses it); `protochain` (libpcap compiles it to a backward
-//! jump, which the kernel refuses); `byte N & V` and `byte N | V` (libpcap
+//! refuses it); `byte N & V` and `byte N | V` (libpcap
 //! compiles them without loading the byte); a program that accepts no
 //! packet ("rejects all packets", where libpcap's optimizer sometimes
 //! leaves one that tests and then rejects, as for `mpls and llc`);
@@ -118,6 +127,7 @@
 pub const MAX_DEPTH: usize = 200;
 
 mod ast;
+mod chain;
 mod codegen;
 mod dom;
 mod emit;

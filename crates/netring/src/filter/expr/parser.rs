@@ -166,6 +166,7 @@ enum Addr {
     Portrange,
     Proto,
     Gateway,
+    Protochain,
 }
 
 /// How `vlan` is compiled (see [`super::Target`]).
@@ -421,6 +422,24 @@ impl<'a> Parser<'a> {
             Addr::Port | Addr::Portrange => Self::err_at(t, "illegal qualifier of 'port'"),
             Addr::Proto => self.proto(t, addr, q),
             Addr::Gateway => Self::err_at(t, "'gateway' requires a name"),
+            Addr::Protochain => self.protochain(t, addr, q),
+        }
+    }
+
+    /// `[ip|ip6] protochain P` (`gen_protochain()`): the header chain of
+    /// IPv4 and/or IPv6 reaches `P` (see [`super::chain`]).
+    fn protochain(&self, t: &Token, v: u32, q: Qual) -> Res<Cond> {
+        let o = self.off;
+        let one = |ip6: bool| {
+            let ethertype = if ip6 { ast::ETHERTYPE_IPV6 } else { ast::ETHERTYPE_IP };
+            let walk = ast::Load::Chain { ip6, net: o.net(), proto: v };
+            ast::linktype(o, ethertype).and(ast::cmp(walk, crate::filter::code::BPF_JEQ, 1))
+        };
+        match q.proto {
+            Proto::Default => Ok(one(false).or(one(true))),
+            Proto::Ip => Ok(one(false)),
+            Proto::Ip6 => Ok(one(true)),
+            _ => Self::err_at(t, "bad protocol applied for 'protochain'"),
         }
     }
 
@@ -650,13 +669,8 @@ impl<'a> Parser<'a> {
         // head id | pname | pqual broadcast/multicast
         let proto = self.pqual()?;
         let dir = self.dqual()?;
-        if *self.peek() == Tok::Kw("protochain") {
-            return self.err(
-                "'protochain' is refused: libpcap compiles it to a loop (a backward jump), which the kernel's \
-                 classic BPF does not allow",
-            );
-        }
         let addr = match self.peek() {
+            Tok::Kw("protochain") if dir.is_none() => Some(Addr::Protochain),
             Tok::Kw("host") => Some(Addr::Host),
             Tok::Kw("net") => Some(Addr::Net),
             Tok::Kw("port") => Some(Addr::Port),
@@ -1349,6 +1363,7 @@ impl<'a> Parser<'a> {
             Addr::Portrange => self.portrange(t, v, v, q),
             Addr::Proto => self.proto(t, v, q),
             Addr::Gateway => Self::err_at(t, "'gateway' requires a name"),
+            Addr::Protochain => self.protochain(t, v, q),
         }
     }
 
@@ -1523,6 +1538,10 @@ impl<'a> Parser<'a> {
                 self.ncode(t, v, 32, true, q)
             }
             Addr::Gateway => Self::err_at(t, "'gateway' not supported in this configuration (as in libpcap with IPv6)"),
+            Addr::Protochain => match names::lookup_protocol(name) {
+                Some(v) => self.protochain(t, v, q),
+                None => Self::err_at(t, format!("unknown ip proto '{name}' (not in /etc/protocols)")),
+            },
             Addr::Default | Addr::Host => self.host_name(t, name, q),
         }
     }
@@ -1706,7 +1725,9 @@ mod tests {
         assert_eq!(e("ip[0:3] = 1").column, 6);
         assert_eq!(e("ip[0] << 32 = 1").column, 7);
         assert_eq!(e("vlan 4096").column, 1);
-        assert!(e("ip6 protochain 6").message.contains("backward jump"));
+        assert!(parse("ip6 protochain 6").is_ok());
+        assert_eq!(e("tcp protochain 6").column, 16);
+        assert_eq!(e("tcp protochain 6").message, "bad protocol applied for 'protochain'");
         assert_eq!(e("host foo").column, 6);
         assert_eq!(e("ip proto tcp").column, 10);
         assert_eq!(e("ip proto \\tcpx").column, 10);
