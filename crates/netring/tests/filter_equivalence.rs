@@ -17,7 +17,7 @@ const SNAPLEN: u32 = 262_144;
 /// Sections whose every expression must accept some frames of the corpus
 /// and reject others (the frames of those families are crafted for them).
 const ENCAPSULATION_SECTIONS: &[&str] =
-    &["MPLS and PPPoE", "802.2 LLC and ISO", "DECnet and AppleTalk", "Broadcast and multicast", "protochain"];
+    &["MPLS and PPPoE", "802.2 LLC and ISO", "DECnet and AppleTalk", "Broadcast and multicast", "protochain", "Geneve"];
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

@@ -66,6 +66,8 @@ const FAMILY_SAMPLE: &[&str] = &[
     "decnet host 1.2",
     "decnet src 10.5 or lat",
     "atalk or aarp",
+    "geneve 5 and ip",
+    "geneve and tcp port 80",
 ];
 
 /// `protochain`: the unrolled walk in the kernel (libpcap's own program,
@@ -122,8 +124,16 @@ fn sendable(n: usize) -> Vec<Frame> {
             && (!(f.data[12..14] == [0x81, 0] || f.data[12..14] == [0x88, 0xa8]) || f.data.len() >= 18)
     };
     let all = packets(2000);
-    let family = |f: &&Frame| matches!(f.what, "mpls" | "pppoe" | "legacy" | "vlan-bcast" | "ipv6-chain" | "ipv4-ah");
-    let families = all.iter().filter(whole).filter(family).step_by(2);
+    let family =
+        |f: &&Frame| matches!(f.what, "mpls" | "pppoe" | "legacy" | "vlan-bcast" | "ipv6-chain" | "ipv4-ah" | "geneve");
+    // Every Geneve frame (few, and each case matters), every second other family frame.
+    let families = all
+        .iter()
+        .filter(whole)
+        .filter(family)
+        .enumerate()
+        .filter(|(i, f)| f.what == "geneve" || i % 2 == 0)
+        .map(|(_, f)| f);
     all.iter().filter(whole).filter(|f| !family(f)).step_by(2).take(n).chain(families).cloned().collect()
 }
 

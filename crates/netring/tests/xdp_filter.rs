@@ -42,6 +42,7 @@ const SAMPLE: &[&str] = &[
     "decnet host 1.2 or l1",
     "ip broadcast or port domain",
     "protochain 6 or ip6 protochain 17",
+    "geneve and ether host 02:00:00:00:00:01",
 ];
 
 /// Frames that can be sent as they are: whole, Ethernet-sized, some with VLAN id 5.
@@ -53,8 +54,16 @@ fn sendable() -> Vec<Frame> {
             && (!(f.data[12..14] == [0x81, 0] || f.data[12..14] == [0x88, 0xa8]) || f.data.len() >= 18)
     };
     let all = packets(1500);
-    let family = |f: &&Frame| matches!(f.what, "mpls" | "pppoe" | "legacy" | "vlan-bcast" | "ipv6-chain" | "ipv4-ah");
-    let families = all.iter().filter(whole).filter(family).step_by(3);
+    let family =
+        |f: &&Frame| matches!(f.what, "mpls" | "pppoe" | "legacy" | "vlan-bcast" | "ipv6-chain" | "ipv4-ah" | "geneve");
+    // Every Geneve frame (few, and each case matters), every third other family frame.
+    let families = all
+        .iter()
+        .filter(whole)
+        .filter(family)
+        .enumerate()
+        .filter(|(i, f)| f.what == "geneve" || i % 3 == 0)
+        .map(|(_, f)| f);
     let mut out: Vec<Frame> =
         all.iter().filter(whole).filter(|f| !family(f)).step_by(3).take(400).chain(families).cloned().collect();
     for f in out.iter_mut().filter(|f| f.data.len() >= 18 && f.data[12..14] == [0x81, 0]).step_by(2) {

@@ -375,6 +375,7 @@ fn crafted() -> Vec<Frame> {
     out.extend(encapsulated(&base4, &base6));
     out.extend(legacy(&base4));
     out.extend(chains());
+    out.extend(geneve());
     // IPv4 broadcast and multicast behind a tag with VLAN id 5.
     for d_ip in [9, 7] {
         out.push(Frame { what: "vlan-bcast", ..build(&Spec { tags: 1, tci: 5, proto: 17, d_ip, ..spec_default() }) });
@@ -634,6 +635,65 @@ fn chains() -> Vec<Frame> {
         f.extend([next, ah_len, 0, 0]);
         f.resize(f.len() + 40, 6);
         out.push(Frame { wire_len: f.len() as u32, data: f, what: "ipv4-ah" });
+    }
+    out
+}
+
+/// Geneve over IPv4 (with and without options) and IPv6, to port 6081
+/// (and 6082, and version 1, which are not Geneve), VNI 5 and 7, carrying
+/// an Ethernet frame (IPv4 TCP, IPv6 UDP, ARP) or IPv4 and IPv6 directly;
+/// whole and cut short.
+fn geneve() -> Vec<Frame> {
+    let mut out = Vec::new();
+    let inner4 = build(&Spec { payload: 7, ..spec_default() });
+    let inner6 = build(&Spec { kind: 1, proto: 17, d_ip: 4, sport: 2, dport: 2, dst: 5, ..spec_default() });
+    let arp = build(&Spec { kind: 2, ..spec_default() });
+    let inners: [(u16, &[u8]); 5] = [
+        (0x6558, &inner4.data),
+        (0x6558, &inner6.data),
+        (0x6558, &arp.data),
+        (0x0800, &inner4.data[14..]),
+        (0x86dd, &inner6.data[14..]),
+    ];
+    for (n, &(proto, inner)) in inners.iter().enumerate() {
+        for (outer6, ihl, optlen, vni, port, version) in [
+            (false, 5u8, 0u8, 5u32, 6081u16, 0u8),
+            (false, 6, 2, 7, 6081, 0),
+            (true, 5, 1, 5, 6081, 0),
+            (true, 5, 0, 7, 6081, 0),
+            (false, 5, 0, 5, 6082, 0),
+            (false, 5, 0, 5, 6081, 1),
+        ] {
+            let mut g = vec![(version << 6) | optlen, 0];
+            g.extend(proto.to_be_bytes());
+            g.extend((vni << 8).to_be_bytes());
+            g.extend(std::iter::repeat_n(0x5a, usize::from(optlen) * 4));
+            g.extend(inner);
+            let mut udp = vec![0x30, 0x39];
+            udp.extend(port.to_be_bytes());
+            udp.extend(((g.len() + 8) as u16).to_be_bytes());
+            udp.extend([0, 0]);
+            udp.extend(g);
+            let mut f = vec![2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 4];
+            if outer6 {
+                f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+                f.extend((udp.len() as u16).to_be_bytes());
+                f.extend([17, 64]);
+                f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+                f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+            } else {
+                f.extend([8, 0, 0x40 | ihl, 0]);
+                f.extend(((usize::from(ihl) * 4 + udp.len()) as u16).to_be_bytes());
+                f.extend([0, 1, 0, 0, 64, 17, 0, 0, 198, 18, 0, 3, 198, 18, 0, 4]);
+                f.extend(std::iter::repeat_n(1u8, (usize::from(ihl) - 5) * 4));
+            }
+            f.extend(udp);
+            let wire_len = f.len() as u32;
+            if n % 2 == 0 {
+                out.push(Frame { data: f[..f.len() - 30].to_vec(), wire_len, what: "truncated" });
+            }
+            out.push(Frame { data: f, wire_len, what: "geneve" });
+        }
     }
     out
 }

@@ -99,6 +99,7 @@ const CORE: &[&str] = &[
     "ah",
     "esp",
     "protochain",
+    "geneve",
     "mpls",
     "pppoed",
     "pppoes",
@@ -132,7 +133,6 @@ const CORE: &[&str] = &[
 /// never taken for names.
 pub(crate) const LATER: &[&str] = &[
     "gateway",
-    "geneve",
     "radio",
     "ra",
     "ta",
