@@ -23,6 +23,11 @@ pub struct Args {
     /// matching records are cut to it.
     #[arg(short, long, default_value_t = netring::afpacket::MAX_SNAPLEN)]
     snaplen: u32,
+    /// The netmask `ip broadcast` tests the host part under (libpcap takes
+    /// it from the capture interface; 0.0.0.0, the default, is what it
+    /// uses for a file and `tcpdump -d`).
+    #[arg(long, value_name = "MASK", default_value = "0.0.0.0")]
+    netmask: std::net::Ipv4Addr,
     /// Filter this pcap or pcapng file instead of printing the program.
     #[arg(short = 'r', long = "read", value_name = "FILE")]
     read: Option<PathBuf>,
@@ -45,7 +50,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
             rule: format!("must be 1..={}", netring::afpacket::MAX_SNAPLEN),
         });
     }
-    let program = expr::compile(&a.expression.join(" "), a.snaplen)?;
+    let program = expr::compile_opts(&a.expression.join(" "), a.snaplen, expr::Options::default().netmask(a.netmask))?;
     if let Some(input) = &a.read {
         return filter_file(&a, &program, input);
     }

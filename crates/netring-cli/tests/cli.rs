@@ -198,7 +198,25 @@ fn selftest_passes_and_reports_json() {
 #[test]
 fn filter_listings_are_tcpdumps() {
     require_tool("tcpdump");
-    for e in ["ip", "tcp port 80", "ether multicast", "len >= 100", "icmp6", "ip proto 47", "tcp dst port 80 or 443"] {
+    for e in [
+        "ip",
+        "tcp port 80",
+        "ether multicast",
+        "len >= 100",
+        "icmp6",
+        "ip proto 47",
+        "tcp dst port 80 or 443",
+        "port http",
+        "ether host 0011.2233.4455",
+        "ip broadcast",
+        "mpls 5 and ip",
+        "pppoes 3",
+        "llc s",
+        "l1",
+        "ipx",
+        "atalk",
+        "decnet host 1.2",
+    ] {
         for (flag, snap) in [("-d", "262144"), ("-dd", "262144"), ("-ddd", "262144"), ("-ddd", "96")] {
             let ours = Command::new(BIN).args(["filter", flag, "-s", snap, e]).output().unwrap();
             assert!(ours.status.success(), "{e}: {}", String::from_utf8_lossy(&ours.stderr));

@@ -34,17 +34,38 @@ const SAMPLE: &[&str] = &[
     "inbound and ether multicast",
     "not arp and not (ether[12:2] = 0x88b5)",
     "greater 80",
+    // Issue 19 families.
+    "mpls and ip",
+    "pppoes and tcp port 80",
+    "llc u or stp",
+    "ipx or atalk",
+    "decnet host 1.2 or l1",
+    "ip broadcast or port domain",
+    "protochain 6 or ip6 protochain 17",
+    "geneve and ether host 02:00:00:00:00:01",
 ];
 
 /// Frames that can be sent as they are: whole, Ethernet-sized, some with VLAN id 5.
+/// Then every third frame of the MPLS, PPPoE and 802.2/DEC/AppleTalk families.
 fn sendable() -> Vec<Frame> {
-    let mut out: Vec<Frame> = packets(1500)
-        .into_iter()
-        .filter(|f| f.data.len() as u32 == f.wire_len && (14..=1514).contains(&f.data.len()))
-        .filter(|f| !(f.data[12..14] == [0x81, 0] || f.data[12..14] == [0x88, 0xa8]) || f.data.len() >= 18)
-        .step_by(3)
-        .take(400)
-        .collect();
+    let whole = |f: &&Frame| {
+        f.data.len() as u32 == f.wire_len
+            && (14..=1514).contains(&f.data.len())
+            && (!(f.data[12..14] == [0x81, 0] || f.data[12..14] == [0x88, 0xa8]) || f.data.len() >= 18)
+    };
+    let all = packets(1500);
+    let family =
+        |f: &&Frame| matches!(f.what, "mpls" | "pppoe" | "legacy" | "vlan-bcast" | "ipv6-chain" | "ipv4-ah" | "geneve");
+    // Every Geneve frame (few, and each case matters), every third other family frame.
+    let families = all
+        .iter()
+        .filter(whole)
+        .filter(family)
+        .enumerate()
+        .filter(|(i, f)| f.what == "geneve" || i % 3 == 0)
+        .map(|(_, f)| f);
+    let mut out: Vec<Frame> =
+        all.iter().filter(whole).filter(|f| !family(f)).step_by(3).take(400).chain(families).cloned().collect();
     for f in out.iter_mut().filter(|f| f.data.len() >= 18 && f.data[12..14] == [0x81, 0]).step_by(2) {
         f.data[14..16].copy_from_slice(&5u16.to_be_bytes());
     }

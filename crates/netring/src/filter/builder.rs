@@ -67,6 +67,14 @@ impl ProgramBuilder {
         self
     }
 
+    /// An instruction as it is, jump offsets included: for code whose
+    /// jumps stay inside a run of `raw` instructions (trampolines are only
+    /// ever inserted right after a labelled jump, never inside such a run).
+    pub(crate) fn raw(&mut self, insn: Instruction) -> &mut Self {
+        self.items.push(Item::Stmt(insn));
+        self
+    }
+
     /// A conditional jump (`jeq`/`jgt`/`jge`/`jset`, against `k` or `X`).
     pub fn jump(&mut self, code: u16, k: u32, jt: Label, jf: Label) -> &mut Self {
         self.items.push(Item::Cond { code, k, jt, jf });

@@ -9,7 +9,7 @@
 
 use std::path::PathBuf;
 
-use netring::filter::{Instruction, disasm};
+use netring::filter::{FilterMeta, Instruction, disasm, interp};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
@@ -372,11 +372,328 @@ fn crafted() -> Vec<Frame> {
             out.push(Frame { what: "ipv4-addr", ..f });
         }
     }
+    out.extend(encapsulated(&base4, &base6));
+    out.extend(legacy(&base4));
+    out.extend(chains());
+    out.extend(geneve());
+    // IPv4 broadcast and multicast behind a tag with VLAN id 5.
+    for d_ip in [9, 7] {
+        out.push(Frame { what: "vlan-bcast", ..build(&Spec { tags: 1, tci: 5, proto: 17, d_ip, ..spec_default() }) });
+    }
     // Lengths around the `less`/`greater`/`len` constants.
     for n in [59usize, 60, 61, 99, 100, 101, 199, 200, 201, 999, 1000, 1001, 1499, 1500, 1501, 1513, 1514] {
         let mut f = base4.data.clone();
         f.resize(n.max(14), 0xab);
         out.push(Frame { wire_len: f.len() as u32, data: f, what: "length" });
+    }
+    out
+}
+
+/// Frames whose network header sits behind an encapsulation: MPLS label
+/// stacks (bottom-of-stack set or not, IPv4, IPv6 or neither inside, in a
+/// VLAN too) and PPPoE discovery and session frames (PPP IPv4, IPv6, MPLS
+/// and others, several session ids), whole and cut short.
+fn encapsulated(base4: &Frame, base6: &Frame) -> Vec<Frame> {
+    let mut out = Vec::new();
+    let macs = &base4.data[..12];
+    let push = |out: &mut Vec<Frame>, f: Vec<u8>, what: &'static str| {
+        let wire_len = f.len() as u32;
+        for cut in [f.len() / 2, f.len() - 3] {
+            out.push(Frame { data: f[..cut].to_vec(), wire_len, what: "truncated" });
+        }
+        out.push(Frame { data: f, wire_len, what });
+    };
+    // IPv4 TCP, IPv6 UDP behind a fragment header, IPv4 UDP broadcast and
+    // ICMP multicast, TCP SYN, IPv6 UDP and ICMPv6 to ff02::1, a bare
+    // IPv4 version nibble, neither.
+    let more = [
+        Spec { proto: 17, d_ip: 9, sport: 2, dport: 2, ..spec_default() },
+        Spec { proto: 1, d_ip: 7, ..spec_default() },
+        Spec { payload: 7, ..spec_default() },
+        Spec { kind: 1, proto: 17, d_ip: 4, sport: 2, dport: 2, ..spec_default() },
+        Spec { kind: 1, proto: 58, d_ip: 4, ..spec_default() },
+    ]
+    .map(|s| build(&s).data[14..].to_vec());
+    let mut l3 = vec![&base4.data[14..], &base6.data[14..]];
+    l3.extend(more.iter().map(Vec::as_slice));
+    l3.extend([&[0x45u8, 0, 0, 20][..], &[0x12u8; 40][..]]);
+    // Labels: each (label, bottom-of-stack) as a stack, outermost first.
+    let stacks: [&[(u32, bool)]; 8] = [
+        &[(5, true)],
+        &[(6, true)],
+        &[(5, false), (7, true)],
+        &[(100, false), (200, false), (300, true)],
+        &[(7, false), (5, true)],
+        &[(0xfffff, true)],
+        &[(5, false)],
+        &[(100, false), (200, true)],
+    ];
+    for (i, stack) in stacks.iter().enumerate() {
+        for (j, payload) in l3.iter().enumerate() {
+            for tagged in [false, true] {
+                if tagged && (i + j) % 3 != 0 {
+                    continue;
+                }
+                let mut f = macs.to_vec();
+                if tagged {
+                    f.extend([0x81, 0x00, 0x00, 0x05]);
+                }
+                f.extend([0x88, 0x47]);
+                for &(label, bos) in stack.iter() {
+                    f.extend(((label << 12) | (u32::from(bos) << 8) | 64).to_be_bytes());
+                }
+                f.extend(*payload);
+                push(&mut out, f, "mpls");
+            }
+        }
+    }
+    // PPPoE discovery (PADI) and session frames.
+    let mut padi = macs.to_vec();
+    padi.extend([0x88, 0x63, 0x11, 0x09, 0, 0, 0, 4, 1, 1, 0, 0]);
+    padi.resize(60, 0);
+    push(&mut out, padi, "pppoe");
+    let arp = build(&Spec { kind: 2, ..spec_default() });
+    let mut pppoe_in_pppoe = vec![0x11, 0, 0, 7, 0, 22, 0, 0x21];
+    pppoe_in_pppoe.extend(&base4.data[14..34]);
+    let mut decnet = vec![20, 0, 0x02, 0x02, 0x04, 0x03, 0x04];
+    decnet.resize(22, 0);
+    let payloads: Vec<(u16, &[u8])> = vec![
+        (0x0021, &base4.data[14..]),
+        (0x0057, &base6.data[14..]),
+        (0x0021, &more[0]),
+        (0x0021, &more[1]),
+        (0x0021, &more[2]),
+        (0x0057, &more[3]),
+        (0x0057, &more[4]),
+        (0x0281, &[0, 0, 0x51, 64, 0x45, 0, 0, 20]),
+        (0xc021, &[1, 1, 0, 4]),
+        (0x0031, &[0x42; 30]),
+        (0x0806, &arp.data[14..]),
+        (0x0023, &[0x83, 27, 1, 0, 18, 1, 0, 0]),
+        (0x0023, &[0x81, 27, 1, 0, 18, 1, 0, 0]),
+        (0x002b, &[0xff; 30]),
+        (0x00f0, &[0xf0; 30]),
+        (0x0029, &[0; 30]),
+        (0x0027, &decnet),
+        (0x8864, &pppoe_in_pppoe),
+    ];
+    for (k, session) in [3u16, 7, 0xffff, 0x1234].into_iter().enumerate() {
+        for &(ppp, payload) in &payloads {
+            let mut f = macs.to_vec();
+            if k == 3 || (k == 1 && ppp == 0x0021) {
+                f.extend([0x81, 0x00, 0x00, 0x05]);
+            }
+            f.extend([0x88, 0x64, 0x11, 0x00]);
+            f.extend(session.to_be_bytes());
+            f.extend(((payload.len() + 2) as u16).to_be_bytes());
+            f.extend(ppp.to_be_bytes());
+            f.extend(payload);
+            push(&mut out, f, "pppoe");
+        }
+    }
+    out
+}
+
+/// 802.3 frames with 802.2 LLC (I, S and U control fields, every subtype),
+/// SNAP, IPX in all four framings, ISO (CLNP, ES-IS, IS-IS of every PDU
+/// type), STP and NetBEUI; DECnet data packets with short and long headers,
+/// padded or not; AppleTalk and AARP as EtherTypes and in SNAP; LAT, MOP
+/// and SCA EtherTypes — in VLANs too, whole and cut short.
+fn legacy(base4: &Frame) -> Vec<Frame> {
+    let mut out = Vec::new();
+    let macs = &base4.data[..12];
+    let push = |out: &mut Vec<Frame>, tagged: bool, ethertype: Option<u16>, body: Vec<u8>| {
+        let mut f = macs.to_vec();
+        if tagged {
+            f.extend([0x81, 0x00, 0x00, 0x05]);
+        }
+        f.extend(ethertype.unwrap_or(body.len() as u16).to_be_bytes());
+        f.extend(body);
+        if f.len() < 60 {
+            f.resize(60, 0);
+        }
+        let wire_len = f.len() as u32;
+        for cut in [15usize, 17, 19, 22] {
+            out.push(Frame { data: f[..cut].to_vec(), wire_len, what: "truncated" });
+        }
+        out.push(Frame { data: f, wire_len, what: "legacy" });
+    };
+    let mut bodies: Vec<(Option<u16>, Vec<u8>)> = Vec::new();
+    // LLC control fields: I frames (even), S (RR, RNR, REJ, with P/F), U (every subtype, with P/F).
+    for control in [
+        0x00u8, 0x02, 0xfe, 0x01, 0x05, 0x09, 0x11, 0x0d, 0x03, 0x13, 0x63, 0x73, 0x43, 0x0f, 0x1f, 0x6f, 0xe3, 0xf3,
+        0xaf, 0x87,
+    ] {
+        for sap in [0x42u8, 0xf0, 0x06, 0xaa, 0x04] {
+            bodies.push((None, [vec![sap, sap, control], vec![0x5a; 20]].concat()));
+        }
+    }
+    // SNAP: AppleTalk, AARP, IPX, an unknown one.
+    for (org, ptype) in
+        [([8u8, 0, 7], 0x809bu16), ([0, 0, 0], 0x80f3), ([0, 0, 0], 0x8137), ([0, 0, 0], 0x0800), ([8, 0, 7], 0x80f3)]
+    {
+        let mut b = vec![0xaa, 0xaa, 0x03];
+        b.extend(org);
+        b.extend(ptype.to_be_bytes());
+        b.extend([0x11; 20]);
+        bodies.push((None, b));
+    }
+    // IPX: raw 802.3, 802.2 with the IPX SAP, and Ethernet II.
+    bodies.push((None, [vec![0xff, 0xff], vec![0; 28]].concat()));
+    bodies.push((None, [vec![0xe0, 0xe0, 0x03, 0xff, 0xff], vec![0; 26]].concat()));
+    bodies.push((Some(0x8137), [vec![0xff, 0xff], vec![0; 28]].concat()));
+    // ISO: CLNP, ES-IS, IS-IS with each PDU type, another NLPID.
+    for nlpid in [0x81u8, 0x82, 0x83, 0x84] {
+        for pdu in [15u8, 16, 17, 18, 20, 24, 25, 26, 27, 5, 0x31] {
+            if nlpid != 0x83 && pdu != 15 {
+                continue;
+            }
+            bodies.push((None, vec![0xfe, 0xfe, 0x03, nlpid, 27, 1, 0, pdu, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]));
+        }
+    }
+    // DECnet: short and long data headers, padded or not, addresses 1.2, 1.3, 10.5, 63.1023 as either end.
+    let dn = |area: u16, node: u16| ((area << 10) | node).to_le_bytes();
+    for (dst, src) in [
+        (dn(1, 2), dn(1, 3)),
+        (dn(10, 5), dn(1, 2)),
+        (dn(63, 1023), dn(10, 5)),
+        (dn(1, 3), dn(1, 3)),
+        (dn(0, 1), dn(1, 0)),
+    ] {
+        let short = [vec![0x02], dst.to_vec(), src.to_vec(), vec![0; 20]].concat();
+        let mut long = vec![0x06, 0, 0, 0xaa, 0, 4, 0];
+        long.extend(dst);
+        long.extend([0, 0, 0xaa, 0, 4, 0]);
+        long.extend(src);
+        long.extend([0; 20]);
+        for body in [short, long] {
+            for padded in [false, true] {
+                let mut b = (body.len() as u16 + u16::from(padded)).to_le_bytes().to_vec();
+                if padded {
+                    b.push(0x81);
+                }
+                b.extend(&body);
+                bodies.push((Some(0x6003), b));
+            }
+        }
+    }
+    // AppleTalk, AARP, LAT, MOP, SCA EtherTypes.
+    for t in [0x809bu16, 0x80f3, 0x6004, 0x6001, 0x6002, 0x6007] {
+        bodies.push((Some(t), (0..30).map(|i| i as u8).collect()));
+    }
+    for (i, (ethertype, body)) in bodies.into_iter().enumerate() {
+        push(&mut out, false, ethertype, body.clone());
+        if i % 3 == 0 || ethertype.is_some() {
+            push(&mut out, true, ethertype, body);
+        }
+    }
+    out
+}
+
+/// IPv6 extension-header chains (hop-by-hop, destination options,
+/// routing, fragment, AH, up to 7 headers deep) ending in TCP, UDP, ICMPv6,
+/// no next header or an unknown protocol, and IPv4 with AH: for
+/// `protochain`. Whole, and cut inside the chain.
+fn chains() -> Vec<Frame> {
+    let mut out = Vec::new();
+    let chains: [&[u8]; 12] = [
+        &[6],
+        &[0, 6],
+        &[0, 60, 43, 6],
+        &[0, 60, 43, 44, 17],
+        &[51, 6],
+        &[0, 51, 17],
+        &[44, 59],
+        &[60, 60, 60, 60, 60, 60, 60, 6],
+        &[43, 58],
+        &[0, 60, 99],
+        &[51, 51, 6],
+        &[60, 44, 51, 132],
+    ];
+    for (n, chain) in chains.iter().enumerate() {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 0, chain[0], 64];
+        f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]);
+        f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
+        for (i, w) in chain.windows(2).enumerate() {
+            let (this, next) = (w[0], w[1]);
+            // Lengths vary: 8 or 16 bytes (AH: (len + 2) * 4 bytes).
+            let len = ((n + i) % 2) as u8;
+            let mut h = vec![next, if this == 51 { 2 + 2 * len } else { len }];
+            h.resize(if this == 51 { (usize::from(h[1]) + 2) * 4 } else { (usize::from(len) + 1) * 8 }, 0);
+            f.extend(h);
+        }
+        f.extend([0x00, 0x50, 0x01, 0xbb, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xff, 0xff, 0, 0, 0, 0]);
+        let wire_len = f.len() as u32;
+        out.push(Frame { data: f[..60].to_vec(), wire_len, what: "truncated" });
+        out.push(Frame { data: f, wire_len, what: "ipv6-chain" });
+    }
+    // IPv4 with AH (libpcap counts the AH length from the IPv4 header).
+    for (ihl, ah_len, next) in [(5u8, 1u8, 6u8), (5, 4, 17), (6, 3, 6), (5, 0, 51)] {
+        let mut f = vec![2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 8, 0, 0x40 | ihl, 0, 0, 80, 0, 1, 0, 0, 64, 51, 0, 0];
+        f.extend([198, 18, 0, 1, 198, 18, 0, 2]);
+        f.resize(14 + usize::from(ihl) * 4, 1);
+        f.extend([next, ah_len, 0, 0]);
+        f.resize(f.len() + 40, 6);
+        out.push(Frame { wire_len: f.len() as u32, data: f, what: "ipv4-ah" });
+    }
+    out
+}
+
+/// Geneve over IPv4 (with and without options) and IPv6, to port 6081
+/// (and 6082, and version 1, which are not Geneve), VNI 5 and 7, carrying
+/// an Ethernet frame (IPv4 TCP, IPv6 UDP, ARP) or IPv4 and IPv6 directly;
+/// whole and cut short.
+fn geneve() -> Vec<Frame> {
+    let mut out = Vec::new();
+    let inner4 = build(&Spec { payload: 7, ..spec_default() });
+    let inner6 = build(&Spec { kind: 1, proto: 17, d_ip: 4, sport: 2, dport: 2, dst: 5, ..spec_default() });
+    let arp = build(&Spec { kind: 2, ..spec_default() });
+    let inners: [(u16, &[u8]); 5] = [
+        (0x6558, &inner4.data),
+        (0x6558, &inner6.data),
+        (0x6558, &arp.data),
+        (0x0800, &inner4.data[14..]),
+        (0x86dd, &inner6.data[14..]),
+    ];
+    for (n, &(proto, inner)) in inners.iter().enumerate() {
+        for (outer6, ihl, optlen, vni, port, version) in [
+            (false, 5u8, 0u8, 5u32, 6081u16, 0u8),
+            (false, 6, 2, 7, 6081, 0),
+            (true, 5, 1, 5, 6081, 0),
+            (true, 5, 0, 7, 6081, 0),
+            (false, 5, 0, 5, 6082, 0),
+            (false, 5, 0, 5, 6081, 1),
+        ] {
+            let mut g = vec![(version << 6) | optlen, 0];
+            g.extend(proto.to_be_bytes());
+            g.extend((vni << 8).to_be_bytes());
+            g.extend(std::iter::repeat_n(0x5a, usize::from(optlen) * 4));
+            g.extend(inner);
+            let mut udp = vec![0x30, 0x39];
+            udp.extend(port.to_be_bytes());
+            udp.extend(((g.len() + 8) as u16).to_be_bytes());
+            udp.extend([0, 0]);
+            udp.extend(g);
+            let mut f = vec![2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 4];
+            if outer6 {
+                f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+                f.extend((udp.len() as u16).to_be_bytes());
+                f.extend([17, 64]);
+                f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+                f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+            } else {
+                f.extend([8, 0, 0x40 | ihl, 0]);
+                f.extend(((usize::from(ihl) * 4 + udp.len()) as u16).to_be_bytes());
+                f.extend([0, 1, 0, 0, 64, 17, 0, 0, 198, 18, 0, 3, 198, 18, 0, 4]);
+                f.extend(std::iter::repeat_n(1u8, (usize::from(ihl) - 5) * 4));
+            }
+            f.extend(udp);
+            let wire_len = f.len() as u32;
+            if n % 2 == 0 {
+                out.push(Frame { data: f[..f.len() - 30].to_vec(), wire_len, what: "truncated" });
+            }
+            out.push(Frame { data: f, wire_len, what: "geneve" });
+        }
     }
     out
 }
@@ -413,4 +730,104 @@ pub fn packets(generated: usize) -> Vec<Frame> {
         out.push(build(&s));
     }
     out
+}
+
+/// Run a libpcap program as libpcap's own user-space filter would: like
+/// `interp::run`, and for a program with a backward `ja` (libpcap's
+/// `protochain` loop, which the kernel and our interpreter refuse) by a
+/// small interpreter that follows it. A load past the end rejects, as in
+/// classic BPF. Panics on an instruction that loop does not need, or after
+/// a million steps (libpcap's AH walk can loop forever).
+pub fn run_reference(p: &[Instruction], data: &[u8], meta: &FilterMeta) -> u32 {
+    use netring::filter::code::*;
+    let backward = p.iter().any(|i| i.code == BPF_JMP | BPF_JA && (i.k as i32) < 0);
+    if !backward {
+        return interp::run(p, data, meta);
+    }
+    let (mut a, mut x, mut m) = (0u32, 0u32, [0u32; 16]);
+    let mut pc: usize = 0;
+    let load = |off: u64, size: u16| -> Option<u32> {
+        let n = match size {
+            BPF_W => 4,
+            BPF_H => 2,
+            _ => 1,
+        };
+        let b = data.get(off as usize..off as usize + n)?;
+        Some(b.iter().fold(0u32, |v, &c| (v << 8) | u32::from(c)))
+    };
+    for _ in 0..1_000_000 {
+        let i = p[pc];
+        pc += 1;
+        let (class, size, mode) = (i.code & 0x07, i.code & 0x18, i.code & 0xe0);
+        match class {
+            BPF_LD => {
+                a = match mode {
+                    BPF_ABS => match load(u64::from(i.k), size) {
+                        Some(v) => v,
+                        None => return 0,
+                    },
+                    BPF_IND => match load(u64::from(x) + u64::from(i.k), size) {
+                        Some(v) => v,
+                        None => return 0,
+                    },
+                    BPF_IMM => i.k,
+                    BPF_MEM => m[i.k as usize],
+                    BPF_LEN => meta.wire_len,
+                    _ => panic!("load mode {mode:#x}"),
+                }
+            }
+            BPF_LDX => {
+                x = match mode {
+                    BPF_IMM => i.k,
+                    BPF_MEM => m[i.k as usize],
+                    BPF_LEN => meta.wire_len,
+                    BPF_MSH => match load(u64::from(i.k), BPF_B) {
+                        Some(v) => 4 * (v & 0xf),
+                        None => return 0,
+                    },
+                    _ => panic!("ldx mode {mode:#x}"),
+                }
+            }
+            BPF_ST => m[i.k as usize] = a,
+            BPF_STX => m[i.k as usize] = x,
+            BPF_ALU => {
+                let src = if i.code & BPF_X != 0 { x } else { i.k };
+                a = match i.code & 0xf0 {
+                    BPF_ADD => a.wrapping_add(src),
+                    BPF_SUB => a.wrapping_sub(src),
+                    BPF_MUL => a.wrapping_mul(src),
+                    BPF_AND => a & src,
+                    BPF_OR => a | src,
+                    BPF_LSH => a.wrapping_shl(src),
+                    BPF_RSH => a.wrapping_shr(src),
+                    op => panic!("alu op {op:#x}"),
+                }
+            }
+            BPF_JMP => {
+                let src = if i.code & BPF_X != 0 { x } else { i.k };
+                let taken = match i.code & 0xf0 {
+                    BPF_JA => {
+                        pc = (pc as i64 + i64::from(i.k as i32)) as usize;
+                        continue;
+                    }
+                    BPF_JEQ => a == src,
+                    BPF_JGT => a > src,
+                    BPF_JGE => a >= src,
+                    BPF_JSET => a & src != 0,
+                    op => panic!("jump op {op:#x}"),
+                };
+                pc += usize::from(if taken { i.jt } else { i.jf });
+            }
+            BPF_RET => return if i.code & 0x18 == BPF_A { a } else { i.k },
+            BPF_MISC => {
+                if i.code & 0xf8 == BPF_TAX {
+                    x = a
+                } else {
+                    a = x
+                }
+            }
+            _ => unreachable!(),
+        }
+    }
+    panic!("libpcap's program did not end in a million steps on {data:02x?}")
 }

@@ -24,6 +24,9 @@ pub(crate) enum Load {
     Imm(u32),
     /// A computed value (packet bytes and arithmetic), see [`Arith`].
     Arith(Arc<Arith>),
+    /// `protochain`: 1 if the IPv4 (or IPv6) header chain at `net` reaches
+    /// protocol `proto`, else 0 (see [`super::chain`]).
+    Chain { ip6: bool, net: u32, proto: u32 },
 }
 
 /// What X must hold for a test that compares A with X.
@@ -242,26 +245,53 @@ pub(crate) fn masked_eq(load: Load, k: u32, mask: u32) -> Cond {
     }
 }
 
-fn abs(size: u16, off: u32) -> Load {
+pub(crate) fn abs(size: u16, off: u32) -> Load {
     Load::Abs { size, off }
 }
 
-/// Where the headers are: `vlan` moves everything after it by four bytes
-/// per tag (libpcap's `off_linktype` / `off_linkpl`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Where the headers are (libpcap's `off_linkhdr`, `off_linktype`,
+/// `off_linkpl` and `off_nl`): `vlan` moves the EtherType and everything
+/// after it by four bytes per tag, `mpls` moves the network header by four
+/// bytes per label, `pppoes` makes the link a PPP one inside the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Off {
-    /// Bytes of VLAN tags before the EtherType.
-    pub shift: u32,
+    /// Start of the link-layer header: the frame's, or after `pppoes` the
+    /// PPP protocol field (link-layer loads count from here).
+    pub linkhdr: u32,
+    /// The EtherType, or after `pppoes` the PPP protocol field.
+    pub linktype: u32,
+    /// The link-layer payload.
+    pub linkpl: u32,
+    /// Bytes of MPLS labels between the payload start and the network header.
+    pub nl: u32,
+    /// MPLS labels read so far.
+    pub mpls: u32,
+    /// Where the network header of an 802.2 frame without SNAP starts,
+    /// from the payload (libpcap's `off_nl_nosnap`: the 3-byte LLC header
+    /// on Ethernet, nothing inside PPPoE).
+    pub nosnap: u32,
+    /// After `pppoes`: the link is PPP (`linktype` holds a PPP protocol).
+    pub ppp: bool,
+}
+
+impl Default for Off {
+    fn default() -> Self {
+        Off { linkhdr: 0, linktype: 12, linkpl: 14, nl: 0, mpls: 0, nosnap: 3, ppp: false }
+    }
 }
 
 impl Off {
-    /// Offset of the EtherType.
+    /// Offset of the EtherType (or PPP protocol).
     pub fn ethertype(self) -> u32 {
-        12 + self.shift
+        self.linktype
     }
     /// Offset of the network header.
     pub fn net(self) -> u32 {
-        14 + self.shift
+        self.linkpl + self.nl
+    }
+    /// The offsets behind one more VLAN tag.
+    pub fn tagged(self) -> Off {
+        Off { linktype: self.linktype + 4, linkpl: self.linkpl + 4, ..self }
     }
 }
 
@@ -270,6 +300,15 @@ pub(crate) const ETHERTYPE_IP: u32 = 0x0800;
 pub(crate) const ETHERTYPE_ARP: u32 = 0x0806;
 pub(crate) const ETHERTYPE_REVARP: u32 = 0x8035;
 pub(crate) const ETHERTYPE_IPV6: u32 = 0x86dd;
+pub(crate) const ETHERTYPE_MPLS: u32 = 0x8847;
+pub(crate) const ETHERTYPE_ATALK: u32 = 0x809b;
+pub(crate) const ETHERTYPE_AARP: u32 = 0x80f3;
+pub(crate) const ETHERTYPE_IPX: u32 = 0x8137;
+pub(crate) const ETHERTYPE_DN: u32 = 0x6003;
+pub(crate) const LLCSAP_ISONS: u32 = 0xfe;
+pub(crate) const LLCSAP_IPX: u32 = 0xe0;
+pub(crate) const ETHERTYPE_PPPOED: u32 = 0x8863;
+pub(crate) const ETHERTYPE_PPPOES: u32 = 0x8864;
 const ETHERMTU: u32 = 1500;
 
 /// IP protocol numbers.
@@ -280,19 +319,59 @@ pub(crate) const IPPROTO_ICMPV6: u32 = 58;
 pub(crate) const IPPROTO_SCTP: u32 = 132;
 const IPPROTO_FRAGMENT: u32 = 44;
 
-/// `gen_linktype()` for Ethernet: an EtherType, or for values up to 1500 an
-/// 802.2 LLC SAP.
+/// `gen_linktype()`: behind MPLS labels the bottom-of-stack bit and the IP
+/// version (only IPv4 and IPv6; the parser refuses the others), inside
+/// PPPoE the PPP protocol, on Ethernet an EtherType, or for values up to
+/// 1500 an 802.2 LLC SAP.
 pub(crate) fn linktype(o: Off, proto: u32) -> Cond {
-    if proto > ETHERMTU {
-        return cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, proto);
+    if o.mpls > 0 {
+        let version = if proto == ETHERTYPE_IPV6 { 0x60 } else { 0x40 };
+        return masked_eq(abs(BPF_B, o.net() - 2), 1, 1).and(masked_eq(abs(BPF_B, o.net()), version, 0xf0));
     }
-    let not_length = cmp(abs(BPF_H, o.ethertype()), BPF_JGT, ETHERMTU).negate();
-    let sap = match proto {
+    if o.ppp {
+        return cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, ethertype_to_ppp(proto));
+    }
+    let ethertype = || cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, proto);
+    let not_length = || cmp(abs(BPF_H, o.ethertype()), BPF_JGT, ETHERMTU).negate();
+    let llc = o.linkpl;
+    match proto {
+        // AppleTalk and AARP: the EtherType, or 802.2 SNAP with it.
+        ETHERTYPE_ATALK => ethertype().or(not_length().and(snap(o, 0x08_0007, proto))),
+        ETHERTYPE_AARP => ethertype().or(not_length().and(snap(o, 0, proto))),
+        // IPX: the EtherType, or 802.3 with SNAP, the IPX SAP or raw (0xffff).
+        LLCSAP_IPX => {
+            let sap = cmp(abs(BPF_B, llc), BPF_JEQ, LLCSAP_IPX).or(cmp(abs(BPF_H, llc), BPF_JEQ, 0xffff));
+            cmp(abs(BPF_H, o.ethertype()), BPF_JEQ, ETHERTYPE_IPX)
+                .or(not_length().and(snap(o, 0, ETHERTYPE_IPX).or(sap)))
+        }
+        p if p > ETHERMTU => ethertype(),
         // ISO, IP and NetBEUI SAPs: both DSAP and SSAP.
-        0xfe | 0x06 | 0xf0 => cmp(abs(BPF_H, o.net()), BPF_JEQ, (proto << 8) | proto),
-        _ => cmp(abs(BPF_B, o.net()), BPF_JEQ, proto),
-    };
-    not_length.and(sap)
+        0xfe | 0x06 | 0xf0 => not_length().and(cmp(abs(BPF_H, llc), BPF_JEQ, (proto << 8) | proto)),
+        _ => not_length().and(cmp(abs(BPF_B, llc), BPF_JEQ, proto)),
+    }
+}
+
+/// `gen_snap()`: an 802.2 SNAP header with organisation `org` and type
+/// `ptype`, compared as the word at 4 then the word at 0.
+fn snap(o: Off, org: u32, ptype: u32) -> Cond {
+    let low = ((org & 0xffff) << 16) | ptype;
+    cmp(abs(BPF_W, o.linkpl + 4), BPF_JEQ, low).and(cmp(abs(BPF_W, o.linkpl), BPF_JEQ, 0xaaaa_0300 | (org >> 16)))
+}
+
+/// The PPP protocol number libpcap compares for an EtherType or SAP
+/// (`ethertype_to_ppptype()`); others are compared as they are.
+fn ethertype_to_ppp(proto: u32) -> u32 {
+    match proto {
+        ETHERTYPE_IP => 0x21,
+        ETHERTYPE_IPV6 => 0x57,
+        0x6003 => 0x27, // DECnet
+        0x809b => 0x29, // AppleTalk
+        0x0600 => 0x25, // XNS
+        0xfe => 0x23,   // ISO (OSI)
+        0x42 => 0x31,   // 802.1D bridge PDU
+        0xe0 => 0x2b,   // IPX
+        p => p,
+    }
 }
 
 /// `ip proto P`: IPv4 with protocol field `P`.
@@ -326,7 +405,7 @@ pub(crate) enum Dir {
 }
 
 /// Combine a source test and a destination test by direction (source first).
-fn by_dir(dir: Dir, src: impl Fn() -> Cond, dst: impl Fn() -> Cond) -> Cond {
+pub(crate) fn by_dir(dir: Dir, src: impl Fn() -> Cond, dst: impl Fn() -> Cond) -> Cond {
     match dir {
         Dir::Src => src(),
         Dir::Dst => dst(),
@@ -358,6 +437,8 @@ pub(crate) fn host4(o: Off, addr: u32, mask: u32, proto: HostProto, dir: Dir) ->
     let arp = || hostop(o, addr, mask, dir, ETHERTYPE_ARP, 14, 24);
     let rarp = || hostop(o, addr, mask, dir, ETHERTYPE_REVARP, 14, 24);
     match proto {
+        // Behind MPLS labels only IPv4 is looked at, as in libpcap.
+        HostProto::Any if o.mpls > 0 => ip(),
         HostProto::Any => ip().or(arp()).or(rarp()),
         HostProto::Ip => ip(),
         HostProto::Arp => arp(),
@@ -385,18 +466,25 @@ fn mac_at(off: u32, mac: [u8; 6]) -> Cond {
 }
 
 /// `ether host`/`src`/`dst`.
-pub(crate) fn ether_host(mac: [u8; 6], dir: Dir) -> Cond {
-    by_dir(dir, || mac_at(6, mac), || mac_at(0, mac))
+pub(crate) fn ether_host(o: Off, mac: [u8; 6], dir: Dir) -> Cond {
+    by_dir(dir, || mac_at(o.linkhdr + 6, mac), || mac_at(o.linkhdr, mac))
 }
 
 /// `ether broadcast`.
-pub(crate) fn ether_broadcast() -> Cond {
-    ether_host([0xff; 6], Dir::Dst)
+pub(crate) fn ether_broadcast(o: Off) -> Cond {
+    ether_host(o, [0xff; 6], Dir::Dst)
 }
 
 /// `ether multicast`: the group bit of the destination.
-pub(crate) fn ether_multicast() -> Cond {
-    cmp(abs(BPF_B, 0), BPF_JSET, 1)
+pub(crate) fn ether_multicast(o: Off) -> Cond {
+    cmp(abs(BPF_B, o.linkhdr), BPF_JSET, 1)
+}
+
+/// `ip broadcast`: the destination's host part (`hostmask`) all zeros or
+/// all ones.
+pub(crate) fn ip_broadcast(o: Off, hostmask: u32) -> Cond {
+    let dst = || abs(BPF_W, o.net() + 16);
+    linktype(o, ETHERTYPE_IP).and(masked_eq(dst(), 0, hostmask).or(masked_eq(dst(), hostmask, hostmask)))
 }
 
 /// `ip multicast`: destination in 224.0.0.0/4 or above.

@@ -59,6 +59,7 @@ fn a_insns(t: &Test) -> Value {
         Load::AfterIpv4 { size, off, .. } => v.push(Instruction::stmt(BPF_LD | size | BPF_IND, *off)),
         Load::Len => v.push(Instruction::stmt(BPF_LD | BPF_W | BPF_LEN, 0)),
         Load::Imm(k) => v.push(Instruction::stmt(BPF_LD | BPF_IMM, *k)),
+        Load::Chain { ip6, net, proto } => v.extend(super::chain::code(*ip6, *net, *proto)),
         Load::Arith(a) => {
             let mut e = Emitter { out: v, x: None, next_mem: 0 };
             match &t.x {
@@ -626,7 +627,8 @@ impl Graph {
             let code = emitted(blk);
             let (jump, loads) = code.split_last().expect("a jump");
             for insn in loads {
-                b.stmt(insn.code, insn.k);
+                // A `protochain` walk jumps inside its own code: keep jt/jf.
+                b.raw(*insn);
             }
             b.jump(jump.code, jump.k, target(blk.jt), target(blk.jf));
         }

@@ -3,7 +3,9 @@
 //! Numbers are read as libpcap reads them: decimal, `0x` hexadecimal, and
 //! octal with a leading `0`. A run of letters, digits and `.:-_` is one word:
 //! a number, an IPv4 address (`198.18`, `198.18.0.1`), an IPv6 address, a MAC
-//! address (`02:00:00:00:00:01`, `02-00-…`), a keyword, or a name. A
+//! address (`02:00:00:00:00:01`, `02-00-…`, `2.0.0.0.0.1`, `0200.0000.0001`,
+//! `020000000001` — twelve hex digits are a MAC, as in libpcap's scanner), a
+//! keyword, or a name. A
 //! backslash makes the next word a name even if it is a keyword
 //! (`ip proto \tcp`).
 
@@ -19,6 +21,9 @@ pub(crate) enum Tok {
     /// bits were given (8 per part).
     Hid(u32, u32),
     Hid6(Ipv6Addr),
+    /// Two dotted numbers that are no IPv4 prefix (`1.1023`): only a DECnet
+    /// address can be written so.
+    BadHid,
     Eid([u8; 6]),
     /// A name (possibly one escaped with a backslash).
     Id(String),
@@ -93,17 +98,11 @@ const CORE: &[&str] = &[
     "carp",
     "ah",
     "esp",
-];
-
-/// The rest of libpcap's keywords: outside the core grammar (part 2), but
-/// never taken for names.
-pub(crate) const LATER: &[&str] = &[
-    "gateway",
     "protochain",
+    "geneve",
     "mpls",
     "pppoed",
     "pppoes",
-    "geneve",
     "atalk",
     "aarp",
     "decnet",
@@ -127,8 +126,14 @@ pub(crate) const LATER: &[&str] = &[
     "stp",
     "ipx",
     "netbeui",
-    "radio",
     "llc",
+];
+
+/// The rest of libpcap's keywords: outside the core grammar (part 2), but
+/// never taken for names.
+pub(crate) const LATER: &[&str] = &[
+    "gateway",
+    "radio",
     "ra",
     "ta",
     "addr1",
@@ -176,19 +181,6 @@ pub(crate) const LATER: &[&str] = &[
     "hopc",
     "hdpc",
     "hsls",
-    "i",
-    "s",
-    "u",
-    "rr",
-    "rej",
-    "srej",
-    "sabme",
-    "ua",
-    "disc",
-    "dm",
-    "frmr",
-    "xid",
-    "test",
 ];
 
 /// Named constants of the byte-access grammar (libpcap's scanner turns
@@ -377,7 +369,7 @@ fn classify(word: &str) -> Result<Tok, String> {
             .map(Tok::Hid6)
             .map_err(|_| format!("{word:?} is neither an IPv6 nor an Ethernet address"));
     }
-    if let Some(mac) = mac(word, '-') {
+    if let Some(mac) = mac(word, '-').or_else(|| mac(word, '.')).or_else(|| mac_wide(word)) {
         return Ok(Tok::Eid(mac));
     }
     let starts_digit = word.starts_with(|c: char| c.is_ascii_digit());
@@ -391,7 +383,12 @@ fn classify(word: &str) -> Result<Tok, String> {
         }
         let mut v: u32 = 0;
         for p in &parts {
-            let n = number(p).ok().filter(|&n| n <= 255).ok_or_else(|| format!("invalid IPv4 address {word:?}"))?;
+            let n = number(p).ok().filter(|&n| n <= 255);
+            if n.is_none() && parts.len() == 2 {
+                // Not IPv4, but maybe a DECnet AREA.NODE (`decnet host 1.1023`).
+                return Ok(Tok::BadHid);
+            }
+            let n = n.ok_or_else(|| format!("invalid IPv4 address {word:?}"))?;
             v = (v << 8) | n;
         }
         let bits = 8 * parts.len() as u32;
@@ -429,6 +426,24 @@ fn mac(word: &str, sep: char) -> Option<[u8; 6]> {
     Some(out)
 }
 
+/// The two notations of libpcap's scanner with four or twelve hex digits
+/// a group: `0011.2233.4455` and `001122334455`.
+fn mac_wide(word: &str) -> Option<[u8; 6]> {
+    let digits: String = match word.len() {
+        14 if word.split('.').all(|g| g.len() == 4) && word.split('.').count() == 3 => word.replace('.', ""),
+        12 => word.to_owned(),
+        _ => return None,
+    };
+    if !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; 6];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,6 +462,14 @@ mod tests {
         assert_eq!(toks("198.18.0.1")[0], Tok::Hid(0xc612_0001, 32));
         assert_eq!(toks("2:0:0:0:0:1")[0], Tok::Eid([2, 0, 0, 0, 0, 1]));
         assert_eq!(toks("02-00-00-00-00-ff")[0], Tok::Eid([2, 0, 0, 0, 0, 0xff]));
+        // The other notations of libpcap's scanner; twelve digits are a MAC, not a number.
+        assert_eq!(toks("2.0.0.0.a.FF")[0], Tok::Eid([2, 0, 0, 0, 0xa, 0xff]));
+        assert_eq!(toks("0200.0000.00ff")[0], Tok::Eid([2, 0, 0, 0, 0, 0xff]));
+        assert_eq!(toks("0200000000Ff")[0], Tok::Eid([2, 0, 0, 0, 0, 0xff]));
+        assert_eq!(toks("020000000001")[0], Tok::Eid([2, 0, 0, 0, 0, 1]));
+        assert_eq!(toks("deadbeef0001")[0], Tok::Eid([0xde, 0xad, 0xbe, 0xef, 0, 1]));
+        assert_eq!(toks("deadbeef")[0], Tok::Id("deadbeef".into()));
+        assert_eq!(toks("1.2.3.4")[0], Tok::Hid(0x0102_0304, 32));
         assert_eq!(toks("2001:2::1")[0], Tok::Hid6("2001:2::1".parse().unwrap()));
         assert_eq!(toks("::1")[0], Tok::Hid6(Ipv6Addr::LOCALHOST));
         assert_eq!(toks("\\tcp")[0], Tok::Id("tcp".into()));
