@@ -8,11 +8,13 @@
 //! filters ([`CaptureBuilder::ebpf_filter`](crate::CaptureBuilder::ebpf_filter))
 //! and eBPF fanout programs ([`FanoutMode::Ebpf`](crate::afpacket::FanoutMode::Ebpf)).
 //! Programs loaded elsewhere (aya, libbpf) come in through
-//! [`EbpfProgram::from_fd`].
+//! [`EbpfProgram::from_fd`]. Kernel functions (kfuncs) are found by name
+//! in the kernel's BTF with the small reader in [`btf`].
 //!
 //! Needs `CAP_BPF` (or `CAP_SYS_ADMIN`) to load programs and create maps,
 //! and `CAP_NET_ADMIN` to attach XDP. BPF links need Linux 5.9 for XDP.
 
+pub mod btf;
 mod cbpf;
 mod insn;
 pub mod programs;
