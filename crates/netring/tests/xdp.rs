@@ -61,7 +61,7 @@ fn af_packet_frames_arrive_through_af_xdp_byte_exact_and_complete() {
     let b = sock.next_batch_blocking(Some(WAIT)).unwrap().expect("a batch");
     let p = b.iter().next().unwrap().as_packet();
     assert_eq!((p.len(), p.original_len(), p.ifindex()), (100, 100, l.b.ifindex));
-    assert_eq!(p.meta().timestamp_source, TimestampSource::User);
+    assert_eq!(p.meta().timestamp_source, TimestampSource::XdpProgram, "the program stamps each frame");
     assert!(p.timestamp() >= before && p.timestamp() <= netring::Timestamp::now());
     assert_eq!(p.protocol(), common::ETHERTYPE);
 }

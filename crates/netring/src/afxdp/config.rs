@@ -106,6 +106,7 @@ pub struct XdpSocketBuilder {
     pub(super) busy_poll: Option<BusyPoll>,
     pub(super) multi_buffer: bool,
     pub(super) filter: Option<String>,
+    pub(super) rx_metadata: bool,
 }
 
 /// Busy-polling settings of an AF_XDP socket
@@ -169,6 +170,7 @@ impl Default for XdpSocketBuilder {
             busy_poll: None,
             multi_buffer: false,
             filter: None,
+            rx_metadata: true,
         }
     }
 }
@@ -330,6 +332,19 @@ impl XdpSocketBuilder {
     /// zero-copy). [`XdpSocket::send_chained`](crate::afxdp::XdpSocket::send_chained) splits long frames the same way.
     pub fn multi_buffer(mut self, on: bool) -> Self {
         self.multi_buffer = on;
+        self
+    }
+
+    /// Per-frame metadata from the built-in program (default on): a
+    /// timestamp taken in the XDP program for each frame (Linux 6.1), and
+    /// where the device implements the XDP metadata kfuncs (Linux 6.3,
+    /// native mode) its receive time, RX hash and VLAN tag; see
+    /// [`XdpRxMeta`](crate::bpf::XdpRxMeta) and
+    /// [`XdpSocket::rx_metadata`](crate::afxdp::XdpSocket::rx_metadata).
+    /// Off: every frame of a batch carries the time user space took the
+    /// batch ([`TimestampSource::User`](crate::TimestampSource::User)).
+    pub fn rx_metadata(mut self, on: bool) -> Self {
+        self.rx_metadata = on;
         self
     }
 

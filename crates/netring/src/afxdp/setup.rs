@@ -201,8 +201,18 @@ impl XdpSocketBuilder {
             }
             let members: Vec<(u32, BorrowedFd<'_>)> =
                 socks.iter().filter(|s| s.interface == iface).map(|s| (s.queue, s.fd.as_fd())).collect();
-            let prog = Arc::new(BuiltIn::attach(&iface, &members, self.attach, self.multi_buffer, filter.as_ref())?);
+            let prog = Arc::new(BuiltIn::attach(
+                &iface,
+                &members,
+                self.attach,
+                self.multi_buffer,
+                filter.as_ref(),
+                self.rx_metadata,
+            )?);
             for s in socks.iter_mut().filter(|s| s.interface == iface) {
+                if let Some(rx) = s.rx.as_mut() {
+                    rx.set_metadata(prog.meta.placement);
+                }
                 s.program = Some(Arc::clone(&prog));
             }
             done.push(iface);

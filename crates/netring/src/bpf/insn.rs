@@ -129,6 +129,9 @@ pub mod op {
 
     /// `src_reg` of an `lddw` whose immediate is a map file descriptor.
     pub const PSEUDO_MAP_FD: u8 = 1;
+    /// `src_reg` of a call whose immediate is the BTF id of a kernel
+    /// function (`BPF_PSEUDO_KFUNC_CALL`, Linux 5.13).
+    pub const PSEUDO_KFUNC_CALL: u8 = 2;
 }
 
 /// One eBPF instruction.
@@ -219,6 +222,17 @@ impl Insn {
         Self::new(op::JMP | op::CALL, Reg::R0, 0, 0, id)
     }
 
+    /// Call the kernel function (kfunc) whose `vmlinux` BTF type id is
+    /// `btf_id` (see [`btf`](super::btf) for finding it by name).
+    pub const fn kfunc_call(btf_id: u32) -> Self {
+        Self::new(op::JMP | op::CALL, Reg::R0, op::PSEUDO_KFUNC_CALL, 0, btf_id as i32)
+    }
+
+    /// `*(size *)(dst + off) = imm`.
+    pub const fn st_mem(size: u8, dst: Reg, off: i16, imm: i32) -> Self {
+        Self::new(op::ST | op::MEM | size, dst, 0, off, imm)
+    }
+
     /// Return `r0`.
     pub const fn exit() -> Self {
         Self::new(op::JMP | op::EXIT, Reg::R0, 0, 0, 0)
@@ -237,10 +251,18 @@ impl Insn {
 
 /// Helper function numbers (`enum bpf_func_id`) used here.
 pub mod helper {
+    /// `bpf_skb_vlan_push` (Linux 4.3)
+    pub const SKB_VLAN_PUSH: i32 = 18;
     /// `bpf_skb_load_bytes`
     pub const SKB_LOAD_BYTES: i32 = 26;
+    /// `bpf_xdp_adjust_head` (Linux 4.10)
+    pub const XDP_ADJUST_HEAD: i32 = 44;
     /// `bpf_redirect_map`
     pub const REDIRECT_MAP: i32 = 51;
+    /// `bpf_xdp_adjust_meta` (Linux 4.15)
+    pub const XDP_ADJUST_META: i32 = 54;
+    /// `bpf_ktime_get_tai_ns` (Linux 6.1)
+    pub const KTIME_GET_TAI_NS: i32 = 208;
 }
 
 /// A jump target in an [`Asm`] program.
@@ -349,6 +371,8 @@ mod tests {
         assert_eq!(bytes(b), [0; 8]);
         assert_eq!(bytes(Insn::jmp_imm(op::JNE, Reg::R0, 0x88b5, -3)), [0x55, 0, 0xfd, 0xff, 0xb5, 0x88, 0, 0]);
         assert_eq!(bytes(Insn::ld_abs(op::H, 12)), [0x28, 0, 0, 0, 12, 0, 0, 0]);
+        assert_eq!(bytes(Insn::kfunc_call(0x1234)), [0x85, 0x20, 0, 0, 0x34, 0x12, 0, 0]);
+        assert_eq!(bytes(Insn::st_mem(op::H, Reg::R2, 30, 0x4e52)), [0x6a, 0x02, 30, 0, 0x52, 0x4e, 0, 0]);
         let [lo, hi] = Insn::ld_imm64(Reg::R3, 0x1_0000_0002);
         assert_eq!((lo.imm, hi.imm), (2, 1));
     }

@@ -18,6 +18,8 @@ pub mod btf;
 mod cbpf;
 mod insn;
 pub mod programs;
+mod rxmeta;
+mod tcx;
 mod xdp;
 
 use std::ffi::CStr;
@@ -25,6 +27,8 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 pub use insn::{Asm, EbpfLabel, Insn, Reg, helper, op};
+pub use rxmeta::{RxKfuncs, XDP_RX_META_MAGIC, XdpRxMeta, XdpRxMetaFlags, XdpRxMetaPlacement};
+pub use tcx::TcxLink;
 pub use xdp::{XdpAttach, XdpAttachMode, XdpLink, XskMap, probe_modes};
 
 use crate::error::{Error, Result};
@@ -50,6 +54,10 @@ pub enum ProgramType {
         /// The program handles frames split over several buffers.
         frags: bool,
     },
+    /// `BPF_PROG_TYPE_SCHED_CLS`: a tc classifier, attached with
+    /// [`TcxLink`] (the context is the `__sk_buff`; the return value a
+    /// `TCX_*` verdict: 0 pass, 2 drop, -1 next program).
+    SchedCls,
 }
 
 /// A loaded eBPF program. Cloning is cheap and shares the kernel object,
@@ -68,8 +76,29 @@ impl EbpfProgram {
     /// [`Error::BpfLoad`] with the verifier's log when the kernel refuses
     /// the program; [`Error::PermissionDenied`] without `CAP_BPF`.
     pub fn load(ty: ProgramType, name: &str, insns: &[Insn]) -> Result<Self> {
+        Self::load_on(ty, name, insns, 0)
+    }
+
+    /// [`load`](Self::load) an XDP program bound to the device with index
+    /// `ifindex` (`prog_ifindex` with `BPF_F_XDP_DEV_BOUND_ONLY`, Linux
+    /// 6.3): its XDP metadata kfunc calls resolve to that driver's
+    /// implementations (a driver without one gets the kernel's default,
+    /// which fails with `EOPNOTSUPP`). Such a program attaches to that
+    /// device only, and only in native mode.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load); [`Error::InvalidConfig`] for a socket filter.
+    pub fn load_device_bound(ty: ProgramType, name: &str, insns: &[Insn], ifindex: u32) -> Result<Self> {
+        if !matches!(ty, ProgramType::Xdp { .. }) || ifindex == 0 {
+            return Err(Error::config("device-bound program", name, "must be an XDP program on a device"));
+        }
+        Self::load_on(ty, name, insns, ifindex)
+    }
+
+    fn load_on(ty: ProgramType, name: &str, insns: &[Insn], ifindex: u32) -> Result<Self> {
         let (prog_type, expected_attach_type, prog_flags) = match ty {
             ProgramType::SocketFilter => (sys::BPF_PROG_TYPE_SOCKET_FILTER, 0, 0),
+            ProgramType::SchedCls => (sys::BPF_PROG_TYPE_SCHED_CLS, 0, 0),
             ProgramType::Xdp { frags } => {
                 (sys::BPF_PROG_TYPE_XDP, sys::BPF_XDP, if frags { sys::BPF_F_XDP_HAS_FRAGS } else { 0 })
             }
@@ -78,9 +107,10 @@ impl EbpfProgram {
         let load = sys::ProgLoad {
             prog_type,
             expected_attach_type,
-            prog_flags,
             license: LICENSE,
             name: sys::object_name(name),
+            prog_flags: prog_flags | if ifindex != 0 { sys::BPF_F_XDP_DEV_BOUND_ONLY } else { 0 },
+            prog_ifindex: ifindex,
         };
         match sys::prog_load(&load, &encoded) {
             Ok(fd) => Ok(Self { fd: Arc::new(fd), name: name.to_owned() }),

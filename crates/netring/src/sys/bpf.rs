@@ -33,16 +33,26 @@ pub const BPF_MAP_TYPE_XSKMAP: u32 = 17;
 // ---- program types (enum bpf_prog_type) ----
 /// `BPF_PROG_TYPE_SOCKET_FILTER`
 pub const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
+/// `BPF_PROG_TYPE_SCHED_CLS`
+pub const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
 /// `BPF_PROG_TYPE_XDP`
 pub const BPF_PROG_TYPE_XDP: u32 = 6;
 
 // ---- attach types (enum bpf_attach_type) ----
 /// `BPF_XDP`
 pub const BPF_XDP: u32 = 37;
+/// `BPF_TCX_INGRESS` (Linux 6.6)
+pub const BPF_TCX_INGRESS: u32 = 46;
+/// `BPF_TCX_EGRESS` (Linux 6.6)
+pub const BPF_TCX_EGRESS: u32 = 47;
 
 /// `BPF_F_XDP_HAS_FRAGS` (prog_flags, Linux 5.18): the program handles
 /// multi-buffer frames.
 pub const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
+/// `BPF_F_XDP_DEV_BOUND_ONLY` (prog_flags, Linux 6.3): the program is bound
+/// to the device `prog_ifindex` names, so that its XDP metadata kfunc calls
+/// resolve to that driver's implementations.
+pub const BPF_F_XDP_DEV_BOUND_ONLY: u32 = 1 << 6;
 
 // ---- XDP attach flags (include/uapi/linux/if_link.h) ----
 /// `XDP_FLAGS_UPDATE_IF_NOEXIST`
@@ -236,6 +246,8 @@ pub struct ProgLoad<'a> {
     pub prog_flags: u32,
     pub license: &'a std::ffi::CStr,
     pub name: [u8; 16],
+    /// The device a device-bound program is bound to (0: none).
+    pub prog_ifindex: u32,
 }
 
 /// `BPF_PROG_LOAD` of encoded instructions. On failure, loads again with
@@ -252,6 +264,7 @@ pub fn prog_load(p: &ProgLoad<'_>, insns: &[u64]) -> Result<OwnedFd, (std::io::E
         prog_name: p.name,
         prog_flags: p.prog_flags,
         expected_attach_type: p.expected_attach_type,
+        prog_ifindex: p.prog_ifindex,
         ..Default::default()
     };
     let mut a = attr(&mut []);

@@ -435,6 +435,29 @@ pub fn mmap_offsets(fd: BorrowedFd<'_>) -> Result<xdp_mmap_offsets> {
     super::getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, "getsockopt(XDP_MMAP_OFFSETS)")
 }
 
+/// Nanoseconds on `clock` (`clock_gettime(2)`), 0 if the clock is unknown.
+fn clock_ns(clock: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a live, writable timespec for the call.
+    if unsafe { libc::clock_gettime(clock, &raw mut ts) } != 0 {
+        return 0;
+    }
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+/// `CLOCK_TAI − CLOCK_REALTIME` in nanoseconds: the kernel's TAI offset
+/// (whole seconds, as `adjtimex(2)` sets it; 0 unless a time daemon set
+/// it, 37 s with one that does), which turns the XDP program's
+/// `bpf_ktime_get_tai_ns()` stamps into wall-clock time. Both clocks come
+/// from one timekeeper, so the difference is exact once rounded to the
+/// second; the two reads only need to lie within half a second.
+pub fn tai_offset_ns() -> i64 {
+    let tai = clock_ns(libc::CLOCK_TAI);
+    let real = clock_ns(libc::CLOCK_REALTIME);
+    let secs = (tai - real + 500_000_000).div_euclid(1_000_000_000);
+    (secs * 1_000_000_000) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +472,13 @@ mod tests {
         assert_eq!(XDP_UMEM_PGOFF_COMPLETION_RING as u64, libc::XDP_UMEM_PGOFF_COMPLETION_RING);
         assert_eq!(SOL_XDP, libc::SOL_XDP);
         assert_eq!(AF_XDP, libc::AF_XDP);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "calls clock_gettime")]
+    fn tai_offset_is_whole_seconds_and_small() {
+        let off = tai_offset_ns();
+        assert_eq!(off % 1_000_000_000, 0);
+        assert!((0..=100_000_000_000).contains(&off), "{off}");
     }
 }
