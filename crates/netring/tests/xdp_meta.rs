@@ -10,7 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::{frame, seq_of, udp_flow_seq, udp_frame};
-use netring::afxdp::{XdpAttach, XdpAttachMode, XdpPacket, XdpQueueSet};
+use netring::afxdp::{XdpAttach, XdpAttachMode, XdpPacket, XdpQueueSet, XdpRxMetaPlacement};
 use netring::bpf::{EbpfProgram, Insn, ProgramType, Reg, TcxLink, helper};
 use netring::testkit::{VethConfig, VethLink};
 use netring::{Capture, PacketDirection, RawSender, Timestamp, TimestampSource, XdpMode, XdpSocket, XdpSocketBuilder};
@@ -294,4 +294,20 @@ fn a_filter_and_every_queue_over_one_umem_get_the_metadata_too() {
         assert!(g.ts >= before && g.ts <= Timestamp::now());
         assert_ne!(g.rxhash, 0);
     }
+}
+
+#[test]
+fn a_prefix_area_takes_its_32_bytes_from_the_longest_frame() {
+    common::require_root();
+    let l = VethConfig::default().mtu(3000).create().expect("veth");
+    let mut sock = xdp(&l, |b| b);
+    let placement = sock.rx_metadata().placement.expect("metadata on");
+    // 2048-byte UMEM frames leave 1792 bytes after the kernel's headroom;
+    // an area placed as a prefix takes 32 of them.
+    let limit = 1792 - if placement == XdpRxMetaPlacement::Prefix { 32 } else { 0 };
+    send_from(&l, None, &[frame(0, limit), frame(1, limit + 1), frame(2, 60)]);
+    let got = receive(&mut sock, 2, |d| seq_of(d).is_some());
+    assert_eq!(got.iter().map(|g| (seq_of(&g.data).unwrap(), g.data.len())).collect::<Vec<_>>(), [(0, limit), (2, 60)]);
+    assert!(got.iter().all(|g| g.source == TimestampSource::XdpProgram));
+    assert_eq!(sock.xdp_stats().unwrap().rx_dropped, 1);
 }

@@ -203,7 +203,9 @@ impl XdpSocketBuilder {
     }
 
     /// Bytes per UMEM frame: a power of two from 2048 to the page size
-    /// (default 2048). A received frame gets `frame_size − 256` bytes.
+    /// (default 2048). A received frame gets `frame_size − 256` bytes (32 fewer
+    /// where the RX metadata goes in front of the frame, see
+    /// [`XdpRxMetaPlacement::Prefix`](crate::bpf::XdpRxMetaPlacement::Prefix)).
     pub fn frame_size(mut self, bytes: u32) -> Self {
         self.frame_size = bytes;
         self

@@ -146,7 +146,7 @@ mod socket;
 mod tx;
 mod umem;
 
-pub use crate::bpf::{XdpAttach, XdpAttachMode, XdpRxMeta, XdpRxMetaFlags};
+pub use crate::bpf::{XdpAttach, XdpAttachMode, XdpRxMeta, XdpRxMetaFlags, XdpRxMetaPlacement};
 pub use batch::{XdpBatch, XdpPacket, XdpPackets, XdpStats};
 pub use config::{
     BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE, DEFAULT_RING_SIZE, XdpMode,

@@ -209,6 +209,16 @@ impl XdpSocketBuilder {
                 filter.as_ref(),
                 self.rx_metadata,
             )?);
+            if prog.meta.placement == Some(crate::bpf::XdpRxMetaPlacement::Prefix)
+                && let Ok(mtu) = iface::mtu(&iface)
+                && mtu + 14 + 32 > self.frame_size - sx::XDP_PACKET_HEADROOM
+            {
+                tracing::warn!(
+                    interface = %iface, mtu, frame_size = self.frame_size,
+                    "frames longer than {} bytes will be dropped: the metadata prefix takes 32 bytes of each UMEM frame",
+                    self.frame_size - sx::XDP_PACKET_HEADROOM - 32
+                );
+            }
             for s in socks.iter_mut().filter(|s| s.interface == iface) {
                 if let Some(rx) = s.rx.as_mut() {
                     rx.set_metadata(prog.meta.placement);
