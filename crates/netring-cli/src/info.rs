@@ -1,5 +1,6 @@
 //! `netring info [IF]`: what an interface is and what it supports —
-//! index, MTU, MAC, driver, queue counts, and which XDP attach modes work.
+//! index, MTU, MAC, driver, queue counts, which XDP attach modes work, and
+//! which XDP RX metadata kfuncs its driver implements.
 
 use std::process::ExitCode;
 
@@ -35,6 +36,9 @@ struct Row {
     tx_queues: u32,
     /// `Ok(modes)` when probed, `Err(why not)` otherwise.
     xdp_modes: Result<Vec<&'static str>, String>,
+    /// Each XDP RX metadata kfunc and what the driver does with it (probed
+    /// with the modes).
+    rx_kfuncs: Option<Result<[(&'static str, netring::bpf::KfuncSupport); 3], String>>,
 }
 
 fn mac(b: &[u8]) -> String {
@@ -58,7 +62,10 @@ fn describe(link: LinkInfo, probe: bool) -> Row {
             Err(e) => Err(e.to_string()),
         }
     };
-    Row { link, driver, rx_queues, tx_queues, xdp_modes }
+    // A device-bound program is loaded (never attached) to see which
+    // kfuncs the driver's own functions replace.
+    let rx_kfuncs = probe.then(|| netring::bpf::probe_rx_kfuncs(&link.name).map_err(|e| e.to_string()));
+    Row { link, driver, rx_queues, tx_queues, xdp_modes, rx_kfuncs }
 }
 
 /// Run `netring info`.
@@ -86,6 +93,12 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                     "xdp_prog_id": r.link.xdp_prog_id,
                     "xdp_modes": r.xdp_modes.as_ref().ok(),
                     "xdp_probe": r.xdp_modes.as_ref().err(),
+                    "xdp_rx_metadata_kfuncs": r.rx_kfuncs.as_ref().map(|k| match k {
+                        Ok(list) => serde_json::Value::Object(
+                            list.iter().map(|(n, s)| ((*n).to_owned(), serde_json::Value::from(s.to_string()))).collect(),
+                        ),
+                        Err(e) => serde_json::json!({ "error": e }),
+                    }),
                 })
             })
             .collect();
@@ -114,6 +127,17 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 .collect::<Vec<_>>(),
         );
         crate::output::stdout(&table)?;
+        for r in &rows {
+            match &r.rx_kfuncs {
+                Some(Ok(list)) => {
+                    let short = |n: &str| n.trim_start_matches("bpf_xdp_metadata_").to_owned();
+                    let parts: Vec<String> = list.iter().map(|(n, s)| format!("{} {s}", short(n))).collect();
+                    crate::output::stdout(&format!("XDP RX metadata kfuncs: {}\n", parts.join(", ")))?;
+                }
+                Some(Err(e)) => crate::output::stdout(&format!("XDP RX metadata kfuncs: not probed ({e})\n"))?,
+                None => {}
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -66,3 +66,23 @@ fn an_af_xdp_capture_writes_a_distinct_later_time_for_every_frame_of_a_burst() {
     }
     std::fs::remove_file(&file).unwrap();
 }
+
+#[test]
+fn info_names_the_rx_metadata_kfuncs_veth_implements() {
+    let l = veth();
+    let out = netring_in(&l.b, &["info", &l.b.name, "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = common::json_of(&out);
+    let k = &v["interfaces"][0]["xdp_rx_metadata_kfuncs"];
+    for (name, func) in [
+        ("bpf_xdp_metadata_rx_timestamp", "veth_xdp_rx_timestamp"),
+        ("bpf_xdp_metadata_rx_hash", "veth_xdp_rx_hash"),
+        ("bpf_xdp_metadata_rx_vlan_tag", "veth_xdp_rx_vlan_tag"),
+    ] {
+        assert_eq!(k[name].as_str(), Some(format!("yes ({func})").as_str()), "{v}");
+    }
+    // Loopback has no native XDP: no kfunc of its own.
+    let out = netring_in(&l.b, &["info", "lo"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("XDP RX metadata kfuncs: rx_timestamp no, rx_hash no, rx_vlan_tag no"), "{text}");
+}

@@ -168,6 +168,14 @@ impl Insn {
         u64::from_ne_bytes([self.code, regs, off[0], off[1], imm[0], imm[1], imm[2], imm[3]])
     }
 
+    /// Opcode, `src_reg` and immediate of an instruction as
+    /// [`encode`](Self::encode) lays it out (e.g. one the kernel returns).
+    pub const fn decode_parts(w: u64) -> (u8, u8, i32) {
+        let b = w.to_ne_bytes();
+        let src = if cfg!(target_endian = "little") { b[1] >> 4 } else { b[1] & 0x0f };
+        (b[0], src, i32::from_ne_bytes([b[4], b[5], b[6], b[7]]))
+    }
+
     /// `dst = imm` (64-bit, sign-extended).
     pub const fn mov64_imm(dst: Reg, imm: i32) -> Self {
         Self::new(op::ALU64 | op::MOV | op::K, dst, 0, 0, imm)
@@ -372,6 +380,7 @@ mod tests {
         assert_eq!(bytes(Insn::jmp_imm(op::JNE, Reg::R0, 0x88b5, -3)), [0x55, 0, 0xfd, 0xff, 0xb5, 0x88, 0, 0]);
         assert_eq!(bytes(Insn::ld_abs(op::H, 12)), [0x28, 0, 0, 0, 12, 0, 0, 0]);
         assert_eq!(bytes(Insn::kfunc_call(0x1234)), [0x85, 0x20, 0, 0, 0x34, 0x12, 0, 0]);
+        assert_eq!(Insn::decode_parts(Insn::kfunc_call(0x1234).encode()), (0x85, 2, 0x1234));
         assert_eq!(bytes(Insn::st_mem(op::H, Reg::R2, 30, 0x4e52)), [0x6a, 0x02, 30, 0, 0x52, 0x4e, 0, 0]);
         let [lo, hi] = Insn::ld_imm64(Reg::R3, 0x1_0000_0002);
         assert_eq!((lo.imm, hi.imm), (2, 1));

@@ -17,6 +17,7 @@
 pub mod btf;
 mod cbpf;
 mod insn;
+mod probe;
 pub mod programs;
 mod rxmeta;
 mod tcx;
@@ -27,6 +28,7 @@ use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
 pub use insn::{Asm, EbpfLabel, Insn, Reg, helper, op};
+pub use probe::{KfuncSupport, probe_rx_kfuncs};
 pub use rxmeta::{RxKfuncs, XDP_RX_META_MAGIC, XdpRxMeta, XdpRxMetaFlags, XdpRxMetaPlacement};
 pub use tcx::TcxLink;
 pub use xdp::{XdpAttach, XdpAttachMode, XdpLink, XskMap, probe_modes};

@@ -368,6 +368,33 @@ pub fn object_id(fd: BorrowedFd<'_>) -> std::io::Result<u32> {
     Ok(info[1])
 }
 
+/// The program's instructions as the kernel rewrote them after
+/// verification (`BPF_OBJ_GET_INFO_BY_FD`, `xlated_prog_insns`). Call
+/// immediates read as 0 unless the caller may see kernel addresses
+/// (`CAP_SYS_ADMIN`/`CAP_PERFMON` with `kptr_restrict` permitting).
+pub fn prog_xlated(fd: BorrowedFd<'_>) -> std::io::Result<Vec<u64>> {
+    // struct bpf_prog_info up to xlated_prog_insns: xlated_prog_len at
+    // byte 20, xlated_prog_insns at byte 32.
+    let mut info = [0u64; 5];
+    let mut a = ObjInfoAttr { bpf_fd: fd.as_raw_fd() as u32, info_len: 40, info: info.as_mut_ptr() as u64 };
+    // SAFETY: `info` is writable for `info_len` (40) bytes for the call.
+    unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a) }?;
+    // The u32 at byte 20 lies in the third u64, in native byte order.
+    let bytes = info[2].to_ne_bytes();
+    let len = u32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    let mut insns = vec![0u64; len / 8];
+    let mut info = [0u64; 5];
+    let mut third = [0u8; 8];
+    third[4..].copy_from_slice(&((insns.len() * 8) as u32).to_ne_bytes());
+    info[2] = u64::from_ne_bytes(third);
+    info[4] = insns.as_mut_ptr() as u64;
+    let mut a = ObjInfoAttr { bpf_fd: fd.as_raw_fd() as u32, info_len: 40, info: info.as_mut_ptr() as u64 };
+    // SAFETY: `info` is writable for 40 bytes, and the instruction buffer it
+    // names for `len` bytes (`insns` holds `len / 8` u64s), for the call.
+    unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a) }?;
+    Ok(insns)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
