@@ -69,6 +69,8 @@ pub mod op {
     pub const IND: u8 = 0x40;
     /// Mode: memory.
     pub const MEM: u8 = 0x60;
+    /// Mode: atomic read-modify-write (`lock` in the disassembly).
+    pub const ATOMIC: u8 = 0xc0;
 
     /// Source: immediate.
     pub const K: u8 = 0x00;
@@ -206,6 +208,11 @@ impl Insn {
         Self::new(op::STX | op::MEM | size, dst, src as u8, off, 0)
     }
 
+    /// `lock *(size *)(dst + off) += src`, `size` [`op::W`] or [`op::DW`].
+    pub const fn atomic_add(size: u8, dst: Reg, src: Reg, off: i16) -> Self {
+        Self::new(op::STX | op::ATOMIC | size, dst, src as u8, off, op::ADD as i32)
+    }
+
     /// Legacy packet load `r0 = ntoh(*(size *)(skb->data + off))`; needs the
     /// context in `r6`; socket filters only.
     pub const fn ld_abs(size: u8, off: i32) -> Self {
@@ -259,6 +266,8 @@ impl Insn {
 
 /// Helper function numbers (`enum bpf_func_id`) used here.
 pub mod helper {
+    /// `bpf_map_lookup_elem`
+    pub const MAP_LOOKUP_ELEM: i32 = 1;
     /// `bpf_skb_vlan_push` (Linux 4.3)
     pub const SKB_VLAN_PUSH: i32 = 18;
     /// `bpf_skb_load_bytes`
@@ -380,6 +389,7 @@ mod tests {
         assert_eq!(bytes(Insn::jmp_imm(op::JNE, Reg::R0, 0x88b5, -3)), [0x55, 0, 0xfd, 0xff, 0xb5, 0x88, 0, 0]);
         assert_eq!(bytes(Insn::ld_abs(op::H, 12)), [0x28, 0, 0, 0, 12, 0, 0, 0]);
         assert_eq!(bytes(Insn::kfunc_call(0x1234)), [0x85, 0x20, 0, 0, 0x34, 0x12, 0, 0]);
+        assert_eq!(bytes(Insn::atomic_add(op::DW, Reg::R0, Reg::R1, 0)), [0xdb, 0x10, 0, 0, 0, 0, 0, 0]);
         assert_eq!(Insn::decode_parts(Insn::kfunc_call(0x1234).encode()), (0x85, 2, 0x1234));
         assert_eq!(bytes(Insn::st_mem(op::H, Reg::R2, 30, 0x4e52)), [0x6a, 0x02, 30, 0, 0x52, 0x4e, 0, 0]);
         let [lo, hi] = Insn::ld_imm64(Reg::R3, 0x1_0000_0002);

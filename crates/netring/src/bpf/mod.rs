@@ -14,6 +14,7 @@
 //! Needs `CAP_BPF` (or `CAP_SYS_ADMIN`) to load programs and create maps,
 //! and `CAP_NET_ADMIN` to attach XDP. BPF links need Linux 5.9 for XDP.
 
+mod array;
 pub mod btf;
 mod cbpf;
 mod insn;
@@ -27,6 +28,7 @@ use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
+pub use array::ArrayMap;
 pub use insn::{Asm, EbpfLabel, Insn, Reg, helper, op};
 pub use probe::{KfuncSupport, probe_rx_kfuncs};
 pub use rxmeta::{RxKfuncs, XDP_RX_META_MAGIC, XdpRxMeta, XdpRxMetaFlags, XdpRxMetaPlacement};

@@ -1,7 +1,7 @@
 //! Built-in programs, assembled here in Rust: no compiler, no object file.
 
 pub use super::xdp::XDP_PASS;
-use super::{Asm, Insn, Reg, RxKfuncs, XdpRxMetaPlacement, XskMap, helper, op};
+use super::{ArrayMap, Asm, Insn, Reg, RxKfuncs, XdpRxMetaPlacement, XskMap, helper, op};
 use crate::filter::Program;
 
 /// Offset of `rx_queue_index` in `struct xdp_md`.
@@ -107,6 +107,35 @@ pub fn xsk_redirect_meta(
         a.push([Insn::mov64_imm(Reg::R0, XDP_PASS), Insn::exit()]);
     }
     a.finish()
+}
+
+/// `XDP_DROP`, the verdict that drops a frame.
+pub const XDP_DROP: i32 = 1;
+
+/// An XDP program that counts every frame in value 0 of `counter` and
+/// drops it: the most a device can take in through XDP, the ceiling any
+/// receiver behind it can reach.
+///
+/// ```c
+/// __u64 *n = bpf_map_lookup_elem(&counter, &(__u32){0});
+/// if (n) __sync_fetch_and_add(n, 1);
+/// return XDP_DROP;
+/// ```
+pub fn xdp_count_drop(counter: &ArrayMap) -> Vec<Insn> {
+    let [lo, hi] = Insn::ld_map_fd(Reg::R1, counter.raw_fd());
+    vec![
+        lo,
+        hi,
+        Insn::st_mem(op::W, Reg::R10, -4, 0),
+        Insn::mov64_reg(Reg::R2, Reg::R10),
+        Insn::alu64_imm(op::ADD, Reg::R2, -4),
+        Insn::call(helper::MAP_LOOKUP_ELEM),
+        Insn::jmp_imm(op::JEQ, Reg::R0, 0, 2),
+        Insn::mov64_imm(Reg::R1, 1),
+        Insn::atomic_add(op::DW, Reg::R0, Reg::R1, 0),
+        Insn::mov64_imm(Reg::R0, XDP_DROP),
+        Insn::exit(),
+    ]
 }
 
 /// A socket filter that keeps frames of one EtherType, up to `snaplen`
