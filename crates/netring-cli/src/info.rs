@@ -39,6 +39,20 @@ struct Row {
     /// Each XDP RX metadata kfunc and what the driver does with it (probed
     /// with the modes).
     rx_kfuncs: Option<Result<[(&'static str, netring::bpf::KfuncSupport); 3], String>>,
+    /// What AF_XDP TX metadata the kernel accepts (probed with the modes).
+    tx_metadata: Option<Result<netring::afxdp::XdpTxMetadataSupport, String>>,
+}
+
+/// `netring info`'s line on AF_XDP TX metadata.
+fn tx_metadata_text(t: &Result<netring::afxdp::XdpTxMetadataSupport, String>) -> String {
+    match t {
+        Ok(s) if s.metadata => format!(
+            "yes in this kernel (checksum, TX timestamp{}); copy mode: served by the kernel; zero-copy: the driver's xsk-features (not probed)",
+            if s.launch_time { ", launch time" } else { "; launch time needs Linux 6.15" }
+        ),
+        Ok(s) => format!("no ({})", s.refused.as_deref().unwrap_or("refused")),
+        Err(e) => format!("not probed ({e})"),
+    }
 }
 
 fn mac(b: &[u8]) -> String {
@@ -65,7 +79,8 @@ fn describe(link: LinkInfo, probe: bool) -> Row {
     // A device-bound program is loaded (never attached) to see which
     // kfuncs the driver's own functions replace.
     let rx_kfuncs = probe.then(|| netring::bpf::probe_rx_kfuncs(&link.name).map_err(|e| e.to_string()));
-    Row { link, driver, rx_queues, tx_queues, xdp_modes, rx_kfuncs }
+    let tx_metadata = probe.then(|| netring::afxdp::probe_tx_metadata().map_err(|e| e.to_string()));
+    Row { link, driver, rx_queues, tx_queues, xdp_modes, rx_kfuncs, tx_metadata }
 }
 
 /// Run `netring info`.
@@ -93,6 +108,12 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                     "xdp_prog_id": r.link.xdp_prog_id,
                     "xdp_modes": r.xdp_modes.as_ref().ok(),
                     "xdp_probe": r.xdp_modes.as_ref().err(),
+                    "af_xdp_tx_metadata": r.tx_metadata.as_ref().map(|t| match t {
+                        Ok(s) => serde_json::json!({
+                            "metadata": s.metadata, "launch_time": s.launch_time, "refused": s.refused,
+                        }),
+                        Err(e) => serde_json::json!({ "error": e }),
+                    }),
                     "xdp_rx_metadata_kfuncs": r.rx_kfuncs.as_ref().map(|k| match k {
                         Ok(list) => serde_json::Value::Object(
                             list.iter().map(|(n, s)| ((*n).to_owned(), serde_json::Value::from(s.to_string()))).collect(),
@@ -136,6 +157,9 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 }
                 Some(Err(e)) => crate::output::stdout(&format!("XDP RX metadata kfuncs: not probed ({e})\n"))?,
                 None => {}
+            }
+            if let Some(t) = &r.tx_metadata {
+                crate::output::stdout(&format!("AF_XDP TX metadata: {}\n", tx_metadata_text(t)))?;
             }
         }
     }

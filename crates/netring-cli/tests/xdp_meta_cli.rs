@@ -81,8 +81,11 @@ fn info_names_the_rx_metadata_kfuncs_veth_implements() {
     ] {
         assert_eq!(k[name].as_str(), Some(format!("yes ({func})").as_str()), "{v}");
     }
+    let t = &v["interfaces"][0]["af_xdp_tx_metadata"];
+    assert_eq!((t["metadata"].as_bool(), t["launch_time"].as_bool()), (Some(true), Some(true)), "Linux 6.15+: {v}");
     // Loopback has no native XDP: no kfunc of its own.
     let out = netring_in(&l.b, &["info", "lo"]).output().unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("XDP RX metadata kfuncs: rx_timestamp no, rx_hash no, rx_vlan_tag no"), "{text}");
+    assert!(text.contains("AF_XDP TX metadata: yes in this kernel (checksum, TX timestamp, launch time)"), "{text}");
 }

@@ -144,6 +144,7 @@ mod rx_report;
 mod setup;
 mod socket;
 mod tx;
+mod txmeta;
 mod umem;
 
 pub use crate::bpf::{XdpAttach, XdpAttachMode, XdpRxMeta, XdpRxMetaFlags, XdpRxMetaPlacement};
@@ -156,6 +157,7 @@ pub use meta::XdpRxMetadata;
 pub use queues::XdpQueueSet;
 pub use socket::{Readiness, XdpSocket};
 pub use tx::XdpTxSlot;
+pub use txmeta::{XdpTxMetadataSupport, probe_tx_metadata};
 
 /// Why taking over `interface` with an AF_XDP receive socket would cut
 /// traffic off from this host, or `None` if nothing suggests it: the

@@ -173,6 +173,27 @@ impl Umem {
         unsafe { crate::sys::xdp::umem_reg(sock, &reg) }
     }
 
+    /// [`register`](Self::register) with `tx_metadata_len` bytes of TX
+    /// metadata before each TX descriptor (`flags`: `XDP_UMEM_TX_METADATA_LEN`
+    /// or 0), as the TX metadata probe asks (Linux 6.8).
+    pub(crate) fn register_tx_metadata(
+        &self,
+        sock: std::os::fd::BorrowedFd<'_>,
+        tx_metadata_len: u32,
+        flags: u32,
+    ) -> Result<()> {
+        let reg = xdp_umem_reg {
+            addr: self.region.base.as_ptr() as u64,
+            len: self.region.len as u64,
+            chunk_size: self.region.frame_size,
+            flags,
+            tx_metadata_len,
+            ..Default::default()
+        };
+        // SAFETY: as in `register`: the socket holds this UMEM until it closes.
+        unsafe { crate::sys::xdp::umem_reg(sock, &reg) }
+    }
+
     /// Size of the whole region in bytes (every partition).
     pub(crate) fn len(&self) -> usize {
         self.region.len

@@ -37,6 +37,8 @@ pub enum BtfKind {
     Ptr,
     /// `BTF_KIND_STRUCT`
     Struct,
+    /// `BTF_KIND_ENUM`
+    Enum,
     /// `BTF_KIND_FUNC`: a function (its `type` is a `FUNC_PROTO`).
     Func,
     /// `BTF_KIND_FUNC_PROTO`
@@ -51,10 +53,24 @@ impl BtfKind {
             1 => Self::Int,
             2 => Self::Ptr,
             4 => Self::Struct,
+            6 => Self::Enum,
             12 => Self::Func,
             13 => Self::FuncProto,
             k => Self::Other(k),
         }
+    }
+}
+
+/// The kind's number (inverse of `BtfKind::of`).
+fn kind_number(k: BtfKind) -> u8 {
+    match k {
+        BtfKind::Int => 1,
+        BtfKind::Ptr => 2,
+        BtfKind::Struct => 4,
+        BtfKind::Enum => 6,
+        BtfKind::Func => 12,
+        BtfKind::FuncProto => 13,
+        BtfKind::Other(k) => k,
     }
 }
 
@@ -199,6 +215,26 @@ impl Btf {
         self.types().find(|t| t.kind == BtfKind::Func && self.name(t.name_off) == Some(name)).map(|t| t.id)
     }
 
+    /// The value of the enumerator `name` (of any `BTF_KIND_ENUM`), e.g. to
+    /// tell whether the kernel knows a flag its UAPI headers define.
+    pub fn enum_value(&self, name: &str) -> Option<i32> {
+        let section = self.data.get(self.types.clone())?;
+        let mut at = 0usize;
+        for t in self.types() {
+            let extra = extra_len(kind_number(t.kind), usize::from(t.vlen))?;
+            if t.kind == BtfKind::Enum {
+                for k in 0..usize::from(t.vlen) {
+                    let m = at + TYPE_LEN + k * 8;
+                    if self.name(u32_at(section, m)?) == Some(name) {
+                        return u32_at(section, m + 4).map(|v| v as i32);
+                    }
+                }
+            }
+            at += TYPE_LEN + extra;
+        }
+        None
+    }
+
     /// [`func_id`](Self::func_id) of each of `names`, in one walk.
     pub fn func_ids<const N: usize>(&self, names: [&str; N]) -> [Option<u32>; N] {
         let mut out = [None; N];
@@ -319,6 +355,12 @@ mod tests {
         let proto = b.record("", 13, 2, int, &params);
         let f1 = b.record("bpf_xdp_metadata_rx_hash", 12, 0, proto, &[]);
         let f2 = b.record("bpf_xdp_metadata_rx_timestamp", 12, 0, proto, &[]);
+        let mut values = Vec::new();
+        for (n, v) in [("XDP_RSS_L3_IPV4", 1u32), ("XDP_RSS_L4", 8)] {
+            values.extend_from_slice(&b.string(n).to_ne_bytes());
+            values.extend_from_slice(&v.to_ne_bytes());
+        }
+        b.record("xdp_rss_hash_type", 6, 2, 4, &values);
         (b.build(), f1, f2)
     }
 
@@ -330,7 +372,15 @@ mod tests {
         let kinds: Vec<BtfKind> = btf.types().map(|t| t.kind).collect();
         assert_eq!(
             kinds,
-            [BtfKind::Int, BtfKind::Struct, BtfKind::Ptr, BtfKind::FuncProto, BtfKind::Func, BtfKind::Func]
+            [
+                BtfKind::Int,
+                BtfKind::Struct,
+                BtfKind::Ptr,
+                BtfKind::FuncProto,
+                BtfKind::Func,
+                BtfKind::Func,
+                BtfKind::Enum
+            ]
         );
         assert_eq!(btf.func_id("bpf_xdp_metadata_rx_hash"), Some(5));
         assert_eq!(btf.func_id("bpf_xdp_metadata_rx_timestamp"), Some(6));
@@ -340,6 +390,9 @@ mod tests {
             btf.func_ids(["bpf_xdp_metadata_rx_timestamp", "nope", "bpf_xdp_metadata_rx_hash"]),
             [Some(6), None, Some(5)]
         );
+        assert_eq!(btf.enum_value("XDP_RSS_L4"), Some(8));
+        assert_eq!(btf.enum_value("XDP_RSS_L3_IPV4"), Some(1));
+        assert_eq!(btf.enum_value("nope"), None);
         let md = btf.types().nth(1).unwrap();
         assert_eq!((btf.name(md.name_off), md.vlen, md.size_or_type), (Some("xdp_md"), 1, 24));
         assert_eq!(btf.name(0), Some(""));

@@ -34,6 +34,12 @@ pub const XDP_PKT_CONTD: u32 = 1 << 0;
 
 /// `XDP_UMEM_UNALIGNED_CHUNK_FLAG`
 pub const XDP_UMEM_UNALIGNED_CHUNK_FLAG: u32 = 1 << 0;
+/// `XDP_UMEM_TX_METADATA_LEN` (Linux 6.11; 6.8–6.10 take `tx_metadata_len`
+/// without it): the UMEM reserves `tx_metadata_len` bytes before each TX
+/// descriptor's address for a `struct xsk_tx_metadata`.
+pub const XDP_UMEM_TX_METADATA_LEN: u32 = 1 << 2;
+/// `sizeof(struct xsk_tx_metadata)` (Linux 6.15, with the launch time).
+pub const XSK_TX_METADATA_LEN: u32 = 24;
 
 /// `XDP_RING_NEED_WAKEUP`: bit in a ring's `flags` word.
 pub const XDP_RING_NEED_WAKEUP: u32 = 1 << 0;
