@@ -311,3 +311,39 @@ fn a_prefix_area_takes_its_32_bytes_from_the_longest_frame() {
     assert!(got.iter().all(|g| g.source == TimestampSource::XdpProgram));
     assert_eq!(sock.xdp_stats().unwrap().rx_dropped, 1);
 }
+
+#[test]
+fn frames_of_a_queue_without_a_socket_reach_the_stack_unchanged() {
+    // Queue 1 of end b has no socket: the program's redirect falls back to
+    // XDP_PASS, and a prefix area it added must be gone again by then.
+    common::require_root();
+    let l = VethConfig::default().queues(2).create().expect("create veth link");
+    let mut sock =
+        l.b.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Rx).queue(0).attach(XdpAttach::Native).build())
+            .unwrap()
+            .unwrap();
+    assert!(sock.rx_metadata().program_time);
+    let mut cap = l.b.run(|n| Capture::builder().interface(n).build()).unwrap().unwrap();
+    // The receiving veth takes the RX queue from the sender's TX queue.
+    let mut tx = l.a.run(|n| XdpSocket::builder().interface(n).mode(XdpMode::Tx).build_all_queues()).unwrap().unwrap();
+    assert_eq!(tx.len(), 2);
+    let sent: Vec<Vec<u8>> = (0..20).map(|i| frame(i, 60 + i as usize)).collect();
+    for f in &sent {
+        assert!(tx[1].send(f).unwrap());
+    }
+    assert!(tx[1].wait_drained(Some(WAIT)).unwrap());
+    let passed = common::collect(&mut cap, sent.len(), WAIT);
+    assert_eq!(passed.len(), sent.len(), "every frame of queue 1 went on to the stack");
+    for (p, s) in passed.iter().zip(&sent) {
+        assert_eq!(&p.data, s, "byte for byte, without the metadata");
+    }
+    assert!(sock.next_batch().is_none(), "nothing for queue 0's socket");
+    // Queue 0's frames still reach the socket with their metadata.
+    for f in &sent[..5] {
+        assert!(tx[0].send(f).unwrap());
+    }
+    assert!(tx[0].wait_drained(Some(WAIT)).unwrap());
+    let got = receive(&mut sock, 5, |d| seq_of(d).is_some());
+    assert_eq!(got.iter().map(|g| g.data.clone()).collect::<Vec<_>>(), sent[..5]);
+    assert!(got.iter().all(|g| g.source == TimestampSource::XdpProgram));
+}
