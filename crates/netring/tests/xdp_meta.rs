@@ -347,3 +347,27 @@ fn frames_of_a_queue_without_a_socket_reach_the_stack_unchanged() {
     assert_eq!(got.iter().map(|g| g.data.clone()).collect::<Vec<_>>(), sent[..5]);
     assert!(got.iter().all(|g| g.source == TimestampSource::XdpProgram));
 }
+
+#[test]
+fn multi_buffer_sockets_say_which_time_their_frames_carry() {
+    common::require_root();
+    let l = VethConfig::default().queues(1).mtu(3000).create().expect("veth");
+    let mut sock = xdp(&l, |b| b.multi_buffer(true).attach(XdpAttach::Native));
+    let m = sock.rx_metadata();
+    let sent = [frame(0, 100), frame(1, 2500)];
+    send_from(&l, None, &sent);
+    let got = receive(&mut sock, 2, |d| seq_of(d).is_some());
+    assert_eq!(got.iter().map(|g| g.data.clone()).collect::<Vec<_>>(), sent);
+    // A reassembled frame's area (before its first buffer) is back with the
+    // kernel: such frames always carry user-space time.
+    assert_eq!(got[1].source, TimestampSource::User);
+    if m.program_time {
+        assert_eq!(m.placement, Some(XdpRxMetaPlacement::BeforeData), "{m:?}");
+        assert_eq!(got[0].source, TimestampSource::XdpProgram);
+    } else {
+        // Where the kernel refuses bpf_xdp_adjust_meta, a prefix cannot be
+        // taken off a chained frame: no area at all, and the reason given.
+        assert!(m.fallback.iter().any(|f| f.contains("multi-buffer")), "{m:?}");
+        assert_eq!(got[0].source, TimestampSource::User);
+    }
+}

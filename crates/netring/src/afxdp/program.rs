@@ -130,7 +130,8 @@ impl BuiltIn {
                 }
                 Err(e) if final_error(&e) => return Err(e),
                 Err(e) => {
-                    fallback.push(format!("program time refused (bpf_ktime_get_tai_ns needs Linux 6.1): {e}"));
+                    fallback
+                        .push(format!("no metadata area: {e} (program time needs bpf_ktime_get_tai_ns, Linux 6.1)"));
                     tracing::info!(interface = iface, "XDP RX metadata off: user-space time ({})", fallback.join("; "));
                 }
             }
