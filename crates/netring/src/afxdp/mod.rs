@@ -140,7 +140,7 @@ mod meta;
 mod program;
 mod queues;
 mod rx;
-mod rx_report;
+mod report;
 mod setup;
 mod socket;
 mod tx;

@@ -1,4 +1,5 @@
-//! [`XdpSocket::rx_metadata`]: what the socket's XDP program writes for
+//! What a socket reports about per-frame metadata: [`XdpSocket::rx_metadata`],
+//! what its XDP program writes for
 //! each received frame (apart from `meta.rs`, which the program setup and
 //! the batches use, so that neither depends on the socket).
 
