@@ -107,6 +107,7 @@ pub struct XdpSocketBuilder {
     pub(super) multi_buffer: bool,
     pub(super) filter: Option<String>,
     pub(super) rx_metadata: bool,
+    pub(super) tx_metadata: bool,
 }
 
 /// Busy-polling settings of an AF_XDP socket
@@ -171,6 +172,7 @@ impl Default for XdpSocketBuilder {
             multi_buffer: false,
             filter: None,
             rx_metadata: true,
+            tx_metadata: false,
         }
     }
 }
@@ -347,6 +349,20 @@ impl XdpSocketBuilder {
     /// batch ([`TimestampSource::User`](crate::TimestampSource::User)).
     pub fn rx_metadata(mut self, on: bool) -> Self {
         self.rx_metadata = on;
+        self
+    }
+
+    /// AF_XDP TX metadata (default off; Linux 6.8): the UMEM reserves a
+    /// `struct xsk_tx_metadata` (24 bytes) in front of every transmitted
+    /// frame, through which an [`XdpTxSlot`](crate::afxdp::XdpTxSlot) asks
+    /// for checksum offload, a transmit timestamp and (Linux 6.15) a launch
+    /// time. A transmitted frame can then be 24 bytes shorter than a UMEM
+    /// frame at most. In copy mode the kernel serves all three itself; in
+    /// zero-copy mode the driver would have to, which netring does not
+    /// probe (requests are refused there). See the kernel's
+    /// `Documentation/networking/xsk-tx-metadata.rst`.
+    pub fn tx_metadata(mut self, on: bool) -> Self {
+        self.tx_metadata = on;
         self
     }
 

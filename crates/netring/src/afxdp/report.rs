@@ -5,6 +5,7 @@
 
 use super::meta::XdpRxMetadata;
 use super::socket::XdpSocket;
+use crate::packet::Timestamp;
 
 impl XdpSocket {
     /// What the built-in XDP program writes in front of each received
@@ -16,6 +17,22 @@ impl XdpSocket {
         let mut m = self.program.as_ref().map(|p| p.meta.clone()).unwrap_or_default();
         m.batches_without = self.rx.as_ref().map_or(0, |r| r.meta_missing);
         m
+    }
+
+    /// Transmit times of frames that asked for one
+    /// ([`XdpTxSlot::request_timestamp`](crate::afxdp::XdpTxSlot::request_timestamp)),
+    /// as (token, time) in completion order, taken out. Collects
+    /// completions first; call after [`flush`](Self::flush) or
+    /// [`wait_drained`](Self::wait_drained).
+    pub fn tx_timestamps(&mut self) -> Vec<(u64, Timestamp)> {
+        self.tx.complete(&mut self.umem);
+        std::mem::take(&mut self.tx.meta.stamps)
+    }
+
+    /// Whether the UMEM reserves AF_XDP TX metadata
+    /// ([`XdpSocketBuilder::tx_metadata`](crate::XdpSocketBuilder::tx_metadata)).
+    pub fn tx_metadata(&self) -> bool {
+        self.tx.meta.len > 0
     }
 }
 

@@ -237,9 +237,16 @@ impl XdpSocketBuilder {
         let ifindex = iface::index(iface)?;
         let sock = fd.as_fd();
 
-        if shared.is_none() {
-            umem.register(sock)?;
-        }
+        // TX metadata is the UMEM's: sockets sharing it get what the first registered.
+        let tx_meta = match (shared.is_none(), self.tx_metadata) {
+            (true, true) => super::txmeta::register(&umem, sock)?,
+            (true, false) => {
+                umem.register(sock)?;
+                super::txmeta::TxMeta::default()
+            }
+            (false, true) => super::txmeta::TxMeta::registered(),
+            (false, false) => super::txmeta::TxMeta::default(),
+        };
 
         let set = |opt, n: u32, call| sx::set_ring_size(sock, opt, n, call);
         set(sx::XDP_UMEM_FILL_RING, self.fill_size, "setsockopt(XDP_UMEM_FILL_RING)")?;
@@ -318,6 +325,7 @@ impl XdpSocketBuilder {
         sx::bind(sock, ifindex, queue, flags, shared, BUSY_RETRY)
             .map_err(|e| self.bind_error(iface, queue, &umem, e))?;
         let zero_copy = sx::zero_copy(sock)?;
+        let meta_len = tx_meta.len;
 
         // Frames for receive go on the fill ring before any frame can arrive.
         let prefill = self.prefill();
@@ -342,7 +350,11 @@ impl XdpSocketBuilder {
         Ok(XdpSocket {
             program: None,
             rx: rx.map(|r| Receiver::new(r, self.batch_size)),
-            tx: Transmitter::new(tx, comp, zero_copy, self.need_wakeup),
+            tx: {
+                let mut t = Transmitter::new(tx, comp, zero_copy, self.need_wakeup);
+                t.meta = tx_meta;
+                t
+            },
             fill,
             fd,
             umem,
@@ -352,8 +364,10 @@ impl XdpSocketBuilder {
             need_wakeup: self.need_wakeup,
             busy_poll: self.busy_poll,
             multi_buffer: self.multi_buffer,
-            max_tx_len: iface::mtu(iface)
-                .map_or(self.frame_size as usize, |m| (m as usize + ETH_HLEN).min(self.frame_size as usize)),
+            max_tx_len: {
+                let room = (self.frame_size - meta_len) as usize;
+                iface::mtu(iface).map_or(room, |m| (m as usize + ETH_HLEN).min(room))
+            },
             batch_size: self.batch_size,
             stop: StopHandle::new()?,
             link: super::link::LinkWatch::new(),

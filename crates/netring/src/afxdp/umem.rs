@@ -342,6 +342,22 @@ impl Umem {
         unsafe { std::slice::from_raw_parts(self.region.base.as_ptr().add(addr as usize), len as usize) }
     }
 
+    /// Bytes of a frame the kernel just completed (still `Tx`, not yet
+    /// accepted): where it wrote the TX timestamp of a frame that asked
+    /// for one. `None` unless the range lies inside one frame in state `Tx`.
+    pub(crate) fn completed_bytes(&self, addr: u64, len: u32) -> Option<&[u8]> {
+        if !self.inside_one_frame(addr, len) || self.state[self.index(addr)?] != State::Tx {
+            return None;
+        }
+        // SAFETY: inside one frame (checked) in state Tx whose address the
+        // kernel has just published on the completion ring (its Acquire
+        // orders the kernel's writes to the frame before this read): the
+        // kernel is done with it, and user space gets it back only through
+        // `accept_completion`, which needs `&mut self`, so no mutable slice
+        // exists while this one lives.
+        Some(unsafe { std::slice::from_raw_parts(self.region.base.as_ptr().add(addr as usize), len as usize) })
+    }
+
     /// The bytes of a TX slot's frame, for reading back what was written.
     ///
     /// # Panics

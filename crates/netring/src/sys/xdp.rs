@@ -40,6 +40,15 @@ pub const XDP_UMEM_UNALIGNED_CHUNK_FLAG: u32 = 1 << 0;
 pub const XDP_UMEM_TX_METADATA_LEN: u32 = 1 << 2;
 /// `sizeof(struct xsk_tx_metadata)` (Linux 6.15, with the launch time).
 pub const XSK_TX_METADATA_LEN: u32 = 24;
+/// `XDP_TX_METADATA` (TX descriptor option, Linux 6.8): the frame carries
+/// a `struct xsk_tx_metadata` before its address.
+pub const XDP_TX_METADATA: u32 = 1 << 1;
+/// `XDP_TXMD_FLAGS_TIMESTAMP`: write the transmit time into the metadata on completion.
+pub const XDP_TXMD_FLAGS_TIMESTAMP: u64 = 1 << 0;
+/// `XDP_TXMD_FLAGS_CHECKSUM`: checksum offload from `csum_start`, stored at `+csum_offset`.
+pub const XDP_TXMD_FLAGS_CHECKSUM: u64 = 1 << 1;
+/// `XDP_TXMD_FLAGS_LAUNCH_TIME` (Linux 6.15): send at `launch_time`.
+pub const XDP_TXMD_FLAGS_LAUNCH_TIME: u64 = 1 << 2;
 
 /// `XDP_RING_NEED_WAKEUP`: bit in a ring's `flags` word.
 pub const XDP_RING_NEED_WAKEUP: u32 = 1 << 0;
