@@ -3,7 +3,7 @@
 use std::fmt;
 use std::os::fd::BorrowedFd;
 
-use super::rx::{Receiver, RxFrame, frame_meta};
+use super::rx::{Receiver, RxFrame};
 use super::umem::Umem;
 use crate::bpf::{XdpRxMeta, XdpRxMetaFlags};
 use crate::packet::{OwnedPacket, Packet, PacketMeta, PacketStatus, Timestamp, TimestampSource};
@@ -118,11 +118,18 @@ impl<'b> Iterator for XdpPackets<'b> {
     #[inline]
     fn next(&mut self) -> Option<XdpPacket<'b>> {
         let f = *self.descs.next()?;
-        let data = match f.copied {
-            None => self.umem.rx_bytes(f.addr, f.len),
-            Some(off) => &self.copied[off..off + f.len as usize],
+        let meta_len = XdpRxMeta::LEN as u32;
+        let (data, meta) = match f.copied {
+            // The area and the frame in one checked slice (the area lies
+            // in the same UMEM frame when the frame starts 32 bytes in).
+            None if self.meta && f.addr & u64::from(self.umem.frame_size() - 1) >= u64::from(meta_len) => {
+                let both = self.umem.rx_bytes(f.addr - u64::from(meta_len), meta_len + f.len);
+                let (area, data) = both.split_at(meta_len as usize);
+                (data, XdpRxMeta::parse(area))
+            }
+            None => (self.umem.rx_bytes(f.addr, f.len), None),
+            Some(off) => (&self.copied[off..off + f.len as usize], None),
         };
-        let meta = if self.meta { frame_meta(self.umem, &f) } else { None };
         Some(XdpPacket {
             data,
             addr: f.addr,
