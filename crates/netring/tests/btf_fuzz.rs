@@ -61,3 +61,14 @@ proptest! {
         check_btf(&bytes);
     }
 }
+
+/// The fuzz target's seeds (`fuzz/corpus/btf/`) are what they claim to be.
+#[test]
+fn the_checked_in_seeds_parse() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/btf");
+    let min = std::fs::read(dir.join("kfunc-min")).unwrap();
+    assert_eq!(check_btf(&min), 4);
+    assert_eq!(Btf::parse(min).unwrap().func_id("bpf_xdp_metadata_rx_hash"), Some(4));
+    assert_eq!(check_btf(&std::fs::read(dir.join("header-only")).unwrap()), 0);
+    assert_eq!(Btf::parse(std::fs::read(dir.join("header-only")).unwrap()).unwrap().types().count(), 0);
+}
