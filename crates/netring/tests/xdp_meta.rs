@@ -371,3 +371,34 @@ fn multi_buffer_sockets_say_which_time_their_frames_carry() {
         assert_eq!(got[0].source, TimestampSource::User);
     }
 }
+
+#[test]
+fn a_program_of_ones_own_that_writes_the_area_gets_the_same_accessors() {
+    use netring::bpf::{RxKfuncs, XdpLink, XskMap, programs};
+    let l = link();
+    let sock = xdp(&l, |b| b.builtin_program(false).own_program_rx_metadata(Some(XdpRxMetaPlacement::Prefix)));
+    assert_eq!(sock.attach_mode(), None, "netring attached nothing");
+    // The user's program: here assembled with netring's own bpf module.
+    let fd = std::os::fd::AsFd::as_fd(&sock);
+    let (_map, _link) =
+        l.b.run(|n| {
+            let map = XskMap::new(1)?;
+            map.insert(0, fd)?;
+            let insns = programs::xsk_redirect_meta(&map, None, &RxKfuncs::default(), XdpRxMetaPlacement::Prefix)?;
+            let prog = EbpfProgram::load(ProgramType::Xdp { frags: false }, "user_xsk", &insns)?;
+            let link = XdpLink::attach(&prog, n, XdpAttach::Native)?;
+            Ok::<_, netring::Error>((map, link))
+        })
+        .unwrap()
+        .unwrap();
+    let mut sock = sock;
+    let before = Timestamp::now();
+    let sent: Vec<Vec<u8>> = (0..10).map(|i| frame(i, 70)).collect();
+    send_from(&l, None, &sent);
+    let got = receive(&mut sock, 10, |d| seq_of(d).is_some());
+    assert_eq!(got.iter().map(|g| g.data.clone()).collect::<Vec<_>>(), sent);
+    for g in &got {
+        assert_eq!(g.source, TimestampSource::XdpProgram);
+        assert!(g.ts >= before && g.ts <= Timestamp::now());
+    }
+}

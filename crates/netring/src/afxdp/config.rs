@@ -108,6 +108,7 @@ pub struct XdpSocketBuilder {
     pub(super) filter: Option<String>,
     pub(super) rx_metadata: bool,
     pub(super) tx_metadata: bool,
+    pub(super) own_rx_metadata: Option<crate::bpf::XdpRxMetaPlacement>,
 }
 
 /// Busy-polling settings of an AF_XDP socket
@@ -173,6 +174,7 @@ impl Default for XdpSocketBuilder {
             filter: None,
             rx_metadata: true,
             tx_metadata: false,
+            own_rx_metadata: None,
         }
     }
 }
@@ -349,6 +351,20 @@ impl XdpSocketBuilder {
     /// batch ([`TimestampSource::User`](crate::TimestampSource::User)).
     pub fn rx_metadata(mut self, on: bool) -> Self {
         self.rx_metadata = on;
+        self
+    }
+
+    /// With [`builtin_program(false)`](Self::builtin_program): your XDP
+    /// program writes an [`XdpRxMeta`](crate::bpf::XdpRxMeta) area for each
+    /// frame it redirects, placed as given (default `None`: it writes none),
+    /// so [`XdpPacket`](crate::afxdp::XdpPacket) reports its times, hash and
+    /// VLAN tag as with the built-in program.
+    /// [`programs::xsk_redirect_meta`](crate::bpf::programs::xsk_redirect_meta)
+    /// assembles such a program. With
+    /// [`XdpRxMetaPlacement::Prefix`](crate::bpf::XdpRxMetaPlacement::Prefix)
+    /// every frame the program delivers must carry it.
+    pub fn own_program_rx_metadata(mut self, placement: Option<crate::bpf::XdpRxMetaPlacement>) -> Self {
+        self.own_rx_metadata = placement;
         self
     }
 

@@ -183,6 +183,11 @@ impl XdpSocketBuilder {
     /// Load and attach the built-in program for `socks` (one per interface),
     /// if this builder receives with it.
     fn attach_program(&self, socks: &mut [XdpSocket]) -> Result<()> {
+        if !self.builtin_program {
+            for rx in socks.iter_mut().filter_map(|s| s.rx.as_mut()) {
+                rx.set_metadata(self.own_rx_metadata);
+            }
+        }
         if !(self.mode.rx() && self.builtin_program) {
             return Ok(());
         }

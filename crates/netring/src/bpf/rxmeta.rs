@@ -64,9 +64,11 @@ pub enum XdpRxMetaPlacement {
 ///
 /// A program of your own (see
 /// [`XdpSocketBuilder::builtin_program`](crate::XdpSocketBuilder::builtin_program))
-/// that reserves the same area with `bpf_xdp_adjust_meta(ctx, -32)` and
-/// fills it this way gets the same [`XdpPacket`](crate::afxdp::XdpPacket)
-/// accessors: set [`magic`](Self::magic) to [`XDP_RX_META_MAGIC`] and the
+/// that reserves the same area (`bpf_xdp_adjust_meta(ctx, -32)`, or a
+/// prefix) and fills it this way gets the same
+/// [`XdpPacket`](crate::afxdp::XdpPacket) accessors once the socket is told
+/// ([`XdpSocketBuilder::own_program_rx_metadata`](crate::XdpSocketBuilder::own_program_rx_metadata)):
+/// set [`magic`](Self::magic) to [`XDP_RX_META_MAGIC`] and the
 /// [`flags`](Self::flags) of the fields written.
 ///
 /// ```c
