@@ -1,5 +1,6 @@
 //! `netring info [IF]`: what an interface is and what it supports —
-//! index, MTU, MAC, driver, queue counts, and which XDP attach modes work.
+//! index, MTU, MAC, driver, queue counts, which XDP attach modes work, and
+//! which XDP RX metadata kfuncs its driver implements.
 
 use std::process::ExitCode;
 
@@ -35,6 +36,23 @@ struct Row {
     tx_queues: u32,
     /// `Ok(modes)` when probed, `Err(why not)` otherwise.
     xdp_modes: Result<Vec<&'static str>, String>,
+    /// Each XDP RX metadata kfunc and what the driver does with it (probed
+    /// with the modes).
+    rx_kfuncs: Option<Result<[(&'static str, netring::bpf::KfuncSupport); 3], String>>,
+    /// What AF_XDP TX metadata the kernel accepts (probed with the modes).
+    tx_metadata: Option<Result<netring::afxdp::XdpTxMetadataSupport, String>>,
+}
+
+/// `netring info`'s line on AF_XDP TX metadata.
+fn tx_metadata_text(t: &Result<netring::afxdp::XdpTxMetadataSupport, String>) -> String {
+    match t {
+        Ok(s) if s.metadata => format!(
+            "yes in this kernel (checksum, TX timestamp{}); copy mode: served by the kernel; zero-copy: the driver's xsk-features (not probed)",
+            if s.launch_time { ", launch time" } else { "; launch time needs Linux 6.15" }
+        ),
+        Ok(s) => format!("no ({})", s.refused.as_deref().unwrap_or("refused")),
+        Err(e) => format!("not probed ({e})"),
+    }
 }
 
 fn mac(b: &[u8]) -> String {
@@ -58,7 +76,11 @@ fn describe(link: LinkInfo, probe: bool) -> Row {
             Err(e) => Err(e.to_string()),
         }
     };
-    Row { link, driver, rx_queues, tx_queues, xdp_modes }
+    // A device-bound program is loaded (never attached) to see which
+    // kfuncs the driver's own functions replace.
+    let rx_kfuncs = probe.then(|| netring::bpf::probe_rx_kfuncs(&link.name).map_err(|e| e.to_string()));
+    let tx_metadata = probe.then(|| netring::afxdp::probe_tx_metadata().map_err(|e| e.to_string()));
+    Row { link, driver, rx_queues, tx_queues, xdp_modes, rx_kfuncs, tx_metadata }
 }
 
 /// Run `netring info`.
@@ -86,6 +108,18 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                     "xdp_prog_id": r.link.xdp_prog_id,
                     "xdp_modes": r.xdp_modes.as_ref().ok(),
                     "xdp_probe": r.xdp_modes.as_ref().err(),
+                    "af_xdp_tx_metadata": r.tx_metadata.as_ref().map(|t| match t {
+                        Ok(s) => serde_json::json!({
+                            "metadata": s.metadata, "launch_time": s.launch_time, "refused": s.refused,
+                        }),
+                        Err(e) => serde_json::json!({ "error": e }),
+                    }),
+                    "xdp_rx_metadata_kfuncs": r.rx_kfuncs.as_ref().map(|k| match k {
+                        Ok(list) => serde_json::Value::Object(
+                            list.iter().map(|(n, s)| ((*n).to_owned(), serde_json::Value::from(s.to_string()))).collect(),
+                        ),
+                        Err(e) => serde_json::json!({ "error": e }),
+                    }),
                 })
             })
             .collect();
@@ -114,6 +148,20 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                 .collect::<Vec<_>>(),
         );
         crate::output::stdout(&table)?;
+        for r in &rows {
+            match &r.rx_kfuncs {
+                Some(Ok(list)) => {
+                    let short = |n: &str| n.trim_start_matches("bpf_xdp_metadata_").to_owned();
+                    let parts: Vec<String> = list.iter().map(|(n, s)| format!("{} {s}", short(n))).collect();
+                    crate::output::stdout(&format!("XDP RX metadata kfuncs: {}\n", parts.join(", ")))?;
+                }
+                Some(Err(e)) => crate::output::stdout(&format!("XDP RX metadata kfuncs: not probed ({e})\n"))?,
+                None => {}
+            }
+            if let Some(t) = &r.tx_metadata {
+                crate::output::stdout(&format!("AF_XDP TX metadata: {}\n", tx_metadata_text(t)))?;
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

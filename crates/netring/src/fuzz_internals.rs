@@ -243,3 +243,27 @@ pub fn check_netlink(buf: &[u8]) -> NetlinkReply {
     assert!(r.errnos.iter().all(|&e| e != 0));
     r
 }
+
+/// The BTF reader's properties on any bytes: parsing either fails or
+/// yields a walk whose ids count from 1 without a gap, with no more records
+/// than 12-byte headers fit in the input; every name lookup stays inside
+/// (or is `None`); a function found by name is the first of that name.
+/// Returns the number of records walked (0 when the header is refused).
+pub fn check_btf(bytes: &[u8]) -> usize {
+    use crate::bpf::btf::{Btf, BtfKind};
+    let Ok(btf) = Btf::parse(bytes.to_vec()) else { return 0 };
+    let mut n = 0usize;
+    for (i, t) in btf.types().enumerate() {
+        assert_eq!(t.id as usize, i + 1, "ids count from 1");
+        n += 1;
+        assert!(n <= bytes.len() / 12, "{n} records in {} bytes", bytes.len());
+        if t.kind == BtfKind::Func
+            && let Some(name) = btf.name(t.name_off)
+        {
+            let found = btf.func_id(name).expect("a function walked is found");
+            assert!(found <= t.id, "{name}: {found} after {}", t.id);
+        }
+    }
+    let _ = btf.name(u32::MAX);
+    n
+}

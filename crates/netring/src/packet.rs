@@ -138,8 +138,16 @@ pub enum TimestampSource {
     Hardware,
     /// Hardware, converted to system time (`TP_STATUS_TS_SYS_HARDWARE`, deprecated).
     SysHardware,
-    /// User space, when the packet was taken from the ring (AF_XDP).
+    /// User space, when the packet was taken from the ring (AF_XDP
+    /// without the XDP program's metadata).
     User,
+    /// The XDP program, as it handled the frame (`bpf_ktime_get_tai_ns`),
+    /// in wall-clock time: AF_XDP with the built-in program's metadata.
+    XdpProgram,
+    /// The device's receive time, from the XDP program
+    /// (`bpf_xdp_metadata_rx_timestamp`), on the device's clock as
+    /// [`Hardware`](Self::Hardware).
+    XdpDevice,
 }
 
 /// Where a packet was going, from the link layer's point of view (`sll_pkttype`).

@@ -52,8 +52,12 @@ impl Ring {
 pub enum Rx {
     Packet(&'static str, Ring),
     /// AF_XDP with RX, fill ring and UMEM of this many entries (0: the
-    /// library's defaults); `true`: spin on the RX ring instead of sleeping.
-    Xdp(&'static str, u32, bool),
+    /// library's defaults); `true`: spin on the RX ring instead of sleeping;
+    /// then whether the XDP program writes per-frame metadata (timestamps).
+    Xdp(&'static str, u32, bool, bool),
+    /// The ceiling: an XDP program (assembled by netring's `bpf` module)
+    /// that counts each frame in a map and drops it; no socket, no copy.
+    XdpDrop(&'static str),
     Tool(Tool),
 }
 
@@ -62,7 +66,7 @@ impl Rx {
     pub fn name(&self) -> &'static str {
         match self {
             Rx::Packet(n, _) => n,
-            Rx::Xdp(n, ..) => n,
+            Rx::Xdp(n, ..) | Rx::XdpDrop(n) => n,
             Rx::Tool(t) => t.program(),
         }
     }
@@ -78,12 +82,17 @@ impl Rx {
                 if r.rxhash { ", rxhash" } else { "" },
                 if r.spin { ", spinning on the ring" } else { "" }
             ),
-            Rx::Xdp(_, depth, spin) => format!(
-                "AF_XDP copy mode, {} XDP, {} x 2 KiB UMEM, RX ring {}{}",
+            Rx::Xdp(_, depth, spin, meta) => format!(
+                "AF_XDP copy mode, {} XDP, {} x 2 KiB UMEM, RX ring {}{}{}",
                 if path == RxPath::Napi { "native" } else { "generic (skb)" },
                 if *depth == 0 { 4096 } else { *depth },
                 if *depth == 0 { 2048 } else { *depth },
                 if *spin { ", spinning on the ring" } else { "" },
+                if *meta { ", per-frame XDP metadata" } else { ", no XDP metadata (user-space batch time)" },
+            ),
+            Rx::XdpDrop(_) => format!(
+                "XDP_DROP ceiling: {} XDP program counting each frame in an array map, no socket",
+                if path == RxPath::Napi { "native" } else { "generic (skb)" },
             ),
             Rx::Tool(Tool::Tcpdump) => "tcpdump -n -B 262144 -w /dev/null".into(),
             Rx::Tool(Tool::NetsniffNg) => "netsniff-ng -S 256MiB --silent --out /dev/null".into(),
@@ -95,7 +104,7 @@ impl Rx {
     pub fn skip_reason(&self, len: usize) -> Option<String> {
         match self {
             Rx::Tool(t) if !t.installed() => Some(format!("{} is not installed", t.program())),
-            Rx::Xdp(..) => TxKind::Xdp.unsupported(len).map(str::to_owned),
+            Rx::Xdp(..) | Rx::XdpDrop(_) => TxKind::Xdp.unsupported(len).map(str::to_owned),
             _ => None,
         }
     }
@@ -106,7 +115,8 @@ pub fn contenders(tuning: bool) -> Vec<Rx> {
     let mut v = vec![
         Rx::Packet("netring", Ring::DEFAULT),
         Rx::Packet("netring-ht", Ring::HIGH_THROUGHPUT),
-        Rx::Xdp("netring-xdp", 0, false),
+        Rx::Xdp("netring-xdp", 0, false, true),
+        Rx::XdpDrop("xdp-drop"),
         Rx::Tool(Tool::Tcpdump),
         Rx::Tool(Tool::NetsniffNg),
     ];
@@ -120,8 +130,9 @@ pub fn contenders(tuning: bool) -> Vec<Rx> {
             Rx::Packet("netring-spin", Ring { spin: true, ..d }),
             Rx::Packet("netring-4mib-ring", Ring { block_count: 4, ..d }),
             Rx::Packet("netring-16mib-ring", Ring { block_count: 16, ..d }),
-            Rx::Xdp("netring-xdp-16k", 16384, false),
-            Rx::Xdp("netring-xdp-spin", 0, true),
+            Rx::Xdp("netring-xdp-16k", 16384, false, true),
+            Rx::Xdp("netring-xdp-spin", 0, true, true),
+            Rx::Xdp("netring-xdp-nometa", 0, false, false),
         ]);
     }
     v
@@ -171,6 +182,8 @@ fn receive<S: PacketSource + Send + 'static>(mut src: S, cpu: usize, spin: bool)
 enum Running {
     Ours(Receiver),
     Theirs(Tool, external::Running),
+    /// An XDP program counting in a map (kept attached by its link).
+    Kernel(netring::bpf::ArrayMap, netring::bpf::XdpLink),
 }
 
 impl Running {
@@ -178,6 +191,7 @@ impl Running {
         match self {
             Running::Ours(r) => netring::testkit::thread_cpu_time_of(r.tid()),
             Running::Theirs(_, t) => netring::testkit::process_tree_cpu_time(t.pid()),
+            Running::Kernel(..) => None,
         }
         .unwrap_or_default()
     }
@@ -202,11 +216,26 @@ fn start(rx: &Rx, link: &BenchLink, st: &Settings) -> Result<Running, String> {
                 .map_err(s)?;
             Running::Ours(receive(cap, st.rx_cpu, r.spin)?)
         }
-        Rx::Xdp(_, depth, spin) => {
+        Rx::XdpDrop(_) => {
+            use netring::bpf::{ArrayMap, EbpfProgram, ProgramType, XdpLink, programs};
+            let how = if link.path == RxPath::Napi { XdpAttach::Native } else { XdpAttach::Generic };
+            let (map, xdp) = b
+                .run(|n| {
+                    let map = ArrayMap::new("netring_count", 1)?;
+                    let insns = programs::xdp_count_drop(&map);
+                    let prog = EbpfProgram::load(ProgramType::Xdp { frags: false }, "netring_drop", &insns)?;
+                    let xdp = XdpLink::attach(&prog, n, how)?;
+                    Ok::<_, netring::Error>((map, xdp))
+                })
+                .map_err(s)?
+                .map_err(s)?;
+            Running::Kernel(map, xdp)
+        }
+        Rx::Xdp(_, depth, spin, meta) => {
             let how = if link.path == RxPath::Napi { XdpAttach::Native } else { XdpAttach::Generic };
             let sock = b
                 .run(|n| {
-                    let mut x = XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how);
+                    let mut x = XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how).rx_metadata(meta);
                     if depth > 0 {
                         x = x.frame_count(depth).rx_ring_size(depth).fill_ring_size(depth);
                     }
@@ -246,6 +275,10 @@ pub fn run(rx: &Rx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, 
     let kernel_cpu = link.napi_cpu().zip(napi0).map(|(b, a)| b.saturating_sub(a));
     let (counted, drops) = match receiver {
         Running::Ours(r) => r.finish()?,
+        Running::Kernel(map, xdp) => {
+            drop(xdp);
+            (map.get(0).map_err(|e| e.to_string())?, 0)
+        }
         Running::Theirs(tool, r) => {
             let out = r.stop(Duration::from_secs(10))?;
             let got = |what| {

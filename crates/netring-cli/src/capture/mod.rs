@@ -136,6 +136,29 @@ fn list(a: &Args) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Which per-frame timestamps and fields an AF_XDP capture gets, e.g.
+/// `XDP program timestamps; from the device where it gives them: RX hash, VLAN`.
+fn xdp_timestamps(m: &netring::afxdp::XdpRxMetadata) -> String {
+    if !m.program_time {
+        return "user-space batch timestamps".into();
+    }
+    let mut dev: Vec<&str> = Vec::new();
+    if m.device_time {
+        dev.push("device time");
+    }
+    if m.rx_hash {
+        dev.push("RX hash");
+    }
+    if m.vlan_tag {
+        dev.push("VLAN");
+    }
+    if dev.is_empty() {
+        "XDP program timestamps".into()
+    } else {
+        format!("XDP program timestamps; from the device where it gives them: {}", dev.join(", "))
+    }
+}
+
 /// AF_XDP: one queue's socket, or every queue's over one shared UMEM read in
 /// turn.
 fn xdp(a: &Args) -> Result<ExitCode, Error> {
@@ -175,9 +198,10 @@ fn xdp(a: &Args) -> Result<ExitCode, Error> {
     }
     let describe = |s: &XdpSocket, queues: String| {
         format!(
-            "AF_XDP {queues}, {} mode, {} XDP",
+            "AF_XDP {queues}, {} mode, {} XDP, {}",
             if s.zero_copy() { "zero-copy" } else { "copy" },
-            s.attach_mode().map_or("no", |m| m.as_str())
+            s.attach_mode().map_or("no", |m| m.as_str()),
+            xdp_timestamps(&s.rx_metadata())
         )
     };
     let file = file_spec(a, LinkType::Ethernet)?;

@@ -5,7 +5,8 @@ use std::os::fd::BorrowedFd;
 
 use super::rx::{Receiver, RxFrame};
 use super::umem::Umem;
-use crate::packet::{OwnedPacket, Packet, PacketMeta, Timestamp, TimestampSource};
+use crate::bpf::{XdpRxMeta, XdpRxMetaFlags};
+use crate::packet::{OwnedPacket, Packet, PacketMeta, PacketStatus, Timestamp, TimestampSource};
 use crate::ring::Producer;
 use crate::source::Batch;
 use crate::sys::xdp as sx;
@@ -55,8 +56,8 @@ impl<'a> XdpBatch<'a> {
         self.rx.frames().is_empty()
     }
 
-    /// When user space took the batch off the RX ring (AF_XDP carries no
-    /// kernel timestamp).
+    /// When user space took the batch off the RX ring. Each packet's own
+    /// time, taken in the XDP program, is [`XdpPacket::timestamp`].
     pub fn timestamp(&self) -> Timestamp {
         self.timestamp
     }
@@ -69,6 +70,8 @@ impl<'a> XdpBatch<'a> {
             descs: self.rx.frames().iter(),
             timestamp: self.timestamp,
             ifindex: self.ifindex,
+            meta: self.rx.metadata(),
+            tai_offset: self.rx.tai_offset,
         }
     }
 }
@@ -105,6 +108,8 @@ pub struct XdpPackets<'b> {
     descs: std::slice::Iter<'b, RxFrame>,
     timestamp: Timestamp,
     ifindex: u32,
+    meta: bool,
+    tai_offset: i64,
 }
 
 impl<'b> Iterator for XdpPackets<'b> {
@@ -113,11 +118,26 @@ impl<'b> Iterator for XdpPackets<'b> {
     #[inline]
     fn next(&mut self) -> Option<XdpPacket<'b>> {
         let f = *self.descs.next()?;
-        let data = match f.copied {
-            None => self.umem.rx_bytes(f.addr, f.len),
-            Some(off) => &self.copied[off..off + f.len as usize],
+        let meta_len = XdpRxMeta::LEN as u32;
+        let (data, meta) = match f.copied {
+            // The area and the frame in one checked slice (the area lies
+            // in the same UMEM frame when the frame starts 32 bytes in).
+            None if self.meta && f.addr & u64::from(self.umem.frame_size() - 1) >= u64::from(meta_len) => {
+                let both = self.umem.rx_bytes(f.addr - u64::from(meta_len), meta_len + f.len);
+                let (area, data) = both.split_at(meta_len as usize);
+                (data, XdpRxMeta::parse(area))
+            }
+            None => (self.umem.rx_bytes(f.addr, f.len), None),
+            Some(off) => (&self.copied[off..off + f.len as usize], None),
         };
-        Some(XdpPacket { data, addr: f.addr, timestamp: self.timestamp, ifindex: self.ifindex })
+        Some(XdpPacket {
+            data,
+            addr: f.addr,
+            batch_time: self.timestamp,
+            ifindex: self.ifindex,
+            meta,
+            tai_offset: self.tai_offset,
+        })
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -138,8 +158,10 @@ impl fmt::Debug for XdpPackets<'_> {
 pub struct XdpPacket<'b> {
     data: &'b [u8],
     addr: u64,
-    timestamp: Timestamp,
+    batch_time: Timestamp,
     ifindex: u32,
+    meta: Option<XdpRxMeta>,
+    tai_offset: i64,
 }
 
 impl<'b> XdpPacket<'b> {
@@ -168,19 +190,104 @@ impl<'b> XdpPacket<'b> {
         self.addr
     }
 
-    /// The common packet view: timestamp from user space
-    /// ([`TimestampSource::User`]), interface index, original length = length.
+    /// When the frame arrived, on the clock [`timestamp_source`](Self::timestamp_source)
+    /// names: the device's receive time where the device gave one
+    /// ([`TimestampSource::XdpDevice`], its own clock, as AF_PACKET's
+    /// hardware stamps); otherwise the XDP program's time for this frame
+    /// in wall-clock nanoseconds, the clock of AF_PACKET's software stamps
+    /// ([`TimestampSource::XdpProgram`]); otherwise, without the metadata
+    /// area, when user space took the batch ([`TimestampSource::User`]).
+    #[inline]
+    pub fn timestamp(&self) -> Timestamp {
+        self.stamp().0
+    }
+
+    /// Which clock [`timestamp`](Self::timestamp) comes from.
+    #[inline]
+    pub fn timestamp_source(&self) -> TimestampSource {
+        self.stamp().1
+    }
+
+    #[inline]
+    fn stamp(&self) -> (Timestamp, TimestampSource) {
+        match self.meta {
+            Some(m) if m.valid().contains(XdpRxMetaFlags::DEVICE_TIME) => {
+                (Timestamp::from_nanos(m.device_time), TimestampSource::XdpDevice)
+            }
+            Some(m) if m.valid().contains(XdpRxMetaFlags::PROGRAM_TIME) => (
+                Timestamp::from_nanos(super::meta::tai_to_wall(m.program_time, self.tai_offset)),
+                TimestampSource::XdpProgram,
+            ),
+            _ => (self.batch_time, TimestampSource::User),
+        }
+    }
+
+    /// The XDP program's time for this frame in wall-clock nanoseconds,
+    /// whether or not the device gave a time too.
+    pub fn program_timestamp(&self) -> Option<Timestamp> {
+        let m = self.meta.filter(|m| m.valid().contains(XdpRxMetaFlags::PROGRAM_TIME))?;
+        Some(Timestamp::from_nanos(super::meta::tai_to_wall(m.program_time, self.tai_offset)))
+    }
+
+    /// The flow hash the device computed (`bpf_xdp_metadata_rx_hash`; on
+    /// veth the kernel's flow hash, as AF_PACKET's
+    /// [`Packet::rxhash`] reports it), 0 when the device gave none.
+    #[inline]
+    pub fn rxhash(&self) -> u32 {
+        self.meta.filter(|m| m.valid().contains(XdpRxMetaFlags::RX_HASH)).map_or(0, |m| m.rx_hash)
+    }
+
+    /// What the RX hash covers (`enum xdp_rss_hash_type`), when the device
+    /// gave a hash.
+    pub fn rxhash_type(&self) -> Option<u32> {
+        self.meta.filter(|m| m.valid().contains(XdpRxMetaFlags::RX_HASH)).map(|m| m.rx_hash_type)
+    }
+
+    /// The VLAN TCI the device took off the frame (so not in
+    /// [`data`](Self::data)), as AF_PACKET's [`Packet::vlan_tci`].
+    #[inline]
+    pub fn vlan_tci(&self) -> Option<u16> {
+        self.meta.filter(|m| m.valid().contains(XdpRxMetaFlags::VLAN)).map(|m| m.vlan_tci)
+    }
+
+    /// The TPID of that tag (0x8100, 0x88a8), host byte order, as
+    /// AF_PACKET's [`Packet::vlan_tpid`].
+    #[inline]
+    pub fn vlan_tpid(&self) -> Option<u16> {
+        self.meta.filter(|m| m.valid().contains(XdpRxMetaFlags::VLAN)).map(|m| u16::from_be(m.vlan_proto))
+    }
+
+    /// The whole metadata area the program wrote, if any.
+    pub fn rx_meta(&self) -> Option<XdpRxMeta> {
+        self.meta
+    }
+
+    /// The common packet view: [`timestamp`](Self::timestamp) and its
+    /// source, RX hash, VLAN tag (with [`PacketStatus::VLAN_VALID`] and
+    /// [`PacketStatus::VLAN_TPID_VALID`]), interface index, original length
+    /// = length.
     #[inline]
     pub fn as_packet(&self) -> Packet<'b> {
+        let (timestamp, timestamp_source) = self.stamp();
+        let (vlan_tci, vlan_tpid) = (self.vlan_tci(), self.vlan_tpid());
+        let status = if vlan_tci.is_some() {
+            PacketStatus::VLAN_VALID | PacketStatus::VLAN_TPID_VALID
+        } else {
+            PacketStatus::empty()
+        };
         Packet::new(
             self.data,
             PacketMeta {
-                timestamp: self.timestamp,
-                timestamp_source: TimestampSource::User,
+                timestamp,
+                timestamp_source,
                 original_len: self.data.len() as u32,
                 ifindex: self.ifindex,
                 protocol: self.data.get(12..14).map_or(0, |t| u16::from_be_bytes([t[0], t[1]])),
                 hatype: 1,
+                rxhash: self.rxhash(),
+                vlan_tci,
+                vlan_tpid,
+                status,
                 ..PacketMeta::default()
             },
         )

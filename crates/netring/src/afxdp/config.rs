@@ -106,6 +106,9 @@ pub struct XdpSocketBuilder {
     pub(super) busy_poll: Option<BusyPoll>,
     pub(super) multi_buffer: bool,
     pub(super) filter: Option<String>,
+    pub(super) rx_metadata: bool,
+    pub(super) tx_metadata: bool,
+    pub(super) own_rx_metadata: Option<crate::bpf::XdpRxMetaPlacement>,
 }
 
 /// Busy-polling settings of an AF_XDP socket
@@ -169,6 +172,9 @@ impl Default for XdpSocketBuilder {
             busy_poll: None,
             multi_buffer: false,
             filter: None,
+            rx_metadata: true,
+            tx_metadata: false,
+            own_rx_metadata: None,
         }
     }
 }
@@ -201,7 +207,9 @@ impl XdpSocketBuilder {
     }
 
     /// Bytes per UMEM frame: a power of two from 2048 to the page size
-    /// (default 2048). A received frame gets `frame_size − 256` bytes.
+    /// (default 2048). A received frame gets `frame_size − 256` bytes (32 fewer
+    /// where the RX metadata goes in front of the frame, see
+    /// [`XdpRxMetaPlacement::Prefix`](crate::bpf::XdpRxMetaPlacement::Prefix)).
     pub fn frame_size(mut self, bytes: u32) -> Self {
         self.frame_size = bytes;
         self
@@ -330,6 +338,47 @@ impl XdpSocketBuilder {
     /// zero-copy). [`XdpSocket::send_chained`](crate::afxdp::XdpSocket::send_chained) splits long frames the same way.
     pub fn multi_buffer(mut self, on: bool) -> Self {
         self.multi_buffer = on;
+        self
+    }
+
+    /// Per-frame metadata from the built-in program (default on): a
+    /// timestamp taken in the XDP program for each frame (Linux 6.1), and
+    /// where the device implements the XDP metadata kfuncs (Linux 6.3,
+    /// native mode) its receive time, RX hash and VLAN tag; see
+    /// [`XdpRxMeta`](crate::bpf::XdpRxMeta) and
+    /// [`XdpSocket::rx_metadata`](crate::afxdp::XdpSocket::rx_metadata).
+    /// Off: every frame of a batch carries the time user space took the
+    /// batch ([`TimestampSource::User`](crate::TimestampSource::User)).
+    pub fn rx_metadata(mut self, on: bool) -> Self {
+        self.rx_metadata = on;
+        self
+    }
+
+    /// With [`builtin_program(false)`](Self::builtin_program): your XDP
+    /// program writes an [`XdpRxMeta`](crate::bpf::XdpRxMeta) area for each
+    /// frame it redirects, placed as given (default `None`: it writes none),
+    /// so [`XdpPacket`](crate::afxdp::XdpPacket) reports its times, hash and
+    /// VLAN tag as with the built-in program.
+    /// [`programs::xsk_redirect_meta`](crate::bpf::programs::xsk_redirect_meta)
+    /// assembles such a program. With
+    /// [`XdpRxMetaPlacement::Prefix`](crate::bpf::XdpRxMetaPlacement::Prefix)
+    /// every frame the program delivers must carry it.
+    pub fn own_program_rx_metadata(mut self, placement: Option<crate::bpf::XdpRxMetaPlacement>) -> Self {
+        self.own_rx_metadata = placement;
+        self
+    }
+
+    /// AF_XDP TX metadata (default off; Linux 6.8): the UMEM reserves a
+    /// `struct xsk_tx_metadata` (24 bytes) in front of every transmitted
+    /// frame, through which an [`XdpTxSlot`](crate::afxdp::XdpTxSlot) asks
+    /// for checksum offload, a transmit timestamp and (Linux 6.15) a launch
+    /// time. A transmitted frame can then be 24 bytes shorter than a UMEM
+    /// frame at most. In copy mode the kernel serves all three itself; in
+    /// zero-copy mode the driver would have to, which netring does not
+    /// probe (requests are refused there). See the kernel's
+    /// `Documentation/networking/xsk-tx-metadata.rst`.
+    pub fn tx_metadata(mut self, on: bool) -> Self {
+        self.tx_metadata = on;
         self
     }
 

@@ -84,6 +84,21 @@
 //! # Ok::<(), netring::Error>(())
 //! ```
 //!
+//! # Per-frame metadata: timestamps, RX hash, VLAN tag
+//!
+//! The built-in program writes an [`XdpRxMeta`] area in front of each frame
+//! it redirects ([`XdpSocketBuilder::rx_metadata`], on by default): its own
+//! `CLOCK_TAI` time (Linux 6.1), turned into wall-clock time in user space,
+//! so [`XdpPacket::timestamp`] is per frame and on AF_PACKET's clock; and,
+//! where the kernel has the XDP metadata kfuncs (found by name in its BTF)
+//! and the driver implements them, the device's receive time, RX hash and
+//! VLAN tag (the program is then loaded bound to the device, in native
+//! mode). Each step down is logged once and reported by
+//! [`XdpSocket::rx_metadata`]: kfuncs unavailable → program time only;
+//! the area refused by the attach mode → the batch's user-space time.
+//! veth implements the hash and VLAN kfuncs (its device time is 0 unless
+//! the sender's skb carried a hardware stamp).
+//!
 //! # Busy polling
 //!
 //! [`XdpSocketBuilder::busy_poll`] sets `SO_BUSY_POLL`,
@@ -121,23 +136,28 @@
 mod batch;
 mod config;
 mod link;
+mod meta;
 mod program;
 mod queues;
+mod report;
 mod rx;
 mod setup;
 mod socket;
 mod tx;
+mod txmeta;
 mod umem;
 
-pub use crate::bpf::{XdpAttach, XdpAttachMode};
+pub use crate::bpf::{XdpAttach, XdpAttachMode, XdpRxMeta, XdpRxMetaFlags, XdpRxMetaPlacement};
 pub use batch::{XdpBatch, XdpPacket, XdpPackets, XdpStats};
 pub use config::{
     BindMode, BusyPoll, DEFAULT_BATCH_SIZE, DEFAULT_FRAME_COUNT, DEFAULT_FRAME_SIZE, DEFAULT_RING_SIZE, XdpMode,
     XdpSocketBuilder,
 };
+pub use meta::XdpRxMetadata;
 pub use queues::XdpQueueSet;
 pub use socket::{Readiness, XdpSocket};
 pub use tx::XdpTxSlot;
+pub use txmeta::{XdpTxMetadataSupport, probe_tx_metadata};
 
 /// Why taking over `interface` with an AF_XDP receive socket would cut
 /// traffic off from this host, or `None` if nothing suggests it: the

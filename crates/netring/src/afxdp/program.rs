@@ -1,11 +1,58 @@
 //! The built-in XDP program: one XSKMAP holding the sockets of an
 //! interface at their queues, and the redirect program over it (with an
-//! optional filter in front), attached by a BPF link.
+//! optional filter in front, and the per-frame metadata writer), attached
+//! by a BPF link.
 
 use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::bpf::{EbpfProgram, ProgramType, XdpAttach, XdpAttachMode, XdpLink, XskMap, programs};
-use crate::error::Result;
+use super::meta::XdpRxMetadata;
+use crate::bpf::{
+    EbpfProgram, ProgramType, RxKfuncs, XdpAttach, XdpAttachMode, XdpLink, XdpRxMetaPlacement, XskMap, programs,
+};
+use crate::error::{Error, Result};
+
+/// The kernel refused `bpf_xdp_adjust_meta` to an XDP program once: use
+/// [`XdpRxMetaPlacement::Prefix`] from then on.
+static ADJUST_META_REFUSED: AtomicBool = AtomicBool::new(false);
+
+/// Load the metadata-writing program: the area before the data where the
+/// kernel allows `bpf_xdp_adjust_meta`, else (single-buffer frames only)
+/// as a prefix of the frame. Bound to `ifindex` if given.
+fn load_meta(
+    ty: ProgramType,
+    map: &XskMap,
+    filter: Option<&crate::filter::Program>,
+    kfuncs: &RxKfuncs,
+    ifindex: Option<u32>,
+) -> Result<(EbpfProgram, XdpRxMetaPlacement)> {
+    let load = |placement| {
+        let insns = programs::xsk_redirect_meta(map, filter, kfuncs, placement)?;
+        match ifindex {
+            Some(i) => EbpfProgram::load_device_bound(ty, "netring_xsk", &insns, i),
+            None => EbpfProgram::load(ty, "netring_xsk", &insns),
+        }
+    };
+    if !ADJUST_META_REFUSED.load(Ordering::Relaxed) {
+        match load(XdpRxMetaPlacement::BeforeData) {
+            Err(Error::BpfLoad { log, .. }) if log.contains("cannot use helper bpf_xdp_adjust_meta") => {
+                tracing::info!(
+                    "this kernel refuses bpf_xdp_adjust_meta to XDP programs: the metadata goes in front of each frame instead"
+                );
+                ADJUST_META_REFUSED.store(true, Ordering::Relaxed);
+            }
+            other => return other.map(|p| (p, XdpRxMetaPlacement::BeforeData)),
+        }
+    }
+    if matches!(ty, ProgramType::Xdp { frags: true }) {
+        return Err(Error::Unsupported {
+            feature: "XDP RX metadata with multi-buffer",
+            detail: "the kernel refuses bpf_xdp_adjust_meta, and a prefix cannot be taken off a reassembled frame"
+                .into(),
+        });
+    }
+    load(XdpRxMetaPlacement::Prefix).map(|p| (p, XdpRxMetaPlacement::Prefix))
+}
 
 /// The built-in program and what it needs, attached while any socket of
 /// its interface holds it.
@@ -15,18 +62,34 @@ pub(super) struct BuiltIn {
     link: XdpLink,
     _map: XskMap,
     prog: EbpfProgram,
+    /// What the program writes in front of each frame.
+    pub(super) meta: XdpRxMetadata,
+}
+
+/// Errors after which no other program is worth trying.
+fn final_error(e: &Error) -> bool {
+    matches!(e, Error::XdpBusy { .. } | Error::PermissionDenied { .. } | Error::InterfaceNotFound { .. })
 }
 
 impl BuiltIn {
     /// One XSKMAP with each `(queue, socket)` of `members`, the redirect
     /// program over it (with `filter` translated to eBPF in front, if given),
     /// attached to `iface`.
+    ///
+    /// With `meta`, the program writes an [`XdpRxMeta`](crate::bpf::XdpRxMeta)
+    /// area in front of each frame, trying in turn (each step down logged
+    /// once, at `info`, and kept in [`XdpRxMetadata::fallback`]):
+    /// 1. device-bound with the kernel's XDP metadata kfuncs (native mode
+    ///    only: the kernel refuses device-bound programs in generic mode);
+    /// 2. the program's own time only, in the requested mode;
+    /// 3. no area at all (user-space time), e.g. before Linux 6.1.
     pub(super) fn attach(
         iface: &str,
         members: &[(u32, BorrowedFd<'_>)],
         how: XdpAttach,
         frags: bool,
         filter: Option<&crate::filter::Program>,
+        meta: bool,
     ) -> Result<Self> {
         let queues = crate::interface::link_info(iface).map(|l| l.rx_queues).unwrap_or(1);
         let top = members.iter().map(|&(q, _)| q + 1).max().unwrap_or(1);
@@ -34,14 +97,64 @@ impl BuiltIn {
         for &(queue, sock) in members {
             map.insert(queue, sock)?;
         }
+        let ty = ProgramType::Xdp { frags };
+        let mut fallback: Vec<String> = Vec::new();
+        if meta {
+            let kfuncs = RxKfuncs::running_kernel();
+            if !kfuncs.any() {
+                fallback.push("the kernel has no XDP metadata kfuncs (Linux 6.3 with BTF)".into());
+            } else if how == XdpAttach::Generic {
+                fallback.push("the device's metadata kfuncs need native XDP (generic mode was asked for)".into());
+            } else {
+                let attached = (|| {
+                    let ifindex = crate::interface::index(iface)?;
+                    let (prog, placement) = load_meta(ty, &map, filter, &kfuncs, Some(ifindex))?;
+                    let link = XdpLink::attach(&prog, iface, XdpAttach::Native)?;
+                    Ok::<_, Error>((prog, link, placement))
+                })();
+                match attached {
+                    Ok((prog, link, placement)) => {
+                        let meta = XdpRxMetadata::written(placement, Some(&kfuncs), Vec::new());
+                        return Ok(Self::done(iface, members, link, map, prog, meta));
+                    }
+                    Err(e) if final_error(&e) => return Err(e),
+                    Err(e) => fallback.push(format!("device-bound program with metadata kfuncs refused: {e}")),
+                }
+            }
+            tracing::info!(interface = iface, "XDP RX metadata: program time only ({})", fallback.join("; "));
+            match load_meta(ty, &map, filter, &RxKfuncs::default(), None) {
+                Ok((prog, placement)) => {
+                    let link = XdpLink::attach(&prog, iface, how)?;
+                    let meta = XdpRxMetadata::written(placement, None, fallback);
+                    return Ok(Self::done(iface, members, link, map, prog, meta));
+                }
+                Err(e) if final_error(&e) => return Err(e),
+                Err(e) => {
+                    fallback
+                        .push(format!("no metadata area: {e} (program time needs bpf_ktime_get_tai_ns, Linux 6.1)"));
+                    tracing::info!(interface = iface, "XDP RX metadata off: user-space time ({})", fallback.join("; "));
+                }
+            }
+        }
         let insns = match filter {
             Some(f) => programs::xsk_redirect_filtered(&map, f)?,
             None => programs::xsk_redirect(&map),
         };
-        let prog = EbpfProgram::load(ProgramType::Xdp { frags }, "netring_xsk", &insns)?;
+        let prog = EbpfProgram::load(ty, "netring_xsk", &insns)?;
         let link = XdpLink::attach(&prog, iface, how)?;
-        tracing::debug!(interface = iface, mode = %link.mode(), sockets = members.len(), frags, "built-in XDP program attached");
-        Ok(Self { link, _map: map, prog })
+        Ok(Self::done(iface, members, link, map, prog, XdpRxMetadata::off(fallback)))
+    }
+
+    fn done(
+        iface: &str,
+        members: &[(u32, BorrowedFd<'_>)],
+        link: XdpLink,
+        map: XskMap,
+        prog: EbpfProgram,
+        meta: XdpRxMetadata,
+    ) -> Self {
+        tracing::debug!(interface = iface, mode = %link.mode(), sockets = members.len(), ?meta, "built-in XDP program attached");
+        Self { link, _map: map, prog, meta }
     }
 
     /// Where the program runs.

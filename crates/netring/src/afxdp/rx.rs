@@ -2,6 +2,7 @@
 //! batch being lent out, with multi-buffer reassembly.
 
 use super::umem::{State, Umem};
+use crate::bpf::{XdpRxMeta, XdpRxMetaPlacement};
 use crate::ring::{Consumer, Producer};
 use crate::sys::xdp::{self as sx, xdp_desc};
 
@@ -28,6 +29,12 @@ pub(crate) struct Receiver {
     pub(crate) received: u64,
     /// Descriptors refused (a chain counts once).
     pub(crate) skipped: u64,
+    /// Where the program writes an [`XdpRxMeta`] area for each frame.
+    meta: Option<XdpRxMetaPlacement>,
+    /// `CLOCK_TAI − CLOCK_REALTIME` at the current batch (with `meta`).
+    pub(crate) tai_offset: i64,
+    /// Batches whose first frame had no metadata area although `meta`.
+    pub(crate) meta_missing: u64,
 }
 
 impl Receiver {
@@ -39,7 +46,21 @@ impl Receiver {
             descs: Vec::new(),
             received: 0,
             skipped: 0,
+            meta: None,
+            tai_offset: 0,
+            meta_missing: 0,
         }
+    }
+
+    /// Where the program writes an [`XdpRxMeta`] area for each frame, if it does.
+    pub(crate) fn set_metadata(&mut self, placement: Option<XdpRxMetaPlacement>) {
+        self.meta = placement;
+    }
+
+    /// Whether frames carry an [`XdpRxMeta`] area (right before their data,
+    /// once a prefix is stepped over).
+    pub(crate) fn metadata(&self) -> bool {
+        self.meta.is_some()
     }
 
     /// The RX ring.
@@ -94,10 +115,19 @@ impl Receiver {
             self.accept_chains(&descs, umem, fill);
             self.descs = descs;
         } else {
+            let prefix = self.meta == Some(XdpRxMetaPlacement::Prefix);
+            let meta_len = XdpRxMeta::LEN as u32;
             for i in 0..p.len() {
                 let d = rx.read(&p, i);
                 if umem.accept_rx(&d) {
-                    self.valid.push(RxFrame { addr: d.addr, len: d.len, copied: None });
+                    // The program grew every frame it delivered by the area:
+                    // the frame proper starts after it (see `frame_meta`).
+                    let (addr, len) = if prefix && d.len >= meta_len {
+                        (d.addr + u64::from(meta_len), d.len - meta_len)
+                    } else {
+                        (d.addr, d.len)
+                    };
+                    self.valid.push(RxFrame { addr, len, copied: None });
                 } else {
                     self.skipped += 1;
                 }
@@ -107,7 +137,28 @@ impl Receiver {
             rx.release(p);
         }
         self.received += self.valid.len() as u64;
+        if self.meta.is_some() {
+            self.check_metadata(umem);
+        }
         true
+    }
+
+    /// Per batch: the TAI offset for converting the program's stamps, and
+    /// whether the first frame carries its metadata area (a driver or
+    /// attach mode that refuses `bpf_xdp_adjust_meta` refuses it for every
+    /// frame; warned once per socket).
+    fn check_metadata(&mut self, umem: &Umem) {
+        self.tai_offset = crate::sys::xdp::tai_offset_ns();
+        let Some(first) = self.valid.iter().find(|f| f.copied.is_none()) else { return };
+        if frame_meta(umem, first).is_none() {
+            if self.meta_missing == 0 {
+                tracing::warn!(
+                    "AF_XDP frames arrive without the XDP program's metadata area (the driver or attach mode \
+                     refuses bpf_xdp_adjust_meta): their timestamps are user space's"
+                );
+            }
+            self.meta_missing += 1;
+        }
     }
 
     /// Multi-buffer receive: single-buffer frames stay in the UMEM; the
@@ -177,6 +228,21 @@ impl Receiver {
         fill.submit(r);
         self.valid.clear();
     }
+}
+
+/// The [`XdpRxMeta`] area in the 32 bytes before frame `f`, if the program
+/// wrote one (a reassembled multi-buffer frame has none: its first buffer
+/// is back with the kernel).
+#[inline]
+pub(crate) fn frame_meta(umem: &Umem, f: &RxFrame) -> Option<XdpRxMeta> {
+    if f.copied.is_some() {
+        return None;
+    }
+    let start = f.addr.checked_sub(XdpRxMeta::LEN as u64)?;
+    if start < umem.frame_base(f.addr) {
+        return None;
+    }
+    XdpRxMeta::parse(umem.rx_bytes(start, XdpRxMeta::LEN as u32))
 }
 
 /// One received frame straight back to the fill ring.

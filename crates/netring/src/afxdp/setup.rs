@@ -183,6 +183,11 @@ impl XdpSocketBuilder {
     /// Load and attach the built-in program for `socks` (one per interface),
     /// if this builder receives with it.
     fn attach_program(&self, socks: &mut [XdpSocket]) -> Result<()> {
+        if !self.builtin_program {
+            for rx in socks.iter_mut().filter_map(|s| s.rx.as_mut()) {
+                rx.set_metadata(self.own_rx_metadata);
+            }
+        }
         if !(self.mode.rx() && self.builtin_program) {
             return Ok(());
         }
@@ -201,8 +206,28 @@ impl XdpSocketBuilder {
             }
             let members: Vec<(u32, BorrowedFd<'_>)> =
                 socks.iter().filter(|s| s.interface == iface).map(|s| (s.queue, s.fd.as_fd())).collect();
-            let prog = Arc::new(BuiltIn::attach(&iface, &members, self.attach, self.multi_buffer, filter.as_ref())?);
+            let prog = Arc::new(BuiltIn::attach(
+                &iface,
+                &members,
+                self.attach,
+                self.multi_buffer,
+                filter.as_ref(),
+                self.rx_metadata,
+            )?);
+            if prog.meta.placement == Some(crate::bpf::XdpRxMetaPlacement::Prefix)
+                && let Ok(mtu) = iface::mtu(&iface)
+                && mtu + 14 + 32 > self.frame_size - sx::XDP_PACKET_HEADROOM
+            {
+                tracing::warn!(
+                    interface = %iface, mtu, frame_size = self.frame_size,
+                    "frames longer than {} bytes will be dropped: the metadata prefix takes 32 bytes of each UMEM frame",
+                    self.frame_size - sx::XDP_PACKET_HEADROOM - 32
+                );
+            }
             for s in socks.iter_mut().filter(|s| s.interface == iface) {
+                if let Some(rx) = s.rx.as_mut() {
+                    rx.set_metadata(prog.meta.placement);
+                }
                 s.program = Some(Arc::clone(&prog));
             }
             done.push(iface);
@@ -217,9 +242,16 @@ impl XdpSocketBuilder {
         let ifindex = iface::index(iface)?;
         let sock = fd.as_fd();
 
-        if shared.is_none() {
-            umem.register(sock)?;
-        }
+        // TX metadata is the UMEM's: sockets sharing it get what the first registered.
+        let tx_meta = match (shared.is_none(), self.tx_metadata) {
+            (true, true) => super::txmeta::register(&umem, sock)?,
+            (true, false) => {
+                umem.register(sock)?;
+                super::txmeta::TxMeta::default()
+            }
+            (false, true) => super::txmeta::TxMeta::registered(),
+            (false, false) => super::txmeta::TxMeta::default(),
+        };
 
         let set = |opt, n: u32, call| sx::set_ring_size(sock, opt, n, call);
         set(sx::XDP_UMEM_FILL_RING, self.fill_size, "setsockopt(XDP_UMEM_FILL_RING)")?;
@@ -298,6 +330,7 @@ impl XdpSocketBuilder {
         sx::bind(sock, ifindex, queue, flags, shared, BUSY_RETRY)
             .map_err(|e| self.bind_error(iface, queue, &umem, e))?;
         let zero_copy = sx::zero_copy(sock)?;
+        let meta_len = tx_meta.len;
 
         // Frames for receive go on the fill ring before any frame can arrive.
         let prefill = self.prefill();
@@ -322,7 +355,11 @@ impl XdpSocketBuilder {
         Ok(XdpSocket {
             program: None,
             rx: rx.map(|r| Receiver::new(r, self.batch_size)),
-            tx: Transmitter::new(tx, comp, zero_copy, self.need_wakeup),
+            tx: {
+                let mut t = Transmitter::new(tx, comp, zero_copy, self.need_wakeup);
+                t.meta = tx_meta;
+                t
+            },
             fill,
             fd,
             umem,
@@ -332,8 +369,10 @@ impl XdpSocketBuilder {
             need_wakeup: self.need_wakeup,
             busy_poll: self.busy_poll,
             multi_buffer: self.multi_buffer,
-            max_tx_len: iface::mtu(iface)
-                .map_or(self.frame_size as usize, |m| (m as usize + ETH_HLEN).min(self.frame_size as usize)),
+            max_tx_len: {
+                let room = (self.frame_size - meta_len) as usize;
+                iface::mtu(iface).map_or(room, |m| (m as usize + ETH_HLEN).min(room))
+            },
             batch_size: self.batch_size,
             stop: StopHandle::new()?,
             link: super::link::LinkWatch::new(),

@@ -37,6 +37,8 @@ pub(crate) struct Transmitter {
     zero_copy: bool,
     need_wakeup: bool,
     pub(crate) counters: TxCounters,
+    /// AF_XDP TX metadata (see `txmeta.rs`); empty when off.
+    pub(crate) meta: super::txmeta::TxMeta,
 }
 
 impl Transmitter {
@@ -46,7 +48,7 @@ impl Transmitter {
         zero_copy: bool,
         need_wakeup: bool,
     ) -> Self {
-        Self { ring, comp, zero_copy, need_wakeup, counters: TxCounters::default() }
+        Self { ring, comp, zero_copy, need_wakeup, counters: TxCounters::default(), meta: Default::default() }
     }
 
     /// The TX ring, if the socket sends.
@@ -95,7 +97,9 @@ impl Transmitter {
                 tx.cancel(r);
                 continue;
             };
-            return Ok(Some(XdpTxSlot { tx: self, umem, reservation: Some(r), addr, len: len as u32 }));
+            // With TX metadata, the frame starts after its metadata area.
+            let addr = addr + u64::from(self.meta.len);
+            return Ok(Some(XdpTxSlot { tx: self, umem, reservation: Some(r), addr, len: len as u32, options: 0 }));
         }
         Ok(None)
     }
@@ -184,7 +188,9 @@ impl Transmitter {
         let p = self.comp.peek(self.comp.size());
         let mut done = 0;
         for i in 0..p.len() {
-            match umem.accept_completion(self.comp.read(&p, i)) {
+            let addr = self.comp.read(&p, i);
+            self.meta.completed(umem, addr);
+            match umem.accept_completion(addr) {
                 Some((len, end)) => {
                     self.counters.completed_bytes += u64::from(len);
                     done += u32::from(end);
@@ -239,12 +245,55 @@ pub struct XdpTxSlot<'a> {
     reservation: Option<Reservation>,
     addr: u64,
     len: u32,
+    /// Descriptor options (`XDP_TX_METADATA` once a request is written).
+    options: u32,
 }
 
 impl XdpTxSlot<'_> {
     /// The frame's bytes (the length asked for), to fill in.
     pub fn data_mut(&mut self) -> &mut [u8] {
         self.umem.slot_bytes_mut(self.addr, self.len)
+    }
+
+    /// Ask the kernel to compute the frame's checksum from byte `start`
+    /// and store it at `start + offset` (e.g. 34 and 6 for UDP over IPv4
+    /// without options; the checksum field holds the pseudo-header sum),
+    /// through AF_XDP TX metadata (`XDP_TXMD_FLAGS_CHECKSUM`). Needs
+    /// [`XdpSocketBuilder::tx_metadata`](crate::XdpSocketBuilder::tx_metadata)
+    /// and copy mode (see there). Linux 6.8.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] naming what is missing;
+    /// [`Error::InvalidConfig`] for a checksum outside the frame.
+    pub fn request_checksum(&mut self, start: u16, offset: u16) -> Result<()> {
+        let req = super::txmeta::TxRequest::Checksum { start, offset };
+        self.tx.meta.request(self.umem, self.addr, self.len, &mut self.options, self.tx.zero_copy, req)
+    }
+
+    /// Ask for the frame's transmit time, reported with `token` by
+    /// [`XdpSocket::tx_timestamps`](crate::XdpSocket::tx_timestamps) once
+    /// the kernel completes it (`XDP_TXMD_FLAGS_TIMESTAMP`; in copy mode a
+    /// software time taken when the device is done with the frame).
+    /// Needs [`XdpSocketBuilder::tx_metadata`](crate::XdpSocketBuilder::tx_metadata). Linux 6.8.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] naming what is missing.
+    pub fn request_timestamp(&mut self, token: u64) -> Result<()> {
+        let req = super::txmeta::TxRequest::Timestamp { token };
+        self.tx.meta.request(self.umem, self.addr, self.len, &mut self.options, self.tx.zero_copy, req)
+    }
+
+    /// Ask for the frame to leave at `tai_ns` (`CLOCK_TAI` nanoseconds;
+    /// `XDP_TXMD_FLAGS_LAUNCH_TIME`). In copy mode it becomes the skb's
+    /// departure time, which a `fq` or `etf` qdisc on the device honours
+    /// (others send at once). Needs
+    /// [`XdpSocketBuilder::tx_metadata`](crate::XdpSocketBuilder::tx_metadata). Linux 6.15.
+    ///
+    /// # Errors
+    /// [`Error::Unsupported`] naming what is missing.
+    pub fn request_launch_time(&mut self, tai_ns: u64) -> Result<()> {
+        let req = super::txmeta::TxRequest::LaunchTime { tai_ns };
+        self.tx.meta.request(self.umem, self.addr, self.len, &mut self.options, self.tx.zero_copy, req)
     }
 
     /// Shorten the frame to `len` bytes (at most the length asked for).
@@ -270,12 +319,13 @@ impl XdpTxSlot<'_> {
         let tx = self.tx.ring.as_mut().expect("a slot exists only with a TX ring");
         if (self.len as usize) < ETH_HLEN {
             tx.cancel(r);
+            self.tx.meta.cancelled(self.addr);
             self.umem.free(self.addr, State::Slot);
             self.tx.counters.queued += 1;
             self.tx.counters.runts += 1;
             return;
         }
-        tx.write(&r, 0, xdp_desc { addr: self.addr, len: self.len, options: 0 });
+        tx.write(&r, 0, xdp_desc { addr: self.addr, len: self.len, options: self.options });
         self.umem.slot_to_tx(self.addr, self.len, true);
         tx.submit(r);
         self.tx.counters.queued += 1;
@@ -288,6 +338,7 @@ impl Drop for XdpTxSlot<'_> {
             if let Some(tx) = self.tx.ring.as_mut() {
                 tx.cancel(r);
             }
+            self.tx.meta.cancelled(self.addr);
             self.umem.free(self.addr, State::Slot);
         }
     }

@@ -173,6 +173,27 @@ impl Umem {
         unsafe { crate::sys::xdp::umem_reg(sock, &reg) }
     }
 
+    /// [`register`](Self::register) with `tx_metadata_len` bytes of TX
+    /// metadata before each TX descriptor (`flags`: `XDP_UMEM_TX_METADATA_LEN`
+    /// or 0), as the TX metadata probe asks (Linux 6.8).
+    pub(crate) fn register_tx_metadata(
+        &self,
+        sock: std::os::fd::BorrowedFd<'_>,
+        tx_metadata_len: u32,
+        flags: u32,
+    ) -> Result<()> {
+        let reg = xdp_umem_reg {
+            addr: self.region.base.as_ptr() as u64,
+            len: self.region.len as u64,
+            chunk_size: self.region.frame_size,
+            flags,
+            tx_metadata_len,
+            ..Default::default()
+        };
+        // SAFETY: as in `register`: the socket holds this UMEM until it closes.
+        unsafe { crate::sys::xdp::umem_reg(sock, &reg) }
+    }
+
     /// Size of the whole region in bytes (every partition).
     pub(crate) fn len(&self) -> usize {
         self.region.len
@@ -319,6 +340,22 @@ impl Umem {
         // through `rx_to_fill`, which needs `&mut self`, so the kernel does
         // not write it while this shared slice (borrowing `self`) lives.
         unsafe { std::slice::from_raw_parts(self.region.base.as_ptr().add(addr as usize), len as usize) }
+    }
+
+    /// Bytes of a frame the kernel just completed (still `Tx`, not yet
+    /// accepted): where it wrote the TX timestamp of a frame that asked
+    /// for one. `None` unless the range lies inside one frame in state `Tx`.
+    pub(crate) fn completed_bytes(&self, addr: u64, len: u32) -> Option<&[u8]> {
+        if !self.inside_one_frame(addr, len) || self.state[self.index(addr)?] != State::Tx {
+            return None;
+        }
+        // SAFETY: inside one frame (checked) in state Tx whose address the
+        // kernel has just published on the completion ring (its Acquire
+        // orders the kernel's writes to the frame before this read): the
+        // kernel is done with it, and user space gets it back only through
+        // `accept_completion`, which needs `&mut self`, so no mutable slice
+        // exists while this one lives.
+        Some(unsafe { std::slice::from_raw_parts(self.region.base.as_ptr().add(addr as usize), len as usize) })
     }
 
     /// The bytes of a TX slot's frame, for reading back what was written.

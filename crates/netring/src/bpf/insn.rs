@@ -69,6 +69,8 @@ pub mod op {
     pub const IND: u8 = 0x40;
     /// Mode: memory.
     pub const MEM: u8 = 0x60;
+    /// Mode: atomic read-modify-write (`lock` in the disassembly).
+    pub const ATOMIC: u8 = 0xc0;
 
     /// Source: immediate.
     pub const K: u8 = 0x00;
@@ -129,6 +131,9 @@ pub mod op {
 
     /// `src_reg` of an `lddw` whose immediate is a map file descriptor.
     pub const PSEUDO_MAP_FD: u8 = 1;
+    /// `src_reg` of a call whose immediate is the BTF id of a kernel
+    /// function (`BPF_PSEUDO_KFUNC_CALL`, Linux 5.13).
+    pub const PSEUDO_KFUNC_CALL: u8 = 2;
 }
 
 /// One eBPF instruction.
@@ -165,6 +170,14 @@ impl Insn {
         u64::from_ne_bytes([self.code, regs, off[0], off[1], imm[0], imm[1], imm[2], imm[3]])
     }
 
+    /// Opcode, `src_reg` and immediate of an instruction as
+    /// [`encode`](Self::encode) lays it out (e.g. one the kernel returns).
+    pub const fn decode_parts(w: u64) -> (u8, u8, i32) {
+        let b = w.to_ne_bytes();
+        let src = if cfg!(target_endian = "little") { b[1] >> 4 } else { b[1] & 0x0f };
+        (b[0], src, i32::from_ne_bytes([b[4], b[5], b[6], b[7]]))
+    }
+
     /// `dst = imm` (64-bit, sign-extended).
     pub const fn mov64_imm(dst: Reg, imm: i32) -> Self {
         Self::new(op::ALU64 | op::MOV | op::K, dst, 0, 0, imm)
@@ -195,6 +208,11 @@ impl Insn {
         Self::new(op::STX | op::MEM | size, dst, src as u8, off, 0)
     }
 
+    /// `lock *(size *)(dst + off) += src`, `size` [`op::W`] or [`op::DW`].
+    pub const fn atomic_add(size: u8, dst: Reg, src: Reg, off: i16) -> Self {
+        Self::new(op::STX | op::ATOMIC | size, dst, src as u8, off, op::ADD as i32)
+    }
+
     /// Legacy packet load `r0 = ntoh(*(size *)(skb->data + off))`; needs the
     /// context in `r6`; socket filters only.
     pub const fn ld_abs(size: u8, off: i32) -> Self {
@@ -219,6 +237,17 @@ impl Insn {
         Self::new(op::JMP | op::CALL, Reg::R0, 0, 0, id)
     }
 
+    /// Call the kernel function (kfunc) whose `vmlinux` BTF type id is
+    /// `btf_id` (see [`btf`](super::btf) for finding it by name).
+    pub const fn kfunc_call(btf_id: u32) -> Self {
+        Self::new(op::JMP | op::CALL, Reg::R0, op::PSEUDO_KFUNC_CALL, 0, btf_id as i32)
+    }
+
+    /// `*(size *)(dst + off) = imm`.
+    pub const fn st_mem(size: u8, dst: Reg, off: i16, imm: i32) -> Self {
+        Self::new(op::ST | op::MEM | size, dst, 0, off, imm)
+    }
+
     /// Return `r0`.
     pub const fn exit() -> Self {
         Self::new(op::JMP | op::EXIT, Reg::R0, 0, 0, 0)
@@ -237,10 +266,20 @@ impl Insn {
 
 /// Helper function numbers (`enum bpf_func_id`) used here.
 pub mod helper {
+    /// `bpf_map_lookup_elem`
+    pub const MAP_LOOKUP_ELEM: i32 = 1;
+    /// `bpf_skb_vlan_push` (Linux 4.3)
+    pub const SKB_VLAN_PUSH: i32 = 18;
     /// `bpf_skb_load_bytes`
     pub const SKB_LOAD_BYTES: i32 = 26;
+    /// `bpf_xdp_adjust_head` (Linux 4.10)
+    pub const XDP_ADJUST_HEAD: i32 = 44;
     /// `bpf_redirect_map`
     pub const REDIRECT_MAP: i32 = 51;
+    /// `bpf_xdp_adjust_meta` (Linux 4.15)
+    pub const XDP_ADJUST_META: i32 = 54;
+    /// `bpf_ktime_get_tai_ns` (Linux 6.1)
+    pub const KTIME_GET_TAI_NS: i32 = 208;
 }
 
 /// A jump target in an [`Asm`] program.
@@ -349,6 +388,10 @@ mod tests {
         assert_eq!(bytes(b), [0; 8]);
         assert_eq!(bytes(Insn::jmp_imm(op::JNE, Reg::R0, 0x88b5, -3)), [0x55, 0, 0xfd, 0xff, 0xb5, 0x88, 0, 0]);
         assert_eq!(bytes(Insn::ld_abs(op::H, 12)), [0x28, 0, 0, 0, 12, 0, 0, 0]);
+        assert_eq!(bytes(Insn::kfunc_call(0x1234)), [0x85, 0x20, 0, 0, 0x34, 0x12, 0, 0]);
+        assert_eq!(bytes(Insn::atomic_add(op::DW, Reg::R0, Reg::R1, 0)), [0xdb, 0x10, 0, 0, 0, 0, 0, 0]);
+        assert_eq!(Insn::decode_parts(Insn::kfunc_call(0x1234).encode()), (0x85, 2, 0x1234));
+        assert_eq!(bytes(Insn::st_mem(op::H, Reg::R2, 30, 0x4e52)), [0x6a, 0x02, 30, 0, 0x52, 0x4e, 0, 0]);
         let [lo, hi] = Insn::ld_imm64(Reg::R3, 0x1_0000_0002);
         assert_eq!((lo.imm, hi.imm), (2, 1));
     }

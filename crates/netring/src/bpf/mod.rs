@@ -8,21 +8,31 @@
 //! filters ([`CaptureBuilder::ebpf_filter`](crate::CaptureBuilder::ebpf_filter))
 //! and eBPF fanout programs ([`FanoutMode::Ebpf`](crate::afpacket::FanoutMode::Ebpf)).
 //! Programs loaded elsewhere (aya, libbpf) come in through
-//! [`EbpfProgram::from_fd`].
+//! [`EbpfProgram::from_fd`]. Kernel functions (kfuncs) are found by name
+//! in the kernel's BTF with the small reader in [`btf`].
 //!
 //! Needs `CAP_BPF` (or `CAP_SYS_ADMIN`) to load programs and create maps,
 //! and `CAP_NET_ADMIN` to attach XDP. BPF links need Linux 5.9 for XDP.
 
+mod array;
+pub mod btf;
 mod cbpf;
 mod insn;
+mod probe;
 pub mod programs;
+mod rxmeta;
+mod tcx;
 mod xdp;
 
 use std::ffi::CStr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::Arc;
 
+pub use array::ArrayMap;
 pub use insn::{Asm, EbpfLabel, Insn, Reg, helper, op};
+pub use probe::{KfuncSupport, probe_rx_kfuncs};
+pub use rxmeta::{RxKfuncs, XDP_RX_META_MAGIC, XdpRxMeta, XdpRxMetaFlags, XdpRxMetaPlacement};
+pub use tcx::TcxLink;
 pub use xdp::{XdpAttach, XdpAttachMode, XdpLink, XskMap, probe_modes};
 
 use crate::error::{Error, Result};
@@ -48,6 +58,10 @@ pub enum ProgramType {
         /// The program handles frames split over several buffers.
         frags: bool,
     },
+    /// `BPF_PROG_TYPE_SCHED_CLS`: a tc classifier, attached with
+    /// [`TcxLink`] (the context is the `__sk_buff`; the return value a
+    /// `TCX_*` verdict: 0 pass, 2 drop, -1 next program).
+    SchedCls,
 }
 
 /// A loaded eBPF program. Cloning is cheap and shares the kernel object,
@@ -66,8 +80,29 @@ impl EbpfProgram {
     /// [`Error::BpfLoad`] with the verifier's log when the kernel refuses
     /// the program; [`Error::PermissionDenied`] without `CAP_BPF`.
     pub fn load(ty: ProgramType, name: &str, insns: &[Insn]) -> Result<Self> {
+        Self::load_on(ty, name, insns, 0)
+    }
+
+    /// [`load`](Self::load) an XDP program bound to the device with index
+    /// `ifindex` (`prog_ifindex` with `BPF_F_XDP_DEV_BOUND_ONLY`, Linux
+    /// 6.3): its XDP metadata kfunc calls resolve to that driver's
+    /// implementations (a driver without one gets the kernel's default,
+    /// which fails with `EOPNOTSUPP`). Such a program attaches to that
+    /// device only, and only in native mode.
+    ///
+    /// # Errors
+    /// As [`load`](Self::load); [`Error::InvalidConfig`] for a socket filter.
+    pub fn load_device_bound(ty: ProgramType, name: &str, insns: &[Insn], ifindex: u32) -> Result<Self> {
+        if !matches!(ty, ProgramType::Xdp { .. }) || ifindex == 0 {
+            return Err(Error::config("device-bound program", name, "must be an XDP program on a device"));
+        }
+        Self::load_on(ty, name, insns, ifindex)
+    }
+
+    fn load_on(ty: ProgramType, name: &str, insns: &[Insn], ifindex: u32) -> Result<Self> {
         let (prog_type, expected_attach_type, prog_flags) = match ty {
             ProgramType::SocketFilter => (sys::BPF_PROG_TYPE_SOCKET_FILTER, 0, 0),
+            ProgramType::SchedCls => (sys::BPF_PROG_TYPE_SCHED_CLS, 0, 0),
             ProgramType::Xdp { frags } => {
                 (sys::BPF_PROG_TYPE_XDP, sys::BPF_XDP, if frags { sys::BPF_F_XDP_HAS_FRAGS } else { 0 })
             }
@@ -76,9 +111,10 @@ impl EbpfProgram {
         let load = sys::ProgLoad {
             prog_type,
             expected_attach_type,
-            prog_flags,
             license: LICENSE,
             name: sys::object_name(name),
+            prog_flags: prog_flags | if ifindex != 0 { sys::BPF_F_XDP_DEV_BOUND_ONLY } else { 0 },
+            prog_ifindex: ifindex,
         };
         match sys::prog_load(&load, &encoded) {
             Ok(fd) => Ok(Self { fd: Arc::new(fd), name: name.to_owned() }),

@@ -1,7 +1,7 @@
 //! Built-in programs, assembled here in Rust: no compiler, no object file.
 
 pub use super::xdp::XDP_PASS;
-use super::{Asm, Insn, Reg, XskMap, helper, op};
+use super::{ArrayMap, Asm, Insn, Reg, RxKfuncs, XdpRxMetaPlacement, XskMap, helper, op};
 use crate::filter::Program;
 
 /// Offset of `rx_queue_index` in `struct xdp_md`.
@@ -53,6 +53,89 @@ pub fn xsk_redirect_filtered(map: &XskMap, filter: &Program) -> crate::Result<Ve
     a.bind(reject);
     a.push([Insn::mov64_imm(Reg::R0, XDP_PASS), Insn::exit()]);
     a.finish()
+}
+
+/// [`xsk_redirect`] (behind `filter`, as [`xsk_redirect_filtered`], if
+/// given) that first writes an [`XdpRxMeta`](super::XdpRxMeta) area for
+/// each frame it redirects, placed as `placement` says: the program's
+/// `CLOCK_TAI` time (`bpf_ktime_get_tai_ns`, Linux 6.1) and whatever the
+/// XDP metadata kfuncs of `kfuncs` give (device time, RX hash, VLAN tag).
+/// With any kfunc, load the program device-bound
+/// ([`EbpfProgram::load_device_bound`](super::EbpfProgram::load_device_bound)).
+///
+/// With [`XdpRxMetaPlacement::Prefix`], a frame no socket takes is shrunk
+/// back (`bpf_xdp_adjust_head(ctx, 32)`) before it goes on to the stack.
+///
+/// # Errors
+/// As [`xsk_redirect_filtered`].
+pub fn xsk_redirect_meta(
+    map: &XskMap,
+    filter: Option<&Program>,
+    kfuncs: &RxKfuncs,
+    placement: XdpRxMetaPlacement,
+) -> crate::Result<Vec<Insn>> {
+    let mut a = Asm::new();
+    let (accept, pass) = (a.label(), a.label());
+    match filter {
+        Some(f) => super::cbpf::translate(f, &mut a, accept, pass)?,
+        None => {
+            a.push([Insn::mov64_reg(Reg::R6, Reg::R1)]);
+        }
+    }
+    a.bind(accept);
+    super::rxmeta::emit(&mut a, kfuncs, placement, pass);
+    let [lo, hi] = Insn::ld_map_fd(Reg::R1, map.raw_fd());
+    a.push([Insn::ldx_mem(op::W, Reg::R2, Reg::R6, XDP_MD_RX_QUEUE_INDEX), lo, hi]);
+    a.push([Insn::mov64_imm(Reg::R3, XDP_PASS), Insn::call(helper::REDIRECT_MAP)]);
+    if placement == XdpRxMetaPlacement::Prefix {
+        // Not redirected: take the area off again before the stack sees it.
+        let out = a.label();
+        a.jump_imm(op::JNE, Reg::R0, XDP_PASS, out);
+        a.push([
+            Insn::mov64_reg(Reg::R1, Reg::R6),
+            Insn::mov64_imm(Reg::R2, super::XdpRxMeta::LEN as i32),
+            Insn::call(helper::XDP_ADJUST_HEAD),
+            Insn::mov64_imm(Reg::R0, XDP_PASS),
+        ]);
+        a.bind(out);
+    }
+    a.push([Insn::exit()]);
+    // (Only when something jumps there: the verifier refuses unreachable
+    // instructions.)
+    if filter.is_some() || placement == XdpRxMetaPlacement::Prefix {
+        a.bind(pass);
+        a.push([Insn::mov64_imm(Reg::R0, XDP_PASS), Insn::exit()]);
+    }
+    a.finish()
+}
+
+/// `XDP_DROP`, the verdict that drops a frame.
+pub const XDP_DROP: i32 = 1;
+
+/// An XDP program that counts every frame in value 0 of `counter` and
+/// drops it: the most a device can take in through XDP, the ceiling any
+/// receiver behind it can reach.
+///
+/// ```c
+/// __u64 *n = bpf_map_lookup_elem(&counter, &(__u32){0});
+/// if (n) __sync_fetch_and_add(n, 1);
+/// return XDP_DROP;
+/// ```
+pub fn xdp_count_drop(counter: &ArrayMap) -> Vec<Insn> {
+    let [lo, hi] = Insn::ld_map_fd(Reg::R1, counter.raw_fd());
+    vec![
+        lo,
+        hi,
+        Insn::st_mem(op::W, Reg::R10, -4, 0),
+        Insn::mov64_reg(Reg::R2, Reg::R10),
+        Insn::alu64_imm(op::ADD, Reg::R2, -4),
+        Insn::call(helper::MAP_LOOKUP_ELEM),
+        Insn::jmp_imm(op::JEQ, Reg::R0, 0, 2),
+        Insn::mov64_imm(Reg::R1, 1),
+        Insn::atomic_add(op::DW, Reg::R0, Reg::R1, 0),
+        Insn::mov64_imm(Reg::R0, XDP_DROP),
+        Insn::exit(),
+    ]
 }
 
 /// A socket filter that keeps frames of one EtherType, up to `snaplen`

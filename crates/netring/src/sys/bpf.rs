@@ -33,16 +33,26 @@ pub const BPF_MAP_TYPE_XSKMAP: u32 = 17;
 // ---- program types (enum bpf_prog_type) ----
 /// `BPF_PROG_TYPE_SOCKET_FILTER`
 pub const BPF_PROG_TYPE_SOCKET_FILTER: u32 = 1;
+/// `BPF_PROG_TYPE_SCHED_CLS`
+pub const BPF_PROG_TYPE_SCHED_CLS: u32 = 3;
 /// `BPF_PROG_TYPE_XDP`
 pub const BPF_PROG_TYPE_XDP: u32 = 6;
 
 // ---- attach types (enum bpf_attach_type) ----
 /// `BPF_XDP`
 pub const BPF_XDP: u32 = 37;
+/// `BPF_TCX_INGRESS` (Linux 6.6)
+pub const BPF_TCX_INGRESS: u32 = 46;
+/// `BPF_TCX_EGRESS` (Linux 6.6)
+pub const BPF_TCX_EGRESS: u32 = 47;
 
 /// `BPF_F_XDP_HAS_FRAGS` (prog_flags, Linux 5.18): the program handles
 /// multi-buffer frames.
 pub const BPF_F_XDP_HAS_FRAGS: u32 = 1 << 5;
+/// `BPF_F_XDP_DEV_BOUND_ONLY` (prog_flags, Linux 6.3): the program is bound
+/// to the device `prog_ifindex` names, so that its XDP metadata kfunc calls
+/// resolve to that driver's implementations.
+pub const BPF_F_XDP_DEV_BOUND_ONLY: u32 = 1 << 6;
 
 // ---- XDP attach flags (include/uapi/linux/if_link.h) ----
 /// `XDP_FLAGS_UPDATE_IF_NOEXIST`
@@ -236,6 +246,8 @@ pub struct ProgLoad<'a> {
     pub prog_flags: u32,
     pub license: &'a std::ffi::CStr,
     pub name: [u8; 16],
+    /// The device a device-bound program is bound to (0: none).
+    pub prog_ifindex: u32,
 }
 
 /// `BPF_PROG_LOAD` of encoded instructions. On failure, loads again with
@@ -252,6 +264,7 @@ pub fn prog_load(p: &ProgLoad<'_>, insns: &[u64]) -> Result<OwnedFd, (std::io::E
         prog_name: p.name,
         prog_flags: p.prog_flags,
         expected_attach_type: p.expected_attach_type,
+        prog_ifindex: p.prog_ifindex,
         ..Default::default()
     };
     let mut a = attr(&mut []);
@@ -353,6 +366,33 @@ pub fn object_id(fd: BorrowedFd<'_>) -> std::io::Result<u32> {
     // writes at most that.
     unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a) }?;
     Ok(info[1])
+}
+
+/// The program's instructions as the kernel rewrote them after
+/// verification (`BPF_OBJ_GET_INFO_BY_FD`, `xlated_prog_insns`). Call
+/// immediates read as 0 unless the caller may see kernel addresses
+/// (`CAP_SYS_ADMIN`/`CAP_PERFMON` with `kptr_restrict` permitting).
+pub fn prog_xlated(fd: BorrowedFd<'_>) -> std::io::Result<Vec<u64>> {
+    // struct bpf_prog_info up to xlated_prog_insns: xlated_prog_len at
+    // byte 20, xlated_prog_insns at byte 32.
+    let mut info = [0u64; 5];
+    let mut a = ObjInfoAttr { bpf_fd: fd.as_raw_fd() as u32, info_len: 40, info: info.as_mut_ptr() as u64 };
+    // SAFETY: `info` is writable for `info_len` (40) bytes for the call.
+    unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a) }?;
+    // The u32 at byte 20 lies in the third u64, in native byte order.
+    let bytes = info[2].to_ne_bytes();
+    let len = u32::from_ne_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+    let mut insns = vec![0u64; len / 8];
+    let mut info = [0u64; 5];
+    let mut third = [0u8; 8];
+    third[4..].copy_from_slice(&((insns.len() * 8) as u32).to_ne_bytes());
+    info[2] = u64::from_ne_bytes(third);
+    info[4] = insns.as_mut_ptr() as u64;
+    let mut a = ObjInfoAttr { bpf_fd: fd.as_raw_fd() as u32, info_len: 40, info: info.as_mut_ptr() as u64 };
+    // SAFETY: `info` is writable for 40 bytes, and the instruction buffer it
+    // names for `len` bytes (`insns` holds `len / 8` u64s), for the call.
+    unsafe { bpf(BPF_OBJ_GET_INFO_BY_FD, &mut a) }?;
+    Ok(insns)
 }
 
 #[cfg(test)]

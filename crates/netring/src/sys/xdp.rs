@@ -34,6 +34,21 @@ pub const XDP_PKT_CONTD: u32 = 1 << 0;
 
 /// `XDP_UMEM_UNALIGNED_CHUNK_FLAG`
 pub const XDP_UMEM_UNALIGNED_CHUNK_FLAG: u32 = 1 << 0;
+/// `XDP_UMEM_TX_METADATA_LEN` (Linux 6.11; 6.8–6.10 take `tx_metadata_len`
+/// without it): the UMEM reserves `tx_metadata_len` bytes before each TX
+/// descriptor's address for a `struct xsk_tx_metadata`.
+pub const XDP_UMEM_TX_METADATA_LEN: u32 = 1 << 2;
+/// `sizeof(struct xsk_tx_metadata)` (Linux 6.15, with the launch time).
+pub const XSK_TX_METADATA_LEN: u32 = 24;
+/// `XDP_TX_METADATA` (TX descriptor option, Linux 6.8): the frame carries
+/// a `struct xsk_tx_metadata` before its address.
+pub const XDP_TX_METADATA: u32 = 1 << 1;
+/// `XDP_TXMD_FLAGS_TIMESTAMP`: write the transmit time into the metadata on completion.
+pub const XDP_TXMD_FLAGS_TIMESTAMP: u64 = 1 << 0;
+/// `XDP_TXMD_FLAGS_CHECKSUM`: checksum offload from `csum_start`, stored at `+csum_offset`.
+pub const XDP_TXMD_FLAGS_CHECKSUM: u64 = 1 << 1;
+/// `XDP_TXMD_FLAGS_LAUNCH_TIME` (Linux 6.15): send at `launch_time`.
+pub const XDP_TXMD_FLAGS_LAUNCH_TIME: u64 = 1 << 2;
 
 /// `XDP_RING_NEED_WAKEUP`: bit in a ring's `flags` word.
 pub const XDP_RING_NEED_WAKEUP: u32 = 1 << 0;
@@ -435,6 +450,29 @@ pub fn mmap_offsets(fd: BorrowedFd<'_>) -> Result<xdp_mmap_offsets> {
     super::getsockopt(fd, SOL_XDP, XDP_MMAP_OFFSETS, "getsockopt(XDP_MMAP_OFFSETS)")
 }
 
+/// Nanoseconds on `clock` (`clock_gettime(2)`), 0 if the clock is unknown.
+fn clock_ns(clock: libc::clockid_t) -> i128 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a live, writable timespec for the call.
+    if unsafe { libc::clock_gettime(clock, &raw mut ts) } != 0 {
+        return 0;
+    }
+    i128::from(ts.tv_sec) * 1_000_000_000 + i128::from(ts.tv_nsec)
+}
+
+/// `CLOCK_TAI − CLOCK_REALTIME` in nanoseconds: the kernel's TAI offset
+/// (whole seconds, as `adjtimex(2)` sets it; 0 unless a time daemon set
+/// it, 37 s with one that does), which turns the XDP program's
+/// `bpf_ktime_get_tai_ns()` stamps into wall-clock time. Both clocks come
+/// from one timekeeper, so the difference is exact once rounded to the
+/// second; the two reads only need to lie within half a second.
+pub fn tai_offset_ns() -> i64 {
+    let tai = clock_ns(libc::CLOCK_TAI);
+    let real = clock_ns(libc::CLOCK_REALTIME);
+    let secs = (tai - real + 500_000_000).div_euclid(1_000_000_000);
+    (secs * 1_000_000_000) as i64
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,5 +487,13 @@ mod tests {
         assert_eq!(XDP_UMEM_PGOFF_COMPLETION_RING as u64, libc::XDP_UMEM_PGOFF_COMPLETION_RING);
         assert_eq!(SOL_XDP, libc::SOL_XDP);
         assert_eq!(AF_XDP, libc::AF_XDP);
+    }
+
+    #[test]
+    #[cfg_attr(miri, ignore = "calls clock_gettime")]
+    fn tai_offset_is_whole_seconds_and_small() {
+        let off = tai_offset_ns();
+        assert_eq!(off % 1_000_000_000, 0);
+        assert!((0..=100_000_000_000).contains(&off), "{off}");
     }
 }
