@@ -90,6 +90,10 @@
 //! | [`XdpSocket`] | `CAP_NET_RAW`; `CAP_NET_ADMIN` + `CAP_BPF` for the built-in program; `CAP_IPC_LOCK` or `RLIMIT_MEMLOCK` ≥ the UMEM | 5.9 (XDP BPF links; need-wakeup 5.4) |
 //! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
 //! | [`XdpSocketBuilder::build_shared`] (shared UMEM, other queues or devices) | as [`XdpSocket`] | 5.10 |
+//! | AF_XDP RX metadata ([`XdpSocketBuilder::rx_metadata`]): program time stamps | as [`XdpSocket`] | 6.1 (`bpf_ktime_get_tai_ns`) |
+//! | RX metadata from the device (time, RX hash, VLAN tag; XDP metadata kfuncs, native mode, device-bound program) | as [`XdpSocket`] | 6.3 (time, hash); 6.8 (VLAN tag); the driver must implement them (veth does) |
+//! | AF_XDP TX metadata ([`XdpSocketBuilder::tx_metadata`]: checksum offload, TX time stamp) | as [`XdpSocket`] | 6.8, copy mode; launch time 6.15 |
+//! | [`bpf::TcxLink`] | `CAP_BPF` + `CAP_NET_ADMIN` | 6.6 |
 //! | [`XdpSocketBuilder::busy_poll`] | `CAP_NET_ADMIN` to raise the values | 5.11 |
 //! | [`XdpSocketBuilder::multi_buffer`] | as [`XdpSocket`] | 6.6 (`XDP_USE_SG`; program fragments 5.18) |
 //!
