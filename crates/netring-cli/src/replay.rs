@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use netring::pcap::{LINKTYPE_ETHERNET, Reader};
+use netring::pcap::{FileInput, LINKTYPE_ETHERNET, Reader};
 use netring::{Error, PacketSink, SinkSlot};
 
 use crate::args::{NetnsArg, Report, check_range};
@@ -87,12 +87,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
 }
 
 /// The replay loop, for any transmit path.
-fn replay<S: PacketSink>(
-    a: &Args,
-    timing: Timing,
-    first: Reader<std::io::BufReader<std::fs::File>>,
-    inj: &mut S,
-) -> Result<ExitCode, Error> {
+fn replay<S: PacketSink>(a: &Args, timing: Timing, first: Reader<FileInput>, inj: &mut S) -> Result<ExitCode, Error> {
     let max = inj.max_frame_len();
     let live = Arc::new(Live::default());
     let stop = crate::signals::on_stop("replay", Some(Arc::clone(&live)), || {})?;

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use netring::afpacket::{Fanout, FanoutFlags};
-use netring::pcap::{IsbCounts, RotatingWriter};
+use netring::pcap::{Compression, IsbCounts, RotatingWriter};
 use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
 
 use super::args::Args;
@@ -229,7 +229,14 @@ fn merged(
                     stop_all(stops);
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(Err(e)) = out.writer.as_mut().map(RotatingWriter::flush_stale)
+                    && outcome.is_ok()
+                {
+                    outcome = Err(e);
+                    stop_all(stops);
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -270,6 +277,9 @@ fn merged(
         }
     }
     let counts = isb(&stats, out.tally.packets, start_ts);
+    if file.is_some_and(|f| f.compression != Compression::None) {
+        out.tally.stalls = out.writer.as_ref().map(RotatingWriter::stalls);
+    }
     if let Some(w) = out.writer.take() {
         let (n, r) = w.finish_counted(Some(counts));
         out.tally.written = Some(n);
@@ -303,30 +313,35 @@ fn record(
         published = (tally.packets, tally.bytes);
         let batch = match cap.next_batch_blocking(Some(TICK)) {
             Ok(Some(b)) => b,
-            Ok(None) => continue,
+            Ok(None) => {
+                writer.as_mut().map_or(Ok(()), RotatingWriter::flush_stale)?;
+                continue;
+            }
             Err(Error::Stopped) => return Ok(()),
             Err(e) => return Err(e),
         };
-        for pkt in &batch {
-            // Exactly N over the group: each packet claims a number first.
-            let n = claimed.fetch_add(1, Ordering::Relaxed);
-            if a.limits.reached(n) {
-                stop_all(stops);
-                return Ok(());
+        // Exactly N over the group: the batch claims its numbers first,
+        // and takes only those below the count.
+        let len = batch.len() as u64;
+        let first = claimed.fetch_add(len, Ordering::Relaxed);
+        let take = a.limits.count.map_or(len, |c| c.saturating_sub(first).min(len));
+        let t = &mut *tally;
+        let packets = batch.iter().take(take as usize).map(|p| {
+            let p = truncate(p, snap);
+            t.packets += 1;
+            t.bytes += p.original_len() as u64;
+            p
+        });
+        match writer.as_mut() {
+            // One write for the batch, straight from the ring.
+            Some(w) => {
+                w.write_batch(packets)?;
             }
-            let pkt = truncate(pkt, snap);
-            tally.packets += 1;
-            tally.bytes += pkt.original_len() as u64;
-            if let Some(w) = writer.as_mut() {
-                w.write_packet(&pkt)?;
-            }
-            if lines {
-                print_line(a, &pkt);
-            }
-            if a.limits.reached(n + 1) {
-                stop_all(stops);
-                return Ok(());
-            }
+            None => packets.filter(|_| lines).for_each(|p| print_line(a, &p)),
+        }
+        if take < len || a.limits.reached(first + len) {
+            stop_all(stops);
+            return Ok(());
         }
     }
 }
@@ -340,6 +355,7 @@ fn split(
     live: &Live,
 ) -> Result<RunResult, Error> {
     let claimed = AtomicU64::new(0);
+    let compressed = file.is_some_and(|f| f.compression != Compression::None);
     let writers: Vec<Option<RotatingWriter>> =
         (0..caps.len()).map(|k| file.map(|f| f.open(Some(k))).transpose()).collect::<Result<_, _>>()?;
     let results = Mutex::new(Vec::new());
@@ -356,6 +372,7 @@ fn split(
                     stop_all(stops);
                 }
                 let stats = cap.stats().unwrap_or_default();
+                tally.stalls = compressed.then(|| writer.as_ref().map_or(0, RotatingWriter::stalls));
                 let closed = match writer {
                     Some(w) => {
                         let (n, closed) = w.finish_counted(Some(isb(&stats, tally.packets, start_ts)));
@@ -383,6 +400,9 @@ fn split(
         tally.bytes += t.bytes;
         if let Some(n) = t.written {
             tally.written = Some(tally.written.unwrap_or(0) + n);
+        }
+        if let Some(n) = t.stalls {
+            tally.stalls = Some(tally.stalls.unwrap_or(0) + n);
         }
         stats = stats + s;
         outcome = outcome.and(r);

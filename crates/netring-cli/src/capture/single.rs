@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
-use netring::pcap::IsbCounts;
+use netring::pcap::{Compression, IsbCounts, RotatingWriter};
 use netring::{Batch, Error, LinkType, PacketSource, StopHandle, Timestamp};
 
 use super::args::Args;
@@ -54,12 +54,29 @@ pub(super) fn capture_loop<S: PacketSource>(
         };
         let batch = match src.next_batch_blocking(wait) {
             Ok(Some(batch)) => batch,
-            Ok(None) => continue,
+            Ok(None) => match writer.as_mut().map_or(Ok(()), RotatingWriter::flush_stale) {
+                // A quiet link's records still reach the file within a second or so.
+                Ok(()) => continue,
+                Err(e) => break Err(e),
+            },
             Err(Error::Stopped) => break Ok(()),
             Err(e) => break Err(e),
         };
         let mut result = Ok(());
-        for pkt in batch.packets() {
+        if let Some(w) = writer.as_mut() {
+            // The whole batch in one write, straight from the ring, before
+            // the block goes back to the kernel (`drop(batch)` below).
+            let room = a.limits.count.map_or(usize::MAX, |c| c.saturating_sub(tally.packets) as usize);
+            let t = &mut tally;
+            let packets = batch.packets().take(room).map(|p| {
+                let p = truncate(p, snaplen);
+                t.packets += 1;
+                t.bytes += p.original_len() as u64;
+                p
+            });
+            result = w.write_batch(packets).map(drop);
+        }
+        for pkt in batch.packets().take(if writer.is_some() { 0 } else { usize::MAX }) {
             if a.limits.reached(tally.packets) {
                 break;
             }
@@ -67,12 +84,6 @@ pub(super) fn capture_loop<S: PacketSource>(
             let pkt = truncate(pkt, snaplen);
             tally.packets += 1;
             tally.bytes += pkt.original_len() as u64;
-            if let Some(w) = writer.as_mut()
-                && let Err(e) = w.write_packet(&pkt)
-            {
-                result = Err(e);
-                break;
-            }
             if lines {
                 // With --json, stdout is reserved for the summary object.
                 let line = output::packet_line(&pkt);
@@ -102,6 +113,8 @@ pub(super) fn capture_loop<S: PacketSource>(
         start: start_ts,
         end: Timestamp::now(),
     };
+    tally.stalls =
+        file.as_ref().zip(writer.as_ref()).filter(|(f, _)| f.compression != Compression::None).map(|(_, w)| w.stalls());
     let (written, flushed) = match writer {
         Some(w) => {
             let (n, r) = w.finish_counted(Some(counts));
