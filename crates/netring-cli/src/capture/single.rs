@@ -15,6 +15,10 @@ use super::report::{Tally, announce, report, truncate};
 use crate::output;
 use crate::signals::Live;
 
+/// How long a capture that writes a file waits for a batch before it looks
+/// at the file.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// The receive loop, for any backend.
 pub(super) fn capture_loop<S: PacketSource>(
     a: &Args,
@@ -52,6 +56,9 @@ pub(super) fn capture_loop<S: PacketSource>(
             },
             None => None,
         };
+        // With a file, wake up now and then: buffered records go out when
+        // idle, and a writer thread's error ends the run.
+        let wait = if writer.is_some() { Some(wait.map_or(IDLE, |w| w.min(IDLE))) } else { wait };
         let batch = match src.next_batch_blocking(wait) {
             Ok(Some(batch)) => batch,
             Ok(None) => match writer.as_mut().map_or(Ok(()), RotatingWriter::flush_stale) {

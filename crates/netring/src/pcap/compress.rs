@@ -96,6 +96,8 @@ struct Shared {
 struct Chunk {
     bytes: Vec<u8>,
     records: u64,
+    /// End the frame after this chunk (its records waited long enough).
+    end: bool,
 }
 
 /// The capture's end of a compressing writer thread.
@@ -162,10 +164,18 @@ impl Compressor {
         Error::file("write", path, e)
     }
 
-    /// Hand `buf[..complete]` (`records` records) to the thread; `buf`
+    /// Hand `buf[..complete]` (`records` records; `end`: the frame ends
+    /// after them) to the thread; `buf`
     /// becomes a free buffer holding what followed `complete`. Waits (a
     /// stall) when no buffer is free.
-    pub(super) fn send(&mut self, buf: &mut Vec<u8>, complete: usize, records: u64, path: &Path) -> Result<()> {
+    pub(super) fn send(
+        &mut self,
+        buf: &mut Vec<u8>,
+        complete: usize,
+        records: u64,
+        end: bool,
+        path: &Path,
+    ) -> Result<()> {
         self.check(path)?;
         if complete == 0 {
             return Ok(());
@@ -184,7 +194,7 @@ impl Compressor {
         std::mem::swap(buf, &mut next);
         self.shared.queued.fetch_add(1, Ordering::Relaxed);
         let tx = self.tx.as_ref().ok_or_else(|| self.error(path))?;
-        tx.send(Chunk { bytes: next, records }).map_err(|_| self.error(path))
+        tx.send(Chunk { bytes: next, records, end }).map_err(|_| self.error(path))
     }
 
     /// End the stream and wait for the thread.
@@ -302,6 +312,7 @@ fn compress(
             Err(RecvTimeoutError::Timeout) => (None, false),
             Err(RecvTimeoutError::Disconnected) => (None, true),
         };
+        let end = chunk.as_ref().is_some_and(|c| c.end);
         if let Some(mut c) = chunk {
             s.queued.fetch_sub(1, Ordering::Relaxed);
             if let Err(e) = enc.write_all(&c.bytes) {
@@ -314,7 +325,7 @@ fn compress(
             c.bytes.clear();
             let _ = free.try_send(c.bytes);
         }
-        if frame > 0 && (last || since.elapsed() >= every || frame >= FRAME_BYTES) {
+        if frame > 0 && (last || end || since.elapsed() >= every || frame >= FRAME_BYTES) {
             let out = match enc.finish() {
                 Ok(out) => out,
                 Err(e) => return fail(e),

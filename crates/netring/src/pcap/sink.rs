@@ -25,6 +25,8 @@ use crate::error::{Error, Result};
 
 /// Bytes buffered before they go to the file.
 pub(super) const BUFFER: usize = 1 << 20;
+/// Long packets per batch that the first batch finds room for.
+const PIECES: usize = 1024;
 /// Buffered bytes after which even records not closed with
 /// [`RecordFile::end_record`] go to the file (writers that close their
 /// records write at [`BUFFER`]).
@@ -171,12 +173,15 @@ impl<W: Truncate> RecordFile<W> {
             out,
             path,
             buf: Vec::with_capacity(BUFFER),
-            ends: Vec::new(),
+            // Sized for a full buffer of small records, and for batches
+            // of a thousand long packets, so that the capture loop does
+            // not grow them as traffic rises.
+            ends: Vec::with_capacity(BUFFER / 64),
             on_disk: 0,
             written: 0,
             failed: None,
-            pieces: Vec::new(),
-            iov: Vec::new(),
+            pieces: Vec::with_capacity(2 * PIECES),
+            iov: Vec::with_capacity(2 * PIECES),
             committed: Instant::now(),
         }
     }
@@ -269,7 +274,11 @@ impl<W: Truncate> RecordFile<W> {
     /// # Errors
     /// As [`commit`](Self::commit).
     pub fn flush_stale(&mut self) -> Result<()> {
-        if !self.ends.is_empty() && self.committed.elapsed() >= FLUSH_EVERY { self.commit() } else { self.check() }
+        if !self.ends.is_empty() && self.committed.elapsed() >= FLUSH_EVERY {
+            self.commit_as(true)
+        } else {
+            self.check()
+        }
     }
 
     /// Write every complete chunk to the file (to the compressing thread).
@@ -278,6 +287,13 @@ impl<W: Truncate> RecordFile<W> {
     /// [`Error::File`] naming the file. The file is then cut back to its
     /// last complete record (where the output can be cut).
     pub fn commit(&mut self) -> Result<()> {
+        self.commit_as(false)
+    }
+
+    /// [`commit`](Self::commit); `aged`: because records waited long (a
+    /// compressed stream then ends its frame at once, so they are readable
+    /// on disk).
+    fn commit_as(&mut self, aged: bool) -> Result<()> {
         self.check()?;
         self.committed = Instant::now();
         let complete = self.ends.last().map_or(0, |e| e.0);
@@ -289,7 +305,7 @@ impl<W: Truncate> RecordFile<W> {
             Output::Compressed(c) => {
                 let records = self.ends.iter().map(|e| e.1).sum();
                 self.ends.clear();
-                c.send(&mut self.buf, complete, records, &self.path)
+                c.send(&mut self.buf, complete, records, aged, &self.path)
             }
         }
     }
@@ -313,7 +329,9 @@ impl<W: Truncate> RecordFile<W> {
     pub(super) fn gather_end(&mut self, mut g: Gather<'_>) -> Result<()> {
         if g.lent == 0 {
             self.pieces = recycle(g.pieces);
-            return if self.buf.len() >= BUFFER || self.committed.elapsed() >= FLUSH_EVERY {
+            return if self.committed.elapsed() >= FLUSH_EVERY {
+                self.commit_as(true)
+            } else if self.buf.len() >= BUFFER {
                 self.commit()
             } else {
                 Ok(())
