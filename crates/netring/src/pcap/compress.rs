@@ -24,8 +24,8 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, sync_channel};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -90,6 +90,12 @@ struct Shared {
     stalls: AtomicU64,
     failed: AtomicBool,
     error: Mutex<Option<io::Error>>,
+    /// Empty buffers for the capture; a mutex and a condition variable
+    /// rather than a channel, whose blocking receive allocates.
+    free: Mutex<Vec<Vec<u8>>>,
+    returned: Condvar,
+    /// The thread has ended (no buffer comes back any more).
+    done: AtomicBool,
 }
 
 /// A buffer of whole records for the writer thread.
@@ -103,7 +109,6 @@ struct Chunk {
 /// The capture's end of a compressing writer thread.
 pub(super) struct Compressor {
     tx: Option<SyncSender<Chunk>>,
-    free: Receiver<Vec<u8>>,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -116,21 +121,25 @@ impl std::fmt::Debug for Compressor {
 
 impl Compressor {
     /// Start the thread that compresses into `file`, with buffers of
-    /// `buffer` bytes, ending a frame at least every `every`.
+    /// `buffer` bytes' capacity, ending a frame at least every `every`.
     pub(super) fn start(file: File, path: &Path, kind: Compression, buffer: usize, every: Duration) -> Result<Self> {
         let (tx, rx) = sync_channel::<Chunk>(QUEUE);
-        let (free_tx, free) = sync_channel::<Vec<u8>>(QUEUE);
-        for _ in 1..QUEUE {
-            let _ = free_tx.try_send(Vec::with_capacity(buffer + (64 << 10)));
-        }
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            free: Mutex::new((1..QUEUE).map(|_| Vec::with_capacity(buffer)).collect()),
+            ..Shared::default()
+        });
         let s = Arc::clone(&shared);
         let name = path.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("netring-compress".into())
-            .spawn(move || compress(file, &name, kind, every, &rx, &free_tx, &s))
+            .spawn(move || {
+                compress(file, &name, kind, every, &rx, &s);
+                s.done.store(true, Ordering::Release);
+                let _guard = s.free.lock();
+                s.returned.notify_all();
+            })
             .map_err(|e| Error::from_io("spawn compressing thread", e))?;
-        Ok(Self { tx: Some(tx), free, shared, thread: Some(thread) })
+        Ok(Self { tx: Some(tx), shared, thread: Some(thread) })
     }
 
     pub(super) fn written(&self) -> u64 {
@@ -180,14 +189,7 @@ impl Compressor {
         if complete == 0 {
             return Ok(());
         }
-        let mut next = match self.free.try_recv() {
-            Ok(b) => b,
-            Err(TryRecvError::Empty) => {
-                self.shared.stalls.fetch_add(1, Ordering::Relaxed);
-                self.free.recv().map_err(|_| self.error(path))?
-            }
-            Err(TryRecvError::Disconnected) => return Err(self.error(path)),
-        };
+        let mut next = self.take_free().ok_or_else(|| self.error(path))?;
         next.clear();
         next.extend_from_slice(&buf[complete..]);
         buf.truncate(complete);
@@ -195,6 +197,27 @@ impl Compressor {
         self.shared.queued.fetch_add(1, Ordering::Relaxed);
         let tx = self.tx.as_ref().ok_or_else(|| self.error(path))?;
         tx.send(Chunk { bytes: next, records, end }).map_err(|_| self.error(path))
+    }
+
+    /// A free buffer, waiting for one (a stall) when there is none;
+    /// `None` once the thread has ended.
+    fn take_free(&self) -> Option<Vec<u8>> {
+        let s = &self.shared;
+        let mut free = s.free.lock().ok()?;
+        let mut stalled = false;
+        loop {
+            if let Some(b) = free.pop() {
+                return Some(b);
+            }
+            if s.done.load(Ordering::Acquire) {
+                return None;
+            }
+            if !stalled {
+                stalled = true;
+                s.stalls.fetch_add(1, Ordering::Relaxed);
+            }
+            free = s.returned.wait(free).ok()?;
+        }
     }
 
     /// End the stream and wait for the thread.
@@ -287,15 +310,7 @@ impl Encoder {
 
 /// The writer thread: compress chunks, end a frame every second or
 /// [`FRAME_BYTES`], count what is complete on disk.
-fn compress(
-    file: File,
-    path: &Path,
-    kind: Compression,
-    every: Duration,
-    rx: &Receiver<Chunk>,
-    free: &SyncSender<Vec<u8>>,
-    s: &Shared,
-) {
+fn compress(file: File, path: &Path, kind: Compression, every: Duration, rx: &Receiver<Chunk>, s: &Shared) {
     // A second handle, to cut the file back whatever state the encoder is in.
     let cut = file.try_clone().ok();
     let fail = |e: io::Error| fail(s, path, cut.as_ref(), e);
@@ -323,7 +338,10 @@ fn compress(
             pending += c.records;
             frame += c.bytes.len() as u64;
             c.bytes.clear();
-            let _ = free.try_send(c.bytes);
+            if let Ok(mut free) = s.free.lock() {
+                free.push(c.bytes);
+                s.returned.notify_one();
+            }
         }
         if frame > 0 && (last || end || since.elapsed() >= every || frame >= FRAME_BYTES) {
             let out = match enc.finish() {

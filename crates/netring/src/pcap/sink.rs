@@ -25,6 +25,9 @@ use crate::error::{Error, Result};
 
 /// Bytes buffered before they go to the file.
 pub(super) const BUFFER: usize = 1 << 20;
+/// What a buffer holds: [`BUFFER`] and room for the records that pass it
+/// before it is written.
+pub(super) const CAPACITY: usize = BUFFER + BUFFER / 2;
 /// Long packets per batch that the first batch finds room for.
 const PIECES: usize = 1024;
 /// Buffered bytes after which even records not closed with
@@ -91,13 +94,16 @@ pub(super) struct Gather<'a> {
 impl<'a> Gather<'a> {
     /// Append bytes (copied into the buffer).
     pub(super) fn own<W: Truncate>(&mut self, f: &mut RecordFile<W>, b: &[u8]) {
+        if self.pieces.is_empty() {
+            f.make_room(b.len());
+        }
         f.buf.extend_from_slice(b);
     }
 
     /// Append packet bytes: lent when long, copied when short.
     pub(super) fn data<W: Truncate>(&mut self, f: &mut RecordFile<W>, d: &'a [u8]) {
         if d.len() < self.copy_below {
-            f.buf.extend_from_slice(d);
+            self.own(f, d);
             return;
         }
         if f.buf.len() > self.run {
@@ -156,7 +162,7 @@ impl RecordFile<File> {
         let path = path.into();
         let out = match compression {
             Compression::None => Output::Direct(file),
-            c => Output::Compressed(Compressor::start(file, &path, c, BUFFER, FLUSH_EVERY)?),
+            c => Output::Compressed(Compressor::start(file, &path, c, CAPACITY, FLUSH_EVERY)?),
         };
         Ok(Self::with_output(out, path))
     }
@@ -172,7 +178,7 @@ impl<W: Truncate> RecordFile<W> {
         Self {
             out,
             path,
-            buf: Vec::with_capacity(BUFFER),
+            buf: Vec::with_capacity(CAPACITY),
             // Sized for a full buffer of small records, and for batches
             // of a thousand long packets, so that the capture loop does
             // not grow them as traffic rises.
@@ -257,6 +263,15 @@ impl<W: Truncate> RecordFile<W> {
     fn seal(&mut self) {
         if self.buf.len() > self.ends.last().map_or(0, |e| e.0) {
             self.ends.push((self.buf.len(), 0));
+        }
+    }
+
+    /// Before `n` more bytes go into the buffer: if they would not fit,
+    /// write its complete chunks now (not during a batch that lent
+    /// bytes), so the buffer never grows. An error shows at the next call.
+    fn make_room(&mut self, n: usize) {
+        if self.buf.len() + n > self.buf.capacity() && !self.ends.is_empty() {
+            let _ = self.commit();
         }
     }
 
@@ -456,6 +471,7 @@ impl<W: Truncate> Write for RecordFile<W> {
             self.seal();
             self.commit().map_err(io::Error::other)?;
         }
+        self.make_room(data.len());
         self.buf.extend_from_slice(data);
         Ok(data.len())
     }
