@@ -74,6 +74,10 @@ pub struct Args {
     /// CPU of the sender.
     #[arg(long, default_value_t = 0)]
     tx_cpu: usize,
+    /// Another netring binary (an earlier build) whose `capture` and
+    /// `capture -w` run beside this one's in the recorder section.
+    #[arg(long)]
+    baseline: Option<std::path::PathBuf>,
     #[command(flatten)]
     report: Report,
 }
@@ -155,7 +159,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
         .iter()
         .map(capture::Rx::name)
         .chain(inject::contenders().iter().map(inject::Tx::name))
-        .chain(recorder::contenders().iter().map(recorder::Rec::name))
+        .chain(recorder::contenders(true).iter().map(recorder::Rec::name))
         .collect();
     if let Some(unknown) = a.contenders.iter().find(|c| !known.contains(&c.as_str())) {
         return bad("contenders", unknown.clone(), &format!("unknown; known contenders: {}", known.join(", ")));
@@ -184,7 +188,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                 }
             }
             if a.only.contains(&Section::Recorder) {
-                for r in recorder::contenders().into_iter().filter(|r| wanted(r.name())) {
+                for r in recorder::contenders(a.baseline.is_some()).into_iter().filter(|r| wanted(r.name())) {
                     cells.push(Cell::new(Section::Recorder, path, size, r.name(), r.describe(), r.skip_reason()));
                 }
             }
@@ -209,8 +213,8 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                         capture::run(&rx, c.path, c.size, &st)
                     }
                     Section::Recorder => {
-                        let r = recorder::contenders().into_iter().find(|r| r.name() == c.name).expect("listed");
-                        recorder::run(&r, c.path, c.size, &st)
+                        let r = recorder::contenders(true).into_iter().find(|r| r.name() == c.name).expect("listed");
+                        recorder::run(&r, c.path, c.size, &st, a.baseline.as_deref())
                     }
                     _ => {
                         let tx = inject::contenders().into_iter().find(|t| t.name() == c.name).expect("listed");

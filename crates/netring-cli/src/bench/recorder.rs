@@ -5,7 +5,7 @@
 //! contender is a process started in the receiving namespace, pinned to
 //! the receive CPU, stopped with SIGINT; its own summary gives the counts.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -21,20 +21,31 @@ use super::tx::{self, TxKind};
 pub enum Rec {
     /// `netring capture`, writing to this file name (none: count only).
     Netring(&'static str, Option<&'static str>),
+    /// The same, run by the `--baseline` binary (another build of netring).
+    Baseline(&'static str, Option<&'static str>),
     Tcpdump,
     Dumpcap,
 }
 
-/// The contenders, in report order.
-pub fn contenders() -> Vec<Rec> {
-    vec![
+/// The contenders, in report order; with a `--baseline` binary, its
+/// runs too.
+pub fn contenders(baseline: bool) -> Vec<Rec> {
+    let mut v = vec![
         Rec::Netring("netring-nofile", None),
         Rec::Netring("netring-w-pcap", Some("r.pcap")),
         Rec::Netring("netring-w-pcapng", Some("r.pcapng")),
         Rec::Netring("netring-w-zstd", Some("r.pcap.zst")),
         Rec::Tcpdump,
         Rec::Dumpcap,
-    ]
+    ];
+    if baseline {
+        v.extend([
+            Rec::Baseline("baseline-nofile", None),
+            Rec::Baseline("baseline-w-pcap", Some("r.pcap")),
+            Rec::Baseline("baseline-w-pcapng", Some("r.pcapng")),
+        ]);
+    }
+    v
 }
 
 fn on_path(program: &str) -> bool {
@@ -46,7 +57,7 @@ impl Rec {
     /// Contender name.
     pub fn name(&self) -> &'static str {
         match self {
-            Rec::Netring(n, _) => n,
+            Rec::Netring(n, _) | Rec::Baseline(n, _) => n,
             Rec::Tcpdump => "tcpdump-w",
             Rec::Dumpcap => "dumpcap-w",
         }
@@ -57,6 +68,8 @@ impl Rec {
         match self {
             Rec::Netring(_, None) => "netring capture -q (count only, default ring)".into(),
             Rec::Netring(_, Some(f)) => format!("netring capture -q -w tmpfs/{f} (default ring)"),
+            Rec::Baseline(_, None) => "the --baseline binary: capture -q".into(),
+            Rec::Baseline(_, Some(f)) => format!("the --baseline binary: capture -q -w tmpfs/{f}"),
             Rec::Tcpdump => "tcpdump -n -B 262144 -w tmpfs/t.pcap".into(),
             Rec::Dumpcap => "dumpcap -B 256 -w tmpfs/d.pcapng".into(),
         }
@@ -118,15 +131,20 @@ fn dumpcap_counts(out: &[String]) -> Option<(u64, u64)> {
     Some((captured, dropped))
 }
 
-/// One run of `rec` over a fresh link, the file on a fresh tmpfs.
-pub fn run(rec: &Rec, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, String> {
+/// One run of `rec` over a fresh link, the file on a fresh tmpfs
+/// (`baseline`: the binary of the [`Rec::Baseline`] runs).
+pub fn run(rec: &Rec, path: RxPath, len: usize, st: &Settings, baseline: Option<&Path>) -> Result<Outcome, String> {
     let disk = Tmpfs::mount()?;
     let link = BenchLink::new(path, len, st.rx_cpu)?;
     let b = &link.link.b;
     let file = |f: &str| disk.0.join(f).to_string_lossy().into_owned();
-    let exe = std::env::current_exe().map_err(|e| format!("netring's own path: {e}"))?;
+    let exe = match (rec, baseline) {
+        (Rec::Baseline(..), Some(b)) => b.to_path_buf(),
+        (Rec::Baseline(..), None) => return Err("no --baseline binary".into()),
+        _ => std::env::current_exe().map_err(|e| format!("netring's own path: {e}"))?,
+    };
     let (program, marker, argv): (String, &str, Vec<String>) = match *rec {
-        Rec::Netring(_, f) => {
+        Rec::Netring(_, f) | Rec::Baseline(_, f) => {
             let mut v: Vec<String> = ["capture", "-i", &b.name, "-q", "--json"].map(String::from).to_vec();
             if let Some(f) = f {
                 v.extend(["-w".into(), file(f)]);
@@ -160,7 +178,7 @@ pub fn run(rec: &Rec, path: RxPath, len: usize, st: &Settings) -> Result<Outcome
     let kernel_cpu = link.napi_cpu().zip(napi0).map(|(b, a)| b.saturating_sub(a));
     let out = r.stop(Duration::from_secs(30))?;
     let counts = match rec {
-        Rec::Netring(..) => netring_counts(&out),
+        Rec::Netring(..) | Rec::Baseline(..) => netring_counts(&out),
         Rec::Tcpdump => external::count_before(&out, "packets captured")
             .zip(external::count_before(&out, "packets dropped by kernel")),
         Rec::Dumpcap => dumpcap_counts(&out),
@@ -183,6 +201,9 @@ pub fn targets(median: impl Fn(&str) -> Option<f64>) -> Vec<(&'static str, Optio
         ("-w pcap / tcpdump -w", r("netring-w-pcap", "tcpdump-w"), 1.10),
         ("-w pcapng / dumpcap -w", r("netring-w-pcapng", "dumpcap-w"), 1.10),
         ("-w zstd / -w pcap", r("netring-w-zstd", "netring-w-pcap"), 0.50),
+        ("-w pcap / baseline's", r("netring-w-pcap", "baseline-w-pcap"), 1.0),
+        ("-w pcapng / baseline's", r("netring-w-pcapng", "baseline-w-pcapng"), 1.0),
+        ("no file / baseline's", r("netring-nofile", "baseline-nofile"), 1.0),
     ]
 }
 
