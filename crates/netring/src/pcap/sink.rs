@@ -36,7 +36,7 @@ const PIECES: usize = 1024;
 const UNSEALED: usize = 4 * BUFFER;
 /// Packets shorter than this are copied into the buffer; longer ones are
 /// written by `writev(2)` straight from the memory they were received in.
-pub const COPY_BELOW: usize = 512;
+pub const COPY_BELOW: usize = 1024;
 /// Whole records wait at most about this long in the buffer before they go
 /// to the file (checked at each batch and each idle tick).
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
