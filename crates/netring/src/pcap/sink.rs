@@ -464,7 +464,7 @@ impl<W: Truncate> Drop for RecordFile<W> {
 impl<W: Truncate> Write for RecordFile<W> {
     /// Buffers `data` (the file is written by `end_record` / `commit`);
     /// fails only with an earlier write error, or when a writer that does
-    /// not close its records has filled [`UNSEALED`] bytes and they cannot
+    /// not close its records has filled 4 MiB and they cannot
     /// be written.
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
         if self.buf.len() >= UNSEALED {
