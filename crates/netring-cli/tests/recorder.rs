@@ -293,3 +293,42 @@ fn a_full_disk_ends_a_compressed_recording_with_a_valid_file() {
     assert!(v["packets"].as_u64().unwrap() > n, "{v}");
     assert_eq!(tshark_count(&file), n);
 }
+
+/// A compressor that cannot keep up (gzip of frames that do not compress,
+/// a 4 MiB ring): the capture waits for it (`writer_stalls`), the ring
+/// overflows, and every frame sent is either in the file or counted as a
+/// kernel drop — none lost without a count.
+#[test]
+fn a_compressor_that_falls_behind_shows_as_counted_ring_drops() {
+    let l = veth();
+    let file = scratch("slow.pcap.gz");
+    let path = file.to_str().unwrap();
+    let child = capture(&l, &["--block-count", "4", "-w", path]);
+    const SENT: u64 = 30_000;
+    let tx: RawSender = l.a.run(RawSender::open).unwrap().unwrap();
+    let g = SeqFrames::default();
+    for seq in 0..SENT {
+        tx.send(&g.build(seq, 1500)).unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = finish(child, Duration::from_secs(60));
+    assert!(out.status.success(), "{out:?}");
+    let v = json_of(&out);
+    let (packets, drops) = (v["packets"].as_u64().unwrap(), v["drops"].as_u64().unwrap());
+    assert!(drops > 0, "the ring overflowed: {v}");
+    assert!(v["writer_stalls"].as_u64().unwrap() > 0, "{v}");
+    assert_eq!(packets + drops, SENT, "every frame in the file or counted as dropped: {v}");
+    assert_eq!(v.get("written"), None, "every counted frame is in the file: {v}");
+    let mut r = netring::pcap::Reader::open(&file).unwrap();
+    let mut n = 0;
+    let mut last = None;
+    while let Some(rec) = r.next_record().unwrap() {
+        let seq = g.verify(rec.data).expect("a whole test frame");
+        assert!(last.is_none_or(|l| seq > l), "in order");
+        last = Some(seq);
+        n += 1;
+    }
+    assert_eq!(n, packets);
+    std::fs::remove_file(file).unwrap();
+}
