@@ -28,6 +28,7 @@ use crate::packet::{LinkType, Packet, Timestamp};
 #[cfg(test)]
 mod batch_tests;
 mod compress;
+mod compressor;
 mod ng;
 mod reader;
 mod rotate;

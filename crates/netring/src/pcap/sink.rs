@@ -20,7 +20,8 @@ use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::compress::{Compression, Compressor};
+use super::compress::Compression;
+use super::compressor::Compressor;
 use crate::error::{Error, Result};
 
 /// Bytes buffered before they go to the file.
