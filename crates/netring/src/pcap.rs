@@ -7,9 +7,9 @@
 //! time (`write_batch`, from any [`PacketSource`](crate::PacketSource)'s
 //! batch): a batch's packet bytes go to the file by gather I/O straight
 //! from the ring or UMEM, before the batch hands its memory back (see
-//! [`RecordFile`]). Files named `*.gz` or `*.zst` are compressed by a
-//! thread of their own ([`Compression`]), and [`Reader::open`] reads them
-//! back whatever their name.
+//! [`RecordFile`]). With the feature `compress`, files named `*.gz` or
+//! `*.zst` are compressed by a thread of their own ([`Compression`]), and
+//! [`Reader::open`] reads them back whatever their name.
 //!
 //! The classic format (`pcap-savefile(5)`): a 24-byte file header with the
 //! nanosecond magic `0xa1b23c4d` in native byte order, then per record a
@@ -28,6 +28,10 @@ use crate::packet::{LinkType, Packet, Timestamp};
 #[cfg(test)]
 mod batch_tests;
 mod compress;
+#[cfg(feature = "compress")]
+mod compressor;
+#[cfg(not(feature = "compress"))]
+#[path = "pcap/no_compressor.rs"]
 mod compressor;
 mod ng;
 mod reader;

@@ -176,6 +176,7 @@ fn scratch(name: &str) -> std::path::PathBuf {
 /// complete compressed stream that the reader (by magic, not name) reads
 /// record for record.
 #[test]
+#[cfg(feature = "compress")]
 #[cfg_attr(miri, ignore = "threads and files")]
 fn compressed_files_read_back_record_for_record() {
     let f = frames();

@@ -65,14 +65,16 @@ impl std::str::FromStr for Compression {
     }
 }
 
-/// A capture file opened for reading: plain, gzip or zstd, told by the
-/// first bytes (not the name). Concatenated gzip members and zstd frames
+/// A capture file opened for reading: plain, gzip or zstd (feature
+/// `compress`), told by the first bytes (not the name). Concatenated gzip members and zstd frames
 /// read as one stream.
 pub struct FileInput(Input);
 
 enum Input {
     Plain(BufReader<File>),
+    #[cfg(feature = "compress")]
     Gzip(flate2::bufread::MultiGzDecoder<BufReader<File>>),
+    #[cfg(feature = "compress")]
     Zstd(zstd::stream::read::Decoder<'static, BufReader<File>>),
 }
 
@@ -80,7 +82,9 @@ impl std::fmt::Debug for FileInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self.0 {
             Input::Plain(_) => "FileInput::Plain",
+            #[cfg(feature = "compress")]
             Input::Gzip(_) => "FileInput::Gzip",
+            #[cfg(feature = "compress")]
             Input::Zstd(_) => "FileInput::Zstd",
         })
     }
@@ -96,9 +100,20 @@ impl FileInput {
         let mut r = BufReader::with_capacity(1 << 16, file);
         let head = r.fill_buf().map_err(|e| Error::file("read", path, e))?;
         Ok(Self(match head {
+            #[cfg(feature = "compress")]
             [0x1f, 0x8b, ..] => Input::Gzip(flate2::bufread::MultiGzDecoder::new(r)),
+            #[cfg(feature = "compress")]
             [0x28, 0xb5, 0x2f, 0xfd, ..] => {
                 Input::Zstd(zstd::stream::read::Decoder::with_buffer(r).map_err(|e| Error::file("read", path, e))?)
+            }
+            #[cfg(not(feature = "compress"))]
+            [0x1f, 0x8b, ..] | [0x28, 0xb5, 0x2f, 0xfd, ..] => {
+                let what = if head[0] == 0x1f { "gzip" } else { "zstd" };
+                return Err(Error::config(
+                    "file",
+                    path.display(),
+                    format!("is {what}-compressed: reading it needs netring built with the cargo feature `compress`"),
+                ));
             }
             _ => Input::Plain(r),
         }))
@@ -108,7 +123,9 @@ impl FileInput {
     pub fn compression(&self) -> Compression {
         match self.0 {
             Input::Plain(_) => Compression::None,
+            #[cfg(feature = "compress")]
             Input::Gzip(_) => Compression::Gzip,
+            #[cfg(feature = "compress")]
             Input::Zstd(_) => Compression::Zstd,
         }
     }
@@ -118,7 +135,9 @@ impl Read for FileInput {
     fn read(&mut self, b: &mut [u8]) -> io::Result<usize> {
         match &mut self.0 {
             Input::Plain(r) => r.read(b),
+            #[cfg(feature = "compress")]
             Input::Gzip(r) => r.read(b),
+            #[cfg(feature = "compress")]
             Input::Zstd(r) => r.read(b),
         }
     }
