@@ -35,6 +35,9 @@ pub fn contenders(baseline: bool) -> Vec<Rec> {
         Rec::Netring("netring-w-pcap", Some("r.pcap")),
         Rec::Netring("netring-w-pcapng", Some("r.pcapng")),
         Rec::Netring("netring-w-zstd", Some("r.pcap.zst")),
+        // The first measurement: no file system at all, only the
+        // writer's user-space work and the system calls.
+        Rec::Netring("netring-w-devnull", Some("/dev/null")),
         Rec::Tcpdump,
         Rec::Dumpcap,
     ];
@@ -43,6 +46,7 @@ pub fn contenders(baseline: bool) -> Vec<Rec> {
             Rec::Baseline("baseline-nofile", None),
             Rec::Baseline("baseline-w-pcap", Some("r.pcap")),
             Rec::Baseline("baseline-w-pcapng", Some("r.pcapng")),
+            Rec::Baseline("baseline-w-devnull", Some("/dev/null")),
         ]);
     }
     v
@@ -67,6 +71,7 @@ impl Rec {
     pub fn describe(&self) -> String {
         match self {
             Rec::Netring(_, None) => "netring capture -q (count only, default ring)".into(),
+            Rec::Netring(_, Some(f)) if f.starts_with('/') => format!("netring capture -q -w {f} (default ring)"),
             Rec::Netring(_, Some(f)) => format!("netring capture -q -w tmpfs/{f} (default ring)"),
             Rec::Baseline(_, None) => "the --baseline binary: capture -q".into(),
             Rec::Baseline(_, Some(f)) => format!("the --baseline binary: capture -q -w tmpfs/{f}"),
@@ -204,6 +209,8 @@ pub fn targets(median: impl Fn(&str) -> Option<f64>) -> Vec<(&'static str, Optio
         ("-w pcap / baseline's", r("netring-w-pcap", "baseline-w-pcap"), 1.0),
         ("-w pcapng / baseline's", r("netring-w-pcapng", "baseline-w-pcapng"), 1.0),
         ("no file / baseline's", r("netring-nofile", "baseline-nofile"), 1.0),
+        ("-w /dev/null / no file", r("netring-w-devnull", "netring-nofile"), 0.97),
+        ("-w /dev/null / baseline's", r("netring-w-devnull", "baseline-w-devnull"), 1.0),
     ]
 }
 
