@@ -181,6 +181,8 @@ impl Publisher {
                 deleted: w.files_deleted(),
                 errors: w.delete_errors() + u64::from(failed),
             });
+            // Buffers waiting for a compressing writer thread (0 without one).
+            m.set_queue_depth(w.queue_depth());
         }
     }
 }

@@ -109,8 +109,9 @@ pub fn filter_one(program: &Program, frame: &[u8], meta: &FilterMeta) -> u32 {
     program.run(black_box(frame), meta)
 }
 
-/// The pcap writer of the workload: buffered, as `PcapWriter::create`
-/// buffers a file, into `io::sink()`.
+/// The pcap writer of the workload: through a `BufWriter` into
+/// `io::sink()` (the record encoding alone; `examples/write_path.rs`
+/// measures the writers into a file).
 pub type Pcap = PcapWriter<std::io::BufWriter<std::io::Sink>>;
 
 /// A pcap writer and a frame of `len` bytes.

@@ -47,7 +47,7 @@
 //! | `netring_writer_files_total` | counter | `file` | files opened (rotation) |
 //! | `netring_writer_files_deleted_total` | counter | `file` | files retention deleted |
 //! | `netring_writer_errors_total` | counter | `file` | write errors and files retention failed to delete |
-//! | `netring_writer_queue_depth` | gauge | `file` | bytes (or records) waiting for a writer thread, where there is one |
+//! | `netring_writer_queue_depth` | gauge | `file` | buffers (up to ~1.5 MiB each) waiting for the compressing writer thread; 0 without one |
 //!
 //! [`CaptureMetrics::with_member`] adds a `member` label (a fanout thread's
 //! number) so several rings on one interface stay apart.

@@ -3,7 +3,9 @@
 //! AF_XDP TX) over a real veth link, for two numbers of packets. Whatever
 //! the hot loop allocates once (setup, first batch) shows in both counts;
 //! anything it allocates per packet or per batch makes the larger run
-//! count more. Needs root; fails naming what is missing otherwise.
+//! count more. The recorder's write path (batches written to pcap, pcapng
+//! and zstd files) is watched the same way. Needs root; fails naming what
+//! is missing otherwise.
 
 mod common;
 
@@ -146,6 +148,75 @@ fn af_xdp_receive_allocates_nothing_per_packet() {
         receive_counted(&mut sock, &l, n, 1_000)
     };
     assert_per_packet_zero("AF_XDP receive", run(SMALL), run(LARGE));
+}
+
+/// Receive `n` frames of `len` bytes from a capture on end b and write
+/// each batch to `file` with the batch API; (frames written, allocations
+/// while receiving and writing).
+fn record_counted(l: &VethLink, file: &std::path::Path, n: u64, len: usize) -> (u64, u64) {
+    use netring::pcap::{PcapNgWriter, PcapWriter};
+    let mut cap =
+        l.b.run(|i| Capture::builder().interface(i).block_size(1 << 16).block_count(64).build()).unwrap().unwrap();
+    let name = file.to_string_lossy().into_owned();
+    let ng = name.contains(".pcapng");
+    let mut pcap = (!ng).then(|| PcapWriter::create(file, 65535).unwrap());
+    let mut pcapng = ng.then(|| PcapNgWriter::create(file, 65535, Some("b")).unwrap());
+    let tx = l.a.run(RawSender::open).unwrap().unwrap();
+    let got = Arc::new(AtomicU64::new(0));
+    let g = got.clone();
+    let sender = std::thread::spawn(move || {
+        let deadline = Instant::now() + LIMIT;
+        for seq in 0..n {
+            while seq >= g.load(Ordering::Acquire) + 1_000 && Instant::now() < deadline {
+                std::thread::yield_now();
+            }
+            tx.send(&frame(seq, len)).unwrap();
+        }
+    });
+    let deadline = Instant::now() + LIMIT;
+    let (written, allocs) = counted(|| {
+        let mut written = 0u64;
+        while written < n && Instant::now() < deadline {
+            if let Some(batch) = cap.next_batch_blocking(Some(Duration::from_millis(100))).unwrap() {
+                let mine = batch.packets().filter(|p| seq_of(p.data()).is_some());
+                written += match (&mut pcap, &mut pcapng) {
+                    (Some(w), _) => w.write_batch(mine).unwrap(),
+                    (_, Some(w)) => w.write_batch(mine).unwrap(),
+                    _ => unreachable!(),
+                };
+            }
+            got.store(written, Ordering::Release);
+        }
+        written
+    });
+    sender.join().unwrap();
+    drop(pcap);
+    if let Some(w) = pcapng {
+        w.finish(None).unwrap().close().unwrap();
+    }
+    let mut r = netring::pcap::Reader::open(file).unwrap();
+    let mut k = 0;
+    while let Some(rec) = r.next_record().unwrap() {
+        assert_eq!(rec.data, &frame(k, len)[..], "{name}: record {k}");
+        k += 1;
+    }
+    assert_eq!(k, written, "{name}: the file holds every frame written");
+    std::fs::remove_file(file).unwrap();
+    (written, allocs)
+}
+
+/// Batches written to a file, short frames (copied into the buffer) and
+/// long ones (written by writev from the ring), pcap, pcapng and zstd.
+#[test]
+fn writing_batches_to_a_file_allocates_nothing_per_packet() {
+    let l = link();
+    let dir = std::env::temp_dir();
+    for (name, len) in [("a.pcap", 128), ("b.pcap", 1000), ("c.pcapng", 1000), ("d.pcap.zst", 700)] {
+        let file = dir.join(format!("netring-alloc-{}-{name}", std::process::id()));
+        let small = record_counted(&l, &file, SMALL, len);
+        let large = record_counted(&l, &file, LARGE, len);
+        assert_per_packet_zero(&format!("writing {name} ({len} B frames)"), small, large);
+    }
 }
 
 /// Capture on end b until `n` test frames arrived; returns how many did.

@@ -14,6 +14,7 @@ mod inject;
 mod link;
 mod memory;
 mod pinned;
+mod recorder;
 mod replay;
 mod run;
 mod tx;
@@ -58,10 +59,6 @@ pub struct Args {
     /// Sections to run.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Section::Capture, Section::Inject, Section::Replay, Section::Memory])]
     only: Vec<Section>,
-    /// Also replay with this other netring binary (e.g. a build of an
-    /// earlier commit), interleaved with this one's, for before/after ratios.
-    #[arg(long, value_name = "PATH")]
-    baseline_netring: Option<std::path::PathBuf>,
     /// Run only the contenders with these names (default: all).
     #[arg(long, value_delimiter = ',')]
     contenders: Vec<String>,
@@ -79,6 +76,12 @@ pub struct Args {
     /// CPU of the sender.
     #[arg(long, default_value_t = 0)]
     tx_cpu: usize,
+    /// Another netring binary (e.g. a build of an earlier commit) run
+    /// beside this one, interleaved, for before/after ratios: its `replay`
+    /// in the replay section, its `capture` and `capture -w` in the
+    /// recorder section.
+    #[arg(long, value_name = "PATH", alias = "baseline-netring")]
+    baseline: Option<std::path::PathBuf>,
     #[command(flatten)]
     report: Report,
 }
@@ -94,6 +97,9 @@ pub enum Section {
     Replay,
     /// Resident memory of `netring capture`.
     Memory,
+    /// `netring capture -w` to a tmpfs against `tcpdump -w` and `dumpcap -w`
+    /// (not run by default: ask with `--only recorder`).
+    Recorder,
 }
 
 /// One contender's runs at one (section, path, size).
@@ -159,7 +165,8 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
         .iter()
         .map(capture::Rx::name)
         .chain(inject::contenders().iter().map(inject::Tx::name))
-        .chain(replay::contenders(a.baseline_netring.as_deref()).iter().map(replay::Player::name))
+        .chain(replay::contenders(a.baseline.as_deref()).iter().map(replay::Player::name))
+        .chain(recorder::contenders(true).iter().map(recorder::Rec::name))
         .collect();
     if let Some(unknown) = a.contenders.iter().find(|c| !known.contains(&c.as_str())) {
         return bad("contenders", unknown.clone(), &format!("unknown; known contenders: {}", known.join(", ")));
@@ -188,9 +195,14 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                 }
             }
             if a.only.contains(&Section::Replay) {
-                for p in replay::contenders(a.baseline_netring.as_deref()).into_iter().filter(|p| wanted(p.name())) {
+                for p in replay::contenders(a.baseline.as_deref()).into_iter().filter(|p| wanted(p.name())) {
                     let skipped = p.skip_reason(path, size);
                     cells.push(Cell::new(Section::Replay, path, size, p.name(), p.describe(), skipped));
+                }
+            }
+            if a.only.contains(&Section::Recorder) {
+                for r in recorder::contenders(a.baseline.is_some()).into_iter().filter(|r| wanted(r.name())) {
+                    cells.push(Cell::new(Section::Recorder, path, size, r.name(), r.describe(), r.skip_reason()));
                 }
             }
         }
@@ -214,11 +226,15 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                         capture::run(&rx, c.path, c.size, &st)
                     }
                     Section::Replay => {
-                        let p = replay::contenders(a.baseline_netring.as_deref())
+                        let p = replay::contenders(a.baseline.as_deref())
                             .into_iter()
                             .find(|p| p.name() == c.name)
                             .expect("listed");
                         replay::run(&p, c.path, c.size, &st)
+                    }
+                    Section::Recorder => {
+                        let r = recorder::contenders(true).into_iter().find(|r| r.name() == c.name).expect("listed");
+                        recorder::run(&r, c.path, c.size, &st, a.baseline.as_deref())
                     }
                     _ => {
                         let tx = inject::contenders().into_iter().find(|t| t.name() == c.name).expect("listed");
@@ -227,7 +243,7 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
                 };
                 if !a.report.quiet {
                     let what = match &r {
-                        Ok(o) if c.section == Section::Capture => format!(
+                        Ok(o) if c.section != Section::Inject => format!(
                             "{:.3} Mpps, offered {:.3}, loss {:.2}%, CPU {:.0}%",
                             o.pps() / 1e6,
                             o.per_second(o.offered) / 1e6,
@@ -285,6 +301,7 @@ fn section_name(s: Section) -> &'static str {
         Section::Inject => "inject",
         Section::Replay => "replay",
         Section::Memory => "memory",
+        Section::Recorder => "recorder",
     }
 }
 
@@ -319,6 +336,11 @@ fn groups(cells: &[Cell]) -> Vec<&[Cell]> {
     group_ranges(cells).into_iter().map(|r| &cells[r]).collect()
 }
 
+/// The median rate of contender `name` in a group, if it ran.
+fn median_of(group: &[Cell], name: &str) -> Option<f64> {
+    group.iter().find(|c| c.name == name).and_then(|c| c.median(Outcome::pps))
+}
+
 /// The best median rate of a group.
 fn best(group: &[Cell]) -> f64 {
     group.iter().filter_map(|c| c.median(Outcome::pps)).fold(0.0, f64::max)
@@ -337,8 +359,9 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
     for g in groups(cells) {
         let (section, path, size) = (g[0].section, g[0].path, g[0].size);
         let top = best(g);
+        let capture_like = section != Section::Inject;
         let mut head = format!("\n{} | {} path | {size}-byte frames", section_name(section), path.as_str());
-        if section == Section::Capture {
+        if capture_like {
             let offered: Vec<f64> = g.iter().flat_map(|c| c.runs.iter().map(|o| o.per_second(o.offered))).collect();
             if let Some((lo, med, hi)) = spread(offered) {
                 head.push_str(&format!(
@@ -357,7 +380,7 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
             .map(|c| {
                 let mut r = vec![c.name.to_string()];
                 let blank = |r: &mut Vec<String>, why: String| {
-                    r.resize(if section == Section::Capture { 9 } else { 8 }, "-".into());
+                    r.resize(if capture_like { 9 } else { 8 }, "-".into());
                     r.push(why);
                 };
                 if let Some(why) = &c.skipped {
@@ -370,7 +393,7 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
                 };
                 r.push(format!("{:.3}", med / 1e6));
                 r.push(format!("{:.3}..{:.3}", lo / 1e6, hi / 1e6));
-                if section == Section::Capture {
+                if capture_like {
                     r.push(format!("{:.2}", c.median(Outcome::loss_ppm).unwrap_or(0.0) / 1e4));
                     r.push(format!("{:.0}", c.median(|o| o.drops as f64).unwrap_or(0.0)));
                 } else {
@@ -386,12 +409,16 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
                 r
             })
             .collect();
-        let header: &[&str] = if section == Section::Capture {
+        let header: &[&str] = if capture_like {
             &["contender", "Mpps", "min..max", "loss %", "drops", "CPU %", "CPU ns/pkt", "napi CPU %", "vs best", ""]
         } else {
             &["contender", "Mpps", "min..max", "arrived Mpps", "CPU %", "CPU ns/pkt", "napi CPU %", "vs best", ""]
         };
         out.push_str(&output::table(header, &rows));
+        if section == Section::Recorder {
+            out.push_str("issue-17 targets (ratios of medians):\n");
+            out.push_str(&recorder::targets_text(&recorder::targets(|n| median_of(g, n))));
+        }
     }
     let described: Vec<String> = {
         let mut seen = Vec::new();
@@ -436,7 +463,15 @@ fn int(x: f64) -> Value {
 
 fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, secs: f64) -> Value {
     let mut sections = serde_json::Map::new();
-    for section in [Section::Capture, Section::Inject, Section::Replay] {
+    let mut targets = Vec::new();
+    for g in groups(cells).into_iter().filter(|g| g[0].section == Section::Recorder) {
+        targets.push(json!({
+            "path": g[0].path.as_str(),
+            "size": g[0].size,
+            "targets": recorder::targets_json(&recorder::targets(|n| median_of(g, n))),
+        }));
+    }
+    for section in [Section::Capture, Section::Inject, Section::Replay, Section::Recorder] {
         let mut rows = Vec::new();
         for g in groups(cells).into_iter().filter(|g| g[0].section == section) {
             let top = best(g);
@@ -463,7 +498,7 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
                         "cpu_ns_per_packet": m(&Outcome::cpu_ns_per_packet),
                         "napi_cpu_pct": c.napi_cpu_pct().map(int),
                         "ratio_to_best_pct": int(med * 100.0 / top.max(1e-9)),
-                        "generator": (section == Section::Capture).then(|| TxKind::generator(st.generator, c.size).name()),
+                        "generator": (section != Section::Inject).then(|| TxKind::generator(st.generator, c.size).name()),
                     });
                     if let (Value::Object(r), Value::Object(e)) = (&mut row, extra) {
                         r.extend(e);
@@ -490,6 +525,8 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
         "capture": sections.remove("capture").unwrap_or(Value::Array(vec![])),
         "inject": sections.remove("inject").unwrap_or(Value::Array(vec![])),
         "replay": sections.remove("replay").unwrap_or(Value::Array(vec![])),
+        "recorder": sections.remove("recorder").unwrap_or(Value::Array(vec![])),
+        "recorder_targets": targets,
         "memory": memory.iter().map(memory::Row::json).collect::<Vec<_>>(),
         "seconds": secs,
     })

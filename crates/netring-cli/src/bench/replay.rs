@@ -27,7 +27,7 @@ pub enum Player {
     /// `netring replay` of this binary (`xdp`: `--backend xdp`; `ring`:
     /// `--ring-frames`, else the default 4 MiB ring).
     Netring { xdp: bool, ring: Option<usize> },
-    /// `netring replay` of another netring binary (`--baseline-netring`).
+    /// `netring replay` of another netring binary (`--baseline`).
     Baseline(PathBuf),
     /// `tcpreplay --topspeed --preload-pcap`.
     Tcpreplay,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use netring::Error;
 use netring::afpacket::{Fanout, FanoutFlags, FanoutMode, RingProfile, Timestamping};
 use netring::afxdp::XdpAttach;
-use netring::pcap::{FileFormat, Rotation};
+use netring::pcap::{Compression, FileFormat, Rotation};
 
 use crate::args::{Limits, NetnsArg, Report, parse_secs};
 use crate::backend::Backend;
@@ -47,11 +47,21 @@ pub struct Args {
     /// Capture at most this many bytes of each packet (1..=262144).
     #[arg(short, long)]
     pub(super) snaplen: Option<u32>,
-    /// Write packets to this pcap file (nanosecond timestamps).
+    /// Write packets to this pcap file (nanosecond timestamps). A name
+    /// ending `.gz` or `.zst` (`out.pcap.zst`, `out.pcapng.gz`) gets a
+    /// compressed file.
     #[arg(short, long)]
     pub(super) write: Option<PathBuf>,
+    /// Compress the -w file(s): gzip, zstd or none (default: from the
+    /// name, `.gz` → gzip, `.zst` → zstd). A thread of its own compresses;
+    /// when it falls behind, the capture waits and the ring's drops count
+    /// what was lost ("writer_stalls" in --json). The stream is ended at
+    /// least once a second, so a killed recorder leaves a file readable to
+    /// its last second or so.
+    #[arg(long)]
+    pub(super) compress: Option<Compression>,
     /// File format for -w: pcap or pcapng (default: from the file
-    /// extension, `.pcapng` → pcapng, otherwise pcap). pcapng files end with
+    /// extension, `.pcapng` or `.pcapng.zst` → pcapng, otherwise pcap). pcapng files end with
     /// an Interface Statistics Block holding the kernel's drop count.
     #[arg(short = 'F', long)]
     pub(super) format: Option<FileFormat>,

@@ -29,7 +29,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use netring::afpacket::{Fanout, FanoutFlags};
-use netring::pcap::{IsbCounts, RotatingWriter};
+use netring::pcap::{Compression, IsbCounts, RotatingWriter};
 use netring::{Capture, CaptureBuilder, CaptureStats, Error, OwnedPacket, Packet, StopHandle, Timestamp};
 
 use super::args::Args;
@@ -297,7 +297,14 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
                     stop_all(stops);
                 }
             }
-            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Timeout) => {
+                if let Some(Err(e)) = out.writer.as_mut().map(RotatingWriter::flush_stale)
+                    && outcome.is_ok()
+                {
+                    outcome = Err(e);
+                    stop_all(stops);
+                }
+            }
             Err(RecvTimeoutError::Disconnected) => break,
         }
         if deadline.is_some_and(|d| Instant::now() >= d) {
@@ -365,6 +372,9 @@ fn merged(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) 
     } else {
         vec![isb(&stats, out.tally.packets, start_ts)]
     };
+    if file.is_some_and(|f| f.compression != Compression::None) {
+        out.tally.stalls = out.writer.as_ref().map(RotatingWriter::stalls);
+    }
     if let Some(w) = out.writer.take() {
         if let Some(p) = &publisher {
             p.writer(&w, outcome.is_err());
@@ -414,10 +424,38 @@ fn record(
         published = (tally.packets, tally.bytes);
         let batch = match cap.next_batch_blocking(Some(TICK)) {
             Ok(Some(b)) => b,
-            Ok(None) => continue,
+            Ok(None) => {
+                writer.as_mut().map_or(Ok(()), RotatingWriter::flush_stale)?;
+                continue;
+            }
             Err(Error::Stopped) => return Ok(()),
             Err(e) => return Err(e),
         };
+        if let Some(w) = writer.as_mut() {
+            // Exactly N over the group: the batch claims its numbers first,
+            // and takes only those below the count.
+            let show = &a.show;
+            let len = batch.iter().filter(|p| show.wants(p.direction())).count() as u64;
+            let first = claimed.fetch_add(len, Ordering::Relaxed);
+            let take = a.limits.count.map_or(len, |c| c.saturating_sub(first).min(len));
+            let t = &mut *tally;
+            let packets = batch.iter().filter(|p| show.wants(p.direction())).take(take as usize).map(|p| {
+                let p = truncate(p, snap);
+                t.packets += 1;
+                t.bytes += p.original_len() as u64;
+                p
+            });
+            // One write for the batch, straight from the ring.
+            w.write_batch(packets)?;
+            if show.packet_buffered {
+                w.flush()?;
+            }
+            if take < len || a.limits.reached(first + len) {
+                stop_all(stops);
+                return Ok(());
+            }
+            continue;
+        }
         for pkt in &batch {
             // Exactly N over the group: each packet claims a number first.
             let n = claimed.fetch_add(1, Ordering::Relaxed);
@@ -432,12 +470,6 @@ fn record(
             let pkt = truncate(pkt, snap);
             tally.packets += 1;
             tally.bytes += pkt.original_len() as u64;
-            if let Some(w) = writer.as_mut() {
-                w.write_packet(&pkt)?;
-                if a.show.packet_buffered {
-                    w.flush()?;
-                }
-            }
             if let Some(l) = lines.as_mut()
                 && l.packet(&pkt).is_err()
             {
@@ -454,6 +486,7 @@ fn record(
 fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -> Result<RunResult, Error> {
     let (stops, start_ts) = (ctx.stops, ctx.start_ts);
     let claimed = AtomicU64::new(0);
+    let compressed = file.is_some_and(|f| f.compression != Compression::None);
     let writers: Vec<Option<RotatingWriter>> =
         (0..caps.len()).map(|k| file.map(|f| f.open(Some(k))).transpose()).collect::<Result<_, _>>()?;
     let results = Mutex::new(Vec::new());
@@ -478,6 +511,7 @@ fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -
                         p.writer(w, r.is_err());
                     }
                 }
+                tally.stalls = compressed.then(|| writer.as_ref().map_or(0, RotatingWriter::stalls));
                 let closed = match writer {
                     Some(w) => {
                         let (n, closed) = w.finish_counted(Some(isb(&stats, tally.packets, start_ts)));
@@ -505,6 +539,9 @@ fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -
         tally.bytes += t.bytes;
         if let Some(n) = t.written {
             tally.written = Some(tally.written.unwrap_or(0) + n);
+        }
+        if let Some(n) = t.stalls {
+            tally.stalls = Some(tally.stalls.unwrap_or(0) + n);
         }
         stats = stats + s;
         outcome = outcome.and(r);

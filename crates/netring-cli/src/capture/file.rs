@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use netring::pcap::{FileFormat, RotatingWriter, Rotation};
+use netring::pcap::{Compression, FileFormat, RotatingWriter, Rotation};
 use netring::{Error, LinkType};
 
 use super::args::Args;
@@ -17,6 +17,8 @@ pub struct FileSpec {
     pub path: PathBuf,
     /// pcap or pcapng.
     pub format: FileFormat,
+    /// gzip, zstd or none.
+    pub compression: Compression,
     /// Snap length recorded in the file.
     pub snaplen: u32,
     /// What the packets start with.
@@ -44,8 +46,15 @@ impl FileSpec {
             Some(k) => member_path(&self.path, k),
             None => self.path.clone(),
         };
-        let mut w =
-            RotatingWriter::create(&path, self.format, self.snaplen, self.link, Some(&self.interface), self.rotation)?;
+        let mut w = RotatingWriter::create_compressed(
+            &path,
+            self.format,
+            self.compression,
+            self.snaplen,
+            self.link,
+            Some(&self.interface),
+            self.rotation,
+        )?;
         if let Some(n) = &self.names {
             w.set_interface_namer(Arc::clone(n));
         }
@@ -56,8 +65,18 @@ impl FileSpec {
     }
 }
 
-/// `out.pcap` → `out.K.pcap` (`out` → `out.K`).
+/// `out.pcap` → `out.K.pcap` (`out` → `out.K`, `out.pcap.zst` →
+/// `out.K.pcap.zst`).
 pub fn member_path(p: &Path, k: usize) -> PathBuf {
+    let bare = netring::pcap::without_compression_ext(p);
+    if bare != p
+        && let Some(ext) = p.extension()
+    {
+        let mut m = member_path(&bare, k).into_os_string();
+        m.push(".");
+        m.push(ext);
+        return m.into();
+    }
     match (p.file_stem(), p.extension()) {
         (Some(stem), Some(ext)) => {
             p.with_file_name(format!("{}.{k}.{}", stem.to_string_lossy(), ext.to_string_lossy()))
@@ -123,6 +142,7 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
         // N threads' sets share the budget.
         rotation.max_total = rotation.max_total.map(|t| (t / a.more.fanout as u64).max(1));
     }
+    let compression = a.compress.unwrap_or_else(|| Compression::from_path(&path));
     // A cooked capture's pcapng file names each interface it saw: read the
     // names now, in the capture's namespace, while privileges allow it.
     let names = if link == LinkType::LinuxSll2 && format == FileFormat::PcapNg {
@@ -136,6 +156,7 @@ pub(super) fn file_spec(a: &Args, link: LinkType) -> Result<Option<FileSpec>, Er
     Ok(Some(FileSpec {
         path,
         format,
+        compression,
         snaplen: a.snaplen(),
         link,
         interface: a.interface().to_owned(),
@@ -175,6 +196,8 @@ mod tests {
     fn member_paths() {
         assert_eq!(member_path(Path::new("/tmp/a.pcap"), 2), PathBuf::from("/tmp/a.2.pcap"));
         assert_eq!(member_path(Path::new("cap"), 0), PathBuf::from("cap.0"));
+        assert_eq!(member_path(Path::new("/t/c.pcapng.zst"), 1), PathBuf::from("/t/c.1.pcapng.zst"));
+        assert_eq!(member_path(Path::new("c.gz"), 3), PathBuf::from("c.3.gz"));
     }
 
     #[test]

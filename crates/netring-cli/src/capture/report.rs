@@ -14,6 +14,9 @@ pub(super) struct Tally {
     pub(super) bytes: u64,
     /// Records in the `-w` file(s) at the end, when there is one.
     pub(super) written: Option<u64>,
+    /// Times the capture waited for the compressing thread(s), when the
+    /// file is compressed.
+    pub(super) stalls: Option<u64>,
 }
 
 /// The "listening on" line.
@@ -46,10 +49,19 @@ pub(super) fn report(a: &Args, t: &Tally, s: &CaptureStats, seconds: f64) -> Res
         if let Some(n) = t.written.filter(|&n| n != t.packets) {
             v["written"] = n.into();
         }
+        if let Some(n) = t.stalls {
+            v["writer_stalls"] = n.into();
+        }
         crate::output::stdout_line(&v)?;
     }
     if let Some(n) = t.written.filter(|&n| n != t.packets) {
         eprintln!("netring: only {n} of the {} packets counted were written to the file", t.packets);
+    }
+    if let Some(n) = t.stalls.filter(|&n| n > 0) {
+        eprintln!(
+            "netring: the capture waited {n} times for the compressor; what the ring could not hold meanwhile is in \
+             the kernel's drops"
+        );
     }
     eprintln!(
         "netring: {} packets captured ({} bytes) in {seconds:.3} s, {}; kernel: {} delivered, {} dropped, {} ring freezes",

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use netring::pcap::IsbCounts;
+use netring::pcap::{Compression, IsbCounts, RotatingWriter};
 use netring::{Batch, Error, LinkType, PacketSource, StopHandle, Timestamp};
 
 use super::args::Args;
@@ -72,40 +72,56 @@ pub(super) fn capture_loop<S: PacketSource>(
             },
             None => None,
         };
+        // With a file, wake up now and then: buffered records go out when
+        // idle, a writer thread's error ends the run, and SIGHUP / --max-age
+        // are acted on.
         if writer.is_some() || publisher.is_some() {
             wait = Some(wait.map_or(HOUSEKEEPING, |w| w.min(HOUSEKEEPING)));
         }
         let batch = match src.next_batch_blocking(wait) {
             Ok(Some(batch)) => batch,
-            Ok(None) => continue,
+            Ok(None) => match writer.as_mut().map_or(Ok(()), RotatingWriter::flush_stale) {
+                // A quiet link's records still reach the file within a second or so.
+                Ok(()) => continue,
+                Err(e) => break Err(e),
+            },
             Err(Error::Stopped) => break Ok(()),
             Err(e) => break Err(e),
         };
         let mut result = Ok(());
-        for pkt in batch.packets() {
-            if a.limits.reached(tally.packets) {
-                break;
-            }
-            if !a.show.wants(pkt.direction()) {
-                continue;
-            }
-            // AF_PACKET truncates in the kernel; AF_XDP delivers whole frames.
-            let pkt = truncate(pkt, snaplen);
-            tally.packets += 1;
-            tally.bytes += pkt.original_len() as u64;
-            if let Some(w) = writer.as_mut()
-                && let Err(e) =
-                    w.write_packet(&pkt).and_then(|()| if a.show.packet_buffered { w.flush() } else { Ok(()) })
-            {
-                result = Err(e);
-                break;
-            }
-            if let Some(l) = lines.as_mut()
-                && l.packet(&pkt).is_err()
-            {
-                // A closed pipe (`| head`) ends the capture quietly.
-                stop.stop();
-                break;
+        if let Some(w) = writer.as_mut() {
+            // The whole batch in one write, straight from the ring, before
+            // the block goes back to the kernel (`drop(batch)` below).
+            let room = a.limits.count.map_or(usize::MAX, |c| c.saturating_sub(tally.packets) as usize);
+            let t = &mut tally;
+            let show = &a.show;
+            let packets = batch.packets().filter(|p| show.wants(p.direction())).take(room).map(|p| {
+                // AF_PACKET truncates in the kernel; AF_XDP delivers whole frames.
+                let p = truncate(p, snaplen);
+                t.packets += 1;
+                t.bytes += p.original_len() as u64;
+                p
+            });
+            result =
+                w.write_batch(packets).map(drop).and_then(|()| if show.packet_buffered { w.flush() } else { Ok(()) });
+        } else {
+            for pkt in batch.packets() {
+                if a.limits.reached(tally.packets) {
+                    break;
+                }
+                if !a.show.wants(pkt.direction()) {
+                    continue;
+                }
+                let pkt = truncate(pkt, snaplen);
+                tally.packets += 1;
+                tally.bytes += pkt.original_len() as u64;
+                if let Some(l) = lines.as_mut()
+                    && l.packet(&pkt).is_err()
+                {
+                    // A closed pipe (`| head`) ends the capture quietly.
+                    stop.stop();
+                    break;
+                }
             }
         }
         // Lines reach a reader at least once a batch, not only when the buffer fills.
@@ -138,6 +154,8 @@ pub(super) fn capture_loop<S: PacketSource>(
             p.writer(w, outcome.is_err());
         }
     }
+    tally.stalls =
+        file.as_ref().zip(writer.as_ref()).filter(|(f, _)| f.compression != Compression::None).map(|(_, w)| w.stalls());
     let (written, flushed) = match writer {
         Some(w) => {
             let (n, r) = w.finish_counted(Some(counts));

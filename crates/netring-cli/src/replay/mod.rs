@@ -127,7 +127,7 @@ enum Timing {
 /// Where the frames come from.
 enum Source {
     Preloaded(Preloaded),
-    Streamed(Streamed),
+    Streamed(Box<Streamed>),
 }
 
 /// Run `netring replay`.
@@ -165,7 +165,7 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
         });
     }
     let mut frames = if a.no_preload {
-        Source::Streamed(Streamed::new(&a.file, first))
+        Source::Streamed(Box::new(Streamed::new(&a.file, first)))
     } else {
         let budget = match (a.preload, a.preload_budget) {
             (true, _) => source::mem_available().unwrap_or(u64::MAX),
@@ -188,14 +188,14 @@ pub fn run(a: Args) -> Result<ExitCode, Error> {
                     );
                 }
                 tracing::info!(budget, "file larger than the preload budget: streamed");
-                Source::Streamed(Streamed::new(&a.file, Reader::open(&a.file)?))
+                Source::Streamed(Box::new(Streamed::new(&a.file, Reader::open(&a.file)?)))
             }
         }
     };
     let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
     with_sink!(sink, |s| match frames {
         Source::Preloaded(ref mut p) => replay(&a, timing, p, true, s),
-        Source::Streamed(ref mut f) => replay(&a, timing, f, false, s),
+        Source::Streamed(ref mut f) => replay(&a, timing, &mut **f, false, s),
     })
 }
 

@@ -123,12 +123,12 @@ impl Frames for Preloaded {
 #[derive(Debug)]
 pub struct Streamed {
     path: PathBuf,
-    reader: Reader<std::io::BufReader<std::fs::File>>,
+    reader: Reader<netring::pcap::FileInput>,
 }
 
 impl Streamed {
     /// Stream from `first`, the open reader of `path`.
-    pub fn new(path: &Path, first: Reader<std::io::BufReader<std::fs::File>>) -> Self {
+    pub fn new(path: &Path, first: Reader<netring::pcap::FileInput>) -> Self {
         Self { path: path.to_owned(), reader: first }
     }
 }

@@ -5,15 +5,15 @@
 
 use std::borrow::Cow;
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
-use std::time::Duration;
 
-use pcap_file::pcapng::blocks::enhanced_packet::EnhancedPacketBlock;
 use pcap_file::pcapng::blocks::interface_description::{InterfaceDescriptionBlock, InterfaceDescriptionOption};
 use pcap_file::pcapng::blocks::section_header::{SectionHeaderBlock, SectionHeaderOption};
 use pcap_file::{DataLink, Endianness};
 
+use super::compress::Compression;
+use super::sink::{RecordFile, Truncate};
 use crate::error::{Error, Result};
 use crate::packet::{LinkType, Packet, Timestamp};
 
@@ -21,6 +21,10 @@ use crate::packet::{LinkType, Packet, Timestamp};
 const TSRESOL_NANOS: u8 = 9;
 /// Block type of an Interface Statistics Block.
 const ISB: u32 = 0x0000_0005;
+/// Block type of an Enhanced Packet Block.
+const EPB: u32 = 0x0000_0006;
+/// Zeros to pad a block's data to 4 bytes, with room for the trailer.
+const PAD: [u8; 3] = [0; 3];
 
 fn io_err(call: &'static str) -> impl FnOnce(pcap_file::PcapError) -> Error {
     move |e| match e {
@@ -63,8 +67,6 @@ pub struct PcapNgWriter<W: Write> {
     /// Ethernet captures: interfaces described after the first.
     extra: u32,
     namer: Option<InterfaceNamer>,
-    /// Cooked header + packet, reused record after record.
-    record: Vec<u8>,
 }
 
 /// Names the interface with a given index, for the `if_name` option of a
@@ -100,16 +102,101 @@ impl<W: Write> std::fmt::Debug for PcapNgWriter<W> {
     }
 }
 
-impl PcapNgWriter<BufWriter<File>> {
+impl PcapNgWriter<RecordFile> {
     /// Create (or truncate) `path` and write the section and interface
-    /// headers; `interface` names the capture interface (`if_name`).
+    /// headers; `interface` names the capture interface (`if_name`). A
+    /// name ending `.gz` or `.zst` gets a compressed file.
     ///
     /// # Errors
     /// The file cannot be created or written.
     pub fn create(path: impl AsRef<Path>, snaplen: u32, interface: Option<&str>) -> Result<Self> {
-        let file = File::create(path.as_ref()).map_err(|e| Error::file("create", path.as_ref(), e))?;
-        Self::new(BufWriter::with_capacity(1 << 20, file), snaplen, interface)
+        let p = path.as_ref();
+        let file = File::create(p).map_err(|e| Error::file("create", p, e))?;
+        let mut w = Self::new(RecordFile::with_compression(file, p, Compression::from_path(p))?, snaplen, interface)?;
+        w.sink_mut().end_record(0)?;
+        Ok(w)
     }
+}
+
+impl<W: Truncate> PcapNgWriter<RecordFile<W>> {
+    /// Append a batch of packets as Enhanced Packet Blocks; the number
+    /// written. As [`PcapWriter::write_batch`](super::PcapWriter::write_batch):
+    /// block headers and padding come from a reused buffer, packet bytes
+    /// are written from the batch's memory before this returns, no
+    /// allocation per packet.
+    ///
+    /// # Errors
+    /// [`Error::File`] naming the file: writing failed, now or earlier;
+    /// the file then ends with its last whole block.
+    pub fn write_batch<'a>(&mut self, packets: impl IntoIterator<Item = Packet<'a>>) -> Result<u64> {
+        self.write_batch_until(&mut packets.into_iter(), u64::MAX)
+    }
+
+    pub(super) fn write_batch_until<'a>(
+        &mut self,
+        packets: &mut impl Iterator<Item = Packet<'a>>,
+        max_bytes: u64,
+    ) -> Result<u64> {
+        self.sink().check()?;
+        let snap = self.snaplen as usize;
+        let mut g = self.sink_mut().gather();
+        let mut n = 0;
+        let mut result = Ok(());
+        for p in packets.by_ref() {
+            let cooked = (self.link == LinkType::LinuxSll2).then(|| p.sll2_header());
+            let id = match cooked {
+                // A new interface's description goes into the buffer first.
+                Some(_) => match self.interface_id(p.ifindex()) {
+                    Ok(id) => id,
+                    Err(e) => {
+                        result = Err(e);
+                        break;
+                    }
+                },
+                None => 0,
+            };
+            let head: &[u8] = cooked.as_ref().map_or(&[], |h| &h[..]);
+            let head = &head[..head.len().min(snap)];
+            let data = p.data();
+            let data = &data[..data.len().min(snap - head.len())];
+            let caplen = head.len() + data.len();
+            let (h, total) = epb_header(id, p.timestamp(), (head.len() + p.original_len()) as u32, caplen);
+            let pad = total as usize - 32 - caplen;
+            let out = &mut self.inner.get_mut().out;
+            g.own(out, &h);
+            if !head.is_empty() {
+                g.own(out, head);
+            }
+            g.data(out, data);
+            g.own(out, &PAD[..pad]);
+            g.own(out, &total.to_ne_bytes());
+            g.end_record(out, 1);
+            self.inner.get_mut().bytes += u64::from(total);
+            self.packets += 1;
+            n += 1;
+            if self.bytes() > max_bytes {
+                break;
+            }
+        }
+        let r = self.sink_mut().gather_end(g);
+        result.and(r).map(|()| n)
+    }
+}
+
+/// The first 28 bytes of an Enhanced Packet Block (native byte order,
+/// nanosecond timestamps) and the block's total length.
+fn epb_header(interface_id: u32, ts: Timestamp, original_len: u32, caplen: usize) -> ([u8; 28], u32) {
+    let total = (32 + caplen.next_multiple_of(4)) as u32;
+    let n = ts.as_nanos();
+    let mut h = [0u8; 28];
+    h[0..4].copy_from_slice(&EPB.to_ne_bytes());
+    h[4..8].copy_from_slice(&total.to_ne_bytes());
+    h[8..12].copy_from_slice(&interface_id.to_ne_bytes());
+    h[12..16].copy_from_slice(&((n >> 32) as u32).to_ne_bytes());
+    h[16..20].copy_from_slice(&(n as u32).to_ne_bytes());
+    h[20..24].copy_from_slice(&(caplen as u32).to_ne_bytes());
+    h[24..28].copy_from_slice(&original_len.max(caplen as u32).to_ne_bytes());
+    (h, total)
 }
 
 impl<W: Write> PcapNgWriter<W> {
@@ -143,16 +230,7 @@ impl<W: Write> PcapNgWriter<W> {
         };
         let inner =
             pcap_file::pcapng::PcapNgWriter::with_section_header(out, shb).map_err(io_err("write pcapng header"))?;
-        let mut w = Self {
-            inner,
-            snaplen,
-            packets: 0,
-            link,
-            interfaces: Vec::new(),
-            extra: 0,
-            namer: None,
-            record: Vec::new(),
-        };
+        let mut w = Self { inner, snaplen, packets: 0, link, interfaces: Vec::new(), extra: 0, namer: None };
         if link == LinkType::Ethernet {
             w.write_idb(interface.map(str::to_owned))?;
         }
@@ -195,7 +273,7 @@ impl<W: Write> PcapNgWriter<W> {
         if self.link != LinkType::Ethernet || interface_id > self.extra {
             return Err(Error::config("interface id", interface_id, "is not described in this file"));
         }
-        self.write_on(interface_id, packet.timestamp(), packet.original_len() as u32, packet.data())
+        self.write_on(interface_id, packet.timestamp(), packet.original_len() as u32, &[], packet.data())
     }
 
     /// How interfaces of a cooked capture are named in their descriptions.
@@ -232,19 +310,32 @@ impl<W: Write> PcapNgWriter<W> {
     /// # Errors
     /// Writing failed.
     pub fn write(&mut self, timestamp: Timestamp, original_len: u32, data: &[u8]) -> Result<()> {
-        self.write_on(0, timestamp, original_len, data)
+        self.write_on(0, timestamp, original_len, &[], data)
     }
 
-    fn write_on(&mut self, interface_id: u32, timestamp: Timestamp, original_len: u32, data: &[u8]) -> Result<()> {
-        let data = &data[..data.len().min(self.snaplen as usize)];
-        let epb = EnhancedPacketBlock {
-            interface_id,
-            timestamp: Duration::from_nanos(timestamp.as_nanos()),
-            original_len: original_len.max(data.len() as u32),
-            data: Cow::Borrowed(data),
-            options: Vec::new(),
-        };
-        self.inner.write_pcapng_block(epb).map_err(io_err("write pcapng packet block"))?;
+    /// One Enhanced Packet Block of `head` then `data`, together cut to
+    /// the snap length; `original_len` counts both.
+    fn write_on(
+        &mut self,
+        interface_id: u32,
+        timestamp: Timestamp,
+        original_len: u32,
+        head: &[u8],
+        data: &[u8],
+    ) -> Result<()> {
+        let snap = self.snaplen as usize;
+        let head = &head[..head.len().min(snap)];
+        let data = &data[..data.len().min(snap - head.len())];
+        let caplen = head.len() + data.len();
+        let (h, total) = epb_header(interface_id, timestamp, original_len, caplen);
+        let pad = total as usize - 32 - caplen;
+        let out = self.inner.get_mut();
+        out.write_all(&h)
+            .and_then(|()| out.write_all(head))
+            .and_then(|()| out.write_all(data))
+            .and_then(|()| out.write_all(&PAD[..pad]))
+            .and_then(|()| out.write_all(&total.to_ne_bytes()))
+            .map_err(|e| Error::from_io("write pcapng packet block", e))?;
         self.packets += 1;
         Ok(())
     }
@@ -258,15 +349,7 @@ impl<W: Write> PcapNgWriter<W> {
             LinkType::LinuxSll2 => {
                 let id = self.interface_id(packet.ifindex())?;
                 let h = packet.sll2_header();
-                let snap = (self.snaplen as usize).min(h.len() + packet.len());
-                let mut rec = std::mem::take(&mut self.record);
-                rec.clear();
-                rec.extend_from_slice(&h);
-                rec.extend_from_slice(packet.data());
-                rec.truncate(snap);
-                let r = self.write_on(id, packet.timestamp(), (h.len() + packet.original_len()) as u32, &rec);
-                self.record = rec;
-                r
+                self.write_on(id, packet.timestamp(), (h.len() + packet.original_len()) as u32, &h, packet.data())
             }
             _ => self.write(packet.timestamp(), packet.original_len() as u32, packet.data()),
         }

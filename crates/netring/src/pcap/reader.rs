@@ -7,14 +7,14 @@
 //! decoded by `pcap-file`'s `PcapNgParser`; timestamps are scaled by each
 //! interface's `if_tsresol` (microseconds when absent).
 
-use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 
 use pcap_file::pcapng::blocks::interface_description::InterfaceDescriptionOption;
 use pcap_file::pcapng::blocks::interface_statistics::InterfaceStatisticsOption;
 use pcap_file::pcapng::{Block, PcapNgParser};
 
+use super::compress::FileInput;
 use super::ng::IsbCounts;
 use super::{FileFormat, LINKTYPE_ETHERNET};
 use crate::error::{Error, Result};
@@ -87,16 +87,17 @@ impl<R: Read> std::fmt::Debug for Reader<R> {
     }
 }
 
-impl Reader<BufReader<File>> {
-    /// Open `path` and read its file header.
+impl Reader<FileInput> {
+    /// Open `path` and read its file header. gzip- and zstd-compressed
+    /// files are read as they are, told by their first bytes (not their
+    /// name).
     ///
     /// # Errors
     /// The file cannot be opened or read; [`Error::CorruptFile`] if it is
     /// neither pcap nor pcapng (bad magic) or its header is cut short.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let p = path.as_ref();
-        let file = File::open(p).map_err(|e| Error::file("open", p, e))?;
-        Self::new(BufReader::with_capacity(1 << 16, file), p.display().to_string())
+        Self::new(FileInput::open(p)?, p.display().to_string())
     }
 }
 

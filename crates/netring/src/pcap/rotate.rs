@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use super::ng::{InterfaceNamer, IsbCounts};
 use super::strftime::strftime_local;
-use super::{CaptureWriter, FileFormat};
+use super::{CaptureWriter, Compression, FileFormat};
 use crate::error::{Error, Result};
 use crate::packet::{LinkType, Packet, Timestamp};
 
@@ -124,6 +124,7 @@ impl Rotation {
 pub struct RotatingWriter {
     pattern: String,
     format: FileFormat,
+    compression: Compression,
     snaplen: u32,
     link: LinkType,
     interface: Option<String>,
@@ -150,6 +151,8 @@ pub struct RotatingWriter {
     deleted: u64,
     /// Files retention failed to delete.
     errors: u64,
+    /// Compressor stalls of the files already closed.
+    stalls: u64,
 }
 
 /// A file of the set: where, how big once closed, and since when.
@@ -187,12 +190,31 @@ impl RotatingWriter {
         interface: Option<&str>,
         rotation: Rotation,
     ) -> Result<Self> {
+        Self::create_compressed(pattern, format, Compression::from_path(pattern), snaplen, link, interface, rotation)
+    }
+
+    /// [`create`](Self::create), every file compressed with `compression`
+    /// (`create` goes by the pattern's extension: `.gz`, `.zst`). Each
+    /// file is a complete compressed stream.
+    ///
+    /// # Errors
+    /// As [`create`](Self::create).
+    pub fn create_compressed(
+        pattern: &Path,
+        format: FileFormat,
+        compression: Compression,
+        snaplen: u32,
+        link: LinkType,
+        interface: Option<&str>,
+        rotation: Rotation,
+    ) -> Result<Self> {
         rotation.validate()?;
         let pattern =
             pattern.to_str().ok_or_else(|| Error::config("file name", pattern.display(), "must be UTF-8"))?.to_owned();
         let mut w = Self {
             pattern,
             format,
+            compression,
             snaplen,
             link,
             interface: interface.map(str::to_owned),
@@ -211,6 +233,7 @@ impl RotatingWriter {
             opened_files: 0,
             deleted: 0,
             errors: 0,
+            stalls: 0,
         };
         w.open()?;
         Ok(w)
@@ -243,7 +266,14 @@ impl RotatingWriter {
 
     fn open(&mut self) -> Result<()> {
         let path = self.rotation.file_name(&self.pattern, self.slice, self.counter)?;
-        let mut w = CaptureWriter::create_with(&path, self.format, self.snaplen, self.link, self.interface.as_deref())?;
+        let mut w = CaptureWriter::create_compressed(
+            &path,
+            self.format,
+            self.compression,
+            self.snaplen,
+            self.link,
+            self.interface.as_deref(),
+        )?;
         if let Some(n) = &self.namer {
             w.set_interface_namer(boxed(n));
         }
@@ -323,6 +353,7 @@ impl RotatingWriter {
     fn rotate(&mut self) -> Result<()> {
         if let Some(w) = self.current.take() {
             let bytes = w.bytes();
+            self.stalls += w.stalls();
             let (n, r) = w.finish_counted(None);
             self.closed += n;
             self.closed_bytes += bytes;
@@ -391,6 +422,53 @@ impl RotatingWriter {
     /// Writing failed, now or earlier.
     pub fn flush(&mut self) -> Result<()> {
         self.current.as_mut().map_or(Ok(()), CaptureWriter::flush)
+    }
+
+    /// Append a batch of packets (see
+    /// [`PcapWriter::write_batch`](super::PcapWriter::write_batch)),
+    /// moving to a new file where one is due, as
+    /// [`write_packet`](Self::write_packet) does; the number written.
+    ///
+    /// # Errors
+    /// Writing, closing or opening a file failed.
+    pub fn write_batch<'a>(&mut self, packets: impl IntoIterator<Item = Packet<'a>>) -> Result<u64> {
+        let mut it = packets.into_iter().peekable();
+        let mut n = 0;
+        while it.peek().is_some() {
+            if self.current.as_ref().is_some_and(|w| self.due(w)) {
+                self.rotate()?;
+            }
+            let limit = self.rotation.file_size.unwrap_or(u64::MAX);
+            let w = self.current.as_mut().ok_or_else(|| Error::config("capture file", &self.pattern, "is closed"))?;
+            let k = w.write_batch_until(&mut it, limit)?;
+            self.packets += k;
+            n += k;
+            if let Some(max) = self.rotation.max_total
+                && self.kept_bytes + w.bytes() > max
+            {
+                self.enforce_total();
+            }
+        }
+        Ok(n)
+    }
+
+    /// Write buffered records that waited [`FLUSH_EVERY`](super::FLUSH_EVERY)
+    /// (call when the capture is idle).
+    ///
+    /// # Errors
+    /// Writing failed, now or earlier.
+    pub fn flush_stale(&mut self) -> Result<()> {
+        self.current.as_mut().map_or(Ok(()), CaptureWriter::flush_stale)
+    }
+
+    /// Times the capture waited for a compressing thread, over every file.
+    pub fn stalls(&self) -> u64 {
+        self.stalls + self.current.as_ref().map_or(0, CaptureWriter::stalls)
+    }
+
+    /// Buffers waiting for the current file's compressing thread.
+    pub fn queue_depth(&self) -> u64 {
+        self.current.as_ref().map_or(0, CaptureWriter::queue_depth)
     }
 
     /// Packets written, over every file.
