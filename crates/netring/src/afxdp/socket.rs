@@ -600,6 +600,15 @@ impl PacketSink for XdpSocket {
     fn tx_stats(&mut self) -> TxStats {
         XdpSocket::tx_stats(self)
     }
+
+    /// The socket's UMEM frames (its partition of a shared UMEM).
+    fn buffer_count(&self) -> usize {
+        self.umem.frames()
+    }
+
+    fn buffer_generation(&self) -> u64 {
+        self.umem.generation()
+    }
 }
 
 /// Receive over rings on heap memory, with `ring::sim` playing the kernel:

@@ -132,6 +132,7 @@ impl Transmitter {
                 tx.cancel(r);
                 continue;
             }
+            umem.note_rewrite();
             for (i, piece) in frame.chunks(fs).enumerate() {
                 let addr = umem.take_free().expect("counted above");
                 let len = piece.len() as u32;
@@ -309,5 +310,10 @@ impl std::ops::DerefMut for XdpTxSlot<'_> {
 impl SinkSlot for XdpTxSlot<'_> {
     fn send(self) {
         XdpTxSlot::send(self)
+    }
+
+    /// The UMEM frame's index in the socket's share of the UMEM.
+    fn buffer_index(&self) -> usize {
+        self.umem.buffer_of(self.addr)
     }
 }
