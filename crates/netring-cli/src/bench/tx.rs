@@ -95,7 +95,7 @@ pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize) -> Result<Sender, 
 
 enum Socket {
     Ring(Box<Injector>),
-    Mmsg(RawSender),
+    Mmsg(Box<RawSender>),
     Xdp(Box<XdpSocket>),
 }
 
@@ -110,7 +110,7 @@ impl Socket {
                 TxKind::TxRingBypass => Socket::Ring(Box::new(
                     Injector::builder().interface(n).frame_count(TX_RING_SLOTS).qdisc_bypass(true).build()?,
                 )),
-                TxKind::Sendmmsg => Socket::Mmsg(RawSender::open(n)?),
+                TxKind::Sendmmsg => Socket::Mmsg(Box::new(RawSender::open(n)?)),
                 TxKind::Xdp => Socket::Xdp(Box::new(XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()?)),
             })
         });

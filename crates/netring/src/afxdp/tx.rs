@@ -222,9 +222,12 @@ impl Transmitter {
         }
     }
 
-    /// Collect completions; whether a frame and a TX ring slot are free.
+    /// Whether a frame and a TX ring slot are free, collecting completions
+    /// (all that are ready, in one pass) only when no frame is.
     pub(crate) fn room(&mut self, umem: &mut Umem) -> bool {
-        self.complete(umem);
+        if umem.free_frames() == 0 {
+            self.complete(umem);
+        }
         umem.free_frames() > 0 && self.ring.as_mut().is_some_and(|t| t.free(1) > 0)
     }
 }

@@ -145,9 +145,11 @@ impl FromStr for PortRange {
 
 /// The flows of a generator: `count` distinct 5-tuples (UDP) over the four
 /// ranges. Flow `k` takes, in mixed radix, the `k mod S`-th source address,
-/// then the next digit for the destination address, the source port and the
-/// destination port (S, D, P, Q the ranges' sizes), so the first `S·D·P·Q`
-/// flows are all different; frame `seq` belongs to flow `seq mod count`.
+/// then the next digits for the destination address, the destination port
+/// and last the source port (S, D, Q, P the ranges' sizes), so the first
+/// `S·D·Q·P` flows are all different, and the source port, whose default
+/// range is wide, varies only once the ranges given have run through;
+/// frame `seq` belongs to flow `seq mod count`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Flows {
     /// Number of flows.
@@ -228,8 +230,8 @@ impl Flows {
         };
         let s = self.src_ip.nth(digit(self.src_ip.len()));
         let d = self.dst_ip.nth(digit(self.dst_ip.len()));
-        let sp = self.src_port.nth(digit(self.src_port.len()));
         let dp = self.dst_port.nth(digit(self.dst_port.len()));
+        let sp = self.src_port.nth(digit(self.src_port.len()));
         (s, d, sp, dp)
     }
 
@@ -362,6 +364,9 @@ mod tests {
         assert_eq!(all.len(), 12);
         assert_eq!(f.tuple(0), (Ipv4Addr::new(198, 18, 0, 1), Ipv4Addr::new(198, 19, 0, 1), 1000, 9));
         assert_eq!(f.tuple(7), (Ipv4Addr::new(198, 18, 0, 2), Ipv4Addr::new(198, 19, 0, 1), 1001, 9));
+        let g = Flows { count: 6, dst_port: "7-9".parse().unwrap(), ..Flows::default() };
+        let ports: Vec<_> = (0..6).map(|k| (g.tuple(k).2, g.tuple(k).3)).collect();
+        assert_eq!(ports, [(1024, 7), (1024, 8), (1024, 9), (1025, 7), (1025, 8), (1025, 9)], "source port last");
         assert!(Flows { count: 13, ..f.clone() }.check().unwrap_err().contains("only 12 distinct"));
         assert!(Flows { count: 0, ..f }.check().is_err());
     }

@@ -44,11 +44,11 @@ pub enum Payload {
 /// use netring::{PacketSink, SinkSlot};
 ///
 /// let mut inj = netring::Injector::open("veth0")?;
-/// let mut gen = FrameGen::new(&inj, SeqFrames::default(), Payload::Seq, None);
+/// let mut frames = FrameGen::new(&inj, SeqFrames::default(), Payload::Seq, None);
 /// for seq in 0..1_000_000u64 {
 ///     let generation = inj.buffer_generation();
 ///     let mut slot = inj.allocate_blocking(1514, None)?.expect("no timeout");
-///     gen.write(&mut slot, generation, seq);
+///     frames.write(&mut slot, generation, seq);
 ///     slot.send();
 ///     if seq % 64 == 63 {
 ///         inj.flush()?;
