@@ -369,6 +369,9 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
             &["contender", "Mpps", "min..max", "arrived Mpps", "CPU %", "CPU ns/pkt", "napi CPU %", "vs best", ""]
         };
         out.push_str(&output::table(header, &rows));
+        if section == Section::Inject {
+            out.push_str(&inject::ratios(|name| g.iter().find(|c| c.name == name)?.median(Outcome::pps)));
+        }
     }
     let described: Vec<String> = {
         let mut seen = Vec::new();
