@@ -38,8 +38,10 @@ pub struct TxArgs {
     pub batch: usize,
     /// With `--backend packet`: `ring` (PACKET_TX_RING, frames written in
     /// place), `sendmmsg` (64 frame buffers, one sendmmsg per kick: the
-    /// kernel copies each frame), or `auto`: the TX ring (see
-    /// docs/PERFORMANCE.md for the measurements behind the choice).
+    /// kernel copies each frame), or `auto`, the TX ring: on a veth whose
+    /// peer receives in its own softirq (the plain path) sendmmsg measured
+    /// 1.05x the TX ring, but 0.72x where the peer runs NAPI (GRO or XDP on
+    /// it), which the sender cannot see; see docs/PERFORMANCE.md.
     #[arg(long, value_enum, default_value_t = TxMethod::Auto)]
     pub tx_method: TxMethod,
 }
@@ -47,7 +49,7 @@ pub struct TxArgs {
 /// `--tx-method`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TxMethod {
-    /// The faster method measured on the plain veth path.
+    /// The TX ring (see `--tx-method`).
     Auto,
     /// `PACKET_TX_RING`.
     Ring,
