@@ -293,9 +293,10 @@ impl PacketSink for RawSender {
     /// the device is congested.
     fn allocate_blocking(&mut self, len: usize, timeout: Option<Duration>) -> Result<Option<RawSlot<'_>>> {
         self.limit.check(len, &self.interface)?;
-        let deadline = timeout.map(|t| Instant::now() + t);
+        let mut deadline = None; // read the clock only once the device is congested
         while self.head - self.tail == SINK_BUFFERS as u64 && !self.send_queued()? {
-            if deadline.is_some_and(|d| Instant::now() >= d) {
+            let d = *deadline.get_or_insert_with(|| timeout.map(|t| Instant::now() + t));
+            if d.is_some_and(|d| Instant::now() >= d) {
                 return Ok(None);
             }
             std::thread::sleep(BACKOFF);

@@ -567,11 +567,11 @@ impl PacketSink for XdpSocket {
         if !self.tx.has_ring() {
             return Err(no_ring("send", "TX"));
         }
+        if self.tx.room(&mut self.umem) {
+            return XdpSocket::allocate(self, len); // no clock read while there is room
+        }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            if self.tx.room(&mut self.umem) {
-                return XdpSocket::allocate(self, len);
-            }
             self.flush()?;
             if self.tx.room(&mut self.umem) {
                 return XdpSocket::allocate(self, len);
