@@ -204,3 +204,23 @@ fn measure(link: &BenchLink, sender: &Running, st: &Settings) -> Result<Outcome,
     let (sent, arrived, seconds) = s0.delta(&s1);
     Ok(Outcome { packets: sent, offered: sent, at_interface: arrived, seconds, cpu, kernel_cpu, drops: 0 })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ratio_lines_name_both_contenders_where_both_ran() {
+        let m = |name: &str| match name {
+            "netring-gen-txring" => Some(1.1),
+            "netring-gen-xdp" => Some(1.6),
+            "trafgen" => Some(1.0),
+            _ => None,
+        };
+        assert_eq!(
+            ratios(m),
+            "  netring-gen-txring / trafgen = 1.10\n  netring-gen-xdp / trafgen = 1.60\n  netring-gen-xdp / netring-gen-txring = 1.45\n"
+        );
+        assert_eq!(ratios(|_| None), "");
+    }
+}
