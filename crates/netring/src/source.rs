@@ -132,8 +132,8 @@ pub trait SinkSlot: std::ops::DerefMut<Target = [u8]> {
 ///
 /// Implemented by [`Injector`](crate::Injector) (AF_PACKET TX ring),
 /// [`XdpSocket`](crate::XdpSocket) (AF_XDP TX ring, frames in the UMEM) and
-/// [`RawSender`](crate::RawSender) (one `send` per frame, no ring: each frame
-/// leaves when it is queued). The protocol is the same on every backend: take a slot, fill it, queue it;
+/// [`RawSender`](crate::RawSender) (64 buffers, one `sendmmsg` per
+/// flush, no ring). The protocol is the same on every backend: take a slot, fill it, queue it;
 /// kick the kernel once per batch with [`flush`](Self::flush); a frame
 /// counts as [sent](TxStats::sent) only when the kernel released it.
 ///
