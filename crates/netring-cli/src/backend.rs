@@ -3,7 +3,8 @@
 //! path of `gen` and `replay` (`TxArgs`, `Sink`, `with_sink!`) and the
 //! summary both print.
 
-use netring::{Error, Injector, TxStats, XdpMode, XdpSocket};
+use netring::netns::NetNs;
+use netring::{Error, Injector, RawSender, TxStats, XdpMode, XdpSocket};
 
 use crate::output;
 
@@ -35,6 +36,35 @@ pub struct TxArgs {
     /// Frames queued per kick of the kernel at top speed.
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
+    /// With `--backend packet`: `ring` (PACKET_TX_RING, frames written in
+    /// place), `sendmmsg` (64 frame buffers, one sendmmsg per kick: the
+    /// kernel copies each frame), or `auto`, the TX ring: on a veth whose
+    /// peer receives in its own softirq (the plain path) sendmmsg measured
+    /// 1.05x the TX ring, but 0.72x where the peer runs NAPI (GRO or XDP on
+    /// it), which the sender cannot see; see docs/PERFORMANCE.md.
+    #[arg(long, value_enum, default_value_t = TxMethod::Auto)]
+    pub tx_method: TxMethod,
+}
+
+/// `--tx-method`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TxMethod {
+    /// The TX ring (see `--tx-method`).
+    Auto,
+    /// `PACKET_TX_RING`.
+    Ring,
+    /// `sendmmsg` from 64 buffers (`netring::RawSender`).
+    Sendmmsg,
+}
+
+impl TxMethod {
+    /// What `auto` means.
+    fn resolve(self) -> Self {
+        match self {
+            Self::Auto => Self::Ring,
+            m => m,
+        }
+    }
 }
 
 /// The opened transmit path.
@@ -45,6 +75,8 @@ pub enum Sink {
     Packet(Injector),
     /// AF_XDP, transmit only.
     Xdp(XdpSocket),
+    /// AF_PACKET `sendmmsg`.
+    Raw(RawSender),
 }
 
 impl TxArgs {
@@ -60,6 +92,27 @@ impl TxArgs {
     /// ring slots, when given), inside network namespace `netns` if given.
     pub fn open(&self, interface: &str, ring_frames: Option<usize>, netns: Option<&str>) -> Result<Sink, Error> {
         match self.backend {
+            Backend::Packet if self.tx_method.resolve() == TxMethod::Sendmmsg => {
+                if ring_frames.is_some() {
+                    return Err(Error::InvalidConfig {
+                        name: "--ring-frames",
+                        value: "with --tx-method sendmmsg".into(),
+                        rule: "applies to the AF_PACKET TX ring only".into(),
+                    });
+                }
+                let open = || -> Result<RawSender, Error> {
+                    let mut s = RawSender::open(interface)?;
+                    if self.qdisc_bypass {
+                        s.set_qdisc_bypass(true)?;
+                    }
+                    Ok(s)
+                };
+                let s = match netns {
+                    Some(ns) => NetNs::open(ns)?.run(open)??,
+                    None => open()?,
+                };
+                Ok(Sink::Raw(s))
+            }
             Backend::Packet => {
                 let mut b = Injector::builder().interface(interface).qdisc_bypass(self.qdisc_bypass);
                 if let Some(ns) = netns {
@@ -71,6 +124,13 @@ impl TxArgs {
                 Ok(Sink::Packet(b.build()?))
             }
             Backend::Xdp => {
+                if self.tx_method != TxMethod::Auto {
+                    return Err(Error::InvalidConfig {
+                        name: "--tx-method",
+                        value: "with --backend xdp".into(),
+                        rule: "chooses between AF_PACKET methods only".into(),
+                    });
+                }
                 if self.qdisc_bypass || ring_frames.is_some() {
                     return Err(Error::InvalidConfig {
                         name: if self.qdisc_bypass { "--qdisc-bypass" } else { "--ring-frames" },
@@ -138,6 +198,7 @@ macro_rules! with_sink {
         match $sink {
             $crate::backend::Sink::Packet(ref mut $s) => $body,
             $crate::backend::Sink::Xdp(ref mut $s) => $body,
+            $crate::backend::Sink::Raw(ref mut $s) => $body,
         }
     };
 }

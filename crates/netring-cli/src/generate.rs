@@ -6,11 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use netring::testkit::SeqFrames;
 use netring::{Error, PacketSink, SinkSlot};
 
 use crate::args::{Limits, NetnsArg, Report, check_range};
 use crate::backend::{self, TxArgs, with_sink};
+use crate::frames::FrameArgs;
 use crate::output::{self, Progress};
 use crate::pace::{self, GapStats, Rate, Schedule};
 use crate::signals::Live;
@@ -42,20 +42,8 @@ pub struct Args {
     /// the payload, as tcpreplay counts), spread evenly (1e-3..=1e7).
     #[arg(long)]
     mbps: Option<f64>,
-    /// Source MAC address.
-    #[arg(long, value_parser = output::parse_mac, default_value = "02:00:00:00:00:01")]
-    src_mac: [u8; 6],
-    /// Destination MAC address.
-    #[arg(long, value_parser = output::parse_mac, default_value = "02:00:00:00:00:02")]
-    dst_mac: [u8; 6],
-    /// EtherType of the frames (hex, e.g. 88b5).
-    #[arg(long, value_parser = parse_ethertype, default_value = "88b5")]
-    ethertype: u16,
-    /// Payload after the Ethernet header and the 64-bit sequence number:
-    /// `pattern` (bytes derived from the sequence number, so a receiver can
-    /// check every byte) or `zero` (cheaper to write).
-    #[arg(long, value_enum, default_value_t = Payload::Pattern)]
-    payload: Payload,
+    #[command(flatten)]
+    frame: FrameArgs,
     #[command(flatten)]
     tx: TxArgs,
     /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
@@ -65,19 +53,6 @@ pub struct Args {
     report: Report,
     #[command(flatten)]
     ns: NetnsArg,
-}
-
-/// What fills a generated frame after its sequence number.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Payload {
-    /// `netring::testkit::SeqFrames` bytes: every byte checkable.
-    Pattern,
-    /// Zeros.
-    Zero,
-}
-
-fn parse_ethertype(s: &str) -> Result<u16, String> {
-    u16::from_str_radix(s.trim_start_matches("0x"), 16).map_err(|_| format!("{s:?} is not a hex EtherType"))
 }
 
 /// Run `netring gen`.
@@ -112,7 +87,7 @@ fn generate<S: PacketSink>(a: &Args, rate: Option<Rate>, inj: &mut S) -> Result<
     let live = Arc::new(Live::default());
     let stop = crate::signals::on_stop("gen", Some(Arc::clone(&live)), || {})?;
     let stopped = || stop.load(Ordering::Acquire);
-    let frames = SeqFrames { dst: a.dst_mac, src: a.src_mac, ethertype: a.ethertype };
+    let mut frames = a.frame.generator(inj)?;
     let limit = a.limits.count.unwrap_or(u64::MAX);
     let mut progress = Progress::new(a.report.quiet || a.report.json());
 
@@ -149,17 +124,12 @@ fn generate<S: PacketSink>(a: &Args, rate: Option<Rate>, inj: &mut S) -> Result<
             .min(limit - seq);
             let mut queued = 0;
             for _ in 0..n {
+                let generation = inj.buffer_generation();
                 let Some(mut slot) = inj.allocate_blocking(a.size, Some(Duration::from_millis(100)))? else {
                     break; // ring still full: look at the clock and the stop flag again
                 };
-                match a.payload {
-                    Payload::Pattern => frames.fill(seq, &mut slot),
-                    Payload::Zero => {
-                        let (head, rest) = slot.split_at_mut(SeqFrames::MIN_LEN);
-                        frames.fill(seq, head);
-                        rest.fill(0);
-                    }
-                }
+                // The template once per slot, then only what varies.
+                frames.write(&mut slot, generation, seq);
                 slot.send();
                 seq += 1;
                 if let Some(s) = schedule.as_mut() {

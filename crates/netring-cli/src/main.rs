@@ -9,7 +9,8 @@
 //! concern a file); the verbs use the shared modules and never each other:
 //! `args` (the arguments every verb shares, flattened into each verb's
 //! `Args`), `backend` (`--backend` and the transmit path of `gen` and
-//! `replay`), `output`, `signals`, `privs`, `pace`, `metrics_http`. No two modules import
+//! `replay`), `frames` (what `gen` sends), `output`, `signals`, `privs`,
+//! `pace`, `metrics_http`. No two modules import
 //! each other.
 
 #![forbid(unsafe_code)]
@@ -20,6 +21,7 @@ mod bench;
 mod bridge;
 mod capture;
 mod filter;
+mod frames;
 mod generate;
 mod info;
 mod metrics_http;

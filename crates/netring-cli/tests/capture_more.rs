@@ -356,7 +356,7 @@ fn gen_info_and_replay_work_inside_a_namespace_from_outside_it() {
     let file = scratch("ns-gen.pcap");
     let (child, _) = capture_in(&l.b, &["-c", "40", "-q", "--json", "-w", file.to_str().unwrap()]);
     let g = Command::new(BIN)
-        .args(["gen", "--netns", l.a.ns.name(), "-i", &l.a.name, "-c", "20", "-q", "--json"])
+        .args(["gen", "--netns", l.a.ns.name(), "-i", &l.a.name, "-c", "20", "--payload", "pattern", "-q", "--json"])
         .output()
         .unwrap();
     assert!(g.status.success(), "{}", String::from_utf8_lossy(&g.stderr));

@@ -41,7 +41,7 @@ fn gen_json_counts_exactly_what_the_far_end_received() {
     let g = SeqFrames::default();
     for bypass in [false, true] {
         let mut cap = receiver(&l.b);
-        let mut args = vec!["gen", "-i", &l.a.name, "-c", "5000", "-s", "100", "--json"];
+        let mut args = vec!["gen", "-i", &l.a.name, "-c", "5000", "-s", "100", "--payload", "pattern", "--json"];
         if bypass {
             args.push("--qdisc-bypass");
         }

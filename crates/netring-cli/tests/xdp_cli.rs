@@ -37,7 +37,22 @@ fn gen_through_af_xdp_arrives_byte_exact_with_exact_json() {
     let g = SeqFrames::default();
     for queue in ["0", "1"] {
         let mut cap = receiver(&l.b);
-        let args = ["gen", "-i", &l.a.name, "--backend", "xdp", "--queue", queue, "-c", "3000", "-s", "200", "--json"];
+        let args = [
+            "gen",
+            "-i",
+            &l.a.name,
+            "--backend",
+            "xdp",
+            "--queue",
+            queue,
+            "-c",
+            "3000",
+            "-s",
+            "200",
+            "--payload",
+            "pattern",
+            "--json",
+        ];
         let out = netring_in(&l.a, &args).output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let v = json_of(&out);

@@ -96,18 +96,44 @@ impl std::fmt::Display for TxStats {
 }
 
 /// A frame being written in place in a [`PacketSink`]'s buffer.
+///
+/// # Buffers keep their bytes: frame templates
+/// Every slot is one of the sink's [`buffer_count`](PacketSink::buffer_count)
+/// fixed buffers (a TX ring slot, a UMEM frame, a `sendmmsg` buffer), named
+/// by [`buffer_index`](Self::buffer_index). Neither the kernel nor the sink
+/// writes a buffer's bytes while it transmits them, so a slot starts with
+/// the bytes last written through a slot with the same index — the whole
+/// buffer, not only the length asked for then (a buffer is at least
+/// [`max_frame_len`](PacketSink::max_frame_len) long) — provided
+/// [`buffer_generation`](PacketSink::buffer_generation) has not changed
+/// since. A sink changes its generation whenever it rewrites buffers itself
+/// (a refused frame moved the queued ones, a received frame became free for
+/// transmit). A generator can therefore write a frame template once per
+/// buffer and afterwards only the bytes that vary (a sequence number,
+/// addresses and the checksums they change): see
+/// [`testkit::FrameGen`](crate::testkit::FrameGen).
+///
+/// This is only a promise about contents: the bytes are reached only
+/// through a slot, which exists only while user space owns the buffer, so
+/// no safe code reads or writes memory the kernel holds. A buffer never
+/// written through a slot starts zeroed (ring and UMEM memory) or with
+/// bytes of an earlier received frame, which the generation reports.
 pub trait SinkSlot: std::ops::DerefMut<Target = [u8]> {
     /// Queue the frame; it leaves on the sink's next
     /// [`flush`](PacketSink::flush). Dropping a slot unsent abandons it.
     fn send(self);
+
+    /// Which of the sink's buffers this slot is, `0..buffer_count()`; the
+    /// same index always names the same memory (see the trait docs).
+    fn buffer_index(&self) -> usize;
 }
 
 /// Something that transmits whole link-layer frames from a shared ring.
 ///
 /// Implemented by [`Injector`](crate::Injector) (AF_PACKET TX ring),
 /// [`XdpSocket`](crate::XdpSocket) (AF_XDP TX ring, frames in the UMEM) and
-/// [`RawSender`](crate::RawSender) (one `send` per frame, no ring: each frame
-/// leaves when it is queued). The protocol is the same on every backend: take a slot, fill it, queue it;
+/// [`RawSender`](crate::RawSender) (64 buffers, one `sendmmsg` per
+/// flush, no ring). The protocol is the same on every backend: take a slot, fill it, queue it;
 /// kick the kernel once per batch with [`flush`](Self::flush); a frame
 /// counts as [sent](TxStats::sent) only when the kernel released it.
 ///
@@ -177,4 +203,13 @@ pub trait PacketSink {
 
     /// Counters so far.
     fn tx_stats(&mut self) -> TxStats;
+
+    /// How many buffers the slots rotate through: every
+    /// [`SinkSlot::buffer_index`] is below this. Fixed for the sink's life.
+    fn buffer_count(&self) -> usize;
+
+    /// Changes (grows) whenever the sink itself may have rewritten the bytes
+    /// of its buffers, which voids the promise in [`SinkSlot`]'s docs: a
+    /// template writer compares it before trusting a buffer's old bytes.
+    fn buffer_generation(&self) -> u64;
 }

@@ -1,6 +1,7 @@
 //! No allocation per packet: a counting global allocator watches the thread
 //! that receives (AF_PACKET batches, AF_XDP batches) or sends (TX ring,
-//! AF_XDP TX) over a real veth link, for two numbers of packets. Whatever
+//! AF_XDP TX, `sendmmsg` buffers, and `netring gen`'s loop over each) over
+//! a real veth link, for two numbers of packets. Whatever
 //! the hot loop allocates once (setup, first batch) shows in both counts;
 //! anything it allocates per packet or per batch makes the larger run
 //! count more. The recorder's write path (batches written to pcap, pcapng
@@ -16,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{frame, link, seq_of};
-use netring::testkit::VethLink;
-use netring::{Batch, Capture, Injector, PacketSource, RawSender, XdpMode, XdpSocket};
+use netring::testkit::{Flows, FrameGen, Payload, SeqFrames, VethLink};
+use netring::{Batch, Capture, Injector, PacketSink, PacketSource, RawSender, SinkSlot, XdpMode, XdpSocket};
 
 /// Counts allocations made by threads that switched counting on.
 struct Counting;
@@ -284,4 +285,72 @@ fn af_xdp_send_allocates_nothing_per_packet() {
         (arrivals(&mut cap, n), allocs)
     };
     assert_per_packet_zero("AF_XDP send", run(SMALL), run(LARGE));
+}
+
+/// The loop of `netring gen` over any sink: allocate, write the frame with
+/// a [`FrameGen`] (template once per buffer, then the sequence number and,
+/// with flows, addresses, ports and checksums), queue, flush per 64.
+fn gen_loop<S: PacketSink>(sink: &mut S, frames: &mut FrameGen, n: u64) {
+    for seq in 0..n {
+        let generation = sink.buffer_generation();
+        let mut slot = sink.allocate_blocking(LEN, Some(LIMIT)).unwrap().expect("a free slot");
+        frames.write(&mut slot, generation, seq);
+        slot.send();
+        if seq % 64 == 63 {
+            sink.flush().unwrap();
+        }
+    }
+    sink.flush().unwrap();
+    assert!(sink.wait_drained(Some(LIMIT)).unwrap());
+}
+
+/// Frames of `gen_loop` that arrived at end b (raw or IPv4/UDP).
+fn gen_arrivals(cap: &mut Capture, n: u64, flows: bool) -> u64 {
+    let ours =
+        |d: &[u8]| if flows { d.len() == LEN && d[12..14] == [8, 0] && d[23] == 17 } else { seq_of(d).is_some() };
+    netring::testkit::collect(cap, n as usize, Duration::from_secs(5), ours).unwrap().len() as u64
+}
+
+/// `netring gen`'s loop on each transmit path — TX ring, `sendmmsg`
+/// buffers, AF_XDP — raw and with 64 IPv4/UDP flows: no allocation per frame.
+#[test]
+fn gen_loop_allocates_nothing_per_packet_on_every_sink() {
+    let l = link();
+    for flows in [None, Some(Flows { count: 64, ..Flows::default() })] {
+        let with = if flows.is_some() { " with flows" } else { "" };
+        let f = flows.is_some();
+        let run_on = |n: u64, which: &str| {
+            let mut cap = l.b.run(|i| Capture::builder().interface(i).block_count(64).build()).unwrap().unwrap();
+            let allocs = match which {
+                "ring" => {
+                    let mut s =
+                        l.a.run(|i| Injector::builder().interface(i).frame_count(256).build()).unwrap().unwrap();
+                    let mut g = FrameGen::new(&s, SeqFrames::default(), Payload::Seq, flows.clone());
+                    let ((), a) = counted(|| gen_loop(&mut s, &mut g, n));
+                    assert_eq!(s.tx_stats().sent, n);
+                    a
+                }
+                "sendmmsg" => {
+                    let mut s = l.a.run(RawSender::open).unwrap().unwrap();
+                    let mut g = FrameGen::new(&s, SeqFrames::default(), Payload::Seq, flows.clone());
+                    let ((), a) = counted(|| gen_loop(&mut s, &mut g, n));
+                    assert_eq!(PacketSink::tx_stats(&mut s).sent, n);
+                    a
+                }
+                _ => {
+                    let mut s =
+                        l.a.run(|i| XdpSocket::builder().interface(i).mode(XdpMode::Tx).build()).unwrap().unwrap();
+                    let mut g = FrameGen::new(&s, SeqFrames::default(), Payload::Seq, flows.clone());
+                    let ((), a) = counted(|| gen_loop(&mut s, &mut g, n));
+                    assert_eq!(s.xdp_stats().unwrap().completed, n);
+                    a
+                }
+            };
+            (gen_arrivals(&mut cap, n, f), allocs)
+        };
+        for which in ["ring", "sendmmsg", "xdp"] {
+            let what = format!("gen loop, {which}{with}");
+            assert_per_packet_zero(&what, run_on(SMALL, which), run_on(LARGE, which));
+        }
+    }
 }

@@ -246,8 +246,9 @@ fn missing_interface_is_named() {
     }
 }
 
-/// The same generic loop over every AF_PACKET sink: a `RawSender` (one
-/// `send` per frame) delivers what an `Injector` delivers, byte for byte.
+/// The same generic loop over every AF_PACKET sink: a `RawSender` (64
+/// buffers, one `sendmmsg` per flush or full set) delivers what an
+/// `Injector` delivers, byte for byte.
 #[test]
 fn raw_sender_and_injector_are_the_same_packet_sink() {
     use netring::{PacketSink, RawSender, SinkSlot};

@@ -419,6 +419,9 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
             out.push_str("issue-17 targets (ratios of medians):\n");
             out.push_str(&recorder::targets_text(&recorder::targets(|n| median_of(g, n))));
         }
+        if section == Section::Inject {
+            out.push_str(&inject::ratios(|name| g.iter().find(|c| c.name == name)?.median(Outcome::pps)));
+        }
     }
     let described: Vec<String> = {
         let mut seen = Vec::new();

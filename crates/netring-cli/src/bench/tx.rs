@@ -1,12 +1,13 @@
 //! netring's senders, in-process: the generator of the capture runs and
 //! the contenders of the injection runs. Each runs on a thread pinned to
-//! one CPU and sends one frame template (sequence number rewritten per
-//! frame) until told to stop.
+//! one CPU and sends numbered frames until told to stop: the template is
+//! written once per ring slot or UMEM frame, then only the sequence number
+//! (`netring::testkit::FrameGen`, as `netring gen --payload seq`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use netring::testkit::{End, SeqFrames};
+use netring::testkit::{End, FrameGen, Payload, SeqFrames};
 use netring::{Injector, PacketSink, RawSender, SinkSlot, XdpMode, XdpSocket};
 
 use super::pinned::Pinned;
@@ -95,7 +96,7 @@ pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize) -> Result<Sender, 
 
 enum Socket {
     Ring(Box<Injector>),
-    Mmsg(RawSender),
+    Mmsg(Box<RawSender>),
     Xdp(Box<XdpSocket>),
 }
 
@@ -110,7 +111,7 @@ impl Socket {
                 TxKind::TxRingBypass => Socket::Ring(Box::new(
                     Injector::builder().interface(n).frame_count(TX_RING_SLOTS).qdisc_bypass(true).build()?,
                 )),
-                TxKind::Sendmmsg => Socket::Mmsg(RawSender::open(n)?),
+                TxKind::Sendmmsg => Socket::Mmsg(Box::new(RawSender::open(n)?)),
                 TxKind::Xdp => Socket::Xdp(Box::new(XdpSocket::builder().interface(n).mode(XdpMode::Tx).build()?)),
             })
         });
@@ -146,20 +147,19 @@ impl Socket {
 /// frame of each batch rather than kick again at once. Returns the frames
 /// the kernel released.
 fn blast_sink<S: PacketSink>(sink: &mut S, len: usize, stop: &AtomicBool, wait_first: bool) -> Result<u64, String> {
-    let tmpl = SeqFrames::default().build(0, len);
+    let mut frames = FrameGen::new(sink, SeqFrames::default(), Payload::Seq, None);
     let e = |e: netring::Error| e.to_string();
     let mut seq = 0u64;
     while !stop.load(Ordering::Acquire) {
         for i in 0..BATCH {
+            let generation = sink.buffer_generation();
             let slot = if wait_first && i == 0 {
                 sink.allocate_blocking(len, Some(Duration::from_millis(10)))
             } else {
                 sink.allocate(len)
             };
             let Some(mut slot) = slot.map_err(e)? else { break };
-            let d: &mut [u8] = &mut slot;
-            d.copy_from_slice(&tmpl);
-            d[14..22].copy_from_slice(&seq.to_be_bytes());
+            frames.write(&mut slot, generation, seq);
             slot.send();
             seq += 1;
         }

@@ -113,6 +113,12 @@ pub struct Injector {
     pub(super) version: TpacketVersion,
     pub(super) qdisc_bypass: bool,
     pub(super) stats: TxStats,
+    /// The ring's `head` when a kick last moved everything: a flush with
+    /// nothing queued since makes no system call.
+    pub(super) kicked: u64,
+    /// Grows when a refused frame moved queued frames back a slot
+    /// ([`PacketSink::buffer_generation`]).
+    pub(super) generation: u64,
 }
 
 /// Whether a kick moved everything it could.
@@ -171,6 +177,9 @@ impl Injector {
     /// [`Error::InterfaceGone`]; [`Error::Io`] from `send` or `poll`.
     pub fn allocate_blocking(&mut self, len: usize, timeout: Option<Duration>) -> Result<Option<TxSlot<'_>>> {
         self.check_len(len)?;
+        if self.ring.can_fill() {
+            return Ok(Some(TxSlot { inj: self, len })); // no clock read while there is room
+        }
         let deadline = timeout.map(|t| Instant::now() + t);
         while !self.ring.can_fill() {
             self.reclaim();
@@ -218,6 +227,9 @@ impl Injector {
     /// [`Error::InterfaceDown`] (frames stay queued), [`Error::InterfaceGone`],
     /// or [`Error::Io`] from `send`.
     pub fn flush(&mut self) -> Result<()> {
+        if self.kicked == self.ring.head() {
+            return Ok(()); // nothing queued since the last complete kick
+        }
         self.kick(false).map(drop)
     }
 
@@ -226,7 +238,10 @@ impl Injector {
     fn kick(&mut self, wait: bool) -> Result<Kick> {
         loop {
             let err = match pk::kick_tx_ring(self.fd.as_fd(), wait) {
-                Ok(_) => return Ok(Kick::Done),
+                Ok(_) => {
+                    self.kicked = self.ring.head();
+                    return Ok(Kick::Done);
+                }
                 Err(e) => e,
             };
             match SendError::of(&err) {
@@ -243,6 +258,7 @@ impl Injector {
             };
             let len = self.ring.remove_rejected(index);
             self.stats.rejected += 1;
+            self.generation += 1;
             tracing::debug!(interface = %self.interface, len, error = %err, "frame rejected by the kernel");
         }
     }
@@ -374,6 +390,13 @@ impl TxSlot<'_> {
         self.len == 0
     }
 
+    /// Which ring slot this is (`0..`[`Injector::frame_count`]): see
+    /// [`SinkSlot`] for what a slot keeps between laps.
+    #[inline]
+    pub fn buffer_index(&self) -> usize {
+        self.inj.ring.head_slot() as usize
+    }
+
     /// Change the frame length (the bytes already written stay).
     ///
     /// # Errors
@@ -405,6 +428,10 @@ impl SinkSlot for TxSlot<'_> {
     fn send(self) {
         TxSlot::send(self)
     }
+
+    fn buffer_index(&self) -> usize {
+        TxSlot::buffer_index(self)
+    }
 }
 
 impl PacketSink for Injector {
@@ -432,5 +459,16 @@ impl PacketSink for Injector {
 
     fn tx_stats(&mut self) -> TxStats {
         Injector::tx_stats(self)
+    }
+
+    /// The ring's slots.
+    fn buffer_count(&self) -> usize {
+        self.frame_count()
+    }
+
+    /// Counts the refused frames whose removal moved queued frames back a
+    /// slot (see [`flush`](Injector::flush)).
+    fn buffer_generation(&self) -> u64 {
+        self.generation
     }
 }

@@ -171,6 +171,8 @@ impl InjectorBuilder {
             version: self.version,
             qdisc_bypass: self.qdisc_bypass,
             stats: TxStats::default(),
+            kicked: 0,
+            generation: 0,
         })
     }
 }

@@ -3,12 +3,12 @@
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::frame_limit::{FrameLimit, link_of};
 use crate::error::{Error, Result};
 use crate::source::{PacketSink, SinkSlot, TxStats};
-use crate::sys::packet::{self as pk, SocketKind};
+use crate::sys::packet::{self as pk, SendError, SocketKind};
 use crate::sys::{self, iface};
 
 /// Sends raw Ethernet frames with one system call per frame (`send`) or per
@@ -18,11 +18,17 @@ use crate::sys::{self, iface};
 /// is measured against. Binds with protocol 0, so it receives nothing.
 /// Needs `CAP_NET_RAW`.
 ///
-/// As a [`PacketSink`] every frame leaves when it is queued
-/// ([`SinkSlot::send`] or [`PacketSink::send`] make the `send` call), so
-/// [`flush`](PacketSink::flush) and [`wait_drained`](PacketSink::wait_drained)
-/// have nothing to move: they report the first failure of a slot's send,
-/// which [`SinkSlot::send`] cannot return.
+/// As a [`PacketSink`] it keeps [`RawSender::SINK_BUFFERS`] frame buffers: slots are
+/// written in place in them, and [`flush`](PacketSink::flush) (or an
+/// allocation that finds every buffer queued) sends the queued frames with
+/// one `sendmmsg`. The kernel copies each frame during the call, so a
+/// frame counts as [sent](TxStats::sent) when `sendmmsg` returns, and its
+/// buffer is free again with its bytes kept (see [`SinkSlot`]). A frame the
+/// kernel refuses counts as [rejected](TxStats::rejected) and the first
+/// such error is returned by the next `flush`; a congested device
+/// (`ENOBUFS`, `EAGAIN`) leaves the frames queued for the next flush.
+/// [`RawSender::send`] and [`send_batch`](RawSender::send_batch) send at
+/// once, past whatever the sink has queued.
 #[derive(Debug)]
 pub struct RawSender {
     fd: OwnedFd,
@@ -30,11 +36,21 @@ pub struct RawSender {
     interface: String,
     limit: FrameLimit,
     counters: Counters,
-    /// The frame a [`RawSlot`] is being written into (grown once).
-    scratch: Vec<u8>,
-    /// The first failure of a slot's send, reported by the next flush.
+    /// The sink's frame buffers, [`RawSender::SINK_BUFFERS`] × `stride` bytes
+    /// (allocated on the first [`PacketSink::allocate`]).
+    bufs: Vec<u8>,
+    /// Bytes per buffer: the longest frame, rounded up to a cache line.
+    stride: usize,
+    /// Length of the frame queued in each buffer.
+    lens: [u32; SINK_BUFFERS],
+    /// Free-running indices: `[tail, head)` are queued, buffer `i % SINK_BUFFERS`.
+    head: u64,
+    tail: u64,
+    /// The first failure of a queued frame's send, reported by the next flush.
     failed: Option<Error>,
 }
+
+const SINK_BUFFERS: usize = RawSender::SINK_BUFFERS;
 
 /// Counters updated by `&self` sends.
 #[derive(Debug, Default)]
@@ -55,6 +71,10 @@ impl Counters {
 }
 
 impl RawSender {
+    /// Frame buffers of a `RawSender` used as a [`PacketSink`]: one
+    /// `sendmmsg` sends at most this many.
+    pub const SINK_BUFFERS: usize = 64;
+
     /// A sender bound to `interface`.
     ///
     /// # Errors
@@ -71,7 +91,11 @@ impl RawSender {
             interface: interface.to_owned(),
             limit: FrameLimit::link(mtu, link_header),
             counters: Counters::default(),
-            scratch: Vec::new(),
+            bufs: Vec::new(),
+            stride: 0,
+            lens: [0; SINK_BUFFERS],
+            head: 0,
+            tail: 0,
             failed: None,
         })
     }
@@ -133,16 +157,71 @@ impl RawSender {
     }
 
     /// Counters so far: every frame counts as sent once the kernel took it,
-    /// or as rejected when the `send` failed; nothing is ever pending.
+    /// or as rejected when the `send` failed; pending are the frames queued
+    /// in the sink's buffers and not yet sent.
     pub fn tx_stats(&self) -> TxStats {
         let c = &self.counters;
+        let pending = self.head - self.tail;
         TxStats {
-            queued: c.queued.load(Ordering::Relaxed),
+            queued: c.queued.load(Ordering::Relaxed) + pending,
             sent: c.sent.load(Ordering::Relaxed),
             bytes: c.bytes.load(Ordering::Relaxed),
             rejected: c.rejected.load(Ordering::Relaxed),
-            pending: 0,
+            pending,
         }
+    }
+
+    /// Buffer `i` (0..SINK_BUFFERS), `len` bytes.
+    fn buf(&self, i: usize, len: usize) -> &[u8] {
+        &self.bufs[i * self.stride..][..len]
+    }
+
+    /// Send the queued frames, `sendmmsg` after `sendmmsg`, until none is
+    /// left or the device is congested; `Ok(false)` in the latter case.
+    fn send_queued(&mut self) -> Result<bool> {
+        while self.tail != self.head {
+            let n = (self.head - self.tail) as usize;
+            let mut frames: [&[u8]; SINK_BUFFERS] = [&[]; SINK_BUFFERS];
+            for (k, f) in frames[..n].iter_mut().enumerate() {
+                let i = ((self.tail + k as u64) % SINK_BUFFERS as u64) as usize;
+                *f = self.buf(i, self.lens[i] as usize);
+            }
+            match sys::sendmmsg(self.fd.as_fd(), &frames[..n], 0) {
+                Ok(sent) => {
+                    let bytes = frames[..sent].iter().map(|f| f.len() as u64).sum();
+                    self.counters.count(sent as u64, sent as u64, bytes);
+                    self.tail += sent as u64;
+                }
+                Err(e) => match SendError::of(&e) {
+                    SendError::Interrupted => {}
+                    SendError::Congested => return Ok(false),
+                    SendError::NetDown => return Err(Error::InterfaceDown { name: self.interface.clone() }),
+                    SendError::NoDevice => return Err(Error::InterfaceGone { name: self.interface.clone() }),
+                    // The first frame was refused: count it, go on behind it.
+                    SendError::Other => {
+                        self.counters.count(1, 0, 0);
+                        self.tail += 1;
+                        self.failed.get_or_insert(Error::from_io("sendmmsg(AF_PACKET)", e));
+                    }
+                },
+            }
+        }
+        Ok(true)
+    }
+
+    /// A slot in the next buffer, once one is free: `None` if every buffer
+    /// is queued and the device is congested.
+    fn slot(&mut self, len: usize) -> Result<Option<RawSlot<'_>>> {
+        self.limit.check(len, &self.interface)?;
+        if self.bufs.is_empty() {
+            self.stride = self.limit.max.next_multiple_of(64);
+            self.bufs = vec![0; SINK_BUFFERS * self.stride];
+        }
+        if self.head - self.tail == SINK_BUFFERS as u64 && !self.send_queued()? {
+            return Ok(None);
+        }
+        let index = (self.head % SINK_BUFFERS as u64) as usize;
+        Ok(Some(RawSlot { sender: self, len, index }))
     }
 }
 
@@ -152,38 +231,50 @@ impl AsFd for RawSender {
     }
 }
 
-/// A frame being written for a [`RawSender`] (in a buffer of the sender's;
-/// there is no ring). [`send`](SinkSlot::send) sends it at once.
+/// A frame being written for a [`RawSender`] used as a [`PacketSink`], in
+/// one of its [`RawSender::SINK_BUFFERS`] buffers. [`send`](SinkSlot::send) queues it;
+/// it leaves with the next `sendmmsg`.
 #[derive(Debug)]
 pub struct RawSlot<'a> {
     sender: &'a mut RawSender,
     len: usize,
+    index: usize,
 }
 
 impl std::ops::Deref for RawSlot<'_> {
     type Target = [u8];
 
+    #[inline]
     fn deref(&self) -> &[u8] {
-        &self.sender.scratch[..self.len]
+        self.sender.buf(self.index, self.len)
     }
 }
 
 impl std::ops::DerefMut for RawSlot<'_> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
-        &mut self.sender.scratch[..self.len]
+        let s = &mut *self.sender;
+        &mut s.bufs[self.index * s.stride..][..self.len]
     }
 }
 
 impl SinkSlot for RawSlot<'_> {
-    /// Send the frame now; a failure is counted as rejected and returned by
-    /// the sender's next [`flush`](PacketSink::flush).
+    /// Queue the frame for the next `sendmmsg`.
+    #[inline]
     fn send(self) {
-        let sender = self.sender;
-        if let Err(e) = RawSender::send(sender, &sender.scratch[..self.len]) {
-            sender.failed.get_or_insert(e);
-        }
+        let s = self.sender;
+        s.lens[self.index] = self.len as u32;
+        s.head += 1;
+    }
+
+    #[inline]
+    fn buffer_index(&self) -> usize {
+        self.index
     }
 }
+
+/// Back-off while the device is congested.
+const BACKOFF: Duration = Duration::from_micros(50);
 
 impl PacketSink for RawSender {
     type Slot<'a> = RawSlot<'a>;
@@ -192,35 +283,58 @@ impl PacketSink for RawSender {
         RawSender::max_frame_len(self)
     }
 
+    /// A slot in a free buffer; when all [`RawSender::SINK_BUFFERS`] are queued, they
+    /// are sent first (`None` if the device is congested).
     fn allocate(&mut self, len: usize) -> Result<Option<RawSlot<'_>>> {
+        self.slot(len)
+    }
+
+    /// As [`allocate`](Self::allocate), backing off 50 µs at a time while
+    /// the device is congested.
+    fn allocate_blocking(&mut self, len: usize, timeout: Option<Duration>) -> Result<Option<RawSlot<'_>>> {
         self.limit.check(len, &self.interface)?;
-        if self.scratch.len() < len {
-            self.scratch.resize(len.max(self.limit.max), 0);
+        let mut deadline = None; // read the clock only once the device is congested
+        while self.head - self.tail == SINK_BUFFERS as u64 && !self.send_queued()? {
+            let d = *deadline.get_or_insert_with(|| timeout.map(|t| Instant::now() + t));
+            if d.is_some_and(|d| Instant::now() >= d) {
+                return Ok(None);
+            }
+            std::thread::sleep(BACKOFF);
         }
-        Ok(Some(RawSlot { sender: self, len }))
+        self.slot(len)
     }
 
-    /// Never waits: there is always room.
-    fn allocate_blocking(&mut self, len: usize, _timeout: Option<Duration>) -> Result<Option<RawSlot<'_>>> {
-        self.allocate(len)
-    }
-
-    fn send(&mut self, frame: &[u8]) -> Result<bool> {
-        RawSender::send(self, frame)
-    }
-
-    /// Nothing is queued; returns the first failed send of a slot since the
-    /// last flush.
+    /// Send the queued frames (one `sendmmsg` per [`RawSender::SINK_BUFFERS`]); frames
+    /// the congested device did not take stay queued. Returns the first
+    /// refusal since the last flush.
     fn flush(&mut self) -> Result<()> {
+        self.send_queued()?;
         self.failed.take().map_or(Ok(()), Err)
     }
 
-    /// Nothing is ever pending: `Ok(true)`, after [`flush`](Self::flush).
-    fn wait_drained(&mut self, _timeout: Option<Duration>) -> Result<bool> {
-        self.flush().map(|()| true)
+    /// Send until nothing is queued, backing off while the device is
+    /// congested; `Ok(false)` if frames are still queued at `timeout`.
+    fn wait_drained(&mut self, timeout: Option<Duration>) -> Result<bool> {
+        let deadline = timeout.map(|t| Instant::now() + t);
+        while !self.send_queued()? {
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Ok(false);
+            }
+            std::thread::sleep(BACKOFF);
+        }
+        self.failed.take().map_or(Ok(true), Err)
     }
 
     fn tx_stats(&mut self) -> TxStats {
         RawSender::tx_stats(self)
+    }
+
+    fn buffer_count(&self) -> usize {
+        SINK_BUFFERS
+    }
+
+    /// Always 0: nothing but a slot writes the buffers.
+    fn buffer_generation(&self) -> u64 {
+        0
     }
 }

@@ -187,6 +187,27 @@ impl TxRing {
         (ring, SharedTx { base, geo, layout })
     }
 
+    /// The slot (`0..frame_count`) that free-running `index` names.
+    #[inline]
+    pub(crate) fn slot_of(&self, index: u64) -> u32 {
+        match self.pow2 {
+            Some((mask, _)) => index as u32 & mask,
+            None => (index % u64::from(self.frame_count)) as u32,
+        }
+    }
+
+    /// The slot the next frame is written into.
+    #[inline]
+    pub(crate) fn head_slot(&self) -> u32 {
+        self.slot_of(self.head)
+    }
+
+    /// The free-running index of the next slot to fill.
+    #[inline]
+    pub(crate) fn head(&self) -> u64 {
+        self.head
+    }
+
     /// Byte offset of slot `index` (free-running) from the ring base.
     #[inline]
     fn slot_offset(&self, index: u64) -> usize {
@@ -260,11 +281,17 @@ impl TxRing {
         self.geo
     }
 
-    /// Whether the next slot can be filled now (the ring is not full and the
-    /// kernel has released that slot).
+    /// Whether the next slot can be filled now: the ring is not full.
+    ///
+    /// No status word is read: every slot outside `[tail, head)` is known to
+    /// be user space's, because `tail` passes a slot only after
+    /// [`reclaim`](Self::reclaim) saw it released (with `Acquire`), a fresh
+    /// ring starts with every slot available, and the kernel touches only
+    /// slots we queued. So each slot's status is read once per lap, in
+    /// `reclaim`.
     #[inline]
     pub(crate) fn can_fill(&self) -> bool {
-        self.pending() < self.frame_count && self.state(self.head) == SlotState::Available
+        self.pending() < self.frame_count
     }
 
     /// The data area of the next slot, `len` bytes, if it is free. The slot
@@ -280,8 +307,9 @@ impl TxRing {
         }
         let start = self.slot_offset(self.head) + self.layout.data;
         // SAFETY: the slot at `head` is user-owned: not queued (pending <
-        // frame_count, so `head` is not in [tail, head)) and its status,
-        // read with Acquire, says the kernel released it. The kernel only
+        // frame_count, so `head` is not in [tail, head)), and either never
+        // queued or seen released by `reclaim` (Acquire) before `tail`
+        // passed it (see `can_fill`). The kernel only
         // reads slots inside our kick, which needs `&mut self`, and this
         // slice borrows `self` mutably, so no kick happens while it lives.
         // The range [start, start + len) lies inside the slot (len ≤
@@ -320,14 +348,17 @@ impl TxRing {
     }
 
     /// Count the frames the kernel has released, oldest first, stopping at
-    /// the first one still queued, in flight, or rejected.
+    /// the first one still queued, in flight, or rejected: one pass, one
+    /// status read per slot.
     pub(crate) fn reclaim(&mut self) -> Reclaimed {
         let mut r = Reclaimed::default();
-        while self.tail != self.head && self.state(self.tail) == SlotState::Available {
-            r.frames += 1;
-            r.bytes += u64::from(self.read_u32(self.tail, self.layout.len));
-            self.tail += 1;
+        let mut tail = self.tail;
+        while tail != self.head && self.state(tail) == SlotState::Available {
+            r.bytes += u64::from(self.read_u32(tail, self.layout.len));
+            tail += 1;
         }
+        r.frames = tail - self.tail;
+        self.tail = tail;
         r
     }
 

@@ -567,11 +567,11 @@ impl PacketSink for XdpSocket {
         if !self.tx.has_ring() {
             return Err(no_ring("send", "TX"));
         }
+        if self.tx.room(&mut self.umem) {
+            return XdpSocket::allocate(self, len); // no clock read while there is room
+        }
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            if self.tx.room(&mut self.umem) {
-                return XdpSocket::allocate(self, len);
-            }
             self.flush()?;
             if self.tx.room(&mut self.umem) {
                 return XdpSocket::allocate(self, len);
@@ -599,6 +599,15 @@ impl PacketSink for XdpSocket {
 
     fn tx_stats(&mut self) -> TxStats {
         XdpSocket::tx_stats(self)
+    }
+
+    /// The socket's UMEM frames (its partition of a shared UMEM).
+    fn buffer_count(&self) -> usize {
+        self.umem.frames()
+    }
+
+    fn buffer_generation(&self) -> u64 {
+        self.umem.generation()
     }
 }
 

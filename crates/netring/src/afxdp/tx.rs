@@ -136,6 +136,7 @@ impl Transmitter {
                 tx.cancel(r);
                 continue;
             }
+            umem.note_rewrite();
             for (i, piece) in frame.chunks(fs).enumerate() {
                 let addr = umem.take_free().expect("counted above");
                 let len = piece.len() as u32;
@@ -227,9 +228,12 @@ impl Transmitter {
         }
     }
 
-    /// Collect completions; whether a frame and a TX ring slot are free.
+    /// Whether a frame and a TX ring slot are free, collecting completions
+    /// (all that are ready, in one pass) only when no frame is.
     pub(crate) fn room(&mut self, umem: &mut Umem) -> bool {
-        self.complete(umem);
+        if umem.free_frames() == 0 {
+            self.complete(umem);
+        }
         umem.free_frames() > 0 && self.ring.as_mut().is_some_and(|t| t.free(1) > 0)
     }
 }
@@ -360,5 +364,10 @@ impl std::ops::DerefMut for XdpTxSlot<'_> {
 impl SinkSlot for XdpTxSlot<'_> {
     fn send(self) {
         XdpTxSlot::send(self)
+    }
+
+    /// The UMEM frame's index in the socket's share of the UMEM.
+    fn buffer_index(&self) -> usize {
+        self.umem.buffer_of(self.addr)
     }
 }

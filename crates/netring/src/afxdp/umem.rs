@@ -89,6 +89,9 @@ pub(crate) struct Umem {
     /// counts, and whether it ends its packet (multi-buffer chains).
     tx_len: Vec<(u32, bool)>,
     free: Vec<u64>,
+    /// Grows when a frame may hold bytes no TX slot wrote: a received frame
+    /// went to the free list, or a multi-buffer frame was copied in.
+    generation: u64,
 }
 
 impl std::fmt::Debug for Umem {
@@ -150,6 +153,7 @@ impl Umem {
                     state: vec![State::Free; n],
                     tx_len: vec![(0, true); n],
                     free,
+                    generation: 0,
                 }
             })
             .collect()
@@ -205,7 +209,6 @@ impl Umem {
     }
 
     /// Frames of this partition.
-    #[cfg(test)]
     pub(crate) fn frames(&self) -> usize {
         self.state.len()
     }
@@ -267,7 +270,26 @@ impl Umem {
         let base = self.frame_base(addr);
         if self.transition(base, from, State::Free) {
             self.free.push(base);
+            if from == State::Rx {
+                self.generation += 1;
+            }
         }
+    }
+
+    /// Index in this partition of the frame holding `addr` (a frame of
+    /// this partition), the TX slot's [`buffer_index`](crate::SinkSlot::buffer_index).
+    pub(crate) fn buffer_of(&self, addr: u64) -> usize {
+        self.index(addr).expect("a frame of this partition")
+    }
+
+    /// See [`PacketSink::buffer_generation`](crate::PacketSink::buffer_generation).
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Frames were written other than through a TX slot.
+    pub(crate) fn note_rewrite(&mut self) {
+        self.generation += 1;
     }
 
     /// Base address of the frame holding `addr`.

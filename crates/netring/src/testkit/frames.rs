@@ -95,7 +95,7 @@ fn pattern_step(mut x: u64, out: &mut [u8]) -> u64 {
     x
 }
 
-fn fill_pattern(seq: u64, out: &mut [u8]) {
+pub(super) fn fill_pattern(seq: u64, out: &mut [u8]) {
     pattern_step(pattern_seed(seq), out);
 }
 

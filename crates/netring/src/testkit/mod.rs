@@ -1,5 +1,6 @@
 //! The test and bench kit (feature `testkit`): private veth links between
 //! new network namespaces, numbered test frames, capability checks,
+//! frame templates and IPv4/UDP flows for generators ([`FrameGen`]),
 //! waiting for frames, and CPU-time accounting. `netring selftest`,
 //! `netring bench`, `netring gen` and this repository's tests, examples and
 //! benchmarks use it; a program that only captures or sends packets needs
@@ -24,12 +25,16 @@
 
 mod caps;
 mod cpu_time;
+mod flows;
 mod frames;
 mod harness;
+mod template;
 mod veth;
 
 pub use caps::{Capability, VETH_CAPABILITIES, missing_capabilities, require_veth_privileges};
 pub use cpu_time::{current_thread_id, process_tree, process_tree_cpu_time, thread_cpu_time, thread_cpu_time_of};
+pub use flows::{Flows, Ipv4Range, PortRange, fold, sum16};
 pub use frames::{EXPERIMENTAL_ETHERTYPE, SeqFrames};
 pub use harness::{collect, on_cpu, on_path, require_tool};
+pub use template::{FrameGen, Payload};
 pub use veth::{End, VethConfig, VethLink, unique_name};
