@@ -123,7 +123,7 @@ fn check(what: &str, v: &serde_json::Value, got: &[OwnedPacket], gap: impl Fn(us
 fn gen_10kpps_for_2_s_by_the_receivers_clock() {
     let _turn = serial();
     let l = veth();
-    let args = ["gen", "-i", &l.a.name, "-d", "2", "--pps", "10000", "--json"];
+    let args = ["gen", "-i", &l.a.name, "-d", "2", "--pps", "10000", "--payload", "pattern", "--json"];
     let (v, got) = paced(&l.a, &l.b, &args, 20_000);
     // -d ends the schedule: exactly the 20,000 frames due in 2 s.
     assert_eq!((v["packets"].as_u64(), got.len()), (Some(20_000), 20_000));
