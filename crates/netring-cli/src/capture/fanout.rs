@@ -490,11 +490,15 @@ fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -
     let writers: Vec<Option<RotatingWriter>> =
         (0..caps.len()).map(|k| file.map(|f| f.open(Some(k))).transpose()).collect::<Result<_, _>>()?;
     let results = Mutex::new(Vec::new());
+    // Sockets stay in the fanout group until every thread has stopped: a
+    // member that leaves early (a write error) would hand its flows to
+    // members still running, whose files would then hold them out of place.
+    let retired = Mutex::new(Vec::new());
     let deadline = a.limits.until.deadline(Instant::now());
     let running = Arc::new(AtomicU64::new(caps.len() as u64));
     std::thread::scope(|s| {
         for (k, (mut cap, mut writer)) in caps.into_iter().zip(writers).enumerate() {
-            let (claimed, results, running) = (&claimed, &results, Arc::clone(&running));
+            let (claimed, results, retired, running) = (&claimed, &results, &retired, Arc::clone(&running));
             let path = file.map(|f| super::file::member_path(&f.path, k));
             let mut publisher = Publisher::new(Some((a.interface(), Some(k))), path.as_deref());
             s.spawn(move || {
@@ -521,6 +525,7 @@ fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -
                     None => Ok(()),
                 };
                 results.lock().expect("results").push((tally, stats, r.and(closed)));
+                retired.lock().expect("retired").push(cap);
                 running.fetch_sub(1, Ordering::Release);
             });
         }
@@ -531,6 +536,7 @@ fn split(a: &Args, caps: Vec<Capture>, file: Option<&FileSpec>, ctx: &Ctx<'_>) -
             std::thread::sleep(Duration::from_millis(10));
         }
     });
+    drop(retired);
     let mut tally = Tally::default();
     let mut stats = CaptureStats::default();
     let mut outcome = Ok(());
