@@ -186,6 +186,12 @@ pub(crate) enum Cond {
     /// A test after that first `vlan`, as it reads (if the `vlan` test did
     /// not run on the path to it, if it did).
     Dual(Box<Cond>, Box<Cond>),
+    /// `geneve`: where its test succeeds, later terms read the inner
+    /// headers (libpcap's program stores their offsets in scratch cells
+    /// there); they read two ways ([`Cond::Dual`]: no `geneve` ran on the
+    /// path / one did). Shares the two ways with [`Cond::Mark`], so the
+    /// parser never lets both into one program.
+    Set(Box<Cond>),
 }
 
 impl Drop for Cond {
@@ -198,7 +204,7 @@ impl Drop for Cond {
                     out.push(std::mem::replace(&mut **a, Cond::True));
                     out.push(std::mem::replace(&mut **b, Cond::True));
                 }
-                Cond::Not(a) | Cond::Mark(a) => out.push(std::mem::replace(&mut **a, Cond::True)),
+                Cond::Not(a) | Cond::Mark(a) | Cond::Set(a) => out.push(std::mem::replace(&mut **a, Cond::True)),
                 Cond::True | Cond::False | Cond::Test(_) => {}
             }
         }

@@ -131,6 +131,7 @@ impl Graph {
                 }
                 Cond::Test(test) => return (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
                 Cond::Dual(before, after) => return (self.compile(before, t, f).0, self.compile(after, t, f).1),
+                Cond::Set(v) => return self.compile(v, (t.1, t.1), (f.0, f.0)),
                 Cond::Mark(v) => {
                     let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
                     return (ran, ran);

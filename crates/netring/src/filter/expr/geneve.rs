@@ -12,10 +12,12 @@
 //!
 //! Here a later term is parsed against *virtual* offsets (regions far above
 //! any real offset) and then relocated, once for each of the four cases
-//! (outer IPv4 or IPv6, bridged or not), each guarded by the tests that
-//! select it: every load becomes a computed load from the inner offset.
-//! Later terms must be joined to `geneve` by `and` (the parser checks), so
-//! they run only where the Geneve test matched, as in libpcap.
+//! (outer IPv4 or IPv6, bridged or not; for a `geneve` inside another,
+//! those four inside each case of the outer one), each guarded by the tests
+//! that select it: every load becomes a computed load from the inner
+//! offset. A term reached where the `geneve` test did not match reads
+//! libpcap's scratch cells unwritten: zero in tcpdump's interpreter, so
+//! every offset 0 ([`Cond::Set`] and [`Cond::Dual`] keep the two apart).
 
 use std::sync::Arc;
 
@@ -41,7 +43,10 @@ pub(crate) fn virtual_off() -> Off {
 }
 
 fn byte_at(index: Arith, size: u16) -> Arith {
-    Arith::Load { size, base: Base::Abs(0), index: Box::new(index) }
+    match index {
+        Arith::Num(k) => Arith::Load { size, base: Base::Abs(k), index: Box::new(Arith::Num(0)) },
+        index => Arith::Load { size, base: Base::Abs(0), index: Box::new(index) },
+    }
 }
 
 fn add(a: Arith, k: u32) -> Arith {
@@ -79,6 +84,7 @@ pub(crate) fn check(o: Off, vni: Option<u32>) -> Cond {
 }
 
 /// Where the inner headers are in one case.
+#[derive(Clone)]
 struct Case {
     /// Link-layer header, Ethernet address tests (None: never true),
     /// EtherType, network header.
@@ -88,46 +94,95 @@ struct Case {
     p: Arith,
 }
 
-/// A term after `geneve`, parsed against [`virtual_off`], for the outer
-/// headers at `o`: the four cases, each with the tests that select it.
+/// What libpcap's scratch cells hold where no `geneve` ran on the path:
+/// zero (tcpdump's interpreter zeroes them; the kernel would refuse a
+/// program reading a cell never written, so ours must not), so every
+/// offset is 0 and there is no Ethernet header (the cells of the link
+/// header and the network header are equal).
+fn zero_case() -> Case {
+    Case { h: Arith::Num(0), he: None, t: Arith::Num(0), p: Arith::Num(0) }
+}
+
+/// Where the inner headers of the latest `geneve` are, in each case it
+/// tells apart (outer IPv4 or IPv6, bridged or not, and for a `geneve`
+/// inside another, the cases of that one), each with the tests that
+/// select it.
+#[derive(Clone)]
+pub(crate) struct Inner {
+    cases: Vec<(Cond, Case)>,
+}
+
+/// The inner headers of a `geneve` whose own test read the offsets `o`:
+/// real ones (`outer` is `None`) or the virtual ones of the `geneve`
+/// before it (`outer`), which are placed in each of its cases.
+pub(crate) fn inner(outer: Option<&Inner>, o: Off) -> Result<Inner, &'static str> {
+    let top = [(Cond::True, Case { h: Arith::Num(0), he: Some(Arith::Num(0)), t: Arith::Num(0), p: Arith::Num(0) })];
+    let bases: &[(Cond, Case)] = match outer {
+        Some(i) => &i.cases,
+        None => &top,
+    };
+    let mut cases = Vec::new();
+    for (guard0, base) in bases {
+        let net = if outer.is_some() { place(base, o.net()).ok_or("no network header")? } else { Arith::Num(o.net()) };
+        for ip6 in [false, true] {
+            // The Geneve header: behind the UDP header behind IPv4 or IPv6.
+            let g =
+                if ip6 { add(net.clone(), 48) } else { ast::arith_op(BPF_ADD, ihl(net.clone()), add(net.clone(), 8)) };
+            let options = ast::arith_op(
+                BPF_MUL,
+                ast::arith_op(BPF_AND, byte_at(g.clone(), BPF_B), Arith::Num(0x3f)),
+                Arith::Num(4),
+            );
+            let inner = ast::arith_op(BPF_ADD, add(g.clone(), 8), options);
+            let linktype = ast::linktype(o, if ip6 { ast::ETHERTYPE_IPV6 } else { ast::ETHERTYPE_IP });
+            let linktype = if outer.is_some() { relocate(&linktype, base, 0)? } else { linktype };
+            let bridged = ast::cmp(load(byte_at(add(g.clone(), 2), BPF_H)), BPF_JEQ, ETHERTYPE_TEB);
+            for teb in [false, true] {
+                let case = if teb {
+                    Case {
+                        h: inner.clone(),
+                        he: Some(inner.clone()),
+                        t: add(inner.clone(), 12),
+                        p: add(inner.clone(), 14),
+                    }
+                } else {
+                    Case { h: inner.clone(), he: None, t: add(g.clone(), 2), p: inner.clone() }
+                };
+                let sel = if teb { bridged.clone() } else { bridged.clone().negate() };
+                cases.push((guard0.clone().and(linktype.clone()).and(sel), case));
+            }
+        }
+    }
+    Ok(Inner { cases })
+}
+
+/// A term after `geneve`, parsed against [`virtual_off`]: as it reads
+/// where that `geneve` ran on the path to it (its cases, each guarded by
+/// the tests that select it) and where it did not (every offset 0), for
+/// [`Cond::Dual`].
 ///
 /// # Errors
 /// A term that cannot be relocated (`protochain`), naming why.
-pub(crate) fn expand(o: Off, term: &Cond) -> Result<Cond, &'static str> {
-    let net = o.net();
+pub(crate) fn expand(ran: &Inner, term: &Cond) -> Result<(Cond, Cond), &'static str> {
     let mut out: Option<Cond> = None;
-    for ip6 in [false, true] {
-        // The Geneve header: behind the UDP header behind IPv4 or IPv6.
-        let g = if ip6 {
-            Arith::Num(net + 48)
-        } else {
-            let ihl = ast::arith_op(
-                BPF_MUL,
-                ast::arith_op(BPF_AND, byte_at(Arith::Num(net), BPF_B), Arith::Num(0xf)),
-                Arith::Num(4),
-            );
-            add(ihl, net + 8)
-        };
-        let options =
-            ast::arith_op(BPF_MUL, ast::arith_op(BPF_AND, byte_at(g.clone(), BPF_B), Arith::Num(0x3f)), Arith::Num(4));
-        let inner = ast::arith_op(BPF_ADD, add(g.clone(), 8), options);
-        let outer = ast::linktype(o, if ip6 { ast::ETHERTYPE_IPV6 } else { ast::ETHERTYPE_IP });
-        let bridged = ast::cmp(Load::Arith(Arc::new(byte_at(add(g.clone(), 2), BPF_H))), BPF_JEQ, ETHERTYPE_TEB);
-        for teb in [false, true] {
-            let case = if teb {
-                Case { h: inner.clone(), he: Some(inner.clone()), t: add(inner.clone(), 12), p: add(inner.clone(), 14) }
-            } else {
-                Case { h: inner.clone(), he: None, t: add(g.clone(), 2), p: inner.clone() }
-            };
-            let guard = if teb { bridged.clone() } else { bridged.clone().negate() };
-            let c = outer.clone().and(guard).and(relocate(term, &case, 0)?);
-            out = Some(match out {
-                Some(prev) => prev.or(c),
-                None => c,
-            });
-        }
+    for (guard, case) in &ran.cases {
+        let c = guard.clone().and(relocate(term, case, 0)?);
+        out = Some(match out {
+            Some(prev) => prev.or(c),
+            None => c,
+        });
     }
-    Ok(out.expect("four cases"))
+    Ok((relocate(term, &zero_case(), 0)?, out.expect("cases")))
+}
+
+/// A computed load, as a plain one where its offset is constant.
+fn load(a: Arith) -> Load {
+    match a {
+        Arith::Load { size, base: Base::Abs(b), index } if index.num().is_some_and(|i| b.checked_add(i).is_some()) => {
+            Load::Abs { size, off: b + index.num().unwrap_or(0) }
+        }
+        a => Load::Arith(Arc::new(a)),
+    }
 }
 
 /// The inner offset for virtual offset `off` (`None`: an Ethernet address
@@ -176,11 +231,11 @@ fn relocate_test(t: &Test, case: &Case) -> Result<Option<Test>, &'static str> {
         Load::Abs { size, off } if !(VH..VEND).contains(off) => Load::Abs { size: *size, off: *off },
         Load::Abs { size, off } => match region(case, *off) {
             None => return Ok(None),
-            Some(r) => Load::Arith(Arc::new(byte_at(r.expect("virtual"), *size))),
+            Some(r) => load(byte_at(r.expect("virtual"), *size)),
         },
         Load::AfterIpv4 { size, off, msh } => {
             let (Some(m), Some(o)) = (place(case, *msh), place(case, *off)) else { return Ok(None) };
-            Load::Arith(Arc::new(byte_at(ast::arith_op(BPF_ADD, ihl(m), o), *size)))
+            load(byte_at(ast::arith_op(BPF_ADD, ihl(m), o), *size))
         }
         Load::Arith(a) => match relocate_arith(a, case) {
             Some(a) => Load::Arith(Arc::new(a)),
@@ -215,6 +270,10 @@ fn relocate(c: &Cond, case: &Case, depth: usize) -> Result<Cond, &'static str> {
         Cond::And(a, b) => r(a)?.and(r(b)?),
         Cond::Or(a, b) => r(a)?.or(r(b)?),
         Cond::Not(a) => r(a)?.negate(),
-        Cond::Mark(_) | Cond::Dual(..) => return Err("a live 'vlan' and 'geneve' together are not supported yet"),
+        Cond::Dual(a, b) => Cond::Dual(Box::new(r(a)?), Box::new(r(b)?)),
+        Cond::Set(a) => Cond::Set(Box::new(r(a)?)),
+        // The parser refuses `geneve` after the first live `vlan`, and a
+        // `vlan` after `geneve` reads the tag in the bytes.
+        Cond::Mark(_) => return Err("a live 'vlan' test cannot read the headers inside Geneve"),
     })
 }

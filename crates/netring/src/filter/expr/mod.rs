@@ -34,12 +34,19 @@
 //! - `geneve [VNI]` over IPv4 and IPv6, after which the terms read the
 //!   inner headers (an Ethernet frame for protocol type 0x6558, else the
 //!   protocol type is the EtherType and the network header follows), as
-//!   libpcap's registers make them do; the inner offsets are recomputed in
-//!   each test, so programs are up to ~7 times libpcap's length (`geneve
-//!   and tcp port 80`: 654 instructions, libpcap 88). Terms after `geneve`
-//!   must be joined to it with `and`, and `vlan`, `mpls`, `pppoes` after
-//!   it, a second `geneve`, and `geneve` under `not`/parentheses or after
-//!   an `or` are refused ("not supported yet");
+//!   libpcap's registers make them do, under `or`, `not` and parentheses
+//!   too, with `vlan`, `mpls` and `pppoes` after it (read in the inner
+//!   headers) and a `geneve` inside a `geneve`. Where a term after `geneve`
+//!   is reached on a path where the `geneve` test did not match,
+//!   libpcap's program reads scratch cells never written there (the
+//!   kernel's checker would refuse that program); we give it the meaning
+//!   tcpdump's interpreter gives it — the cells are zero, so every inner
+//!   offset is 0 and there is no inner Ethernet header. The inner offsets
+//!   are recomputed in each test, so programs are up to ~19 times
+//!   libpcap's length (`geneve and tcp port 80`: 654 instructions,
+//!   libpcap 88). Refused: a second `geneve` where the first may not have
+//!   matched on the path to it (`geneve and tcp or geneve`), and `geneve`
+//!   after the first `vlan` of a live capture whose tags stay in the frame;
 //! - 802.2: `llc` (not raw 802.3), `llc i`/`s`/`u` and the subtypes `rr`,
 //!   `rnr`, `rej`, `ui`, `ua`, `disc`, `dm`, `sabme`, `test`, `xid`,
 //!   `frmr`; `stp`, `netbeui`, `ipx` (Ethernet II, SNAP, 802.2 or raw
@@ -84,8 +91,7 @@
 //! compiles them without loading the byte); a program that accepts no
 //! packet ("rejects all packets", where libpcap's optimizer sometimes
 //! leaves one that tests and then rejects, as for `mpls and llc`);
-//! the `geneve` shapes above and the link types other than Ethernet ("not
-//! supported yet").
+//! the two `geneve` shapes above, and the link types other than Ethernet.
 //!
 //! # Limits
 //! No input exhausts the compiler's stack or memory: nesting deeper than

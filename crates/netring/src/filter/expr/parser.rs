@@ -256,11 +256,18 @@ pub(crate) struct Parser<'a> {
     netmask: u32,
     /// The expression, for the text of a token (DECnet addresses).
     src: Vec<char>,
-    /// After `geneve`: the outer offsets (later terms are parsed against
-    /// virtual ones and relocated, see [`super::geneve`]).
-    geneve: Option<Off>,
-    /// An `or` joined two top-level terms (a later `geneve` could not
-    /// tell which ran).
+    /// After `geneve`: where the inner headers of the latest one are (later
+    /// terms are parsed against virtual offsets and relocated, see
+    /// [`super::geneve`]), and how many `geneve` there were.
+    geneve: Option<(super::geneve::Inner, u32)>,
+    /// The `geneve` whose inner headers the term being parsed is relocated
+    /// to, as a whole (its parts are not relocated again unless a later
+    /// `geneve` comes inside it).
+    relocating: Option<u32>,
+    /// The latest `geneve` matched on every path to here (it was a
+    /// top-level term and every top-level term since was joined with `and`).
+    geneve_sure: bool,
+    /// An `or` joined two top-level terms.
     top_or: bool,
 }
 
@@ -385,6 +392,8 @@ impl<'a> Parser<'a> {
             netmask,
             src: Vec::new(),
             geneve: None,
+            relocating: None,
+            geneve_sure: false,
             top_or: false,
             toks,
             pos: 0,
@@ -546,17 +555,10 @@ impl<'a> Parser<'a> {
     /// `expr: term | expr and term | expr and id | expr or term | expr or id`
     fn expr(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
         let (mut c, mut q) = self.dual(q, false)?;
-        loop {
-            let at = self.here().clone();
-            let Some(and) = self.conjunction() else { break };
+        while let Some(and) = self.conjunction() {
             if !and && self.depth == 0 {
-                if self.geneve.is_some() {
-                    return Self::err_at(
-                        &at,
-                        "terms after 'geneve' must be joined to it with 'and' (not supported yet)",
-                    );
-                }
                 self.top_or = true;
+                self.geneve_sure = false;
             }
             let id = self.starts_id();
             let (rhs, q2) = self.dual(q, id)?;
@@ -572,18 +574,26 @@ impl<'a> Parser<'a> {
     /// by a tag if it did (libpcap moves them at run time, when the test runs).
     #[inline]
     fn dual(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
-        match self.geneve {
-            Some(outer) if self.depth == 0 => self.after_geneve(outer, q, id),
+        match &self.geneve {
+            Some((_, n)) if self.relocating != Some(*n) => self.after_geneve(q, id),
             _ => self.dual_term(q, id),
         }
     }
 
-    /// A top-level term after `geneve`, relocated to the inner headers.
+    /// A term after `geneve`, relocated to its inner headers: as it reads
+    /// where that `geneve` matched on the path here and where it did not
+    /// (then libpcap's program reads scratch cells never written: zero, in
+    /// tcpdump's interpreter; see [`super::geneve::expand`]).
     #[inline(never)]
-    fn after_geneve(&mut self, outer: Off, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
+    fn after_geneve(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
         let at = self.here().clone();
-        let (c, q) = self.dual_term(q, id)?;
-        Ok((super::geneve::expand(outer, &c).map_err(|m| ParseError::new(at.col, at.len, m))?, q))
+        let Some((inner, n)) = self.geneve.clone() else { return self.dual_term(q, id) };
+        let outer = self.relocating.replace(n);
+        let r = self.dual_term(q, id);
+        self.relocating = outer;
+        let (c, q) = r?;
+        let (none, ran) = super::geneve::expand(&inner, &c).map_err(|m| ParseError::new(at.col, at.len, m))?;
+        Ok((Cond::Dual(Box::new(none), Box::new(ran)), q))
     }
 
     /// [`Self::dual`] before a `geneve` relocation.
@@ -920,9 +930,6 @@ impl<'a> Parser<'a> {
 
     /// `vlan [ID]`: the tag test, and every later offset moves by a tag.
     fn vlan(&mut self, t: &Token, id: Option<u32>) -> Res<Cond> {
-        if self.geneve.is_some() {
-            return Self::err_at(t, "'vlan' after 'geneve' is not supported yet");
-        }
         if self.off.mpls > 0 {
             return Self::err_at(t, "no VLAN match after MPLS");
         }
@@ -934,7 +941,9 @@ impl<'a> Parser<'a> {
         {
             return Self::err_at(t, format!("VLAN tag {id} greater than maximum 4095"));
         }
-        let first_live = self.vlan_mode != VlanMode::Offline && !self.live_vlan;
+        // After `geneve` the tag is read in the bytes, as libpcap does once
+        // the link-layer header has a variable offset.
+        let first_live = self.vlan_mode != VlanMode::Offline && !self.live_vlan && self.geneve.is_none();
         if first_live {
             self.live_vlan = true;
         }
@@ -955,9 +964,6 @@ impl<'a> Parser<'a> {
     /// one: the label before it is not the bottom of the stack), and the
     /// network header moves behind it (`gen_mpls()`).
     fn mpls(&mut self, t: &Token, label: Option<u32>) -> Res<Cond> {
-        if self.geneve.is_some() {
-            return Self::err_at(t, "'mpls' after 'geneve' is not supported yet");
-        }
         use crate::filter::code::{BPF_B, BPF_H, BPF_JEQ, BPF_W};
         if let Some(l) = label
             && l > 0xfffff
@@ -985,9 +991,6 @@ impl<'a> Parser<'a> {
     /// `pppoes [ID]`: a PPPoE session frame (with that session id), and
     /// the link becomes the PPP link inside it (`gen_pppoes()`).
     fn pppoes(&mut self, t: &Token, id: Option<u32>) -> Res<Cond> {
-        if self.geneve.is_some() {
-            return Self::err_at(t, "'pppoes' after 'geneve' is not supported yet");
-        }
         use crate::filter::code::BPF_W;
         if let Some(id) = id
             && id > 0xffff
@@ -1012,22 +1015,28 @@ impl<'a> Parser<'a> {
         {
             return Self::err_at(t, format!("Geneve VNI {v} greater than maximum {}", 0xff_ffff));
         }
-        let why = if self.depth > 0 || self.top_or {
-            "'geneve' must be a top-level term joined to the others with 'and' (not supported yet otherwise)"
-        } else if self.geneve.is_some() {
-            "a second 'geneve' is not supported yet"
-        } else if self.live_vlan || self.off.mpls > 0 || self.off.ppp {
-            "'geneve' after vlan (live), mpls or pppoes is not supported yet"
-        } else {
-            ""
-        };
-        if !why.is_empty() {
-            return Self::err_at(t, why);
+        if self.after_vlan {
+            return Self::err_at(
+                t,
+                "'geneve' after the first 'vlan' of a live capture whose tags stay in the frame \
+                 is refused: both move later offsets at run time",
+            );
+        }
+        if self.geneve.is_some() && !self.geneve_sure {
+            return Self::err_at(
+                t,
+                "a second 'geneve' where the first may not have matched on the path to it is refused: \
+                 libpcap's program would read the first one's offsets from scratch memory never written",
+            );
         }
         let c = super::geneve::check(self.off, vni);
-        self.geneve = Some(self.off);
+        let outer = self.geneve.as_ref().map(|(i, _)| i);
+        let inner = super::geneve::inner(outer, self.off).map_err(|m| ParseError::new(t.col, t.len, m))?;
+        let n = self.geneve.as_ref().map_or(1, |(_, n)| n + 1);
+        self.geneve = Some((inner, n));
+        self.geneve_sure = self.depth == 0 && !self.top_or;
         self.off = super::geneve::virtual_off();
-        Ok(c)
+        Ok(Cond::Set(Box::new(c)))
     }
 
     /// `llc [i|s|u|SUBTYPE]` (`gen_llc*()`): 802.2 frames, by the control
@@ -1794,9 +1803,8 @@ mod tests {
         assert_eq!(e("net 198.18.0.1/15").column, 5);
         assert_eq!(e("host 198.18.0.0/15").column, 6);
         assert_eq!(e("ip port 80").column, 9);
-        assert_eq!(e("geneve 5 and vlan").column, 14);
-        assert!(e("geneve 5 and vlan").message.contains("not supported yet"));
-        assert_eq!(e("geneve or ip").column, 8);
+        assert_eq!(e("geneve and tcp or geneve").column, 19);
+        assert!(e("geneve and tcp or geneve").message.starts_with("a second 'geneve' where the first may not"));
         assert_eq!(e("geneve 16777216").message, "Geneve VNI 16777216 greater than maximum 16777215");
         assert_eq!(e("mpls and vlan").column, 10);
         assert_eq!(e("mpls and vlan").message, "no VLAN match after MPLS");
