@@ -532,10 +532,7 @@ impl<'a> Parser<'a> {
         if let Tok::Kw(k) = t.tok
             && LATER.contains(&k)
         {
-            return self.err(format!("'{k}' is not supported yet"));
-        }
-        if let Tok::Arith(s) = t.tok {
-            return self.err(format!("arithmetic and packet-byte expressions ('{s}') are not supported yet"));
+            return self.err(super::lexer::other_link(k));
         }
         self.err(format!("expected {wanted}, found {}", describe(&t.tok)))
     }
@@ -1293,7 +1290,7 @@ impl<'a> Parser<'a> {
         let p = match self.peek() {
             Tok::Kw(k) if pname(k).is_some() => pname(k).expect("checked"),
             Tok::Kw(k) if *k != "gateway" && LATER.contains(k) => {
-                return self.err(format!("'{k}' is not supported yet"));
+                return self.err(super::lexer::other_link(k));
             }
             _ => return Ok(Proto::Default),
         };
@@ -1805,6 +1802,13 @@ mod tests {
         assert_eq!(e("ip port 80").column, 9);
         assert_eq!(e("geneve and tcp or geneve").column, 19);
         assert!(e("geneve and tcp or geneve").message.starts_with("a second 'geneve' where the first may not"));
+        assert_eq!(e("lane").message, "'lane' is only for raw ATM links; libpcap refuses it on Ethernet too");
+        assert_eq!(
+            e("ip and radio").message,
+            "'radio' is not a protocol of an Ethernet link; libpcap refuses it on Ethernet too"
+        );
+        assert_eq!(e("ip and radio").column, 8);
+        assert_eq!(e("fisu").message, "'fisu' is only for MTP2 (SS7) links; libpcap refuses it on Ethernet too");
         assert_eq!(e("geneve 16777216").message, "Geneve VNI 16777216 greater than maximum 16777215");
         assert_eq!(e("mpls and vlan").column, 10);
         assert_eq!(e("mpls and vlan").message, "no VLAN match after MPLS");
