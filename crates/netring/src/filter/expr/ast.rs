@@ -186,12 +186,13 @@ pub(crate) enum Cond {
     /// A test after that first `vlan`, as it reads (if the `vlan` test did
     /// not run on the path to it, if it did).
     Dual(Box<Cond>, Box<Cond>),
-    /// `geneve`: where its test succeeds, later terms read the inner
-    /// headers (libpcap's program stores their offsets in scratch cells
-    /// there); they read two ways ([`Cond::Dual`]: no `geneve` ran on the
-    /// path / one did). Shares the two ways with [`Cond::Mark`], so the
-    /// parser never lets both into one program.
-    Set(Box<Cond>),
+    /// `geneve`: where its test succeeds in state `s`, the program moves to
+    /// state `next[s]` (libpcap's program stores the inner offsets in
+    /// scratch cells there), see [`super::geneve::Inner`]. The parser
+    /// never lets it into a program with [`Cond::Mark`].
+    Set(Box<Cond>, Vec<u16>),
+    /// A term after `geneve`: in state `s` it reads as `ways[idx[s]]`.
+    Ways(Vec<Cond>, Vec<u16>),
 }
 
 impl Drop for Cond {
@@ -204,7 +205,8 @@ impl Drop for Cond {
                     out.push(std::mem::replace(&mut **a, Cond::True));
                     out.push(std::mem::replace(&mut **b, Cond::True));
                 }
-                Cond::Not(a) | Cond::Mark(a) | Cond::Set(a) => out.push(std::mem::replace(&mut **a, Cond::True)),
+                Cond::Not(a) | Cond::Mark(a) | Cond::Set(a, _) => out.push(std::mem::replace(&mut **a, Cond::True)),
+                Cond::Ways(w, _) => out.append(w),
                 Cond::True | Cond::False | Cond::Test(_) => {}
             }
         }

@@ -90,8 +90,10 @@ fn writes_x(v: &[Instruction]) -> bool {
     v.iter().any(|i| i.class() == BPF_LDX || i.code == BPF_MISC | BPF_TAX)
 }
 
-/// Where to go: (the first live `vlan` test has not run, has run).
-type Pair = (Node, Node);
+/// Where to go, in each state of the program: state 0 is the start; the
+/// first live `vlan` moves to state 1 ([`Cond::Mark`]), each `geneve` to
+/// states of its own ([`Cond::Set`]).
+type Pair = Vec<Node>;
 
 #[derive(Default)]
 struct Graph {
@@ -103,9 +105,11 @@ struct Graph {
 }
 
 impl Graph {
-    /// Blocks for `c` going to `t` on success and `f` on failure; each as a
-    /// pair (the first `vlan` of a live program has not run on the path /
-    /// has run), see [`Cond::Mark`]. Without one, both halves are the same.
+    /// Blocks for `c` going to `t` on success and `f` on failure; one
+    /// entry per state (see [`Pair`]): the first `vlan` of a live program
+    /// has not run on the path / has run ([`Cond::Mark`], [`Cond::Dual`]),
+    /// which `geneve` matched ([`Cond::Set`], [`Cond::Ways`]). Without
+    /// them there is one state.
     ///
     /// The left operand of `and`/`or` and the operand of `not` are
     /// followed in a loop, so a chain of any length (the parser builds
@@ -122,19 +126,32 @@ impl Graph {
                     c = a;
                 }
                 Cond::And(a, b) => {
-                    t = self.compile(b, t, f);
+                    t = self.compile(b, t, f.clone());
                     c = a;
                 }
                 Cond::Or(a, b) => {
-                    f = self.compile(b, t, f);
+                    f = self.compile(b, t.clone(), f);
                     c = a;
                 }
-                Cond::Test(test) => return (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
-                Cond::Dual(before, after) => return (self.compile(before, t, f).0, self.compile(after, t, f).1),
-                Cond::Set(v) => return self.compile(v, (t.1, t.1), (f.0, f.0)),
+                Cond::Test(test) => return t.iter().zip(&f).map(|(&t, &f)| self.block(test, t, f)).collect(),
+                Cond::Dual(before, after) => {
+                    let mut ways = self.compile(before, t.clone(), f.clone());
+                    let after = self.compile(after, t, f);
+                    ways[1..].copy_from_slice(&after[1..]);
+                    return ways;
+                }
+                Cond::Ways(ways, idx) => {
+                    let each: Vec<Pair> = ways.iter().map(|w| self.compile(w, t.clone(), f.clone())).collect();
+                    return (0..t.len()).map(|s| each[usize::from(idx.get(s).copied().unwrap_or(0))][s]).collect();
+                }
+                Cond::Set(v, next) => {
+                    let moved = (0..t.len()).map(|s| t[next.get(s).map_or(s, |&n| usize::from(n))]).collect();
+                    return self.compile(v, moved, f);
+                }
                 Cond::Mark(v) => {
-                    let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
-                    return (ran, ran);
+                    let n = t.len();
+                    let ran = self.compile(v, vec![t[1]; n], vec![f[1]; n])[1];
+                    return vec![ran; n];
                 }
             }
         }
@@ -546,6 +563,36 @@ fn meet(a: &mut Facts, b: &Facts) {
     });
 }
 
+/// How many states `cond` moves between (see [`Pair`]).
+fn states(cond: &Cond) -> usize {
+    let mut n = 1;
+    let mut stack = vec![cond];
+    while let Some(c) = stack.pop() {
+        match c {
+            Cond::True | Cond::False | Cond::Test(_) => {}
+            Cond::Not(a) => stack.push(a),
+            Cond::And(a, b) | Cond::Or(a, b) => stack.extend([&**a, &**b]),
+            Cond::Mark(a) => {
+                n = n.max(2);
+                stack.push(a);
+            }
+            Cond::Dual(a, b) => {
+                n = n.max(2);
+                stack.extend([&**a, &**b]);
+            }
+            Cond::Set(a, next) => {
+                n = n.max(next.iter().map(|&s| usize::from(s) + 1).max().unwrap_or(1));
+                stack.push(a);
+            }
+            Cond::Ways(w, idx) => {
+                n = n.max(idx.len());
+                stack.extend(w);
+            }
+        }
+    }
+    n
+}
+
 /// Compile `cond`, accepting `snaplen` bytes.
 ///
 /// # Errors
@@ -554,7 +601,8 @@ fn meet(a: &mut Facts, b: &Facts) {
 /// limit.
 pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Program> {
     let mut g = Graph::default();
-    let entry = g.compile(cond, (Node::Accept, Node::Accept), (Node::Reject, Node::Reject)).0;
+    let n = states(cond);
+    let entry = g.compile(cond, vec![Node::Accept; n], vec![Node::Reject; n])[0];
     if g.overflow {
         return Err(Error::InvalidFilter {
             reason: format!(

@@ -103,27 +103,69 @@ fn zero_case() -> Case {
     Case { h: Arith::Num(0), he: None, t: Arith::Num(0), p: Arith::Num(0) }
 }
 
-/// Where the inner headers of the latest `geneve` are, in each case it
-/// tells apart (outer IPv4 or IPv6, bridged or not, and for a `geneve`
-/// inside another, the cases of that one), each with the tests that
-/// select it.
+/// Where the inner headers of the latest `geneve` are. Which `geneve`
+/// matched on the path so far (and so what libpcap's scratch cells hold) is
+/// a *state* of the program ([`Cond::Set`] moves between them, and a term
+/// reads one way per state, [`Cond::Ways`]); state 0 is the start. For
+/// each state this `geneve` moves to: the cases it tells apart (outer
+/// IPv4 or IPv6, bridged or not, inside each case of the `geneve` before
+/// it), each with the tests that select it.
 #[derive(Clone)]
 pub(crate) struct Inner {
-    cases: Vec<(Cond, Case)>,
+    ran: Vec<(u16, Vec<(Cond, Case)>)>,
+    /// How many states the program has after this `geneve`.
+    pub(crate) states: u16,
 }
 
-/// The inner headers of a `geneve` whose own test read the offsets `o`:
-/// real ones (`outer` is `None`) or the virtual ones of the `geneve`
-/// before it (`outer`), which are placed in each of its cases.
-pub(crate) fn inner(outer: Option<&Inner>, o: Off) -> Result<Inner, &'static str> {
-    let top = [(Cond::True, Case { h: Arith::Num(0), he: Some(Arith::Num(0)), t: Arith::Num(0), p: Arith::Num(0) })];
-    let bases: &[(Cond, Case)] = match outer {
-        Some(i) => &i.cases,
-        None => &top,
-    };
+/// At most this many states: each `geneve` adds one per state of the one
+/// before it, plus one (libpcap's scratch memory holds five `geneve`).
+const MAX_STATES: u16 = 32;
+
+/// The inner headers of a `geneve` whose own test read the offsets `o`
+/// (real ones when `prev` is `None`, else the virtual ones of the `geneve`
+/// before it), in a program of `states` states; and the state each state
+/// moves to where this `geneve` matches.
+pub(crate) fn inner(prev: Option<&Inner>, states: u16, o: Off) -> Result<(Inner, Vec<u16>), &'static str> {
+    let mut next = vec![0; usize::from(states)];
+    let mut ran = Vec::new();
+    let mut n = states;
+    match prev {
+        None => {
+            let top = [(Cond::True, zero_case())];
+            ran.push((n, cases(&top, o, false)?));
+            next.iter_mut().for_each(|s| *s = n);
+            n += 1;
+        }
+        Some(p) => {
+            for (state, base) in &p.ran {
+                ran.push((n, cases(base, o, true)?));
+                next[usize::from(*state)] = n;
+                n += 1;
+            }
+            // Where the one before did not match, its cells are zero.
+            if p.ran.len() < usize::from(states) {
+                ran.push((n, cases(&[(Cond::True, zero_case())], o, true)?));
+                for (s, to) in next.iter_mut().enumerate() {
+                    if !p.ran.iter().any(|(st, _)| usize::from(*st) == s) {
+                        *to = n;
+                    }
+                }
+                n += 1;
+            }
+        }
+    }
+    if n > MAX_STATES {
+        return Err("too many 'geneve' (libpcap's scratch memory holds five)");
+    }
+    Ok((Inner { ran, states: n }, next))
+}
+
+/// The cases of a `geneve` in each of `bases` (`virt`: its test read
+/// virtual offsets, placed in each base).
+fn cases(bases: &[(Cond, Case)], o: Off, virt: bool) -> Result<Vec<(Cond, Case)>, &'static str> {
     let mut cases = Vec::new();
     for (guard0, base) in bases {
-        let net = if outer.is_some() { place(base, o.net()).ok_or("no network header")? } else { Arith::Num(o.net()) };
+        let net = if virt { place(base, o.net()).ok_or("no network header")? } else { Arith::Num(o.net()) };
         for ip6 in [false, true] {
             // The Geneve header: behind the UDP header behind IPv4 or IPv6.
             let g =
@@ -135,7 +177,7 @@ pub(crate) fn inner(outer: Option<&Inner>, o: Off) -> Result<Inner, &'static str
             );
             let inner = ast::arith_op(BPF_ADD, add(g.clone(), 8), options);
             let linktype = ast::linktype(o, if ip6 { ast::ETHERTYPE_IPV6 } else { ast::ETHERTYPE_IP });
-            let linktype = if outer.is_some() { relocate(&linktype, base, 0)? } else { linktype };
+            let linktype = if virt { relocate(&linktype, base, 0)? } else { linktype };
             let bridged = ast::cmp(load(byte_at(add(g.clone(), 2), BPF_H)), BPF_JEQ, ETHERTYPE_TEB);
             for teb in [false, true] {
                 let case = if teb {
@@ -153,26 +195,32 @@ pub(crate) fn inner(outer: Option<&Inner>, o: Off) -> Result<Inner, &'static str
             }
         }
     }
-    Ok(Inner { cases })
+    Ok(cases)
 }
 
-/// A term after `geneve`, parsed against [`virtual_off`]: as it reads
-/// where that `geneve` ran on the path to it (its cases, each guarded by
-/// the tests that select it) and where it did not (every offset 0), for
-/// [`Cond::Dual`].
+/// A term after `geneve`, parsed against [`virtual_off`], one way per
+/// state: where that `geneve` matched on the path to it, in its cases
+/// (each guarded by the tests that select it), elsewhere with every
+/// offset 0.
 ///
 /// # Errors
 /// A term that cannot be relocated (`protochain`), naming why.
-pub(crate) fn expand(ran: &Inner, term: &Cond) -> Result<(Cond, Cond), &'static str> {
-    let mut out: Option<Cond> = None;
-    for (guard, case) in &ran.cases {
-        let c = guard.clone().and(relocate(term, case, 0)?);
-        out = Some(match out {
-            Some(prev) => prev.or(c),
-            None => c,
-        });
+pub(crate) fn expand(inner: &Inner, term: &Cond) -> Result<Cond, &'static str> {
+    let mut ways = vec![relocate(term, &zero_case(), 0)?];
+    let mut idx = vec![0u16; usize::from(inner.states)];
+    for (state, cases) in &inner.ran {
+        let mut out: Option<Cond> = None;
+        for (guard, case) in cases {
+            let c = guard.clone().and(relocate(term, case, 0)?);
+            out = Some(match out {
+                Some(prev) => prev.or(c),
+                None => c,
+            });
+        }
+        idx[usize::from(*state)] = ways.len() as u16;
+        ways.push(out.expect("cases"));
     }
-    Ok((relocate(term, &zero_case(), 0)?, out.expect("cases")))
+    Ok(Cond::Ways(ways, idx))
 }
 
 /// A computed load, as a plain one where its offset is constant.
@@ -270,10 +318,11 @@ fn relocate(c: &Cond, case: &Case, depth: usize) -> Result<Cond, &'static str> {
         Cond::And(a, b) => r(a)?.and(r(b)?),
         Cond::Or(a, b) => r(a)?.or(r(b)?),
         Cond::Not(a) => r(a)?.negate(),
-        Cond::Dual(a, b) => Cond::Dual(Box::new(r(a)?), Box::new(r(b)?)),
-        Cond::Set(a) => Cond::Set(Box::new(r(a)?)),
-        // The parser refuses `geneve` after the first live `vlan`, and a
-        // `vlan` after `geneve` reads the tag in the bytes.
+        Cond::Ways(w, idx) => Cond::Ways(w.iter().map(r).collect::<Result<_, _>>()?, idx.clone()),
+        Cond::Set(a, next) => Cond::Set(Box::new(r(a)?), next.clone()),
+        // The parser refuses `geneve` after the first live `vlan`.
+        Cond::Dual(..) => return Err("a live 'vlan' test cannot read the headers inside Geneve"),
+        // A `vlan` after `geneve` reads the tag in the bytes.
         Cond::Mark(_) => return Err("a live 'vlan' test cannot read the headers inside Geneve"),
     })
 }

@@ -44,9 +44,13 @@
 //!   offset is 0 and there is no inner Ethernet header. The inner offsets
 //!   are recomputed in each test, so programs are up to ~19 times
 //!   libpcap's length (`geneve and tcp port 80`: 654 instructions,
-//!   libpcap 88). Refused: a second `geneve` where the first may not have
-//!   matched on the path to it (`geneve and tcp or geneve`), and `geneve`
-//!   after the first `vlan` of a live capture whose tags stay in the frame;
+//!   libpcap 88). Which `geneve` matched is a state of the program, and
+//!   each relocation multiplies the term by the cases of every `geneve`
+//!   before, so a `geneve` after an `or` of `geneve` terms can outgrow the
+//!   kernel's 4,096 instructions (`geneve and tcp or geneve and tcp`: 4,267)
+//!   and is then refused as too long. At most five `geneve` (libpcap's
+//!   scratch memory holds five). Refused: `geneve` after the first `vlan`
+//!   of a live capture whose tags stay in the frame;
 //! - 802.2: `llc` (not raw 802.3), `llc i`/`s`/`u` and the subtypes `rr`,
 //!   `rnr`, `rej`, `ui`, `ua`, `disc`, `dm`, `sabme`, `test`, `xid`,
 //!   `frmr`; `stp`, `netbeui`, `ipx` (Ethernet II, SNAP, 802.2 or raw
@@ -91,7 +95,8 @@
 //! compiles them without loading the byte); a program that accepts no
 //! packet ("rejects all packets", where libpcap's optimizer sometimes
 //! leaves one that tests and then rejects, as for `mpls and llc`);
-//! the two `geneve` shapes above, and the link types other than Ethernet.
+//! `geneve` after the first live in-band `vlan`; keywords of other link
+//! types (802.11, ATM, pflog, MTP2), as libpcap refuses them on Ethernet.
 //!
 //! # Limits
 //! No input exhausts the compiler's stack or memory: nesting deeper than

@@ -264,9 +264,6 @@ pub(crate) struct Parser<'a> {
     /// to, as a whole (its parts are not relocated again unless a later
     /// `geneve` comes inside it).
     relocating: Option<u32>,
-    /// The latest `geneve` matched on every path to here (it was a
-    /// top-level term and every top-level term since was joined with `and`).
-    geneve_sure: bool,
     /// An `or` joined two top-level terms.
     top_or: bool,
 }
@@ -393,7 +390,6 @@ impl<'a> Parser<'a> {
             src: Vec::new(),
             geneve: None,
             relocating: None,
-            geneve_sure: false,
             top_or: false,
             toks,
             pos: 0,
@@ -555,7 +551,6 @@ impl<'a> Parser<'a> {
         while let Some(and) = self.conjunction() {
             if !and && self.depth == 0 {
                 self.top_or = true;
-                self.geneve_sure = false;
             }
             let id = self.starts_id();
             let (rhs, q2) = self.dual(q, id)?;
@@ -589,8 +584,7 @@ impl<'a> Parser<'a> {
         let r = self.dual_term(q, id);
         self.relocating = outer;
         let (c, q) = r?;
-        let (none, ran) = super::geneve::expand(&inner, &c).map_err(|m| ParseError::new(at.col, at.len, m))?;
-        Ok((Cond::Dual(Box::new(none), Box::new(ran)), q))
+        Ok((super::geneve::expand(&inner, &c).map_err(|m| ParseError::new(at.col, at.len, m))?, q))
     }
 
     /// [`Self::dual`] before a `geneve` relocation.
@@ -1019,21 +1013,18 @@ impl<'a> Parser<'a> {
                  is refused: both move later offsets at run time",
             );
         }
-        if self.geneve.is_some() && !self.geneve_sure {
-            return Self::err_at(
-                t,
-                "a second 'geneve' where the first may not have matched on the path to it is refused: \
-                 libpcap's program would read the first one's offsets from scratch memory never written",
-            );
+        if self.geneve.as_ref().is_some_and(|(_, n)| *n >= 5) {
+            return Self::err_at(t, "too many 'geneve' (libpcap's scratch memory holds five)");
         }
         let c = super::geneve::check(self.off, vni);
-        let outer = self.geneve.as_ref().map(|(i, _)| i);
-        let inner = super::geneve::inner(outer, self.off).map_err(|m| ParseError::new(t.col, t.len, m))?;
+        let prev = self.geneve.as_ref().map(|(i, _)| i);
+        let states = prev.map_or(1, |i| i.states);
+        let (inner, next) =
+            super::geneve::inner(prev, states, self.off).map_err(|m| ParseError::new(t.col, t.len, m))?;
         let n = self.geneve.as_ref().map_or(1, |(_, n)| n + 1);
         self.geneve = Some((inner, n));
-        self.geneve_sure = self.depth == 0 && !self.top_or;
         self.off = super::geneve::virtual_off();
-        Ok(Cond::Set(Box::new(c)))
+        Ok(Cond::Set(Box::new(c), next))
     }
 
     /// `llc [i|s|u|SUBTYPE]` (`gen_llc*()`): 802.2 frames, by the control
@@ -1800,8 +1791,10 @@ mod tests {
         assert_eq!(e("net 198.18.0.1/15").column, 5);
         assert_eq!(e("host 198.18.0.0/15").column, 6);
         assert_eq!(e("ip port 80").column, 9);
-        assert_eq!(e("geneve and tcp or geneve").column, 19);
-        assert!(e("geneve and tcp or geneve").message.starts_with("a second 'geneve' where the first may not"));
+        assert_eq!(e("geneve and geneve and geneve and geneve and geneve and geneve").column, 56);
+        assert!(
+            e("geneve and geneve and geneve and geneve and geneve and geneve").message.starts_with("too many 'geneve'")
+        );
         assert_eq!(e("lane").message, "'lane' is only for raw ATM links; libpcap refuses it on Ethernet too");
         assert_eq!(
             e("ip and radio").message,
