@@ -690,7 +690,9 @@ fn geneve() -> Vec<Frame> {
     pppoe.extend(&inner4.data[14..]);
     let nested = geneve_frame(false, 5, 0, 5, 6081, 0, 0x6558, &inner4.data);
     let nested6 = geneve_frame(true, 5, 1, 7, 6081, 0, 0x86dd, &inner6.data[14..]);
-    let extra: [(u16, &[u8]); 6] = [
+    let nested2 = geneve_frame(false, 5, 0, 7, 6081, 0, 0x6558, &nested);
+    let extra: [(u16, &[u8]); 7] = [
+        (0x6558, &nested2),
         (0x6558, &tagged.data),
         (0x8847, &mpls),
         (0x6558, &mpls_eth),

@@ -60,6 +60,7 @@ fn a_insns(t: &Test) -> Value {
         Load::Len => v.push(Instruction::stmt(BPF_LD | BPF_W | BPF_LEN, 0)),
         Load::Imm(k) => v.push(Instruction::stmt(BPF_LD | BPF_IMM, *k)),
         Load::Chain { ip6, net, proto } => v.extend(super::chain::code(*ip6, *net, *proto)),
+        Load::Code(code) => v.extend(code.iter().copied()),
         Load::Arith(a) => {
             let mut e = Emitter { out: v, x: None, next_mem: 0 };
             match &t.x {
@@ -91,8 +92,7 @@ fn writes_x(v: &[Instruction]) -> bool {
 }
 
 /// Where to go, in each state of the program: state 0 is the start; the
-/// first live `vlan` moves to state 1 ([`Cond::Mark`]), each `geneve` to
-/// states of its own ([`Cond::Set`]).
+/// first live `vlan` moves to state 1 ([`Cond::Mark`]).
 type Pair = Vec<Node>;
 
 #[derive(Default)]
@@ -107,9 +107,8 @@ struct Graph {
 impl Graph {
     /// Blocks for `c` going to `t` on success and `f` on failure; one
     /// entry per state (see [`Pair`]): the first `vlan` of a live program
-    /// has not run on the path / has run ([`Cond::Mark`], [`Cond::Dual`]),
-    /// which `geneve` matched ([`Cond::Set`], [`Cond::Ways`]). Without
-    /// them there is one state.
+    /// has not run on the path / has run ([`Cond::Mark`], [`Cond::Dual`]).
+    /// Without them there is one state.
     ///
     /// The left operand of `and`/`or` and the operand of `not` are
     /// followed in a loop, so a chain of any length (the parser builds
@@ -139,14 +138,6 @@ impl Graph {
                     let after = self.compile(after, t, f);
                     ways[1..].copy_from_slice(&after[1..]);
                     return ways;
-                }
-                Cond::Ways(ways, idx) => {
-                    let each: Vec<Pair> = ways.iter().map(|w| self.compile(w, t.clone(), f.clone())).collect();
-                    return (0..t.len()).map(|s| each[usize::from(idx.get(s).copied().unwrap_or(0))][s]).collect();
-                }
-                Cond::Set(v, next) => {
-                    let moved = (0..t.len()).map(|s| t[next.get(s).map_or(s, |&n| usize::from(n))]).collect();
-                    return self.compile(v, moved, f);
                 }
                 Cond::Mark(v) => {
                     let n = t.len();
@@ -285,7 +276,10 @@ impl Graph {
     /// removes them, loads included).
     fn bypass(&mut self, entry: Node) -> Node {
         let resolve = |n: Node, blocks: &[Block]| match n {
-            Node::Block(i) if blocks[i].jt == blocks[i].jf => blocks[i].jt,
+            // A block that stores `geneve` offsets stays.
+            Node::Block(i) if blocks[i].jt == blocks[i].jf && !matches!(blocks[i].test.load, Load::Code(_)) => {
+                blocks[i].jt
+            }
             n => n,
         };
         for b in self.live(entry).into_iter().rev() {
@@ -563,13 +557,20 @@ fn meet(a: &mut Facts, b: &Facts) {
     });
 }
 
-/// How many states `cond` moves between (see [`Pair`]).
-fn states(cond: &Cond) -> usize {
+/// How many states `cond` moves between (see [`Pair`]), and the scratch
+/// cells `geneve` code stores into (zeroed before the program).
+fn states(cond: &Cond) -> (usize, Vec<u32>) {
     let mut n = 1;
+    let mut cells = Vec::new();
     let mut stack = vec![cond];
     while let Some(c) = stack.pop() {
         match c {
-            Cond::True | Cond::False | Cond::Test(_) => {}
+            Cond::True | Cond::False => {}
+            Cond::Test(t) => {
+                if let Load::Code(code) = &t.load {
+                    cells.extend(super::geneve::stored(code));
+                }
+            }
             Cond::Not(a) => stack.push(a),
             Cond::And(a, b) | Cond::Or(a, b) => stack.extend([&**a, &**b]),
             Cond::Mark(a) => {
@@ -580,17 +581,11 @@ fn states(cond: &Cond) -> usize {
                 n = n.max(2);
                 stack.extend([&**a, &**b]);
             }
-            Cond::Set(a, next) => {
-                n = n.max(next.iter().map(|&s| usize::from(s) + 1).max().unwrap_or(1));
-                stack.push(a);
-            }
-            Cond::Ways(w, idx) => {
-                n = n.max(idx.len());
-                stack.extend(w);
-            }
         }
     }
-    n
+    cells.sort_unstable();
+    cells.dedup();
+    (n, cells)
 }
 
 /// Compile `cond`, accepting `snaplen` bytes.
@@ -601,7 +596,7 @@ fn states(cond: &Cond) -> usize {
 /// limit.
 pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Program> {
     let mut g = Graph::default();
-    let n = states(cond);
+    let (n, cells) = states(cond);
     let entry = g.compile(cond, vec![Node::Accept; n], vec![Node::Reject; n])[0];
     if g.overflow {
         return Err(Error::InvalidFilter {
@@ -618,15 +613,15 @@ pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Pro
     }
     let order = g.live(entry);
     if level == Optimize::Off {
-        return g.emit(&order, snaplen, false);
+        return g.emit(&order, snaplen, false, &cells);
     }
     g.drop_redundant_loads(&order, entry);
-    g.emit(&order, snaplen, true)
+    g.emit(&order, snaplen, true, &cells)
 }
 
 impl Graph {
     /// The program: blocks in `order`, merged where identical if `merge`.
-    fn emit(&self, order: &[usize], snaplen: u32, merge: bool) -> Result<Program> {
+    fn emit(&self, order: &[usize], snaplen: u32, merge: bool, cells: &[u32]) -> Result<Program> {
         let g = self;
         let order = order.to_vec();
 
@@ -665,6 +660,14 @@ impl Graph {
         let mut b = ProgramBuilder::new();
         let labels: HashMap<usize, Label> = order.iter().map(|&i| (i, b.label())).collect();
         let (accept, reject) = (b.label(), b.label());
+        if !order.is_empty() && !cells.is_empty() {
+            // `geneve` cells read where no `geneve` stored them hold zero,
+            // as in tcpdump's interpreter (and the kernel wants them written).
+            b.stmt(BPF_LD | BPF_IMM, 0);
+            for &m in cells {
+                b.stmt(BPF_ST, m);
+            }
+        }
         let target = |n: Node| match canon(n, &rep) {
             Node::Block(i) => labels[&i],
             Node::Accept => accept,

@@ -36,21 +36,17 @@
 //!   protocol type is the EtherType and the network header follows), as
 //!   libpcap's registers make them do, under `or`, `not` and parentheses
 //!   too, with `vlan`, `mpls` and `pppoes` after it (read in the inner
-//!   headers) and a `geneve` inside a `geneve`. Where a term after `geneve`
-//!   is reached on a path where the `geneve` test did not match,
-//!   libpcap's program reads scratch cells never written there (the
-//!   kernel's checker would refuse that program); we give it the meaning
-//!   tcpdump's interpreter gives it — the cells are zero, so every inner
-//!   offset is 0 and there is no inner Ethernet header. The inner offsets
-//!   are recomputed in each test, so programs are up to ~19 times
-//!   libpcap's length (`geneve and tcp port 80`: 654 instructions,
-//!   libpcap 88). Which `geneve` matched is a state of the program, and
-//!   each relocation multiplies the term by the cases of every `geneve`
-//!   before, so a `geneve` after an `or` of `geneve` terms can outgrow the
-//!   kernel's 4,096 instructions (`geneve and tcp or geneve and tcp`: 4,267)
-//!   and is then refused as too long. At most five `geneve` (libpcap's
-//!   scratch memory holds five). Refused: `geneve` after the first `vlan`
-//!   of a live capture whose tags stay in the frame;
+//!   headers) and `geneve` inside `geneve` (at most five, as libpcap's
+//!   scratch memory holds). As in libpcap, each `geneve` stores the inner
+//!   offsets into three scratch cells of its own where it matches, and
+//!   later terms load relative to them (`geneve and tcp port 80`: 103
+//!   instructions, libpcap 88). Where a term after `geneve` is reached on
+//!   a path where the `geneve` did not match, libpcap's program reads cells
+//!   never written there (the kernel's checker refuses that program); ours
+//!   first sets the cells to zero, so it runs in the kernel and means what
+//!   tcpdump's interpreter (which zeroes scratch memory) makes of libpcap's:
+//!   every inner offset 0 and no inner Ethernet header. Refused: `geneve`
+//!   after the first `vlan` of a live capture whose tags stay in the frame;
 //! - 802.2: `llc` (not raw 802.3), `llc i`/`s`/`u` and the subtypes `rr`,
 //!   `rnr`, `rej`, `ui`, `ua`, `disc`, `dm`, `sabme`, `test`, `xid`,
 //!   `frmr`; `stp`, `netbeui`, `ipx` (Ethernet II, SNAP, 802.2 or raw

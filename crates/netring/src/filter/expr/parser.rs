@@ -259,7 +259,7 @@ pub(crate) struct Parser<'a> {
     /// After `geneve`: where the inner headers of the latest one are (later
     /// terms are parsed against virtual offsets and relocated, see
     /// [`super::geneve`]), and how many `geneve` there were.
-    geneve: Option<(super::geneve::Inner, u32)>,
+    geneve: Option<(super::geneve::Cells, u32)>,
     /// The `geneve` whose inner headers the term being parsed is relocated
     /// to, as a whole (its parts are not relocated again unless a later
     /// `geneve` comes inside it).
@@ -542,6 +542,15 @@ impl<'a> Parser<'a> {
         if *self.peek() != Tok::End {
             return self.unexpected("'and', 'or' or the end of the expression");
         }
+        if let Some((cells, _)) = self.geneve
+            && !super::geneve::cells_fit(&c, cells)
+        {
+            return Err(ParseError::new(
+                1,
+                self.src.len().max(1),
+                "expression too complex: with its 'geneve' cells it needs more than 16 scratch memory cells",
+            ));
+        }
         Ok(c)
     }
 
@@ -575,16 +584,17 @@ impl<'a> Parser<'a> {
     /// A term after `geneve`, relocated to its inner headers: as it reads
     /// where that `geneve` matched on the path here and where it did not
     /// (then libpcap's program reads scratch cells never written: zero, in
-    /// tcpdump's interpreter; see [`super::geneve::expand`]).
+    /// tcpdump's interpreter; see [`super::geneve`]).
     #[inline(never)]
     fn after_geneve(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
         let at = self.here().clone();
-        let Some((inner, n)) = self.geneve.clone() else { return self.dual_term(q, id) };
+        let Some((cells, n)) = self.geneve else { return self.dual_term(q, id) };
         let outer = self.relocating.replace(n);
         let r = self.dual_term(q, id);
         self.relocating = outer;
         let (c, q) = r?;
-        Ok((super::geneve::expand(&inner, &c).map_err(|m| ParseError::new(at.col, at.len, m))?, q))
+        let c = super::geneve::relocate(&c, cells).map_err(|m| ParseError::new(at.col, at.len, m))?;
+        Ok((c, q))
     }
 
     /// [`Self::dual`] before a `geneve` relocation.
@@ -1013,18 +1023,14 @@ impl<'a> Parser<'a> {
                  is refused: both move later offsets at run time",
             );
         }
-        if self.geneve.as_ref().is_some_and(|(_, n)| *n >= 5) {
+        let n = self.geneve.map_or(1, |(_, n)| n + 1);
+        if n > super::geneve::MAX_GENEVE {
             return Self::err_at(t, "too many 'geneve' (libpcap's scratch memory holds five)");
         }
-        let c = super::geneve::check(self.off, vni);
-        let prev = self.geneve.as_ref().map(|(i, _)| i);
-        let states = prev.map_or(1, |i| i.states);
-        let (inner, next) =
-            super::geneve::inner(prev, states, self.off).map_err(|m| ParseError::new(t.col, t.len, m))?;
-        let n = self.geneve.as_ref().map_or(1, |(_, n)| n + 1);
-        self.geneve = Some((inner, n));
+        let c = super::geneve::geneve(self.off, vni, n, self.geneve.map(|(c, _)| c));
+        self.geneve = Some((super::geneve::Cells::nth(n), n));
         self.off = super::geneve::virtual_off();
-        Ok(Cond::Set(Box::new(c), next))
+        Ok(c)
     }
 
     /// `llc [i|s|u|SUBTYPE]` (`gen_llc*()`): 802.2 frames, by the control
