@@ -68,12 +68,22 @@ const FAMILY_SAMPLE: &[&str] = &[
     "atalk or aarp",
     "geneve 5 and ip",
     "geneve and tcp port 80",
+    "geneve and geneve and tcp",
+    "geneve and mpls and ip",
 ];
 
 /// `protochain`: the unrolled walk in the kernel (libpcap's own program,
 /// a loop, is refused by the kernel, so it is compared in the interpreter
 /// only, by `filter_equivalence`).
 const CHAIN_SAMPLE: &[&str] = &["protochain 6", "ip6 protochain 17 or ip protochain 17", "ip6 protochain 58"];
+
+/// Terms after a `geneve` reached where it did not match: libpcap's program
+/// reads scratch cells never written there, which the kernel refuses; ours
+/// zeroes them first (as tcpdump's interpreter reads them), so it runs in
+/// the kernel (compared with libpcap's in the interpreter by
+/// `filter_equivalence`).
+const UNWRITTEN_SAMPLE: &[&str] =
+    &["geneve or ip", "not geneve and ether[0] = 2", "geneve 5 and tcp or geneve 7 and udp", "not geneve 7"];
 
 /// Expressions whose live program differs from the offline one: the kernel
 /// takes the outer tag out, and the direction is metadata.
@@ -204,10 +214,10 @@ fn the_kernel_delivers_exactly_what_the_interpreter_predicts() {
     let frames = sendable(400);
     assert!(frames.len() >= 300);
     let mut total = 0;
-    for e in SAMPLE.iter().chain(FAMILY_SAMPLE).chain(CHAIN_SAMPLE) {
+    for e in SAMPLE.iter().chain(FAMILY_SAMPLE).chain(CHAIN_SAMPLE).chain(UNWRITTEN_SAMPLE) {
         let program = Program::compile(e, SNAPLEN).unwrap();
         let want = predicted(&program, &frames);
-        if FAMILY_SAMPLE.contains(e) || CHAIN_SAMPLE.contains(e) {
+        if FAMILY_SAMPLE.contains(e) || CHAIN_SAMPLE.contains(e) || UNWRITTEN_SAMPLE.contains(e) {
             assert!(!want.is_empty() && want.len() < frames.len(), "{e}: {} of {} frames", want.len(), frames.len());
         }
         let mut cap = capture(&l, Some(&program));

@@ -706,6 +706,23 @@ fn geneve() -> Vec<Frame> {
             out.push(Frame { wire_len: f.len() as u32, data: f, what: "geneve" });
         }
     }
+    // Geneve behind an outer VLAN tag (10), an MPLS label (100) and in a
+    // PPPoE session (3).
+    let plain = geneve_frame(false, 5, 0, 5, 6081, 0, 0x6558, &inner4.data);
+    let mut tagged_outer = plain[..12].to_vec();
+    tagged_outer.extend([0x81, 0, 0, 10]);
+    tagged_outer.extend(&plain[12..]);
+    let mut mpls_outer = plain[..12].to_vec();
+    mpls_outer.extend([0x88, 0x47, 0x00, 0x06, 0x41, 0x40]);
+    mpls_outer.extend(&plain[14..]);
+    let mut pppoe_outer = plain[..12].to_vec();
+    pppoe_outer.extend([0x88, 0x64, 0x11, 0, 0, 3]);
+    pppoe_outer.extend(((plain.len() - 14 + 2) as u16).to_be_bytes());
+    pppoe_outer.extend([0, 0x21]);
+    pppoe_outer.extend(&plain[14..]);
+    for f in [tagged_outer, mpls_outer, pppoe_outer] {
+        out.push(Frame { wire_len: f.len() as u32, data: f, what: "geneve" });
+    }
     let mut looks_ip = inner4.data.clone();
     looks_ip[..2].copy_from_slice(&[8, 0]);
     out.push(Frame { wire_len: looks_ip.len() as u32, data: looks_ip, what: "geneve" });

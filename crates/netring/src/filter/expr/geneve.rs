@@ -47,9 +47,12 @@ const VEND: u32 = 0x0400_0000;
 /// scratch memory holds five).
 pub(crate) const MAX_GENEVE: u32 = 5;
 
-/// The offsets later terms are parsed against.
-pub(crate) fn virtual_off() -> Off {
-    Off { linkhdr: VH, linktype: VT, linkpl: VP, ..Off::default() }
+/// The offsets later terms are parsed against, after `geneve` read at
+/// `o`: the MPLS labels before it still count (libpcap keeps its label
+/// depth, so `ip` after `mpls and geneve` tests the bottom-of-stack bit
+/// two bytes before the inner network header), as does the 802.2 offset.
+pub(crate) fn virtual_off(o: Off) -> Off {
+    Off { linkhdr: VH, linktype: VT, linkpl: VP, nl: 0, nosnap: o.nosnap, mpls: o.mpls, ppp: false }
 }
 
 /// The scratch cells of the `n`th `geneve` (from 1): where its inner
@@ -205,12 +208,20 @@ fn cell_load(size: u16, cell: u32, off: u32, index: Arith) -> Arith {
 /// whether it is an Ethernet address (then the link needs to be Ethernet);
 /// `None` for an offset that is not virtual.
 fn region(c: Cells, off: u32) -> Option<(u32, u32, bool)> {
-    Some(match off {
-        o if !(VH..VEND).contains(&o) => return None,
-        o if o >= VP => (c.p, o - VP, false),
-        o if o >= VT => (c.t, o - VT, false),
-        o if o >= VHE => (c.h, o - VHE, true),
-        o => (c.h, o - VH, false),
+    // The nearest region: offsets count back from one too (`[x - 2]`).
+    const HALF: u32 = 0x0040_0000;
+    if !(VH - HALF..VEND).contains(&off) {
+        return None;
+    }
+    let near = |base: u32| off.wrapping_sub(base).wrapping_add(HALF) < 2 * HALF;
+    Some(if near(VP) {
+        (c.p, off.wrapping_sub(VP), false)
+    } else if near(VT) {
+        (c.t, off.wrapping_sub(VT), false)
+    } else if near(VHE) {
+        (c.h, off.wrapping_sub(VHE), true)
+    } else {
+        (c.h, off.wrapping_sub(VH), false)
     })
 }
 

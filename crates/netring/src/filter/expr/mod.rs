@@ -343,6 +343,30 @@ mod tests {
     }
 
     #[test]
+    fn geneve_cells_are_zeroed_first_and_read_as_zero_where_it_did_not_match() {
+        use crate::filter::code::{BPF_IMM, BPF_LD, BPF_ST};
+        use crate::filter::{FilterMeta, Instruction};
+        let p = compile("geneve or ip", 96).unwrap();
+        let zero = [BPF_LD | BPF_IMM, BPF_ST, BPF_ST, BPF_ST];
+        let first: Vec<(u16, u32)> = p.instructions()[..4].iter().map(|i: &Instruction| (i.code, i.k)).collect();
+        assert_eq!(first, [(zero[0], 0), (zero[1], 13), (zero[2], 14), (zero[3], 15)]);
+        // Not Geneve: `ip` reads the EtherType at offset 0 (cells are zero).
+        let mut f = vec![0u8; 60];
+        f[0..2].copy_from_slice(&[0x08, 0x00]);
+        assert_eq!(p.run(&f, &FilterMeta::for_frame(&f)), 96);
+        f[0] = 0x02;
+        f[12..14].copy_from_slice(&[0x08, 0x00]);
+        f[14] = 0x45;
+        assert_eq!(p.run(&f, &FilterMeta::for_frame(&f)), 0);
+        // A live `vlan` before `geneve` compiles (both readings store into the same cells).
+        let live = compile_for("vlan and geneve and tcp", 96, Target::LiveAfPacket).unwrap();
+        assert_eq!(live.instructions()[0].code, BPF_LD | BPF_IMM);
+        assert!(compile("geneve and geneve and geneve and geneve and geneve", 96).is_ok());
+        let six = check("geneve and geneve and geneve and geneve and geneve and geneve").unwrap_err();
+        assert_eq!((six.column, six.message.as_str()), (56, "too many 'geneve' (libpcap's scratch memory holds five)"));
+    }
+
+    #[test]
     fn a_live_vlan_moves_later_offsets_only_on_paths_that_ran_it() {
         use crate::filter::FilterMeta;
         let p = compile_for("ip or vlan and udp", 96, Target::LiveAfPacket).unwrap();

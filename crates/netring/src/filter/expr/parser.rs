@@ -600,21 +600,24 @@ impl<'a> Parser<'a> {
     /// [`Self::dual`] before a `geneve` relocation.
     fn dual_term(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
         let one = |p: &mut Self| if id { p.id(q) } else { p.term(q) };
-        if !self.after_vlan || self.in_dual {
+        // After `geneve` every offset is in its cells, whatever the outer tag.
+        if !self.after_vlan || self.in_dual || self.geneve.is_some() {
             return one(self);
         }
-        let (at, base) = (self.pos, self.off);
+        let (at, base, genv) = (self.pos, self.off, self.geneve);
         self.in_dual = true;
         let before = one(self);
-        let (end, moved) = (self.pos, self.off);
+        let (end, moved, moved_genv) = (self.pos, self.off, self.geneve);
         let after = before.and_then(|(c0, _)| {
             self.pos = at;
             self.off = base.tagged();
+            self.geneve = genv;
             one(self).map(|(c1, q)| (c0, c1, q))
         });
         self.in_dual = false;
         let (c0, c1, q) = after?;
         debug_assert_eq!(self.pos, end);
+        debug_assert_eq!(self.geneve, moved_genv);
         self.off = moved;
         Ok((Cond::Dual(Box::new(c0), Box::new(c1)), q))
     }
@@ -1016,20 +1019,13 @@ impl<'a> Parser<'a> {
         {
             return Self::err_at(t, format!("Geneve VNI {v} greater than maximum {}", 0xff_ffff));
         }
-        if self.after_vlan {
-            return Self::err_at(
-                t,
-                "'geneve' after the first 'vlan' of a live capture whose tags stay in the frame \
-                 is refused: both move later offsets at run time",
-            );
-        }
         let n = self.geneve.map_or(1, |(_, n)| n + 1);
         if n > super::geneve::MAX_GENEVE {
             return Self::err_at(t, "too many 'geneve' (libpcap's scratch memory holds five)");
         }
         let c = super::geneve::geneve(self.off, vni, n, self.geneve.map(|(c, _)| c));
         self.geneve = Some((super::geneve::Cells::nth(n), n));
-        self.off = super::geneve::virtual_off();
+        self.off = super::geneve::virtual_off(self.off);
         Ok(c)
     }
 
