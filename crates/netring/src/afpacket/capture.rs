@@ -73,6 +73,9 @@ pub struct Capture {
     /// re-checked in user space with the new one (as libpcap does).
     pub(super) recheck: Option<Recheck>,
     pub(super) fanout_group: Option<u16>,
+    /// For `ip broadcast` in [`Capture::set_filter`]: the interface's
+    /// netmask, read where the capture was built (its namespace).
+    pub(super) netmask: std::net::Ipv4Addr,
     pub(super) link_type: LinkType,
     pub(super) timestamps: TimestampInfo,
     /// With VLAN re-insertion: the current block's tagged frames, rebuilt.
@@ -288,7 +291,10 @@ impl Capture {
     /// [`Error::InvalidFilter`] if it does not compile; nothing changes then.
     /// As [`set_bpf`](Self::set_bpf) otherwise.
     pub fn set_filter(&mut self, expression: &str) -> Result<()> {
-        let p = Program::compile(expression, self.snaplen.unwrap_or(MAX_SNAPLEN))?;
+        let options = crate::filter::expr::Options::default()
+            .target(crate::filter::expr::Target::LiveAfPacket)
+            .netmask(self.netmask);
+        let p = crate::filter::expr::compile_opts(expression, self.snaplen.unwrap_or(MAX_SNAPLEN), options)?;
         self.set_bpf(&p)
     }
 

@@ -45,8 +45,7 @@
 //!   never written there (the kernel's checker refuses that program); ours
 //!   first sets the cells to zero, so it runs in the kernel and means what
 //!   tcpdump's interpreter (which zeroes scratch memory) makes of libpcap's:
-//!   every inner offset 0 and no inner Ethernet header. Refused: `geneve`
-//!   after the first `vlan` of a live capture whose tags stay in the frame;
+//!   every inner offset 0 and no inner Ethernet header;
 //! - 802.2: `llc` (not raw 802.3), `llc i`/`s`/`u` and the subtypes `rr`,
 //!   `rnr`, `rej`, `ui`, `ua`, `disc`, `dm`, `sabme`, `test`, `xid`,
 //!   `frmr`; `stp`, `netbeui`, `ipx` (Ethernet II, SNAP, 802.2 or raw
@@ -91,8 +90,8 @@
 //! compiles them without loading the byte); a program that accepts no
 //! packet ("rejects all packets", where libpcap's optimizer sometimes
 //! leaves one that tests and then rejects, as for `mpls and llc`);
-//! `geneve` after the first live in-band `vlan`; keywords of other link
-//! types (802.11, ATM, pflog, MTP2), as libpcap refuses them on Ethernet.
+//! keywords of other link types (802.11, ATM, pflog, MTP2), as libpcap
+//! refuses them on Ethernet.
 //!
 //! # Limits
 //! No input exhausts the compiler's stack or memory: nesting deeper than
