@@ -521,6 +521,7 @@ fn ip_broadcast_on_a_live_capture_uses_the_interfaces_netmask() {
     };
     let mut by_builder = l.b.run(built).unwrap().unwrap();
     let mut by_set_filter = l.b.run(|n| Capture::builder().interface(n).build()).unwrap().unwrap();
+    // Outside the namespace: the netmask is asked on the capture's socket.
     by_set_filter.set_filter("ip broadcast").unwrap();
     let got = exchange(&l, &mut [&mut by_builder, &mut by_set_filter], &frames, &[4, 4]);
     assert_eq!(got[0], want, "built with filter()");

@@ -73,9 +73,6 @@ pub struct Capture {
     /// re-checked in user space with the new one (as libpcap does).
     pub(super) recheck: Option<Recheck>,
     pub(super) fanout_group: Option<u16>,
-    /// For `ip broadcast` in [`Capture::set_filter`]: the interface's
-    /// netmask, read where the capture was built (its namespace).
-    pub(super) netmask: std::net::Ipv4Addr,
     pub(super) link_type: LinkType,
     pub(super) timestamps: TimestampInfo,
     /// With VLAN re-insertion: the current block's tagged frames, rebuilt.
@@ -291,9 +288,17 @@ impl Capture {
     /// [`Error::InvalidFilter`] if it does not compile; nothing changes then.
     /// As [`set_bpf`](Self::set_bpf) otherwise.
     pub fn set_filter(&mut self, expression: &str) -> Result<()> {
-        let options = crate::filter::expr::Options::default()
-            .target(crate::filter::expr::Target::LiveAfPacket)
-            .netmask(self.netmask);
+        // `ip broadcast`: the interface's netmask, asked on the socket
+        // itself (so in its namespace, wherever this thread is), as
+        // libpcap's `pcap_lookupnet()`; 0.0.0.0 without one.
+        let netmask = if crate::filter::needs_netmask(expression) && self.interface != ANY_INTERFACE {
+            sys::iface::netmask_on(self.fd.as_fd(), &self.interface).unwrap_or(0)
+        } else {
+            0
+        };
+        let netmask = std::net::Ipv4Addr::from(netmask);
+        let options =
+            crate::filter::expr::Options::default().target(crate::filter::expr::Target::LiveAfPacket).netmask(netmask);
         let p = crate::filter::expr::compile_opts(expression, self.snaplen.unwrap_or(MAX_SNAPLEN), options)?;
         self.set_bpf(&p)
     }

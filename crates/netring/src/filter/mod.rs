@@ -36,6 +36,12 @@ pub use validate::validate;
 
 use crate::error::{Error, Result};
 
+/// Whether `expression` may need the netmask (`ip broadcast`): the
+/// interface is looked up only then.
+pub(crate) fn needs_netmask(expression: &str) -> bool {
+    expression.to_ascii_lowercase().contains("broadcast")
+}
+
 /// The netmask `ip broadcast` uses on a live capture on `interface` (see
 /// [`Program::compile_on`]).
 pub(crate) fn netmask_of(interface: &str) -> std::net::Ipv4Addr {
