@@ -194,8 +194,10 @@ impl XdpSocketBuilder {
             .map(|e| {
                 // `ip broadcast` with the netmask of the (first) interface, as
                 // libpcap's live programs use.
-                let netmask =
-                    socks.first().map_or(std::net::Ipv4Addr::UNSPECIFIED, |s| crate::filter::netmask_of(&s.interface));
+                let netmask = match socks.first() {
+                    Some(s) if crate::filter::needs_netmask(e) => crate::filter::netmask_of(&s.interface),
+                    _ => std::net::Ipv4Addr::UNSPECIFIED,
+                };
                 let options = crate::filter::expr::Options::default().netmask(netmask);
                 crate::filter::expr::compile_opts(e, u32::MAX, options)
             })
