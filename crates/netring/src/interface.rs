@@ -176,6 +176,22 @@ pub fn addresses(name: &str) -> Result<Vec<Address>> {
         .collect())
 }
 
+/// The netmask of the first IPv4 address of `name` — what libpcap's
+/// `pcap_lookupnet()` gives tcpdump for `ip broadcast` on a live
+/// capture — or `None` if it has no IPv4 address (or is `any`).
+///
+/// # Errors
+/// As [`addresses`].
+pub fn ipv4_netmask(name: &str) -> Result<Option<std::net::Ipv4Addr>> {
+    if name == "any" {
+        return Ok(None);
+    }
+    Ok(addresses(name)?.into_iter().find(|a| a.addr.is_ipv4()).map(|a| {
+        let bits = u32::from(a.prefix_len.min(32));
+        std::net::Ipv4Addr::from(u32::MAX.checked_shl(32 - bits).unwrap_or(0))
+    }))
+}
+
 /// Whether a default route (IPv4 or IPv6, any table) leaves through `name`.
 ///
 /// # Errors

@@ -288,7 +288,18 @@ impl Capture {
     /// [`Error::InvalidFilter`] if it does not compile; nothing changes then.
     /// As [`set_bpf`](Self::set_bpf) otherwise.
     pub fn set_filter(&mut self, expression: &str) -> Result<()> {
-        let p = Program::compile(expression, self.snaplen.unwrap_or(MAX_SNAPLEN))?;
+        // `ip broadcast`: the interface's netmask, asked on the socket
+        // itself (so in its namespace, wherever this thread is), as
+        // libpcap's `pcap_lookupnet()`; 0.0.0.0 without one.
+        let netmask = if crate::filter::needs_netmask(expression) && self.interface != ANY_INTERFACE {
+            sys::iface::netmask_on(self.fd.as_fd(), &self.interface).unwrap_or(0)
+        } else {
+            0
+        };
+        let netmask = std::net::Ipv4Addr::from(netmask);
+        let options =
+            crate::filter::expr::Options::default().target(crate::filter::expr::Target::LiveAfPacket).netmask(netmask);
+        let p = crate::filter::expr::compile_opts(expression, self.snaplen.unwrap_or(MAX_SNAPLEN), options)?;
         self.set_bpf(&p)
     }
 

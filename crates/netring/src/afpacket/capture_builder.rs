@@ -362,7 +362,11 @@ impl CaptureBuilder {
             if self.filter.is_some() {
                 return Err(Error::config("filter", e, "set either filter() or bpf(), not both"));
             }
-            self.filter = Some(Program::compile(&e, self.snaplen.unwrap_or(MAX_SNAPLEN))?);
+            self.filter = Some(if crate::filter::needs_netmask(&e) {
+                Program::compile_on(&e, self.snaplen.unwrap_or(MAX_SNAPLEN), &iface)?
+            } else {
+                Program::compile(&e, self.snaplen.unwrap_or(MAX_SNAPLEN))?
+            });
         }
         // Protocol 0: the socket receives nothing until `bind` names a
         // protocol, so no packet slips in before the filter and ring exist.

@@ -196,7 +196,16 @@ impl XdpSocketBuilder {
         let filter = self
             .filter
             .as_deref()
-            .map(|e| crate::filter::expr::compile_for(e, u32::MAX, crate::filter::expr::Target::Offline))
+            .map(|e| {
+                // `ip broadcast` with the netmask of the (first) interface, as
+                // libpcap's live programs use.
+                let netmask = match socks.first() {
+                    Some(s) if crate::filter::needs_netmask(e) => crate::filter::netmask_of(&s.interface),
+                    _ => std::net::Ipv4Addr::UNSPECIFIED,
+                };
+                let options = crate::filter::expr::Options::default().netmask(netmask);
+                crate::filter::expr::compile_opts(e, u32::MAX, options)
+            })
             .transpose()?;
         let mut done: Vec<String> = Vec::new();
         for i in 0..socks.len() {

@@ -263,7 +263,10 @@ fn load_abs(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: EbpfLabel) {
 /// or reject past the end.
 fn load_ind(a: &mut Asm, dst: Reg, k: u32, size: u16, reject: EbpfLabel) {
     a.push([alu32_reg(op::MOV, T1, X), alu32_imm(op::ADD, T1, k)]);
-    a.jump(Insn::jmp_imm(op::JGT, T1, MAX_OFF as i32, 0), reject);
+    // The verifier checks the end of the load against the packet only
+    // while that end (offset + size) is known not to pass `MAX_OFF` (an X
+    // from scratch memory, as after `geneve`, is otherwise unbounded).
+    a.jump(Insn::jmp_imm(op::JGT, T1, (MAX_OFF - bytes(size)) as i32, 0), reject);
     a.push([
         Insn::alu64_reg(op::ADD, T1, DATA),
         Insn::mov64_reg(T2, T1),

@@ -36,6 +36,18 @@ pub use validate::validate;
 
 use crate::error::{Error, Result};
 
+/// Whether `expression` may need the netmask (`ip broadcast`): the
+/// interface is looked up only then.
+pub(crate) fn needs_netmask(expression: &str) -> bool {
+    expression.to_ascii_lowercase().contains("broadcast")
+}
+
+/// The netmask `ip broadcast` uses on a live capture on `interface` (see
+/// [`Program::compile_on`]).
+pub(crate) fn netmask_of(interface: &str) -> std::net::Ipv4Addr {
+    crate::interface::ipv4_netmask(interface).ok().flatten().unwrap_or(std::net::Ipv4Addr::UNSPECIFIED)
+}
+
 /// Most instructions the kernel accepts in one program (`BPF_MAXINSNS`).
 pub const MAX_INSNS: usize = 4096;
 /// Scratch memory cells (`BPF_MEMWORDS`).
@@ -66,6 +78,18 @@ impl Program {
     /// token; [`Error::InvalidFilter`] if the expression rejects every packet.
     pub fn compile(expression: &str, snaplen: u32) -> Result<Self> {
         expr::compile_for(expression, snaplen, expr::Target::LiveAfPacket)
+    }
+
+    /// As [`compile`](Self::compile), for a capture on `interface`:
+    /// `ip broadcast` uses the netmask of its first IPv4 address, as
+    /// libpcap's live programs do (0.0.0.0 if it has none or it cannot be
+    /// read, as tcpdump then uses).
+    ///
+    /// # Errors
+    /// As [`compile`](Self::compile).
+    pub fn compile_on(expression: &str, snaplen: u32, interface: &str) -> Result<Self> {
+        let options = expr::Options::default().target(expr::Target::LiveAfPacket).netmask(netmask_of(interface));
+        expr::compile_opts(expression, snaplen, options)
     }
 
     /// A program that accepts every packet, truncated to `snaplen` bytes.

@@ -135,6 +135,19 @@ pub fn flags(name: &str) -> Result<u32> {
     Ok(u16::from_ne_bytes(req.data[..2].try_into().expect("2 bytes")) as u32)
 }
 
+/// The IPv4 netmask of `name` in the namespace of socket `fd`, an
+/// AF_PACKET or AF_INET socket (`SIOCGIFNETMASK` on it, as libpcap's
+/// `pcap_lookupnet()` asks).
+///
+/// # Errors
+/// `EADDRNOTAVAIL` (as [`Error::Io`]) when it has no IPv4 address;
+/// [`Error::InterfaceNotFound`].
+pub fn netmask_on(fd: BorrowedFd<'_>, name: &str) -> Result<u32> {
+    let req = ioctl(fd, name, libc::SIOCGIFNETMASK, "ioctl(SIOCGIFNETMASK)")?;
+    // struct sockaddr_in { sa_family_t; in_port_t; struct in_addr; … }
+    Ok(u32::from_be_bytes(req.data[4..8].try_into().expect("4 bytes")))
+}
+
 /// Hardware address of `name` and its ARP hardware type (`SIOCGIFHWADDR`).
 pub fn hwaddr(name: &str) -> Result<(u16, [u8; 6])> {
     let req = get(name, libc::SIOCGIFHWADDR, "ioctl(SIOCGIFHWADDR)")?;

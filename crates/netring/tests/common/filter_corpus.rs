@@ -664,30 +664,7 @@ fn geneve() -> Vec<Frame> {
             (false, 5, 0, 5, 6082, 0),
             (false, 5, 0, 5, 6081, 1),
         ] {
-            let mut g = vec![(version << 6) | optlen, 0];
-            g.extend(proto.to_be_bytes());
-            g.extend((vni << 8).to_be_bytes());
-            g.extend(std::iter::repeat_n(0x5a, usize::from(optlen) * 4));
-            g.extend(inner);
-            let mut udp = vec![0x30, 0x39];
-            udp.extend(port.to_be_bytes());
-            udp.extend(((g.len() + 8) as u16).to_be_bytes());
-            udp.extend([0, 0]);
-            udp.extend(g);
-            let mut f = vec![2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 4];
-            if outer6 {
-                f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
-                f.extend((udp.len() as u16).to_be_bytes());
-                f.extend([17, 64]);
-                f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
-                f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
-            } else {
-                f.extend([8, 0, 0x40 | ihl, 0]);
-                f.extend(((usize::from(ihl) * 4 + udp.len()) as u16).to_be_bytes());
-                f.extend([0, 1, 0, 0, 64, 17, 0, 0, 198, 18, 0, 3, 198, 18, 0, 4]);
-                f.extend(std::iter::repeat_n(1u8, (usize::from(ihl) - 5) * 4));
-            }
-            f.extend(udp);
+            let f = geneve_frame(outer6, ihl, optlen, vni, port, version, proto, inner);
             let wire_len = f.len() as u32;
             if n % 2 == 0 {
                 out.push(Frame { data: f[..f.len() - 30].to_vec(), wire_len, what: "truncated" });
@@ -695,7 +672,101 @@ fn geneve() -> Vec<Frame> {
             out.push(Frame { data: f, wire_len, what: "geneve" });
         }
     }
+    // What follows `geneve` in the inner headers: a VLAN tag (10), MPLS
+    // (label 100, bridged and direct), a PPPoE session (3), and Geneve
+    // again; and a frame whose first bytes read 0x0800 (where no `geneve`
+    // ran, libpcap's offsets are 0).
+    let tagged = build(&Spec { tags: 1, tci: 10, payload: 7, ..spec_default() });
+    let mut mpls = vec![0x00, 0x06, 0x41, 0x40];
+    mpls.extend(&inner4.data[14..]);
+    let mut mpls_eth = inner4.data[..12].to_vec();
+    mpls_eth.extend([0x88, 0x47]);
+    mpls_eth.extend(&mpls);
+    let mut pppoe = inner4.data[..12].to_vec();
+    let ip_len = inner4.data.len() - 14;
+    pppoe.extend([0x88, 0x64, 0x11, 0, 0, 3]);
+    pppoe.extend(((ip_len + 2) as u16).to_be_bytes());
+    pppoe.extend([0, 0x21]);
+    pppoe.extend(&inner4.data[14..]);
+    let nested = geneve_frame(false, 5, 0, 5, 6081, 0, 0x6558, &inner4.data);
+    let nested6 = geneve_frame(true, 5, 1, 7, 6081, 0, 0x86dd, &inner6.data[14..]);
+    let nested2 = geneve_frame(false, 5, 0, 7, 6081, 0, 0x6558, &nested);
+    let extra: [(u16, &[u8]); 7] = [
+        (0x6558, &nested2),
+        (0x6558, &tagged.data),
+        (0x8847, &mpls),
+        (0x6558, &mpls_eth),
+        (0x6558, &pppoe),
+        (0x6558, &nested),
+        (0x6558, &nested6),
+    ];
+    for &(proto, inner) in &extra {
+        for (outer6, optlen, vni) in [(false, 0u8, 5u32), (true, 1, 7)] {
+            let f = geneve_frame(outer6, 5, optlen, vni, 6081, 0, proto, inner);
+            out.push(Frame { wire_len: f.len() as u32, data: f, what: "geneve" });
+        }
+    }
+    // Geneve behind an outer VLAN tag (10), an MPLS label (100) and in a
+    // PPPoE session (3).
+    let plain = geneve_frame(false, 5, 0, 5, 6081, 0, 0x6558, &inner4.data);
+    let mut tagged_outer = plain[..12].to_vec();
+    tagged_outer.extend([0x81, 0, 0, 10]);
+    tagged_outer.extend(&plain[12..]);
+    let mut mpls_outer = plain[..12].to_vec();
+    mpls_outer.extend([0x88, 0x47, 0x00, 0x06, 0x41, 0x40]);
+    mpls_outer.extend(&plain[14..]);
+    let mut pppoe_outer = plain[..12].to_vec();
+    pppoe_outer.extend([0x88, 0x64, 0x11, 0, 0, 3]);
+    pppoe_outer.extend(((plain.len() - 14 + 2) as u16).to_be_bytes());
+    pppoe_outer.extend([0, 0x21]);
+    pppoe_outer.extend(&plain[14..]);
+    for f in [tagged_outer, mpls_outer, pppoe_outer] {
+        out.push(Frame { wire_len: f.len() as u32, data: f, what: "geneve" });
+    }
+    let mut looks_ip = inner4.data.clone();
+    looks_ip[..2].copy_from_slice(&[8, 0]);
+    out.push(Frame { wire_len: looks_ip.len() as u32, data: looks_ip, what: "geneve" });
     out
+}
+
+/// An Ethernet frame carrying `inner` in Geneve (protocol type `proto`)
+/// over UDP to `port`, over IPv6 or IPv4 (header of `ihl` words).
+#[allow(clippy::too_many_arguments)]
+fn geneve_frame(
+    outer6: bool,
+    ihl: u8,
+    optlen: u8,
+    vni: u32,
+    port: u16,
+    version: u8,
+    proto: u16,
+    inner: &[u8],
+) -> Vec<u8> {
+    let mut g = vec![(version << 6) | optlen, 0];
+    g.extend(proto.to_be_bytes());
+    g.extend((vni << 8).to_be_bytes());
+    g.extend(std::iter::repeat_n(0x5a, usize::from(optlen) * 4));
+    g.extend(inner);
+    let mut udp = vec![0x30, 0x39];
+    udp.extend(port.to_be_bytes());
+    udp.extend(((g.len() + 8) as u16).to_be_bytes());
+    udp.extend([0, 0]);
+    udp.extend(g);
+    let mut f = vec![2, 0, 0, 0, 0, 3, 2, 0, 0, 0, 0, 4];
+    if outer6 {
+        f.extend([0x86, 0xdd, 0x60, 0, 0, 0]);
+        f.extend((udp.len() as u16).to_be_bytes());
+        f.extend([17, 64]);
+        f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3]);
+        f.extend([0x20, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 4]);
+    } else {
+        f.extend([8, 0, 0x40 | ihl, 0]);
+        f.extend(((usize::from(ihl) * 4 + udp.len()) as u16).to_be_bytes());
+        f.extend([0, 1, 0, 0, 64, 17, 0, 0, 198, 18, 0, 3, 198, 18, 0, 4]);
+        f.extend(std::iter::repeat_n(1u8, (usize::from(ihl) - 5) * 4));
+    }
+    f.extend(udp);
+    f
 }
 
 fn spec_default() -> Spec {

@@ -27,6 +27,9 @@ pub(crate) enum Load {
     /// `protochain`: 1 if the IPv4 (or IPv6) header chain at `net` reaches
     /// protocol `proto`, else 0 (see [`super::chain`]).
     Chain { ip6: bool, net: u32, proto: u32 },
+    /// Straight-line code of its own (`geneve` stores the inner offsets
+    /// into scratch cells, see [`super::geneve`]).
+    Code(Arc<Vec<crate::filter::Instruction>>),
 }
 
 /// What X must hold for a test that compares A with X.
@@ -45,6 +48,9 @@ pub(crate) enum Base {
     /// The transport header behind the IPv4 header at `msh`: `off` is the
     /// offset of the IPv4 header (X adds its length).
     AfterIpv4 { msh: u32, off: u32 },
+    /// `off` bytes behind the offset scratch cell `cell` holds (the inner
+    /// headers after `geneve`).
+    Cell { cell: u32, off: u32 },
 }
 
 /// A value computed from packet bytes, the length and constants: the
@@ -53,6 +59,8 @@ pub(crate) enum Base {
 pub(crate) enum Arith {
     Num(u32),
     Len,
+    /// What scratch cell `k` holds (an offset `geneve` stored).
+    Cell(u32),
     /// `size` bytes (1, 2 or 4) at `base + index`.
     Load {
         size: u16,
@@ -75,7 +83,9 @@ impl Arith {
     pub fn cells(&self, x: Option<&Arith>) -> usize {
         match (self, x) {
             (a, Some(r)) => Arith::pair_order(a, r).1,
-            (Arith::Num(_) | Arith::Len, None) => 0,
+            (Arith::Num(_) | Arith::Len | Arith::Cell(_), None) => 0,
+            // The index is kept in a cell while X takes the cell's offset.
+            (Arith::Load { base: Base::Cell { .. }, index, .. }, None) if index.uses_x() => index.cells(None).max(1),
             (Arith::Load { index, .. }, None) => index.cells(None),
             (Arith::Bin(_, l, r), None) if r.num().is_some() => l.cells(None),
             (Arith::Bin(_, l, r), None) => Arith::pair_order(l, r).1,
@@ -98,8 +108,8 @@ impl Arith {
     /// Whether computing this value needs the X register.
     pub fn uses_x(&self) -> bool {
         match self {
-            Arith::Num(_) | Arith::Len => false,
-            Arith::Load { base: Base::AfterIpv4 { .. }, .. } => true,
+            Arith::Num(_) | Arith::Len | Arith::Cell(_) => false,
+            Arith::Load { base: Base::AfterIpv4 { .. } | Base::Cell { .. }, .. } => true,
             Arith::Load { index, .. } => index.num().is_none(),
             Arith::Bin(_, l, r) => r.num().is_none() || l.uses_x(),
             Arith::Neg(a) => a.uses_x(),

@@ -50,37 +50,37 @@ pub(crate) fn code(ip6: bool, net: u32, proto: u32) -> Vec<Instruction> {
     for _ in 0..CHAIN_DEPTH {
         let (ext, ah, next) = (labels.len(), labels.len() + 1, labels.len() + 2);
         labels.extend([0, 0, 0]);
+        // No next header (59) is not found, as every protocol below is not
+        // (so it needs no test of its own).
         v.push(jeq(proto, To::Found, To::Next));
-        v.push(jeq(59, To::NotFound, To::Next));
         if ip6 {
             for t in [0, 60, 43, 44] {
                 v.push(jeq(t, To::Label(ext), To::Next));
             }
         }
         v.push(jeq(51, To::Label(ah), To::NotFound));
+        // Each step leaves the next protocol in A and the new offset in X
+        // (M[0] holds the offset in between).
         if ip6 {
+            // (length + 1) * 8 bytes on.
             labels[ext] = v.len();
-            v.push(st(BPF_LD | BPF_B | BPF_IND, net));
-            v.push(st(BPF_ST, 0));
             v.push(st(BPF_LD | BPF_B | BPF_IND, net + 1));
             v.push(st(BPF_ALU | BPF_ADD | BPF_K, 1));
-            v.push(st(BPF_ALU | BPF_MUL | BPF_K, 8));
+            v.push(st(BPF_ALU | BPF_LSH | BPF_K, 3));
             v.push(st(BPF_ALU | BPF_ADD | BPF_X, 0));
-            v.push(st(BPF_MISC | BPF_TAX, 0));
-            v.push(st(BPF_LD | BPF_MEM, 0));
+            v.push(st(BPF_ST, 0));
+            v.push(st(BPF_LD | BPF_B | BPF_IND, net));
+            v.push(st(BPF_LDX | BPF_MEM, 0));
             v.push((Instruction::stmt(BPF_JMP | BPF_JA, 0), To::Label(next), To::Label(next)));
         }
+        // AH: (length + 2) * 4 bytes from the network header, as libpcap.
         labels[ah] = v.len();
-        v.push(st(BPF_LD | BPF_B | BPF_IND, net));
-        v.push(st(BPF_ST, 0));
-        v.push(st(BPF_MISC | BPF_TXA, 0));
-        v.push(st(BPF_ALU | BPF_ADD | BPF_K, 1));
-        v.push(st(BPF_MISC | BPF_TAX, 0));
-        v.push(st(BPF_LD | BPF_B | BPF_IND, net));
+        v.push(st(BPF_LD | BPF_B | BPF_IND, net + 1));
         v.push(st(BPF_ALU | BPF_ADD | BPF_K, 2));
-        v.push(st(BPF_ALU | BPF_MUL | BPF_K, 4));
-        v.push(st(BPF_MISC | BPF_TAX, 0));
-        v.push(st(BPF_LD | BPF_MEM, 0));
+        v.push(st(BPF_ALU | BPF_LSH | BPF_K, 2));
+        v.push(st(BPF_ST, 0));
+        v.push(st(BPF_LD | BPF_B | BPF_IND, net));
+        v.push(st(BPF_LDX | BPF_MEM, 0));
         labels[next] = v.len();
     }
     // Deeper than CHAIN_DEPTH, or not found: 0; found: 1.

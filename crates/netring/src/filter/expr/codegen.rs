@@ -60,6 +60,7 @@ fn a_insns(t: &Test) -> Value {
         Load::Len => v.push(Instruction::stmt(BPF_LD | BPF_W | BPF_LEN, 0)),
         Load::Imm(k) => v.push(Instruction::stmt(BPF_LD | BPF_IMM, *k)),
         Load::Chain { ip6, net, proto } => v.extend(super::chain::code(*ip6, *net, *proto)),
+        Load::Code(code) => v.extend(code.iter().copied()),
         Load::Arith(a) => {
             let mut e = Emitter { out: v, x: None, next_mem: 0 };
             match &t.x {
@@ -90,8 +91,9 @@ fn writes_x(v: &[Instruction]) -> bool {
     v.iter().any(|i| i.class() == BPF_LDX || i.code == BPF_MISC | BPF_TAX)
 }
 
-/// Where to go: (the first live `vlan` test has not run, has run).
-type Pair = (Node, Node);
+/// Where to go, in each state of the program: state 0 is the start; the
+/// first live `vlan` moves to state 1 ([`Cond::Mark`]).
+type Pair = Vec<Node>;
 
 #[derive(Default)]
 struct Graph {
@@ -103,9 +105,10 @@ struct Graph {
 }
 
 impl Graph {
-    /// Blocks for `c` going to `t` on success and `f` on failure; each as a
-    /// pair (the first `vlan` of a live program has not run on the path /
-    /// has run), see [`Cond::Mark`]. Without one, both halves are the same.
+    /// Blocks for `c` going to `t` on success and `f` on failure; one
+    /// entry per state (see [`Pair`]): the first `vlan` of a live program
+    /// has not run on the path / has run ([`Cond::Mark`], [`Cond::Dual`]).
+    /// Without them there is one state.
     ///
     /// The left operand of `and`/`or` and the operand of `not` are
     /// followed in a loop, so a chain of any length (the parser builds
@@ -122,18 +125,24 @@ impl Graph {
                     c = a;
                 }
                 Cond::And(a, b) => {
-                    t = self.compile(b, t, f);
+                    t = self.compile(b, t, f.clone());
                     c = a;
                 }
                 Cond::Or(a, b) => {
-                    f = self.compile(b, t, f);
+                    f = self.compile(b, t.clone(), f);
                     c = a;
                 }
-                Cond::Test(test) => return (self.block(test, t.0, f.0), self.block(test, t.1, f.1)),
-                Cond::Dual(before, after) => return (self.compile(before, t, f).0, self.compile(after, t, f).1),
+                Cond::Test(test) => return t.iter().zip(&f).map(|(&t, &f)| self.block(test, t, f)).collect(),
+                Cond::Dual(before, after) => {
+                    let mut ways = self.compile(before, t.clone(), f.clone());
+                    let after = self.compile(after, t, f);
+                    ways[1..].copy_from_slice(&after[1..]);
+                    return ways;
+                }
                 Cond::Mark(v) => {
-                    let ran = self.compile(v, (t.1, t.1), (f.1, f.1)).1;
-                    return (ran, ran);
+                    let n = t.len();
+                    let ran = self.compile(v, vec![t[1]; n], vec![f[1]; n])[1];
+                    return vec![ran; n];
                 }
             }
         }
@@ -267,7 +276,10 @@ impl Graph {
     /// removes them, loads included).
     fn bypass(&mut self, entry: Node) -> Node {
         let resolve = |n: Node, blocks: &[Block]| match n {
-            Node::Block(i) if blocks[i].jt == blocks[i].jf => blocks[i].jt,
+            // A block that stores `geneve` offsets stays.
+            Node::Block(i) if blocks[i].jt == blocks[i].jf && !matches!(blocks[i].test.load, Load::Code(_)) => {
+                blocks[i].jt
+            }
             n => n,
         };
         for b in self.live(entry).into_iter().rev() {
@@ -545,6 +557,37 @@ fn meet(a: &mut Facts, b: &Facts) {
     });
 }
 
+/// How many states `cond` moves between (see [`Pair`]), and the scratch
+/// cells `geneve` code stores into (zeroed before the program).
+fn states(cond: &Cond) -> (usize, Vec<u32>) {
+    let mut n = 1;
+    let mut cells = Vec::new();
+    let mut stack = vec![cond];
+    while let Some(c) = stack.pop() {
+        match c {
+            Cond::True | Cond::False => {}
+            Cond::Test(t) => {
+                if let Load::Code(code) = &t.load {
+                    cells.extend(super::geneve::stored(code));
+                }
+            }
+            Cond::Not(a) => stack.push(a),
+            Cond::And(a, b) | Cond::Or(a, b) => stack.extend([&**a, &**b]),
+            Cond::Mark(a) => {
+                n = n.max(2);
+                stack.push(a);
+            }
+            Cond::Dual(a, b) => {
+                n = n.max(2);
+                stack.extend([&**a, &**b]);
+            }
+        }
+    }
+    cells.sort_unstable();
+    cells.dedup();
+    (n, cells)
+}
+
 /// Compile `cond`, accepting `snaplen` bytes.
 ///
 /// # Errors
@@ -553,7 +596,8 @@ fn meet(a: &mut Facts, b: &Facts) {
 /// limit.
 pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Program> {
     let mut g = Graph::default();
-    let entry = g.compile(cond, (Node::Accept, Node::Accept), (Node::Reject, Node::Reject)).0;
+    let (n, cells) = states(cond);
+    let entry = g.compile(cond, vec![Node::Accept; n], vec![Node::Reject; n])[0];
     if g.overflow {
         return Err(Error::InvalidFilter {
             reason: format!(
@@ -569,15 +613,15 @@ pub(crate) fn generate(cond: &Cond, snaplen: u32, level: Optimize) -> Result<Pro
     }
     let order = g.live(entry);
     if level == Optimize::Off {
-        return g.emit(&order, snaplen, false);
+        return g.emit(&order, snaplen, false, &cells);
     }
     g.drop_redundant_loads(&order, entry);
-    g.emit(&order, snaplen, true)
+    g.emit(&order, snaplen, true, &cells)
 }
 
 impl Graph {
     /// The program: blocks in `order`, merged where identical if `merge`.
-    fn emit(&self, order: &[usize], snaplen: u32, merge: bool) -> Result<Program> {
+    fn emit(&self, order: &[usize], snaplen: u32, merge: bool, cells: &[u32]) -> Result<Program> {
         let g = self;
         let order = order.to_vec();
 
@@ -616,6 +660,14 @@ impl Graph {
         let mut b = ProgramBuilder::new();
         let labels: HashMap<usize, Label> = order.iter().map(|&i| (i, b.label())).collect();
         let (accept, reject) = (b.label(), b.label());
+        if !order.is_empty() && !cells.is_empty() {
+            // `geneve` cells read where no `geneve` stored them hold zero,
+            // as in tcpdump's interpreter (and the kernel wants them written).
+            b.stmt(BPF_LD | BPF_IMM, 0);
+            for &m in cells {
+                b.stmt(BPF_ST, m);
+            }
+        }
         let target = |n: Node| match canon(n, &rep) {
             Node::Block(i) => labels[&i],
             Node::Accept => accept,

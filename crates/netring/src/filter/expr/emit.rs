@@ -45,6 +45,29 @@ impl Emitter {
         match a {
             Arith::Num(k) => self.push(BPF_LD | BPF_IMM, *k),
             Arith::Len => self.push(BPF_LD | BPF_W | BPF_LEN, 0),
+            Arith::Cell(m) => self.push(BPF_LD | BPF_MEM, *m),
+            Arith::Load { size, base: Base::Cell { cell, off }, index } => {
+                match index.num() {
+                    Some(_) => self.push(BPF_LDX | BPF_MEM, *cell),
+                    None if !index.uses_x() => {
+                        self.value(index);
+                        self.push(BPF_LDX | BPF_MEM, *cell);
+                        self.push(BPF_ALU | BPF_ADD | BPF_X, 0);
+                        self.push(BPF_MISC | BPF_TAX, 0);
+                    }
+                    None => {
+                        self.value(index);
+                        let m = self.cell();
+                        self.push(BPF_ST, m);
+                        self.push(BPF_LDX | BPF_MEM, *cell);
+                        self.push(BPF_LD | BPF_MEM, m);
+                        self.next_mem -= 1;
+                        self.push(BPF_ALU | BPF_ADD | BPF_X, 0);
+                        self.push(BPF_MISC | BPF_TAX, 0);
+                    }
+                }
+                self.push(BPF_LD | size | BPF_IND, off.wrapping_add(index.num().unwrap_or(0)));
+            }
             Arith::Load { size, base: Base::Abs(b), index } => match index.num() {
                 Some(c) => self.push(BPF_LD | size | BPF_ABS, b.wrapping_add(c)),
                 None => {

@@ -129,6 +129,26 @@ const CORE: &[&str] = &[
     "llc",
 ];
 
+/// Why libpcap refuses keyword `k` of [`LATER`] on an Ethernet link: it
+/// belongs to another link type.
+pub(crate) fn other_link(k: &str) -> String {
+    let why = match k {
+        "gateway" => "is not supported in this configuration (as in libpcap with IPv6)",
+        "radio" => "is not a protocol of an Ethernet link",
+        "ra" | "ta" | "addr1" | "addr2" | "addr3" | "addr4" | "type" | "subtype" | "dir" | "direction" => {
+            "needs 802.11 headers"
+        }
+        "ppp" | "slip" => "names a link layer that an Ethernet link is not",
+        "on" | "ifname" | "rnr" | "rulenum" | "reason" | "rset" | "ruleset" | "srnr" | "subrulenum" | "action" => {
+            "is only for pflog links"
+        }
+        "fisu" | "lssu" | "msu" | "sio" | "opc" | "dpc" | "sls" | "hfisu" | "hlssu" | "hmsu" | "hsio" | "hopc"
+        | "hdpc" | "hsls" => "is only for MTP2 (SS7) links",
+        _ => "is only for raw ATM links",
+    };
+    format!("'{k}' {why}; libpcap refuses it on Ethernet too")
+}
+
 /// The rest of libpcap's keywords: outside the core grammar (part 2), but
 /// never taken for names.
 pub(crate) const LATER: &[&str] = &[

@@ -256,11 +256,15 @@ pub(crate) struct Parser<'a> {
     netmask: u32,
     /// The expression, for the text of a token (DECnet addresses).
     src: Vec<char>,
-    /// After `geneve`: the outer offsets (later terms are parsed against
-    /// virtual ones and relocated, see [`super::geneve`]).
-    geneve: Option<Off>,
-    /// An `or` joined two top-level terms (a later `geneve` could not
-    /// tell which ran).
+    /// After `geneve`: where the inner headers of the latest one are (later
+    /// terms are parsed against virtual offsets and relocated, see
+    /// [`super::geneve`]), and how many `geneve` there were.
+    geneve: Option<(super::geneve::Cells, u32)>,
+    /// The `geneve` whose inner headers the term being parsed is relocated
+    /// to, as a whole (its parts are not relocated again unless a later
+    /// `geneve` comes inside it).
+    relocating: Option<u32>,
+    /// An `or` joined two top-level terms.
     top_or: bool,
 }
 
@@ -385,6 +389,7 @@ impl<'a> Parser<'a> {
             netmask,
             src: Vec::new(),
             geneve: None,
+            relocating: None,
             top_or: false,
             toks,
             pos: 0,
@@ -523,10 +528,7 @@ impl<'a> Parser<'a> {
         if let Tok::Kw(k) = t.tok
             && LATER.contains(&k)
         {
-            return self.err(format!("'{k}' is not supported yet"));
-        }
-        if let Tok::Arith(s) = t.tok {
-            return self.err(format!("arithmetic and packet-byte expressions ('{s}') are not supported yet"));
+            return self.err(super::lexer::other_link(k));
         }
         self.err(format!("expected {wanted}, found {}", describe(&t.tok)))
     }
@@ -540,22 +542,23 @@ impl<'a> Parser<'a> {
         if *self.peek() != Tok::End {
             return self.unexpected("'and', 'or' or the end of the expression");
         }
+        if let Some((cells, _)) = self.geneve
+            && !super::geneve::cells_fit(&c, cells)
+        {
+            return Err(ParseError::new(
+                1,
+                self.src.len().max(1),
+                "expression too complex: with its 'geneve' cells it needs more than 16 scratch memory cells",
+            ));
+        }
         Ok(c)
     }
 
     /// `expr: term | expr and term | expr and id | expr or term | expr or id`
     fn expr(&mut self, q: Option<Qual>) -> Res<(Cond, Option<Qual>)> {
         let (mut c, mut q) = self.dual(q, false)?;
-        loop {
-            let at = self.here().clone();
-            let Some(and) = self.conjunction() else { break };
+        while let Some(and) = self.conjunction() {
             if !and && self.depth == 0 {
-                if self.geneve.is_some() {
-                    return Self::err_at(
-                        &at,
-                        "terms after 'geneve' must be joined to it with 'and' (not supported yet)",
-                    );
-                }
                 self.top_or = true;
             }
             let id = self.starts_id();
@@ -572,38 +575,49 @@ impl<'a> Parser<'a> {
     /// by a tag if it did (libpcap moves them at run time, when the test runs).
     #[inline]
     fn dual(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
-        match self.geneve {
-            Some(outer) if self.depth == 0 => self.after_geneve(outer, q, id),
+        match &self.geneve {
+            Some((_, n)) if self.relocating != Some(*n) => self.after_geneve(q, id),
             _ => self.dual_term(q, id),
         }
     }
 
-    /// A top-level term after `geneve`, relocated to the inner headers.
+    /// A term after `geneve`, relocated to its inner headers: as it reads
+    /// where that `geneve` matched on the path here and where it did not
+    /// (then libpcap's program reads scratch cells never written: zero, in
+    /// tcpdump's interpreter; see [`super::geneve`]).
     #[inline(never)]
-    fn after_geneve(&mut self, outer: Off, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
+    fn after_geneve(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
         let at = self.here().clone();
-        let (c, q) = self.dual_term(q, id)?;
-        Ok((super::geneve::expand(outer, &c).map_err(|m| ParseError::new(at.col, at.len, m))?, q))
+        let Some((cells, n)) = self.geneve else { return self.dual_term(q, id) };
+        let outer = self.relocating.replace(n);
+        let r = self.dual_term(q, id);
+        self.relocating = outer;
+        let (c, q) = r?;
+        let c = super::geneve::relocate(&c, cells).map_err(|m| ParseError::new(at.col, at.len, m))?;
+        Ok((c, q))
     }
 
     /// [`Self::dual`] before a `geneve` relocation.
     fn dual_term(&mut self, q: Option<Qual>, id: bool) -> Res<(Cond, Option<Qual>)> {
         let one = |p: &mut Self| if id { p.id(q) } else { p.term(q) };
-        if !self.after_vlan || self.in_dual {
+        // After `geneve` every offset is in its cells, whatever the outer tag.
+        if !self.after_vlan || self.in_dual || self.geneve.is_some() {
             return one(self);
         }
-        let (at, base) = (self.pos, self.off);
+        let (at, base, genv) = (self.pos, self.off, self.geneve);
         self.in_dual = true;
         let before = one(self);
-        let (end, moved) = (self.pos, self.off);
+        let (end, moved, moved_genv) = (self.pos, self.off, self.geneve);
         let after = before.and_then(|(c0, _)| {
             self.pos = at;
             self.off = base.tagged();
+            self.geneve = genv;
             one(self).map(|(c1, q)| (c0, c1, q))
         });
         self.in_dual = false;
         let (c0, c1, q) = after?;
         debug_assert_eq!(self.pos, end);
+        debug_assert_eq!(self.geneve, moved_genv);
         self.off = moved;
         Ok((Cond::Dual(Box::new(c0), Box::new(c1)), q))
     }
@@ -920,9 +934,6 @@ impl<'a> Parser<'a> {
 
     /// `vlan [ID]`: the tag test, and every later offset moves by a tag.
     fn vlan(&mut self, t: &Token, id: Option<u32>) -> Res<Cond> {
-        if self.geneve.is_some() {
-            return Self::err_at(t, "'vlan' after 'geneve' is not supported yet");
-        }
         if self.off.mpls > 0 {
             return Self::err_at(t, "no VLAN match after MPLS");
         }
@@ -934,7 +945,9 @@ impl<'a> Parser<'a> {
         {
             return Self::err_at(t, format!("VLAN tag {id} greater than maximum 4095"));
         }
-        let first_live = self.vlan_mode != VlanMode::Offline && !self.live_vlan;
+        // After `geneve` the tag is read in the bytes, as libpcap does once
+        // the link-layer header has a variable offset.
+        let first_live = self.vlan_mode != VlanMode::Offline && !self.live_vlan && self.geneve.is_none();
         if first_live {
             self.live_vlan = true;
         }
@@ -955,9 +968,6 @@ impl<'a> Parser<'a> {
     /// one: the label before it is not the bottom of the stack), and the
     /// network header moves behind it (`gen_mpls()`).
     fn mpls(&mut self, t: &Token, label: Option<u32>) -> Res<Cond> {
-        if self.geneve.is_some() {
-            return Self::err_at(t, "'mpls' after 'geneve' is not supported yet");
-        }
         use crate::filter::code::{BPF_B, BPF_H, BPF_JEQ, BPF_W};
         if let Some(l) = label
             && l > 0xfffff
@@ -985,9 +995,6 @@ impl<'a> Parser<'a> {
     /// `pppoes [ID]`: a PPPoE session frame (with that session id), and
     /// the link becomes the PPP link inside it (`gen_pppoes()`).
     fn pppoes(&mut self, t: &Token, id: Option<u32>) -> Res<Cond> {
-        if self.geneve.is_some() {
-            return Self::err_at(t, "'pppoes' after 'geneve' is not supported yet");
-        }
         use crate::filter::code::BPF_W;
         if let Some(id) = id
             && id > 0xffff
@@ -1012,21 +1019,13 @@ impl<'a> Parser<'a> {
         {
             return Self::err_at(t, format!("Geneve VNI {v} greater than maximum {}", 0xff_ffff));
         }
-        let why = if self.depth > 0 || self.top_or {
-            "'geneve' must be a top-level term joined to the others with 'and' (not supported yet otherwise)"
-        } else if self.geneve.is_some() {
-            "a second 'geneve' is not supported yet"
-        } else if self.live_vlan || self.off.mpls > 0 || self.off.ppp {
-            "'geneve' after vlan (live), mpls or pppoes is not supported yet"
-        } else {
-            ""
-        };
-        if !why.is_empty() {
-            return Self::err_at(t, why);
+        let n = self.geneve.map_or(1, |(_, n)| n + 1);
+        if n > super::geneve::MAX_GENEVE {
+            return Self::err_at(t, "too many 'geneve' (libpcap's scratch memory holds five)");
         }
-        let c = super::geneve::check(self.off, vni);
-        self.geneve = Some(self.off);
-        self.off = super::geneve::virtual_off();
+        let c = super::geneve::geneve(self.off, vni, n, self.geneve.map(|(c, _)| c));
+        self.geneve = Some((super::geneve::Cells::nth(n), n));
+        self.off = super::geneve::virtual_off(self.off);
         Ok(c)
     }
 
@@ -1284,7 +1283,7 @@ impl<'a> Parser<'a> {
         let p = match self.peek() {
             Tok::Kw(k) if pname(k).is_some() => pname(k).expect("checked"),
             Tok::Kw(k) if *k != "gateway" && LATER.contains(k) => {
-                return self.err(format!("'{k}' is not supported yet"));
+                return self.err(super::lexer::other_link(k));
             }
             _ => return Ok(Proto::Default),
         };
@@ -1794,9 +1793,17 @@ mod tests {
         assert_eq!(e("net 198.18.0.1/15").column, 5);
         assert_eq!(e("host 198.18.0.0/15").column, 6);
         assert_eq!(e("ip port 80").column, 9);
-        assert_eq!(e("geneve 5 and vlan").column, 14);
-        assert!(e("geneve 5 and vlan").message.contains("not supported yet"));
-        assert_eq!(e("geneve or ip").column, 8);
+        assert_eq!(e("geneve and geneve and geneve and geneve and geneve and geneve").column, 56);
+        assert!(
+            e("geneve and geneve and geneve and geneve and geneve and geneve").message.starts_with("too many 'geneve'")
+        );
+        assert_eq!(e("lane").message, "'lane' is only for raw ATM links; libpcap refuses it on Ethernet too");
+        assert_eq!(
+            e("ip and radio").message,
+            "'radio' is not a protocol of an Ethernet link; libpcap refuses it on Ethernet too"
+        );
+        assert_eq!(e("ip and radio").column, 8);
+        assert_eq!(e("fisu").message, "'fisu' is only for MTP2 (SS7) links; libpcap refuses it on Ethernet too");
         assert_eq!(e("geneve 16777216").message, "Geneve VNI 16777216 greater than maximum 16777215");
         assert_eq!(e("mpls and vlan").column, 10);
         assert_eq!(e("mpls and vlan").message, "no VLAN match after MPLS");
