@@ -115,6 +115,7 @@ mod tests {
     }
 
     #[test]
+    #[cfg_attr(miri, ignore = "reads CLOCK_TAI, which Miri does not provide")]
     fn a_prefix_is_stepped_over_and_gives_each_frame_its_time_and_hash() {
         let (mut sock, rx_k, fill_k) = socket(XdpRxMetaPlacement::Prefix, |i| {
             let mut b = meta(i).to_vec();
