@@ -38,10 +38,9 @@ pub struct TxArgs {
     pub batch: usize,
     /// With `--backend packet`: `ring` (PACKET_TX_RING, frames written in
     /// place), `sendmmsg` (64 frame buffers, one sendmmsg per kick: the
-    /// kernel copies each frame), or `auto`, the TX ring: on a veth whose
-    /// peer receives in its own softirq (the plain path) sendmmsg measured
-    /// 1.05x the TX ring, but 0.72x where the peer runs NAPI (GRO or XDP on
-    /// it), which the sender cannot see; see docs/PERFORMANCE.md.
+    /// kernel copies each frame; faster on veth, see docs/PERFORMANCE.md),
+    /// or `auto`, the TX ring for now: the kernel's send path refuses a
+    /// frame of only an Ethernet header, which the TX ring sends.
     #[arg(long, value_enum, default_value_t = TxMethod::Auto)]
     pub tx_method: TxMethod,
 }
