@@ -10,7 +10,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{BIN, finish, json_of, netring_in, scratch, veth};
+use common::{BIN, SmallDisk, finish, json_of, netring_in, scratch, veth};
 use netring::RawSender;
 use netring::testkit::{SeqFrames, VethLink};
 
@@ -384,26 +384,6 @@ fn time_rotation_into_one_fixed_name_is_refused() {
     let err = one_line_error(&out);
     assert!(err.contains("with -G 1 every new file would get the same name and overwrite the last one"), "{err}");
     assert!(!fixed.exists(), "refused before any file");
-}
-
-/// A 1 MiB tmpfs of the test's own, unmounted on drop.
-struct SmallDisk(std::path::PathBuf);
-
-impl SmallDisk {
-    fn mount(name: &str) -> Self {
-        let dir = scratch(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&dir).status().unwrap();
-        assert!(ok.success(), "mount a 1 MiB tmpfs on {}", dir.display());
-        Self(dir)
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-        let _ = std::fs::remove_dir(&self.0);
-    }
 }
 
 /// A disk that fills up mid-capture: the run ends at once naming the file,

@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{finish, json_of, netring_in, scratch, veth};
+use common::{SmallDisk, finish, json_of, netring_in, scratch, veth};
 use netring::RawSender;
 use netring::testkit::{SeqFrames, VethLink, require_tool};
 
@@ -229,26 +229,6 @@ fn a_recorder_killed_with_sigkill_leaves_a_readable_file() {
             assert_eq!(t, n, "{name}: tshark reads what we read");
         }
         std::fs::remove_file(file).unwrap();
-    }
-}
-
-/// A 1 MiB tmpfs of the test's own, unmounted on drop.
-struct SmallDisk(PathBuf);
-
-impl SmallDisk {
-    fn mount(name: &str) -> Self {
-        let dir = scratch(name);
-        std::fs::create_dir_all(&dir).unwrap();
-        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&dir).status().unwrap();
-        assert!(ok.success(), "mount a 1 MiB tmpfs on {}", dir.display());
-        Self(dir)
-    }
-}
-
-impl Drop for SmallDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(&self.0).status();
-        let _ = std::fs::remove_dir(&self.0);
     }
 }
 

@@ -114,3 +114,24 @@ impl Tcpdump {
         out
     }
 }
+
+/// A 1 MiB tmpfs of the test's own (a disk that fills up), unmounted on drop.
+pub struct SmallDisk(pub PathBuf);
+
+impl SmallDisk {
+    /// Mount it on a new scratch directory named `name`.
+    pub fn mount(name: &str) -> Self {
+        let dir = scratch(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        let ok = Command::new("mount").args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"]).arg(&dir).status().unwrap();
+        assert!(ok.success(), "mount a 1 MiB tmpfs on {}", dir.display());
+        Self(dir)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+        let _ = std::fs::remove_dir(&self.0);
+    }
+}
