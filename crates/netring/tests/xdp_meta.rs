@@ -73,7 +73,8 @@ fn a_burst_gets_distinct_program_timestamps_on_the_senders_af_packet_clock() {
     let mut sock = xdp(&l, |b| b.attach(XdpAttach::Native));
     assert_eq!(sock.attach_mode(), Some(XdpAttachMode::Native));
     let meta = sock.rx_metadata();
-    assert!(meta.program_time && meta.rx_hash && meta.vlan_tag, "{meta:?}");
+    // The RX hash is asked for with rxhash(true) only.
+    assert!(meta.program_time && meta.device_time && meta.vlan_tag && !meta.rx_hash, "{meta:?}");
     // The sending side sees its own frames (PACKET_OUTGOING) with software stamps.
     let mut tap = l.a.run(|n| Capture::builder().interface(n).build()).unwrap().unwrap();
     const N: u64 = 500;
@@ -139,8 +140,20 @@ fn rx_hash_equals_af_packets_rxhash_for_the_same_flow() {
         assert_ne!(p.meta.rxhash, 0, "AF_PACKET filled the hash");
         want[flow as usize] = p.meta.rxhash;
     }
-    // Then AF_XDP, native, with veth's metadata kfuncs.
+    // AF_XDP, native, with veth's metadata kfuncs but without rxhash(true):
+    // the program does not ask for the hash.
     let mut sock = xdp(&l, |b| b.attach(XdpAttach::Native));
+    assert!(!sock.rx_metadata().rx_hash && sock.rx_metadata().device_time, "{:?}", sock.rx_metadata());
+    send_from(&l, None, &frames);
+    let got = receive(&mut sock, FLOWS as usize, |d| udp_flow_seq(d).is_some());
+    assert_eq!(got.len(), FLOWS as usize);
+    for g in &got {
+        assert_eq!((g.rxhash, g.rxhash_type), (0, None), "no hash unless asked");
+        assert_eq!(g.source, TimestampSource::XdpProgram);
+    }
+    drop(sock);
+    // Then with rxhash(true).
+    let mut sock = xdp(&l, |b| b.attach(XdpAttach::Native).rxhash(true));
     assert!(sock.rx_metadata().rx_hash, "{:?}", sock.rx_metadata());
     send_from(&l, None, &frames);
     let got = receive(&mut sock, FLOWS as usize, |d| udp_flow_seq(d).is_some());
@@ -263,6 +276,7 @@ fn a_filter_and_every_queue_over_one_umem_get_the_metadata_too() {
                 .mode(XdpMode::Rx)
                 .attach(XdpAttach::Native)
                 .filter("udp")
+                .rxhash(true)
                 .build_all_queues()
         })
         .unwrap()

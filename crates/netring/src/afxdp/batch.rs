@@ -231,7 +231,9 @@ impl<'b> XdpPacket<'b> {
 
     /// The flow hash the device computed (`bpf_xdp_metadata_rx_hash`; on
     /// veth the kernel's flow hash, as AF_PACKET's
-    /// [`Packet::rxhash`] reports it), 0 when the device gave none.
+    /// [`Packet::rxhash`] reports it), 0 when the device gave none or the
+    /// socket did not ask for it
+    /// ([`XdpSocketBuilder::rxhash`](crate::XdpSocketBuilder::rxhash)).
     #[inline]
     pub fn rxhash(&self) -> u32 {
         self.meta.filter(|m| m.valid().contains(XdpRxMetaFlags::RX_HASH)).map_or(0, |m| m.rx_hash)

@@ -107,6 +107,7 @@ pub struct XdpSocketBuilder {
     pub(super) multi_buffer: bool,
     pub(super) filter: Option<String>,
     pub(super) rx_metadata: bool,
+    pub(super) rxhash: bool,
     pub(super) tx_metadata: bool,
     pub(super) own_rx_metadata: Option<crate::bpf::XdpRxMetaPlacement>,
 }
@@ -173,6 +174,7 @@ impl Default for XdpSocketBuilder {
             multi_buffer: false,
             filter: None,
             rx_metadata: true,
+            rxhash: false,
             tx_metadata: false,
             own_rx_metadata: None,
         }
@@ -344,7 +346,8 @@ impl XdpSocketBuilder {
     /// Per-frame metadata from the built-in program (default on): a
     /// timestamp taken in the XDP program for each frame (Linux 6.1), and
     /// where the device implements the XDP metadata kfuncs (Linux 6.3,
-    /// native mode) its receive time, RX hash and VLAN tag; see
+    /// native mode) its receive time and VLAN tag, and with
+    /// [`rxhash(true)`](Self::rxhash) its RX hash; see
     /// [`XdpRxMeta`](crate::bpf::XdpRxMeta) and
     /// [`XdpSocket::rx_metadata`](crate::afxdp::XdpSocket::rx_metadata).
     /// Off: every frame of a batch carries the time user space took the
@@ -352,6 +355,29 @@ impl XdpSocketBuilder {
     pub fn rx_metadata(mut self, on: bool) -> Self {
         self.rx_metadata = on;
         self
+    }
+
+    /// Ask the device for each frame's RX hash and its type
+    /// (`bpf_xdp_metadata_rx_hash`, Linux 6.3, native mode) in the
+    /// per-frame metadata, for [`XdpPacket::rxhash`](crate::afxdp::XdpPacket::rxhash)
+    /// (default off, as AF_PACKET's
+    /// [`CaptureBuilder::rxhash`](crate::CaptureBuilder::rxhash)). A NIC
+    /// hands over the hash it computed for RSS at no cost; a software
+    /// device computes it for the call: veth runs the flow dissector over
+    /// every frame, which cost 5–8 % of the receive core at 64 B on this
+    /// project's bench (docs/PERFORMANCE.md). Needs
+    /// [`rx_metadata`](Self::rx_metadata).
+    pub fn rxhash(mut self, on: bool) -> Self {
+        self.rxhash = on;
+        self
+    }
+
+    /// The fields the built-in program is asked to write (`None`: no
+    /// metadata area).
+    pub(super) fn rx_meta_fields(&self) -> Option<crate::bpf::XdpRxMetaFlags> {
+        use crate::bpf::XdpRxMetaFlags as F;
+        let hash = if self.rxhash { F::RX_HASH } else { F::empty() };
+        self.rx_metadata.then_some(F::PROGRAM_TIME | F::DEVICE_TIME | F::VLAN | hash)
     }
 
     /// With [`builtin_program(false)`](Self::builtin_program): your XDP

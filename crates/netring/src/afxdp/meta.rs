@@ -33,7 +33,8 @@ pub struct XdpRxMetadata {
     /// time (`bpf_xdp_metadata_rx_timestamp`); frames the device stamped
     /// carry [`TimestampSource::XdpDevice`](crate::TimestampSource::XdpDevice).
     pub device_time: bool,
-    /// … for the RX hash and its type (`bpf_xdp_metadata_rx_hash`).
+    /// … for the RX hash and its type (`bpf_xdp_metadata_rx_hash`; asked
+    /// for with [`XdpSocketBuilder::rxhash`](crate::XdpSocketBuilder::rxhash)).
     pub rx_hash: bool,
     /// … for the VLAN tag the device took off (`bpf_xdp_metadata_rx_vlan_tag`).
     pub vlan_tag: bool,

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::meta::XdpRxMetadata;
 use crate::bpf::{
-    EbpfProgram, ProgramType, RxKfuncs, XdpAttach, XdpAttachMode, XdpLink, XdpRxMetaPlacement, XskMap, programs,
+    EbpfProgram, ProgramType, RxKfuncs, XdpAttach, XdpAttachMode, XdpLink, XdpRxMetaFlags, XdpRxMetaPlacement, XskMap,
+    programs,
 };
 use crate::error::{Error, Result};
 
@@ -77,7 +78,8 @@ impl BuiltIn {
     /// attached to `iface`.
     ///
     /// With `meta`, the program writes an [`XdpRxMeta`](crate::bpf::XdpRxMeta)
-    /// area in front of each frame, trying in turn (each step down logged
+    /// area in front of each frame (calling only the kfuncs of the fields
+    /// asked for), trying in turn (each step down logged
     /// once, at `info`, and kept in [`XdpRxMetadata::fallback`]):
     /// 1. device-bound with the kernel's XDP metadata kfuncs (native mode
     ///    only: the kernel refuses device-bound programs in generic mode);
@@ -89,7 +91,7 @@ impl BuiltIn {
         how: XdpAttach,
         frags: bool,
         filter: Option<&crate::filter::Program>,
-        meta: bool,
+        meta: Option<XdpRxMetaFlags>,
     ) -> Result<Self> {
         let queues = crate::interface::link_info(iface).map(|l| l.rx_queues).unwrap_or(1);
         let top = members.iter().map(|&(q, _)| q + 1).max().unwrap_or(1);
@@ -99,8 +101,8 @@ impl BuiltIn {
         }
         let ty = ProgramType::Xdp { frags };
         let mut fallback: Vec<String> = Vec::new();
-        if meta {
-            let kfuncs = RxKfuncs::running_kernel();
+        if let Some(fields) = meta {
+            let kfuncs = RxKfuncs::running_kernel().only(fields);
             if !kfuncs.any() {
                 fallback.push("the kernel has no XDP metadata kfuncs (Linux 6.3 with BTF)".into());
             } else if how == XdpAttach::Generic {

@@ -203,6 +203,16 @@ impl RxKfuncs {
         })
     }
 
+    /// Those of them that fill `fields` (the others `None`).
+    pub fn only(self, fields: XdpRxMetaFlags) -> Self {
+        let keep = |id: Option<u32>, f: XdpRxMetaFlags| id.filter(|_| fields.contains(f));
+        Self {
+            timestamp: keep(self.timestamp, XdpRxMetaFlags::DEVICE_TIME),
+            hash: keep(self.hash, XdpRxMetaFlags::RX_HASH),
+            vlan: keep(self.vlan, XdpRxMetaFlags::VLAN),
+        }
+    }
+
     /// Whether any is known.
     pub fn any(&self) -> bool {
         self.timestamp.is_some() || self.hash.is_some() || self.vlan.is_some()
@@ -346,5 +356,10 @@ mod tests {
         assert!(count(&RxKfuncs::default()).is_empty());
         assert_eq!(count(&RxKfuncs { timestamp: Some(7), hash: Some(9), vlan: Some(11) }), [7, 9, 11]);
         assert_eq!(count(&RxKfuncs { hash: Some(9), ..RxKfuncs::default() }), [9]);
+        let all = RxKfuncs { timestamp: Some(7), hash: Some(9), vlan: Some(11) };
+        let no_hash = all.only(XdpRxMetaFlags::PROGRAM_TIME | XdpRxMetaFlags::DEVICE_TIME | XdpRxMetaFlags::VLAN);
+        assert_eq!(count(&no_hash), [7, 11]);
+        assert_eq!(count(&all.only(XdpRxMetaFlags::RX_HASH)), [9]);
+        assert_eq!(all.only(XdpRxMetaFlags::all()), all);
     }
 }
