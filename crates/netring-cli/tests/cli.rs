@@ -504,6 +504,32 @@ fn bench_quick_reports_json_with_every_section() {
     }
 }
 
+/// `--offered-mpps` holds the generator of capture runs to the rate, and
+/// the NAPI path reports what each frame cost the receive core.
+#[test]
+fn bench_holds_the_generator_to_the_offered_rate() {
+    let _ = veth();
+    require_tool("ethtool");
+    let out = Command::new(BIN)
+        .args(["bench", "--quick", "--json", "--only", "capture", "--paths", "napi", "--offered-mpps", "0.05"])
+        .args(["--contenders", "netring,netring-xdp,xdp-drop"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let v = json_of(&out);
+    assert_eq!(v["settings"]["offered_pps"], 50_000);
+    let capture = v["capture"].as_array().unwrap();
+    assert_eq!(capture.len(), 3, "{capture:?}");
+    for row in capture {
+        let offered = row["offered_pps"].as_i64().unwrap();
+        assert!((45_000..=55_000).contains(&offered), "held to 50 kpps: {row}");
+        // Far below what any contender takes: all of it arrives and is counted.
+        assert!(row["pps"]["median"].as_i64().unwrap() * 100 >= offered * 99, "{row}");
+        let core = row["core_ns_per_packet"].as_i64().unwrap();
+        assert!(core > 0, "{row}");
+    }
+}
+
 #[test]
 fn bench_rejects_bad_settings_in_one_line() {
     let _ = veth();
@@ -512,6 +538,10 @@ fn bench_rejects_bad_settings_in_one_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "{err}");
     assert!(err.contains("reps") && err.contains("at least 1"), "{err}");
+    let out = Command::new(BIN).args(["bench", "--offered-mpps", "0"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("offered-mpps") && err.contains("> 0"), "{err}");
     let out = Command::new(BIN).args(["bench", "--contenders", "tcpdumb"]).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);

@@ -5,7 +5,7 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use netring::afxdp::XdpAttach;
+use netring::afxdp::{BusyPoll, XdpAttach};
 use netring::{Batch, Capture, PacketSource, XdpMode, XdpSocket};
 
 use super::external::{self, Tool};
@@ -47,14 +47,34 @@ impl Ring {
     };
 }
 
+/// A netring AF_XDP socket configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Xsk {
+    /// RX ring, fill ring and UMEM entries (0: the library's defaults).
+    pub depth: u32,
+    /// Spin on the RX ring instead of sleeping.
+    pub spin: bool,
+    /// The XDP program writes per-frame metadata (timestamps).
+    pub meta: bool,
+    /// … with the RX hash (`XdpSocketBuilder::rxhash`).
+    pub rxhash: bool,
+    /// Most frames per batch (0: the library's default).
+    pub batch: u32,
+    /// Busy polling with the library's default settings.
+    pub busy_poll: bool,
+}
+
+impl Xsk {
+    /// The library's defaults.
+    pub const DEFAULT: Xsk = Xsk { depth: 0, spin: false, meta: true, rxhash: false, batch: 0, busy_poll: false };
+}
+
 /// A capture contender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Rx {
     Packet(&'static str, Ring),
-    /// AF_XDP with RX, fill ring and UMEM of this many entries (0: the
-    /// library's defaults); `true`: spin on the RX ring instead of sleeping;
-    /// then whether the XDP program writes per-frame metadata (timestamps).
-    Xdp(&'static str, u32, bool, bool),
+    /// AF_XDP.
+    Xdp(&'static str, Xsk),
     /// The ceiling: an XDP program (assembled by netring's `bpf` module)
     /// that counts each frame in a map and drops it; no socket, no copy.
     XdpDrop(&'static str),
@@ -82,13 +102,19 @@ impl Rx {
                 if r.rxhash { ", rxhash" } else { "" },
                 if r.spin { ", spinning on the ring" } else { "" }
             ),
-            Rx::Xdp(_, depth, spin, meta) => format!(
-                "AF_XDP copy mode, {} XDP, {} x 2 KiB UMEM, RX ring {}{}{}",
+            Rx::Xdp(_, x) => format!(
+                "AF_XDP copy mode, {} XDP, {} x 2 KiB UMEM, RX ring {}, batches of {}{}{}{}",
                 if path == RxPath::Napi { "native" } else { "generic (skb)" },
-                if *depth == 0 { 4096 } else { *depth },
-                if *depth == 0 { 2048 } else { *depth },
-                if *spin { ", spinning on the ring" } else { "" },
-                if *meta { ", per-frame XDP metadata" } else { ", no XDP metadata (user-space batch time)" },
+                if x.depth == 0 { 4096 } else { x.depth },
+                if x.depth == 0 { 2048 } else { x.depth },
+                if x.batch == 0 { netring::afxdp::DEFAULT_BATCH_SIZE } else { x.batch },
+                if x.spin { ", spinning on the ring" } else { "" },
+                if x.busy_poll { ", busy polling (20 us, 64 frames, preferred)" } else { "" },
+                match (x.meta, x.rxhash) {
+                    (true, false) => ", per-frame XDP metadata",
+                    (true, true) => ", per-frame XDP metadata with the RX hash",
+                    _ => ", no XDP metadata (user-space batch time)",
+                },
             ),
             Rx::XdpDrop(_) => format!(
                 "XDP_DROP ceiling: {} XDP program counting each frame in an array map, no socket",
@@ -115,13 +141,14 @@ pub fn contenders(tuning: bool) -> Vec<Rx> {
     let mut v = vec![
         Rx::Packet("netring", Ring::DEFAULT),
         Rx::Packet("netring-ht", Ring::HIGH_THROUGHPUT),
-        Rx::Xdp("netring-xdp", 0, false, true),
+        Rx::Xdp("netring-xdp", Xsk::DEFAULT),
         Rx::XdpDrop("xdp-drop"),
         Rx::Tool(Tool::Tcpdump),
         Rx::Tool(Tool::NetsniffNg),
     ];
     if tuning {
         let d = Ring::DEFAULT;
+        let x = Xsk::DEFAULT;
         v.extend([
             Rx::Packet("netring-256k-blocks", Ring { block_size: 256 << 10, block_count: 64, ..d }),
             Rx::Packet("netring-4m-blocks", Ring { block_size: 4 << 20, block_count: 4, ..d }),
@@ -130,9 +157,12 @@ pub fn contenders(tuning: bool) -> Vec<Rx> {
             Rx::Packet("netring-spin", Ring { spin: true, ..d }),
             Rx::Packet("netring-4mib-ring", Ring { block_count: 4, ..d }),
             Rx::Packet("netring-16mib-ring", Ring { block_count: 16, ..d }),
-            Rx::Xdp("netring-xdp-16k", 16384, false, true),
-            Rx::Xdp("netring-xdp-spin", 0, true, true),
-            Rx::Xdp("netring-xdp-nometa", 0, false, false),
+            Rx::Xdp("netring-xdp-16k", Xsk { depth: 16384, ..x }),
+            Rx::Xdp("netring-xdp-spin", Xsk { spin: true, ..x }),
+            Rx::Xdp("netring-xdp-nometa", Xsk { meta: false, ..x }),
+            Rx::Xdp("netring-xdp-rxhash", Xsk { rxhash: true, ..x }),
+            Rx::Xdp("netring-xdp-batch256", Xsk { batch: 256, ..x }),
+            Rx::Xdp("netring-xdp-busypoll", Xsk { busy_poll: true, ..x }),
         ]);
     }
     v
@@ -231,19 +261,28 @@ fn start(rx: &Rx, link: &BenchLink, st: &Settings) -> Result<Running, String> {
                 .map_err(s)?;
             Running::Kernel(map, xdp)
         }
-        Rx::Xdp(_, depth, spin, meta) => {
+        Rx::Xdp(_, x) => {
             let how = if link.path == RxPath::Napi { XdpAttach::Native } else { XdpAttach::Generic };
             let sock = b
                 .run(|n| {
-                    let mut x = XdpSocket::builder().interface(n).mode(XdpMode::Rx).attach(how).rx_metadata(meta);
-                    if depth > 0 {
-                        x = x.frame_count(depth).rx_ring_size(depth).fill_ring_size(depth);
+                    let mut bld = XdpSocket::builder()
+                        .interface(n)
+                        .mode(XdpMode::Rx)
+                        .attach(how)
+                        .rx_metadata(x.meta)
+                        .rxhash(x.rxhash)
+                        .busy_poll(x.busy_poll.then(BusyPoll::default));
+                    if x.depth > 0 {
+                        bld = bld.frame_count(x.depth).rx_ring_size(x.depth).fill_ring_size(x.depth);
                     }
-                    x.build()
+                    if x.batch > 0 {
+                        bld = bld.batch_size(x.batch);
+                    }
+                    bld.build()
                 })
                 .map_err(s)?
                 .map_err(s)?;
-            Running::Ours(receive(sock, st.rx_cpu, spin)?)
+            Running::Ours(receive(sock, st.rx_cpu, x.spin)?)
         }
         Rx::Tool(t) => {
             let argv: Vec<String> = match t {
@@ -262,7 +301,7 @@ pub fn run(rx: &Rx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, 
     let cpu0 = receiver.cpu();
     let napi0 = link.napi_cpu();
     let s0 = link.snapshot()?;
-    let generator = tx::start(TxKind::generator(st.generator, len), &link.link.a, len, st.tx_cpu)?;
+    let generator = tx::start(TxKind::generator(st.generator, len), &link.link.a, len, st.tx_cpu, st.offered_pps)?;
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(st.seconds));
     let gen_sent = generator.finish();

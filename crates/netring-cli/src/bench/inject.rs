@@ -143,7 +143,7 @@ pub fn run(tx: &Tx, path: RxPath, len: usize, st: &Settings) -> Result<Outcome, 
     let link = BenchLink::new(path, len, st.rx_cpu)?;
     let a = &link.link.a;
     let sender = match tx {
-        Tx::Ours(k) => Running::Ours(tx::start(*k, a, len, st.tx_cpu)?),
+        Tx::Ours(k) => Running::Ours(tx::start(*k, a, len, st.tx_cpu, None)?),
         Tx::Gen(g) => {
             let exe = std::env::current_exe().map_err(|e| format!("this executable: {e}"))?;
             let mut argv: Vec<String> = ["gen", "-i", &a.name, "-s", &len.to_string(), "-q"].map(String::from).to_vec();

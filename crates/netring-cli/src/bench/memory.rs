@@ -68,7 +68,7 @@ fn one(ring: Ring, st: &Settings) -> Result<[u64; 5], String> {
     .to_vec();
     let cap = external::spawn(&exe.to_string_lossy(), None, &link.link.b, st.rx_cpu, &argv, Duration::ZERO)?;
     std::thread::sleep(Duration::from_millis(500));
-    let generator = tx::start(TxKind::generator(st.generator, 64), &link.link.a, 64, st.tx_cpu)?;
+    let generator = tx::start(TxKind::generator(st.generator, 64), &link.link.a, 64, st.tx_cpu, None)?;
     std::thread::sleep(Duration::from_secs(1));
     generator.finish()?;
     std::thread::sleep(Duration::from_millis(200));

@@ -70,6 +70,13 @@ pub struct Args {
     /// UMEM frame, else the TX ring), txring (TX ring, qdisc bypass), xdp, sendmmsg.
     #[arg(long, value_enum, default_value_t = GeneratorArg::Auto)]
     generator: GeneratorArg,
+    /// Capture runs: hold the generator to this many million frames per
+    /// second (default: as fast as it sends), so that contenders are
+    /// compared by what each frame costs the receive core (`core ns/pkt`:
+    /// the NAPI thread's and the receiver's CPU time per frame counted) at
+    /// the same load, whatever the generator's speed of the moment.
+    #[arg(long, value_name = "MPPS")]
+    offered_mpps: Option<f64>,
     /// CPU of the receiver (and of the receiving veth's NAPI thread).
     #[arg(long, default_value_t = 1)]
     rx_cpu: usize,
@@ -173,7 +180,18 @@ pub fn run(mut a: Args) -> Result<ExitCode, Error> {
     }
     // Naming a tuning variant runs it without --tuning.
     let tuning = a.tuning || !a.contenders.is_empty();
-    let st = Settings { seconds: a.seconds, rx_cpu: a.rx_cpu, tx_cpu: a.tx_cpu, generator: a.generator.kind() };
+    if let Some(m) = a.offered_mpps
+        && !(m.is_finite() && m > 0.0 && m <= 100.0)
+    {
+        return bad("offered-mpps", m.to_string(), "must be > 0 and <= 100");
+    }
+    let st = Settings {
+        seconds: a.seconds,
+        rx_cpu: a.rx_cpu,
+        tx_cpu: a.tx_cpu,
+        generator: a.generator.kind(),
+        offered_pps: a.offered_mpps.map(|m| m * 1e6),
+    };
     let t0 = Instant::now();
     let wanted = |name: &str| a.contenders.is_empty() || a.contenders.iter().any(|c| c == name);
 
@@ -365,8 +383,9 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
             let offered: Vec<f64> = g.iter().flat_map(|c| c.runs.iter().map(|o| o.per_second(o.offered))).collect();
             if let Some((lo, med, hi)) = spread(offered) {
                 head.push_str(&format!(
-                    " | generator {} offered {:.3} Mpps median ({:.3}..{:.3})",
+                    " | generator {}{} offered {:.3} Mpps median ({:.3}..{:.3})",
                     TxKind::generator(st.generator, size).name(),
+                    st.offered_pps.map_or(String::new(), |p| format!(" held to {:.3} Mpps", p / 1e6)),
                     med / 1e6,
                     lo / 1e6,
                     hi / 1e6
@@ -380,7 +399,7 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
             .map(|c| {
                 let mut r = vec![c.name.to_string()];
                 let blank = |r: &mut Vec<String>, why: String| {
-                    r.resize(if capture_like { 9 } else { 8 }, "-".into());
+                    r.resize(if capture_like { 10 } else { 8 }, "-".into());
                     r.push(why);
                 };
                 if let Some(why) = &c.skipped {
@@ -402,6 +421,13 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
                 r.push(format!("{:.0}", c.median(Outcome::cpu_pct).unwrap_or(0.0)));
                 r.push(format!("{:.0}", c.median(Outcome::cpu_ns_per_packet).unwrap_or(0.0)));
                 r.push(c.napi_cpu_pct().map_or("-".into(), |k| format!("{k:.0}")));
+                if capture_like {
+                    r.push(
+                        c.median(Outcome::core_ns_per_packet)
+                            .filter(|v| v.is_finite())
+                            .map_or("-".into(), |v| format!("{v:.0}")),
+                    );
+                }
                 r.push(format!("{:.2}", med / top.max(1e-9)));
                 if !c.errors.is_empty() {
                     r.push(format!("{} failed run(s): {}", c.errors.len(), c.errors[0]));
@@ -410,7 +436,19 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
             })
             .collect();
         let header: &[&str] = if capture_like {
-            &["contender", "Mpps", "min..max", "loss %", "drops", "CPU %", "CPU ns/pkt", "napi CPU %", "vs best", ""]
+            &[
+                "contender",
+                "Mpps",
+                "min..max",
+                "loss %",
+                "drops",
+                "CPU %",
+                "CPU ns/pkt",
+                "napi CPU %",
+                "core ns/pkt",
+                "vs best",
+                "",
+            ]
         } else {
             &["contender", "Mpps", "min..max", "arrived Mpps", "CPU %", "CPU ns/pkt", "napi CPU %", "vs best", ""]
         };
@@ -442,7 +480,7 @@ fn report_text(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
         out.push_str("\nmemory of `netring capture` (after 1 s of 64-byte frames)\n");
         out.push_str(&memory::table(memory));
     }
-    out.push_str(&format!("\n{} runs in {secs:.1} s; medians over repetitions; loss = frames the receiving veth took in (rx_packets) that the contender did not count; CPU % of one core\n",
+    out.push_str(&format!("\n{} runs in {secs:.1} s; medians over repetitions; loss = frames the receiving veth took in (rx_packets) that the contender did not count; CPU % of one core; core ns/pkt = CPU time of the receiving NAPI thread and the receiver per frame counted (NAPI path)\n",
         cells.iter().map(|c| c.runs.len()).sum::<usize>()));
     out
 }
@@ -500,6 +538,7 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
                         "cpu_pct": m(&Outcome::cpu_pct),
                         "cpu_ns_per_packet": m(&Outcome::cpu_ns_per_packet),
                         "napi_cpu_pct": c.napi_cpu_pct().map(int),
+                        "core_ns_per_packet": c.median(Outcome::core_ns_per_packet).filter(|v| v.is_finite()).map(int),
                         "ratio_to_best_pct": int(med * 100.0 / top.max(1e-9)),
                         "generator": (section != Section::Inject).then(|| TxKind::generator(st.generator, c.size).name()),
                     });
@@ -524,6 +563,7 @@ fn report_json(cells: &[Cell], memory: &[memory::Row], a: &Args, st: &Settings, 
             "reps": a.reps, "seconds_per_run": a.seconds, "sizes": a.sizes,
             "paths": a.paths.iter().map(|p| p.as_str()).collect::<Vec<_>>(),
             "rx_cpu": st.rx_cpu, "tx_cpu": st.tx_cpu, "generator": st.generator.map_or("auto", TxKind::name),
+            "offered_pps": st.offered_pps.map(int),
         },
         "capture": sections.remove("capture").unwrap_or(Value::Array(vec![])),
         "inject": sections.remove("inject").unwrap_or(Value::Array(vec![])),

@@ -170,7 +170,7 @@ pub fn run(rec: &Rec, path: RxPath, len: usize, st: &Settings, baseline: Option<
     let cpu0 = cpu();
     let napi0 = link.napi_cpu();
     let s0 = link.snapshot()?;
-    let generator = tx::start(TxKind::generator(st.generator, len), &link.link.a, len, st.tx_cpu)?;
+    let generator = tx::start(TxKind::generator(st.generator, len), &link.link.a, len, st.tx_cpu, st.offered_pps)?;
     let t = Instant::now();
     std::thread::sleep(Duration::from_secs_f64(st.seconds));
     let gen_sent = generator.finish();

@@ -13,6 +13,9 @@ pub struct Settings {
     pub tx_cpu: usize,
     /// `None`: [`TxKind::generator`] picks per frame size.
     pub generator: Option<TxKind>,
+    /// Frames per second the generator of capture runs is held to (`None`:
+    /// as fast as it sends).
+    pub offered_pps: Option<f64>,
 }
 
 /// What one run measured.
@@ -54,5 +57,10 @@ impl Outcome {
     }
     pub fn cpu_ns_per_packet(&self) -> f64 {
         self.cpu.as_nanos() as f64 / self.packets.max(1) as f64
+    }
+    /// CPU time of the receive core (the NAPI thread and the contender)
+    /// per frame counted; NaN without a NAPI thread.
+    pub fn core_ns_per_packet(&self) -> f64 {
+        self.kernel_cpu.map_or(f64::NAN, |k| (k + self.cpu).as_nanos() as f64 / self.packets.max(1) as f64)
     }
 }

@@ -5,7 +5,7 @@
 //! (`netring::testkit::FrameGen`, as `netring gen --payload seq`).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use netring::testkit::{End, FrameGen, Payload, SeqFrames};
 use netring::{Injector, PacketSink, RawSender, SinkSlot, XdpMode, XdpSocket};
@@ -88,10 +88,40 @@ pub const TX_RING_SLOTS: usize = 256;
 pub type Sender = Pinned<u64>;
 
 /// Open `kind` on `end` and start sending `len`-byte frames from a thread
-/// pinned to `cpu`. Returns once the thread runs.
-pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize) -> Result<Sender, String> {
+/// pinned to `cpu`, at most `pps` a second if given. Returns once the
+/// thread runs.
+pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize, pps: Option<f64>) -> Result<Sender, String> {
     let sock = Socket::open(kind, end)?;
-    Pinned::spawn("sender", cpu, move |stop| sock.blast(len, stop))
+    Pinned::spawn("sender", cpu, move |stop| sock.blast(len, stop, Pace::new(pps)))
+}
+
+/// Holds a sender to a rate, batch by batch (the sender has its core to
+/// itself, so it spins through gaps shorter than a scheduler tick).
+struct Pace {
+    start: Instant,
+    pps: Option<f64>,
+}
+
+impl Pace {
+    fn new(pps: Option<f64>) -> Self {
+        Self { start: Instant::now(), pps }
+    }
+
+    /// Wait until `sent` frames are due.
+    fn wait(&self, sent: u64, stop: &AtomicBool) {
+        let Some(pps) = self.pps else { return };
+        let due = self.start + Duration::from_secs_f64(sent as f64 / pps);
+        loop {
+            let now = Instant::now();
+            if now >= due || stop.load(Ordering::Acquire) {
+                return;
+            }
+            match due - now {
+                d if d > Duration::from_micros(200) => std::thread::sleep(d - Duration::from_micros(100)),
+                _ => std::hint::spin_loop(),
+            }
+        }
+    }
 }
 
 enum Socket {
@@ -119,17 +149,18 @@ impl Socket {
     }
 
     /// Send until `stop`; returns the frames sent.
-    fn blast(self, len: usize, stop: &AtomicBool) -> Result<u64, String> {
+    fn blast(self, len: usize, stop: &AtomicBool, pace: Pace) -> Result<u64, String> {
         match self {
             // The TX ring waits for room on the first frame of a batch; the
             // AF_XDP sender spins on the kick instead.
-            Socket::Ring(mut inj) => blast_sink(&mut *inj, len, stop, true),
-            Socket::Xdp(mut sock) => blast_sink(&mut *sock, len, stop, false),
+            Socket::Ring(mut inj) => blast_sink(&mut *inj, len, stop, true, &pace),
+            Socket::Xdp(mut sock) => blast_sink(&mut *sock, len, stop, false, &pace),
             Socket::Mmsg(tx) => {
                 let frames: Vec<Vec<u8>> = (0..BATCH as u64).map(|s| SeqFrames::default().build(s, len)).collect();
                 let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
                 let mut sent = 0u64;
                 while !stop.load(Ordering::Acquire) {
+                    pace.wait(sent, stop);
                     match tx.send_batch(&refs) {
                         Ok(n) => sent += n as u64,
                         // ENOBUFS and friends: the device is busy; try again.
@@ -146,11 +177,18 @@ impl Socket {
 /// until `stop`; `wait_first`: wait (up to 10 ms) for room for the first
 /// frame of each batch rather than kick again at once. Returns the frames
 /// the kernel released.
-fn blast_sink<S: PacketSink>(sink: &mut S, len: usize, stop: &AtomicBool, wait_first: bool) -> Result<u64, String> {
+fn blast_sink<S: PacketSink>(
+    sink: &mut S,
+    len: usize,
+    stop: &AtomicBool,
+    wait_first: bool,
+    pace: &Pace,
+) -> Result<u64, String> {
     let mut frames = FrameGen::new(sink, SeqFrames::default(), Payload::Seq, None);
     let e = |e: netring::Error| e.to_string();
     let mut seq = 0u64;
     while !stop.load(Ordering::Acquire) {
+        pace.wait(seq, stop);
         for i in 0..BATCH {
             let generation = sink.buffer_generation();
             let slot = if wait_first && i == 0 {
