@@ -137,11 +137,18 @@ impl TxArgs {
                         rule: "chooses between AF_PACKET methods only".into(),
                     });
                 }
-                if self.qdisc_bypass || ring_frames.is_some() {
+                if self.qdisc_bypass {
                     return Err(Error::InvalidConfig {
-                        name: if self.qdisc_bypass { "--qdisc-bypass" } else { "--ring-frames" },
+                        name: "--qdisc-bypass",
                         value: "with --backend xdp".into(),
-                        rule: "applies to the AF_PACKET TX ring only (AF_XDP bypasses the qdisc anyway)".into(),
+                        rule: "applies to AF_PACKET only (AF_XDP bypasses the qdisc anyway)".into(),
+                    });
+                }
+                if ring_frames.is_some() {
+                    return Err(Error::InvalidConfig {
+                        name: "--ring-frames",
+                        value: "with --backend xdp".into(),
+                        rule: "applies to the AF_PACKET TX ring only".into(),
                     });
                 }
                 let mut b = XdpSocket::builder().interface(interface).queue(self.queue).mode(XdpMode::Tx);
