@@ -11,7 +11,7 @@ use crate::output;
 /// `--backend`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Backend {
-    /// AF_PACKET with a TPACKET_V3 ring.
+    /// AF_PACKET (receive: a TPACKET_V3 ring; transmit: see --tx-method).
     Packet,
     /// AF_XDP.
     Xdp,
@@ -21,9 +21,9 @@ pub enum Backend {
 /// bypass and the batch size at top speed.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TxArgs {
-    /// Transmit path: `packet` (AF_PACKET TX ring) or `xdp` (AF_XDP socket
-    /// on one queue; transmit only, so no XDP program is loaded and the
-    /// host's traffic is not touched).
+    /// Transmit path: `packet` (AF_PACKET: `sendmmsg` or the TX ring, see
+    /// --tx-method) or `xdp` (AF_XDP socket on one queue; transmit only, so
+    /// no XDP program is loaded and the host's traffic is not touched).
     #[arg(long, value_enum, default_value_t = Backend::Packet)]
     pub backend: Backend,
     /// With `--backend xdp`: the queue to send on.
@@ -39,8 +39,9 @@ pub struct TxArgs {
     /// With `--backend packet`: `ring` (PACKET_TX_RING, frames written in
     /// place), `sendmmsg` (64 frame buffers, one sendmmsg per kick: the
     /// kernel copies each frame; faster on veth, see docs/PERFORMANCE.md),
-    /// or `auto`, the TX ring for now: the kernel's send path refuses a
-    /// frame of only an Ethernet header, which the TX ring sends.
+    /// or `auto`: sendmmsg, or the TX ring when --ring-frames is given.
+    /// Both send and reject the same frames (one shorter than the link
+    /// header is counted as rejected, the rest still go).
     #[arg(long, value_enum, default_value_t = TxMethod::Auto)]
     pub tx_method: TxMethod,
 }
@@ -48,7 +49,7 @@ pub struct TxArgs {
 /// `--tx-method`
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TxMethod {
-    /// The TX ring (see `--tx-method`).
+    /// sendmmsg, or the TX ring with --ring-frames.
     Auto,
     /// `PACKET_TX_RING`.
     Ring,
@@ -57,10 +58,13 @@ pub enum TxMethod {
 }
 
 impl TxMethod {
-    /// What `auto` means.
-    fn resolve(self) -> Self {
+    /// What `auto` means: `sendmmsg`, measured faster than the TX ring on
+    /// both veth receive paths (docs/PERFORMANCE.md), unless an option
+    /// that only the TX ring has is given (`ring_frames`: --ring-frames).
+    fn resolve(self, ring_frames: Option<usize>) -> Self {
         match self {
-            Self::Auto => Self::Ring,
+            Self::Auto if ring_frames.is_some() => Self::Ring,
+            Self::Auto => Self::Sendmmsg,
             m => m,
         }
     }
@@ -91,7 +95,7 @@ impl TxArgs {
     /// ring slots, when given), inside network namespace `netns` if given.
     pub fn open(&self, interface: &str, ring_frames: Option<usize>, netns: Option<&str>) -> Result<Sink, Error> {
         match self.backend {
-            Backend::Packet if self.tx_method.resolve() == TxMethod::Sendmmsg => {
+            Backend::Packet if self.tx_method.resolve(ring_frames) == TxMethod::Sendmmsg => {
                 if ring_frames.is_some() {
                     return Err(Error::InvalidConfig {
                         name: "--ring-frames",
@@ -110,6 +114,7 @@ impl TxArgs {
                     Some(ns) => NetNs::open(ns)?.run(open)??,
                     None => open()?,
                 };
+                tracing::info!(interface, buffers = RawSender::SINK_BUFFERS, "AF_PACKET transmit with sendmmsg");
                 Ok(Sink::Raw(s))
             }
             Backend::Packet => {
@@ -120,7 +125,9 @@ impl TxArgs {
                 if let Some(n) = ring_frames {
                     b = b.frame_count(n);
                 }
-                Ok(Sink::Packet(b.build()?))
+                let inj = b.build()?;
+                tracing::info!(interface, frames = inj.frame_count(), "AF_PACKET transmit through the TX ring");
+                Ok(Sink::Packet(inj))
             }
             Backend::Xdp => {
                 if self.tx_method != TxMethod::Auto {
@@ -130,11 +137,18 @@ impl TxArgs {
                         rule: "chooses between AF_PACKET methods only".into(),
                     });
                 }
-                if self.qdisc_bypass || ring_frames.is_some() {
+                if self.qdisc_bypass {
                     return Err(Error::InvalidConfig {
-                        name: if self.qdisc_bypass { "--qdisc-bypass" } else { "--ring-frames" },
+                        name: "--qdisc-bypass",
                         value: "with --backend xdp".into(),
-                        rule: "applies to the AF_PACKET TX ring only (AF_XDP bypasses the qdisc anyway)".into(),
+                        rule: "applies to AF_PACKET only (AF_XDP bypasses the qdisc anyway)".into(),
+                    });
+                }
+                if ring_frames.is_some() {
+                    return Err(Error::InvalidConfig {
+                        name: "--ring-frames",
+                        value: "with --backend xdp".into(),
+                        rule: "applies to the AF_PACKET TX ring only".into(),
                     });
                 }
                 let mut b = XdpSocket::builder().interface(interface).queue(self.queue).mode(XdpMode::Tx);

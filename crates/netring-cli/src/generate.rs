@@ -1,5 +1,5 @@
-//! `netring gen`: numbered frames through the AF_PACKET TX ring or an
-//! AF_XDP socket, at top speed or paced evenly by the clock.
+//! `netring gen`: numbered frames through AF_PACKET (`sendmmsg` or the TX
+//! ring) or an AF_XDP socket, at top speed or paced evenly by the clock.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -46,7 +46,8 @@ pub struct Args {
     frame: FrameArgs,
     #[command(flatten)]
     tx: TxArgs,
-    /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
+    /// TX ring slots (default: 4 MiB worth; AF_PACKET only: with
+    /// --tx-method auto, sends through the TX ring rather than sendmmsg).
     #[arg(long)]
     ring_frames: Option<usize>,
     #[command(flatten)]

@@ -50,7 +50,7 @@ struct Cli {
 enum Command {
     /// Capture packets from an interface (AF_PACKET TPACKET_V3 ring, or AF_XDP) or read a file (-r), as tcpdump -n prints them.
     Capture(Box<capture::Args>),
-    /// Send numbered frames (AF_PACKET TX ring, or AF_XDP with --backend xdp).
+    /// Send numbered frames (AF_PACKET, or AF_XDP with --backend xdp).
     Gen(generate::Args),
     /// Forward frames between two interfaces (A <-> B).
     Bridge(bridge::Args),

@@ -123,14 +123,33 @@ fn check(what: &str, v: &serde_json::Value, got: &[OwnedPacket], gap: impl Fn(us
 fn gen_10kpps_for_2_s_by_the_receivers_clock() {
     let _turn = serial();
     let l = veth();
-    let args = ["gen", "-i", &l.a.name, "-d", "2", "--pps", "10000", "--payload", "pattern", "--json"];
-    let (v, got) = paced(&l.a, &l.b, &args, 20_000);
-    // -d ends the schedule: exactly the 20,000 frames due in 2 s.
-    assert_eq!((v["packets"].as_u64(), got.len()), (Some(20_000), 20_000));
-    assert_eq!(v["pacing"]["requested_pps"], 10_000.0);
-    let g = SeqFrames::default();
-    assert!(got.iter().enumerate().all(|(i, p)| g.verify(p.data()) == Some(i as u64)), "in order, intact");
-    check("gen --pps 10000", &v, &got, |_| 100_000.0, false, 10_000.0);
+    // auto (sendmmsg) and the TX ring.
+    for method in ["auto", "ring"] {
+        let args = [
+            "gen",
+            "-i",
+            &l.a.name,
+            "-d",
+            "2",
+            "--pps",
+            "10000",
+            "--payload",
+            "pattern",
+            "--tx-method",
+            method,
+            "--json",
+        ];
+        let (v, got) = paced(&l.a, &l.b, &args, 20_000);
+        // -d ends the schedule: exactly the 20,000 frames due in 2 s.
+        assert_eq!((v["packets"].as_u64(), got.len()), (Some(20_000), 20_000), "{method}");
+        assert_eq!(v["pacing"]["requested_pps"], 10_000.0);
+        let g = SeqFrames::default();
+        assert!(
+            got.iter().enumerate().all(|(i, p)| g.verify(p.data()) == Some(i as u64)),
+            "{method}: in order, intact"
+        );
+        check(&format!("gen --pps 10000 --tx-method {method}"), &v, &got, |_| 100_000.0, false, 10_000.0);
+    }
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! `netring replay`'s tcpreplay controls over real veth links: `--loop`,
 //! `-c/--limit`, `-d`, `--loopdelay-ms`, `--stats`, `--preload`,
-//! `--preload-budget`, `--no-preload`, on pcap and pcapng, through the TX ring and AF_XDP;
-//! every count and byte checked at the far end. Needs root and `ip`.
+//! `--preload-budget`, `--no-preload`, on pcap and pcapng, through
+//! `sendmmsg`, the TX ring and AF_XDP; every count and byte checked at the
+//! far end. Needs root and `ip`.
 
 mod common;
 
@@ -79,11 +80,16 @@ fn loop_3_sends_every_record_three_times_in_order_preloaded_or_streamed_pcap_and
     for ext in ["pcap", "pcapng"] {
         let f = file(&format!("loop3.{ext}"), &recs);
         let path = f.to_str().unwrap();
-        for (backend, load) in [("packet", "--preload"), ("packet", "--no-preload"), ("xdp", "--preload-budget=64k")] {
-            let what = format!("{ext} {backend} {load}");
+        for (backend, method, load) in [
+            ("packet", "auto", "--preload"),
+            ("packet", "auto", "--no-preload"),
+            ("packet", "ring", "--preload"),
+            ("xdp", "auto", "--preload-budget=64k"),
+        ] {
+            let what = format!("{ext} {backend} {method} {load}");
             let mut cap = receiver(&l.b);
             let args = ["replay", "-i", &l.a.name, path, "--topspeed", "--loop", "3", "--backend", backend, load];
-            let (v, _) = run_ok(&l.a, &[&args[..], &["--json"]].concat());
+            let (v, _) = run_ok(&l.a, &[&args[..], &["--tx-method", method, "--json"]].concat());
             assert_eq!(
                 (v["packets"].as_u64(), v["bytes"].as_u64(), v["passes"].as_u64(), v["rejected"].as_u64()),
                 (Some(150), Some(3 * total), Some(3), Some(0)),
@@ -99,6 +105,58 @@ fn loop_3_sends_every_record_three_times_in_order_preloaded_or_streamed_pcap_and
         }
         std::fs::remove_file(f).unwrap();
     }
+}
+
+/// Records of 14 (only an Ethernet header), 15, 60 and 1500 bytes mixed
+/// with ones shorter than an Ethernet header (13, 5, 0), over more than
+/// two 64-frame batches: `sendmmsg` and the TX ring send the same frames in
+/// the same order and reject the same records, counted in the JSON; `auto`
+/// picks `sendmmsg`, or the TX ring when `--ring-frames` is given.
+#[test]
+fn sendmmsg_and_the_tx_ring_send_and_reject_the_same_records() {
+    let _turn = serial();
+    let l = veth();
+    let g = SeqFrames::default();
+    let pattern = [14, 15, 60, 1500, 13, 14, 0, 1500, 60, 15, 5, 14];
+    let recs: Vec<Vec<u8>> = (0..150)
+        .map(|i| {
+            let n = pattern[i % pattern.len()];
+            g.build(i as u64, n.max(60))[..n].to_vec()
+        })
+        .collect();
+    let sent: Vec<&[u8]> = recs.iter().filter(|f| f.len() >= 14).map(|f| &f[..]).collect();
+    let bytes: u64 = sent.iter().map(|f| f.len() as u64).sum();
+    assert_eq!((sent.len(), recs.len() - sent.len()), (113, 37), "the file's mix");
+    let f = file("mixed-lengths.pcap", &recs);
+    let from_us = |d: &[u8]| d.len() >= 12 && d[6..12] == g.src;
+    const MMSG: &str = "AF_PACKET transmit with sendmmsg";
+    const RING: &str = "AF_PACKET transmit through the TX ring";
+    let mut json = Vec::new();
+    for (method, path) in [
+        (&["--tx-method", "sendmmsg"][..], MMSG),
+        (&["--tx-method", "ring"], RING),
+        (&[], MMSG),
+        (&["--ring-frames", "64"], RING),
+    ] {
+        let mut cap = receiver(&l.b);
+        let args = [&["replay", "-i", &l.a.name, f.to_str().unwrap(), "--topspeed", "--json"], method].concat();
+        let out = netring_in(&l.a, &args).env("NETRING_LOG", "info").output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{method:?}: {err}");
+        assert_eq!((err.contains(MMSG), err.contains(RING)), (path == MMSG, path == RING), "{method:?}: {err}");
+        let v = json_of(&out);
+        let counts = (v["packets"].as_u64(), v["bytes"].as_u64(), v["rejected"].as_u64());
+        assert_eq!(counts, (Some(113), Some(bytes), Some(37)), "{method:?}: {v}");
+        json.push(counts);
+        let got = netring::testkit::collect(&mut cap, sent.len() + 1, Duration::from_millis(500), from_us).unwrap();
+        let got: Vec<&[u8]> = got.iter().map(|p| p.data()).collect();
+        assert_eq!(got.len(), sent.len(), "{method:?}: every frame sent arrived, nothing else");
+        for (i, (a, b)) in got.iter().zip(&sent).enumerate() {
+            assert_eq!(a, b, "{method:?}: frame {i} byte for byte, in order");
+        }
+    }
+    assert!(json.iter().all(|c| *c == json[0]), "the same JSON counts on both methods: {json:?}");
+    std::fs::remove_file(f).unwrap();
 }
 
 #[test]

@@ -39,9 +39,11 @@ fn gen_json_counts_exactly_what_the_far_end_received() {
     let _turn = serial();
     let l = veth();
     let g = SeqFrames::default();
-    for bypass in [false, true] {
+    // auto is sendmmsg; the TX ring as well.
+    for (bypass, method) in [(false, "auto"), (true, "auto"), (false, "ring"), (true, "ring")] {
         let mut cap = receiver(&l.b);
         let mut args = vec!["gen", "-i", &l.a.name, "-c", "5000", "-s", "100", "--payload", "pattern", "--json"];
+        args.extend(["--tx-method", method]);
         if bypass {
             args.push("--qdisc-bypass");
         }
@@ -54,7 +56,7 @@ fn gen_json_counts_exactly_what_the_far_end_received() {
         );
         assert!(v["seconds"].as_f64().unwrap() > 0.0);
         let got = collect(&mut cap, &g, 5000, WAIT);
-        assert_eq!(got.len(), 5000, "bypass {bypass}");
+        assert_eq!(got.len(), 5000, "bypass {bypass}, {method}");
         for (i, p) in got.iter().enumerate() {
             assert_eq!(g.verify(p.data()), Some(i as u64), "frame {i} numbered and intact");
             assert_eq!(p.data().len(), 100);

@@ -75,7 +75,14 @@ fn gen_through_af_xdp_arrives_byte_exact_with_exact_json() {
 fn gen_through_af_xdp_refuses_what_does_not_apply_in_one_line() {
     let l = veth(1);
     for (args, want) in [
-        (vec!["--qdisc-bypass"], "invalid --qdisc-bypass = with --backend xdp: applies to the AF_PACKET TX ring only"),
+        (
+            vec!["--qdisc-bypass"],
+            "invalid --qdisc-bypass = with --backend xdp: applies to AF_PACKET only (AF_XDP bypasses the qdisc anyway)",
+        ),
+        (
+            vec!["--ring-frames", "16"],
+            "invalid --ring-frames = with --backend xdp: applies to the AF_PACKET TX ring only",
+        ),
         (vec!["-s", "1515"], "invalid size = 1515: must be 60..=1514"),
         (vec!["--queue", "7"], "invalid queue = 7"),
     ] {

@@ -282,3 +282,45 @@ fn raw_sender_and_injector_are_the_same_packet_sink() {
         other => panic!("{:?}", other.map(|o| o.is_some())),
     }
 }
+
+/// A frame the kernel refuses in the middle of a `RawSender`'s `sendmmsg`
+/// batch (5 bytes, shorter than an Ethernet header: `EINVAL` from
+/// `dev_validate_header()`) counts as rejected and is skipped: the frames
+/// before and behind it still leave, byte for byte and in order, and the
+/// flush succeeds, as on the TX ring. A frame of only an Ethernet header is
+/// not refused: it arrives as it is.
+#[test]
+fn a_raw_sender_batch_skips_a_refused_frame_and_sends_the_rest() {
+    use netring::{PacketSink, RawSender};
+    let from_us = |d: &[u8]| d.len() >= 12 && d[6..12] == common::SRC;
+    let l = link();
+    let mut cap = receiver(&l);
+    let mut raw = l.a.run(RawSender::open).unwrap().unwrap();
+    let good: Vec<_> = (0..10).map(|i| frame(i, 60 + i as usize * 145)).collect();
+    for (i, f) in good.iter().enumerate() {
+        assert!(PacketSink::send(&mut raw, f).unwrap());
+        if i == 4 {
+            assert!(PacketSink::send(&mut raw, &frame(99, 60)[..5]).unwrap());
+        }
+    }
+    assert_eq!(raw.tx_stats().pending, 11, "queued in one batch, nothing sent before the flush");
+    raw.flush().unwrap();
+    let bytes = good.iter().map(|f| f.len() as u64).sum::<u64>();
+    let s = raw.tx_stats();
+    assert_eq!((s.queued, s.sent, s.bytes, s.rejected, s.pending), (11, 10, bytes, 1, 0), "{s}");
+    let got = common::collect_where(&mut cap, 11, Duration::from_millis(500), from_us);
+    let got: Vec<&[u8]> = got.iter().map(|p| p.data()).collect();
+    assert_eq!(got, good.iter().map(|f| &f[..]).collect::<Vec<_>>(), "the ten, in order, and nothing else");
+
+    // The sender goes on: a header-only frame and a full one, no refusal.
+    let next = [frame(10, 60)[..14].to_vec(), frame(11, 1514)];
+    for f in &next {
+        assert!(PacketSink::send(&mut raw, f).unwrap());
+    }
+    assert!(raw.wait_drained(Some(WAIT)).unwrap());
+    let s = raw.tx_stats();
+    assert_eq!((s.queued, s.sent, s.bytes, s.rejected, s.pending), (13, 12, bytes + 14 + 1514, 1, 0), "{s}");
+    let got = common::collect_where(&mut cap, 3, Duration::from_millis(500), from_us);
+    let got: Vec<&[u8]> = got.iter().map(|p| p.data()).collect();
+    assert_eq!(got, [&next[0][..], &next[1][..]]);
+}

@@ -23,7 +23,7 @@ pub enum Tx {
 /// The transmit path of a `netring gen` contender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GenKind {
-    /// `--qdisc-bypass` (the TX ring, as trafgen uses it).
+    /// `--tx-method ring --qdisc-bypass` (the TX ring, as trafgen uses it).
     TxRing,
     /// `--tx-method sendmmsg --qdisc-bypass`.
     Sendmmsg,
@@ -34,7 +34,7 @@ pub enum GenKind {
 impl GenKind {
     fn args(self) -> &'static [&'static str] {
         match self {
-            Self::TxRing => &["--qdisc-bypass"],
+            Self::TxRing => &["--tx-method", "ring", "--qdisc-bypass"],
             Self::Sendmmsg => &["--tx-method", "sendmmsg", "--qdisc-bypass"],
             Self::Xdp => &["--backend", "xdp"],
         }
@@ -60,7 +60,7 @@ impl Tx {
             Tx::Ours(TxKind::TxRingBypass) => "PACKET_TX_RING + PACKET_QDISC_BYPASS, 256 slots, 64 frames per kick",
             Tx::Ours(TxKind::Sendmmsg) => "sendmmsg, 64 frames per call",
             Tx::Ours(TxKind::Xdp) => "AF_XDP TX ring, copy mode, 64 frames per kick",
-            Tx::Gen(GenKind::TxRing) => "netring gen --qdisc-bypass (TX ring, default 4 MiB; --payload seq)",
+            Tx::Gen(GenKind::TxRing) => "netring gen --tx-method ring --qdisc-bypass (TX ring, 4 MiB; --payload seq)",
             Tx::Gen(GenKind::Sendmmsg) => "netring gen --tx-method sendmmsg --qdisc-bypass (64 buffers; --payload seq)",
             Tx::Gen(GenKind::Xdp) => "netring gen --backend xdp (AF_XDP copy mode; --payload seq)",
             Tx::Trafgen => "trafgen --cpus 1 (TX ring, qdisc bypass)",

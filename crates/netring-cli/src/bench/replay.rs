@@ -1,8 +1,8 @@
 //! Replay runs: a pcap of numbered frames played in an endless loop at top
-//! speed from end a by `netring replay` (TX ring, AF_XDP) and by
-//! `tcpreplay --topspeed --preload-pcap`, each a process pinned to the
-//! sender's CPU; rates from the interface counters as in the injection
-//! runs.
+//! speed from end a by `netring replay` (its default `sendmmsg`, a TX ring,
+//! AF_XDP) and by `tcpreplay --topspeed --preload-pcap`, each a process
+//! pinned to the sender's CPU; rates from the interface counters as in the
+//! injection runs.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -25,7 +25,8 @@ const RECORDS: u64 = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Player {
     /// `netring replay` of this binary (`xdp`: `--backend xdp`; `ring`:
-    /// `--ring-frames`, else the default 4 MiB ring).
+    /// `--ring-frames`, which makes `--tx-method auto` the TX ring; else
+    /// the default, `sendmmsg`).
     Netring { xdp: bool, ring: Option<usize> },
     /// `netring replay` of another netring binary (`--baseline`).
     Baseline(PathBuf),
@@ -49,7 +50,8 @@ impl Player {
     pub fn describe(&self) -> String {
         match self {
             Self::Netring { xdp: false, ring: None } => {
-                "netring replay --topspeed --loop 0 (TX ring of 4 MiB, file preloaded, 64 frames per kick)".into()
+                "netring replay --topspeed --loop 0 (default --tx-method auto: sendmmsg from 64 buffers, file preloaded)"
+                    .into()
             }
             Self::Netring { xdp: false, ring: Some(n) } => {
                 format!("netring replay --topspeed --loop 0 --ring-frames {n} (a TX ring that stays in the cache)")

@@ -1,12 +1,12 @@
-//! `netring replay`: send the frames of a pcap or pcapng file through the
-//! AF_PACKET TX ring or an AF_XDP socket, at the file's own timing (as
+//! `netring replay`: send the frames of a pcap or pcapng file through
+//! AF_PACKET (`sendmmsg` or the TX ring) or an AF_XDP socket, at the file's own timing (as
 //! tcpreplay), faster or slower, at a fixed rate of frames or of bits, or as
 //! fast as possible; with tcpreplay's controls (`--loop`, `--loopdelay-ms`,
 //! `--limit`, `--duration`, `--preload`, `--no-preload`, `--stats`).
 //!
 //! The file is read into memory once when it fits the preload budget
 //! ([`source::Preloaded`]), else streamed on every pass; each record is
-//! copied straight into a TX slot or UMEM frame, nothing is allocated per
+//! copied straight into a TX ring slot, `sendmmsg` buffer or UMEM frame, nothing is allocated per
 //! frame. A paced run reports the rate it achieved and its inter-frame gap
 //! error ([`pace::GapStats`]).
 
@@ -86,7 +86,8 @@ pub struct Args {
     stats: Option<Duration>,
     #[command(flatten)]
     tx: TxArgs,
-    /// TX ring slots (default: 4 MiB worth; AF_PACKET only).
+    /// TX ring slots (default: 4 MiB worth; AF_PACKET only: with
+    /// --tx-method auto, sends through the TX ring rather than sendmmsg).
     #[arg(long)]
     ring_frames: Option<usize>,
     #[command(flatten)]

@@ -249,7 +249,7 @@ impl Injector {
                 SendError::Interrupted | SendError::Congested => return Ok(Kick::Congested),
                 SendError::NetDown => return Err(Error::InterfaceDown { name: self.interface.clone() }),
                 SendError::NoDevice => return Err(Error::InterfaceGone { name: self.interface.clone() }),
-                SendError::Other => {}
+                SendError::Refused | SendError::Other => {}
             }
             // With PACKET_LOSS off, a refused frame fails the kick with the
             // reason and stays as TP_STATUS_WRONG_FORMAT at the kernel's head.

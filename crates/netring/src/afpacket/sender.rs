@@ -24,9 +24,14 @@ use crate::sys::{self, iface};
 /// one `sendmmsg`. The kernel copies each frame during the call, so a
 /// frame counts as [sent](TxStats::sent) when `sendmmsg` returns, and its
 /// buffer is free again with its bytes kept (see [`SinkSlot`]). A frame the
-/// kernel refuses counts as [rejected](TxStats::rejected) and the first
-/// such error is returned by the next `flush`; a congested device
-/// (`ENOBUFS`, `EAGAIN`) leaves the frames queued for the next flush.
+/// kernel refuses for its own reason (`EINVAL`: shorter than the link-layer
+/// header; `EMSGSIZE`: longer than the MTU allows) counts as
+/// [rejected](TxStats::rejected) and is skipped, and the frames behind it
+/// are still sent, as the TX ring and AF_XDP do; an error about the socket
+/// or the device ([`Error::InterfaceDown`], [`Error::InterfaceGone`],
+/// [`Error::PermissionDenied`], …) leaves the frames queued and is
+/// returned by `flush`. A congested device (`ENOBUFS`, `EAGAIN`) leaves
+/// the frames queued for the next flush.
 /// [`RawSender::send`] and [`send_batch`](RawSender::send_batch) send at
 /// once, past whatever the sink has queued.
 #[derive(Debug)]
@@ -46,8 +51,6 @@ pub struct RawSender {
     /// Free-running indices: `[tail, head)` are queued, buffer `i % SINK_BUFFERS`.
     head: u64,
     tail: u64,
-    /// The first failure of a queued frame's send, reported by the next flush.
-    failed: Option<Error>,
 }
 
 const SINK_BUFFERS: usize = RawSender::SINK_BUFFERS;
@@ -96,7 +99,6 @@ impl RawSender {
             lens: [0; SINK_BUFFERS],
             head: 0,
             tail: 0,
-            failed: None,
         })
     }
 
@@ -157,8 +159,9 @@ impl RawSender {
     }
 
     /// Counters so far: every frame counts as sent once the kernel took it,
-    /// or as rejected when the `send` failed; pending are the frames queued
-    /// in the sink's buffers and not yet sent.
+    /// or as rejected when the kernel refused it (a failed inherent
+    /// [`send`](Self::send) counts as rejected whatever the error); pending
+    /// are the frames queued in the sink's buffers and not yet sent.
     pub fn tx_stats(&self) -> TxStats {
         let c = &self.counters;
         let pending = self.head - self.tail;
@@ -178,6 +181,12 @@ impl RawSender {
 
     /// Send the queued frames, `sendmmsg` after `sendmmsg`, until none is
     /// left or the device is congested; `Ok(false)` in the latter case.
+    ///
+    /// `sendmmsg` stops at the first message that fails and returns how
+    /// many went before it (or, when that is the first, the error): the
+    /// next call starts with the failed frame and gets its error. A frame
+    /// refused for its own reason is counted and skipped; any other error
+    /// is about the socket or the device and leaves the frames queued.
     fn send_queued(&mut self) -> Result<bool> {
         while self.tail != self.head {
             let n = (self.head - self.tail) as usize;
@@ -198,11 +207,13 @@ impl RawSender {
                     SendError::NetDown => return Err(Error::InterfaceDown { name: self.interface.clone() }),
                     SendError::NoDevice => return Err(Error::InterfaceGone { name: self.interface.clone() }),
                     // The first frame was refused: count it, go on behind it.
-                    SendError::Other => {
+                    SendError::Refused => {
+                        let len = frames[0].len();
+                        tracing::debug!(interface = %self.interface, len, error = %e, "frame rejected by the kernel");
                         self.counters.count(1, 0, 0);
                         self.tail += 1;
-                        self.failed.get_or_insert(Error::from_io("sendmmsg(AF_PACKET)", e));
                     }
+                    SendError::Other => return Err(Error::from_io("sendmmsg(AF_PACKET)", e)),
                 },
             }
         }
@@ -305,11 +316,14 @@ impl PacketSink for RawSender {
     }
 
     /// Send the queued frames (one `sendmmsg` per [`RawSender::SINK_BUFFERS`]); frames
-    /// the congested device did not take stay queued. Returns the first
-    /// refusal since the last flush.
+    /// the congested device did not take stay queued, frames the kernel
+    /// refused count as rejected.
+    ///
+    /// # Errors
+    /// [`Error::InterfaceDown`], [`Error::InterfaceGone`], or an error about
+    /// the socket from `sendmmsg` (the frames stay queued).
     fn flush(&mut self) -> Result<()> {
-        self.send_queued()?;
-        self.failed.take().map_or(Ok(()), Err)
+        self.send_queued().map(drop)
     }
 
     /// Send until nothing is queued, backing off while the device is
@@ -322,7 +336,7 @@ impl PacketSink for RawSender {
             }
             std::thread::sleep(BACKOFF);
         }
-        self.failed.take().map_or(Ok(true), Err)
+        Ok(true)
     }
 
     fn tx_stats(&mut self) -> TxStats {

@@ -16,6 +16,8 @@ pub const ENOENT: i32 = libc::ENOENT;
 pub const ENOMEM: i32 = libc::ENOMEM;
 /// `EINVAL`
 pub const EINVAL: i32 = libc::EINVAL;
+/// `EMSGSIZE`
+pub const EMSGSIZE: i32 = libc::EMSGSIZE;
 /// `ENODEV`
 pub const ENODEV: i32 = libc::ENODEV;
 /// `ENXIO`

@@ -229,7 +229,13 @@ pub enum SendError {
     NetDown,
     /// `ENXIO`, `ENODEV`: the interface is gone.
     NoDevice,
-    /// Anything else (for a TX ring: often a frame the kernel refused).
+    /// `EINVAL`, `EMSGSIZE`: the kernel refused the frame for the frame's
+    /// own reason (shorter than the link-layer header, `dev_validate_header()`;
+    /// longer than the MTU allows) — the socket and the device are fine.
+    Refused,
+    /// Anything else: about the socket (`EPERM` from a security module,
+    /// `ENOTSOCK`, …), not one frame (for a TX ring: often still a frame
+    /// the kernel refused, which its slot's status tells).
     Other,
 }
 
@@ -241,6 +247,7 @@ impl SendError {
             Some(errno::EAGAIN | errno::ENOBUFS | errno::ETIMEDOUT) => Self::Congested,
             Some(errno::ENETDOWN) => Self::NetDown,
             Some(errno::ENXIO | errno::ENODEV) => Self::NoDevice,
+            Some(errno::EINVAL | errno::EMSGSIZE) => Self::Refused,
             _ => Self::Other,
         }
     }
@@ -251,4 +258,29 @@ impl SendError {
 /// `SO_SNDTIMEO` passes, instead of `MSG_DONTWAIT`. Not retried on `EINTR`.
 pub fn kick_tx_ring(sock: BorrowedFd<'_>, wait: bool) -> io::Result<usize> {
     super::kick(sock, if wait { 0 } else { libc::MSG_DONTWAIT })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_errors_are_told_apart_by_whom_they_are_about() {
+        let of = |e: i32| SendError::of(&io::Error::from_raw_os_error(e));
+        assert_eq!(of(errno::EINTR), SendError::Interrupted);
+        for e in [errno::EAGAIN, errno::ENOBUFS, errno::ETIMEDOUT] {
+            assert_eq!(of(e), SendError::Congested, "errno {e}");
+        }
+        assert_eq!(of(errno::ENETDOWN), SendError::NetDown);
+        assert_eq!(of(errno::ENXIO), SendError::NoDevice);
+        assert_eq!(of(errno::ENODEV), SendError::NoDevice);
+        // The frame's own fault: too short for the link header, too long.
+        assert_eq!(of(errno::EINVAL), SendError::Refused);
+        assert_eq!(of(errno::EMSGSIZE), SendError::Refused);
+        // The socket's: a security module, a wrong descriptor.
+        for e in [errno::EPERM, errno::EACCES, errno::ENOTSOCK, errno::ENOMEM] {
+            assert_eq!(of(e), SendError::Other, "errno {e}");
+        }
+        assert_eq!(SendError::of(&io::Error::other("no errno")), SendError::Other);
+    }
 }
