@@ -36,8 +36,10 @@ fn an_af_xdp_capture_writes_a_distinct_later_time_for_every_frame_of_a_burst() {
         "listening on",
     );
     assert!(first.contains("XDP program timestamps; from the device where it gives them: "), "{first}");
-    // veth has all three kfuncs; the RX hash is asked for only with the library's rxhash(true).
-    assert!(first.contains("device time, VLAN") && !first.contains("RX hash"), "{first}");
+    // veth has all three kfuncs; the RX hash is asked for only with the
+    // library's rxhash(true), the device's time only with -j adapter_unsynced.
+    assert!(first.contains("them: VLAN") && !first.contains("RX hash"), "{first}");
+    assert!(!first.contains("device time") && !first.contains("(no device time"), "{first}");
     let g = SeqFrames::default();
     l.a.run(|name| {
         let tx = RawSender::open(name).unwrap();
@@ -66,6 +68,28 @@ fn an_af_xdp_capture_writes_a_distinct_later_time_for_every_frame_of_a_burst() {
         assert!(delta > 0.0, "frame {}: time_delta {delta}", i + 1);
     }
     std::fs::remove_file(&file).unwrap();
+}
+
+#[test]
+fn an_af_xdp_capture_asked_for_the_devices_clock_on_veth_says_why_it_has_the_programs() {
+    let l = veth();
+    let name = &l.b.name;
+    let mut cmd = netring_in(&l.b, &["capture", "-i", name, "--backend", "xdp", "--xdp-attach", "native"]);
+    cmd.args(["-j", "adapter_unsynced", "-c", "5", "-q", "--json"]);
+    let (child, first) = spawn_ready(&mut cmd, "listening on");
+    assert!(first.contains("XDP program timestamps"), "{first}");
+    assert!(first.contains("(no device time: ") && first.contains("hardware clock"), "{first}");
+    let g = SeqFrames::default();
+    l.a.run(|name| {
+        let tx = RawSender::open(name).unwrap();
+        for i in 0..5 {
+            tx.send(&g.build(i, 64)).unwrap();
+        }
+    })
+    .unwrap();
+    let out = finish(child, WAIT);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(common::json_of(&out)["packets"], 5);
 }
 
 #[test]

@@ -91,7 +91,7 @@
 //! | [`bpf::EbpfProgram`], [`bpf::XskMap`] | `CAP_BPF` (or `CAP_SYS_ADMIN`) | 4.18 (XSKMAP) |
 //! | [`XdpSocketBuilder::build_shared`] (shared UMEM, other queues or devices) | as [`XdpSocket`] | 5.10 |
 //! | AF_XDP RX metadata ([`XdpSocketBuilder::rx_metadata`]): program time stamps | as [`XdpSocket`] | 6.1 (`bpf_ktime_get_tai_ns`) |
-//! | RX metadata from the device (time, RX hash, VLAN tag; XDP metadata kfuncs, native mode, device-bound program) | as [`XdpSocket`] | 6.3 (time, hash); 6.8 (VLAN tag); the driver must implement them (veth does) |
+//! | RX metadata from the device (VLAN tag; time with [`XdpSocketBuilder::timestamping`], RX hash with [`XdpSocketBuilder::rxhash`]; XDP metadata kfuncs, native mode, device-bound program) | as [`XdpSocket`]; the device's time also `CAP_NET_ADMIN` (`SIOCSHWTSTAMP`) on a device with a clock | 6.3 (time, hash); 6.8 (VLAN tag); the driver must implement them (veth does, without a clock) |
 //! | AF_XDP TX metadata ([`XdpSocketBuilder::tx_metadata`]: checksum offload, TX time stamp) | as [`XdpSocket`] | 6.8, copy mode; launch time 6.15 |
 //! | [`bpf::TcxLink`] | `CAP_BPF` + `CAP_NET_ADMIN` | 6.6 |
 //! | [`XdpSocketBuilder::busy_poll`] | `CAP_NET_ADMIN` to raise the values | 5.11 |

@@ -13,7 +13,9 @@ use common::{frame, seq_of, udp_flow_seq, udp_frame};
 use netring::afxdp::{XdpAttach, XdpAttachMode, XdpPacket, XdpQueueSet, XdpRxMetaPlacement};
 use netring::bpf::{EbpfProgram, Insn, ProgramType, Reg, TcxLink, helper};
 use netring::testkit::{VethConfig, VethLink};
-use netring::{Capture, PacketDirection, RawSender, Timestamp, TimestampSource, XdpMode, XdpSocket, XdpSocketBuilder};
+use netring::{
+    Capture, PacketDirection, RawSender, Timestamp, TimestampSource, Timestamping, XdpMode, XdpSocket, XdpSocketBuilder,
+};
 
 const WAIT: Duration = Duration::from_secs(5);
 
@@ -73,8 +75,10 @@ fn a_burst_gets_distinct_program_timestamps_on_the_senders_af_packet_clock() {
     let mut sock = xdp(&l, |b| b.attach(XdpAttach::Native));
     assert_eq!(sock.attach_mode(), Some(XdpAttachMode::Native));
     let meta = sock.rx_metadata();
-    // The RX hash is asked for with rxhash(true) only.
-    assert!(meta.program_time && meta.device_time && meta.vlan_tag && !meta.rx_hash, "{meta:?}");
+    // The RX hash is asked for with rxhash(true) only, the device's time
+    // with timestamping(Hardware) only.
+    assert!(meta.program_time && meta.vlan_tag && !meta.device_time && !meta.rx_hash, "{meta:?}");
+    assert!(meta.fallback.is_empty(), "{meta:?}");
     // The sending side sees its own frames (PACKET_OUTGOING) with software stamps.
     let mut tap = l.a.run(|n| Capture::builder().interface(n).build()).unwrap().unwrap();
     const N: u64 = 500;
@@ -143,7 +147,7 @@ fn rx_hash_equals_af_packets_rxhash_for_the_same_flow() {
     // AF_XDP, native, with veth's metadata kfuncs but without rxhash(true):
     // the program does not ask for the hash.
     let mut sock = xdp(&l, |b| b.attach(XdpAttach::Native));
-    assert!(!sock.rx_metadata().rx_hash && sock.rx_metadata().device_time, "{:?}", sock.rx_metadata());
+    assert!(!sock.rx_metadata().rx_hash && sock.rx_metadata().vlan_tag, "{:?}", sock.rx_metadata());
     send_from(&l, None, &frames);
     let got = receive(&mut sock, FLOWS as usize, |d| udp_flow_seq(d).is_some());
     assert_eq!(got.len(), FLOWS as usize);
@@ -220,6 +224,47 @@ fn a_tag_the_device_took_off_reports_its_tci_and_tpid_as_af_packet_does() {
     assert_eq!((seq_of(&got[1].data), got[1].vlan), (Some(7), Some((0x2007, 0x88a8))));
     assert_eq!((seq_of(&got[2].data), got[2].vlan), (Some(9), None), "an untagged frame has no tag");
     assert_eq!((&got[0].data, &got[1].data), (&f5, &f7), "the tag is not in the bytes, as with AF_PACKET");
+}
+
+#[test]
+fn the_devices_clock_is_asked_for_and_veth_has_none() {
+    let l = link();
+    // Hardware: veth has no clock, so the program's time, and the reason.
+    let mut sock = xdp(&l, |b| b.attach(XdpAttach::Native).timestamping(Timestamping::Hardware));
+    let m = sock.rx_metadata();
+    assert!(m.program_time && !m.device_time && m.vlan_tag, "{m:?}");
+    assert_eq!(m.fallback.len(), 1, "{m:?}");
+    assert!(m.fallback[0].contains("no device time") && m.fallback[0].contains("hardware clock"), "{m:?}");
+    let frames: Vec<Vec<u8>> = (0..20).map(|i| frame(i, 60)).collect();
+    send_from(&l, None, &frames);
+    let got = receive(&mut sock, frames.len(), |d| seq_of(d).is_some());
+    assert_eq!(got.len(), frames.len());
+    for (g, f) in got.iter().zip(&frames) {
+        assert_eq!(&g.data, f);
+        assert_eq!(g.source, TimestampSource::XdpProgram);
+    }
+    drop(sock);
+    // HardwareOnly: refused, naming why, and nothing stays attached.
+    let e =
+        l.b.run(|n| {
+            XdpSocket::builder()
+                .interface(n)
+                .mode(XdpMode::Rx)
+                .attach(XdpAttach::Native)
+                .timestamping(Timestamping::HardwareOnly)
+                .build()
+        })
+        .unwrap()
+        .unwrap_err();
+    match &e {
+        netring::Error::Unsupported { feature, detail } => {
+            assert_eq!(*feature, "hardware time stamps");
+            assert!(detail.contains("hardware clock"), "{e}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let sock = xdp(&l, |b| b.attach(XdpAttach::Native));
+    assert!(sock.rx_metadata().program_time, "the interface is free again: {:?}", sock.rx_metadata());
 }
 
 #[test]

@@ -219,9 +219,9 @@ pub struct CaptureMore {
     /// merged file ordered by time stamp.
     #[arg(long)]
     pub split: bool,
-    /// Time stamp source, as tcpdump's -j: host (the kernel's clock) or
-    /// adapter_unsynced (the device's clock; falls back to host, with a
-    /// warning, on a device without one).
+    /// Time stamp source, as tcpdump's -j: host (the kernel's clock; with
+    /// --backend xdp the XDP program's) or adapter_unsynced (the device's
+    /// clock; falls back to host, with a warning, on a device without one).
     #[arg(short = 'j', long = "time-stamp-type", value_enum, default_value_t = TstampArg::Host)]
     pub tstamp: TstampArg,
     /// Put the VLAN tag the kernel stripped back into each frame, as libpcap.
@@ -381,14 +381,9 @@ impl CaptureMore {
 
     /// The first option given that only the AF_PACKET backend has.
     pub fn packet_only(&self) -> Option<&'static str> {
-        [
-            (self.fanout != 1, "--fanout"),
-            (self.profile.is_some(), "--profile"),
-            (self.vlan_reinsert, "--vlan-reinsert"),
-            (self.tstamp != TstampArg::Host, "-j"),
-        ]
-        .into_iter()
-        .find_map(|(given, name)| given.then_some(name))
+        [(self.fanout != 1, "--fanout"), (self.profile.is_some(), "--profile"), (self.vlan_reinsert, "--vlan-reinsert")]
+            .into_iter()
+            .find_map(|(given, name)| given.then_some(name))
     }
 
     /// The time stamp source asked for.

@@ -152,11 +152,14 @@ fn xdp_timestamps(m: &netring::afxdp::XdpRxMetadata) -> String {
     if m.vlan_tag {
         dev.push("VLAN");
     }
-    if dev.is_empty() {
-        "XDP program timestamps".into()
-    } else {
-        format!("XDP program timestamps; from the device where it gives them: {}", dev.join(", "))
+    let mut text = match dev.is_empty() {
+        true => "XDP program timestamps".to_owned(),
+        false => format!("XDP program timestamps; from the device where it gives them: {}", dev.join(", ")),
+    };
+    if !m.fallback.is_empty() {
+        text.push_str(&format!(" ({})", m.fallback.join("; ")));
     }
+    text
 }
 
 /// AF_XDP: one queue's socket, or every queue's over one shared UMEM read in
@@ -188,7 +191,11 @@ fn xdp(a: &Args) -> Result<ExitCode, Error> {
     {
         return Err(Error::TakeoverRefused { interface: a.interface().to_owned(), reason });
     }
-    let mut b = XdpSocket::builder().interface(a.interface()).mode(XdpMode::Rx).attach(a.xdp_attach.into());
+    let mut b = XdpSocket::builder()
+        .interface(a.interface())
+        .mode(XdpMode::Rx)
+        .attach(a.xdp_attach.into())
+        .timestamping(a.more.timestamping());
     if let Some(ns) = a.more.ns.name() {
         b = b.netns(ns);
     }

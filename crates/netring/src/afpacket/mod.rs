@@ -33,4 +33,5 @@ pub use profile::{
     DEFAULT_BLOCK_COUNT, DEFAULT_BLOCK_SIZE, DEFAULT_FRAME_SIZE, DEFAULT_RETIRE_TIMEOUT, RingGeometry, RingProfile,
 };
 pub use sender::{RawSender, RawSlot};
+pub(crate) use timestamp::hardware_unavailable;
 pub use timestamp::{TimestampInfo, Timestamping};

@@ -66,8 +66,9 @@ pub struct TimestampInfo {
 
 static FALLBACK_LOGGED: AtomicBool = AtomicBool::new(false);
 
-/// Why `interface` cannot give hardware stamps, if it cannot.
-fn hardware_unavailable(interface: &str) -> Result<Option<String>> {
+/// Why `interface` cannot give hardware stamps, if it cannot; when it can,
+/// its receive stamping is switched on (`SIOCSHWTSTAMP`, device-wide).
+pub(crate) fn hardware_unavailable(interface: &str) -> Result<Option<String>> {
     let info = match ethtool::ts_info(interface) {
         Ok(i) => i,
         Err(Error::Io { source, .. }) if source.raw_os_error() == Some(errno::EOPNOTSUPP) => {

@@ -108,8 +108,19 @@ pub struct XdpSocketBuilder {
     pub(super) filter: Option<String>,
     pub(super) rx_metadata: bool,
     pub(super) rxhash: bool,
+    pub(super) timestamping: crate::Timestamping,
     pub(super) tx_metadata: bool,
     pub(super) own_rx_metadata: Option<crate::bpf::XdpRxMetaPlacement>,
+}
+
+/// What the built-in program is asked to write in front of each frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct MetaAsk {
+    /// The fields ([`XdpRxMetaFlags::DEVICE_TIME`](crate::bpf::XdpRxMetaFlags::DEVICE_TIME)
+    /// only when `timestamping` asks for the device's clock).
+    pub fields: crate::bpf::XdpRxMetaFlags,
+    /// The clock asked for.
+    pub timestamping: crate::Timestamping,
 }
 
 /// Busy-polling settings of an AF_XDP socket
@@ -175,6 +186,7 @@ impl Default for XdpSocketBuilder {
             filter: None,
             rx_metadata: true,
             rxhash: false,
+            timestamping: crate::Timestamping::Software,
             tx_metadata: false,
             own_rx_metadata: None,
         }
@@ -346,7 +358,8 @@ impl XdpSocketBuilder {
     /// Per-frame metadata from the built-in program (default on): a
     /// timestamp taken in the XDP program for each frame (Linux 6.1), and
     /// where the device implements the XDP metadata kfuncs (Linux 6.3,
-    /// native mode) its receive time and VLAN tag, and with
+    /// native mode) the VLAN tag it took off, with
+    /// [`timestamping`](Self::timestamping) its receive time and with
     /// [`rxhash(true)`](Self::rxhash) its RX hash; see
     /// [`XdpRxMeta`](crate::bpf::XdpRxMeta) and
     /// [`XdpSocket::rx_metadata`](crate::afxdp::XdpSocket::rx_metadata).
@@ -372,12 +385,35 @@ impl XdpSocketBuilder {
         self
     }
 
+    /// Which clock stamps received frames, in the per-frame metadata
+    /// (default [`Timestamping::Software`](crate::Timestamping::Software):
+    /// the XDP program's own clock, `bpf_ktime_get_tai_ns`, on the same
+    /// wall-clock scale as AF_PACKET's software stamps).
+    /// [`Hardware`](crate::Timestamping::Hardware) also asks the device
+    /// for its receive time (`bpf_xdp_metadata_rx_timestamp`, Linux 6.3,
+    /// native mode), after switching its receive stamping on as AF_PACKET
+    /// does (`SIOCSHWTSTAMP`, `CAP_NET_ADMIN`, device-wide); frames the
+    /// device stamped then carry
+    /// [`TimestampSource::XdpDevice`](crate::TimestampSource::XdpDevice).
+    /// A device without a hardware clock (veth) falls back to the
+    /// program's clock, logged once and kept in
+    /// [`XdpRxMetadata::fallback`](crate::afxdp::XdpRxMetadata::fallback);
+    /// with [`HardwareOnly`](crate::Timestamping::HardwareOnly) that is
+    /// [`Error::Unsupported`](crate::Error::Unsupported) instead. Needs
+    /// [`rx_metadata`](Self::rx_metadata).
+    pub fn timestamping(mut self, t: crate::Timestamping) -> Self {
+        self.timestamping = t;
+        self
+    }
+
     /// The fields the built-in program is asked to write (`None`: no
     /// metadata area).
-    pub(super) fn rx_meta_fields(&self) -> Option<crate::bpf::XdpRxMetaFlags> {
+    pub(super) fn rx_meta_ask(&self) -> Option<MetaAsk> {
         use crate::bpf::XdpRxMetaFlags as F;
         let hash = if self.rxhash { F::RX_HASH } else { F::empty() };
-        self.rx_metadata.then_some(F::PROGRAM_TIME | F::DEVICE_TIME | F::VLAN | hash)
+        let device = if self.timestamping == crate::Timestamping::Software { F::empty() } else { F::DEVICE_TIME };
+        self.rx_metadata
+            .then_some(MetaAsk { fields: F::PROGRAM_TIME | F::VLAN | hash | device, timestamping: self.timestamping })
     }
 
     /// With [`builtin_program(false)`](Self::builtin_program): your XDP

@@ -30,8 +30,10 @@ pub struct XdpRxMetadata {
     /// Where the area lies (with [`program_time`](Self::program_time)).
     pub placement: Option<XdpRxMetaPlacement>,
     /// The program is bound to the device and asks it for its receive
-    /// time (`bpf_xdp_metadata_rx_timestamp`); frames the device stamped
-    /// carry [`TimestampSource::XdpDevice`](crate::TimestampSource::XdpDevice).
+    /// time (`bpf_xdp_metadata_rx_timestamp`; asked for with
+    /// [`XdpSocketBuilder::timestamping`](crate::XdpSocketBuilder::timestamping)
+    /// on a device with a hardware clock); frames the device stamped carry
+    /// [`TimestampSource::XdpDevice`](crate::TimestampSource::XdpDevice).
     pub device_time: bool,
     /// … for the RX hash and its type (`bpf_xdp_metadata_rx_hash`; asked
     /// for with [`XdpSocketBuilder::rxhash`](crate::XdpSocketBuilder::rxhash)).

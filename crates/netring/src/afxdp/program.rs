@@ -6,7 +6,9 @@
 use std::os::fd::BorrowedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use super::config::MetaAsk;
 use super::meta::XdpRxMetadata;
+use crate::Timestamping;
 use crate::bpf::{
     EbpfProgram, ProgramType, RxKfuncs, XdpAttach, XdpAttachMode, XdpLink, XdpRxMetaFlags, XdpRxMetaPlacement, XskMap,
     programs,
@@ -55,6 +57,38 @@ fn load_meta(
     load(XdpRxMetaPlacement::Prefix).map(|p| (p, XdpRxMetaPlacement::Prefix))
 }
 
+/// The fields of `ask`, without the device's time when the device has no
+/// clock to give it (the reason kept in `fallback`; an error with
+/// [`Timestamping::HardwareOnly`]). Where it has one, its receive
+/// stamping is switched on.
+fn device_clock(iface: &str, ask: MetaAsk, fallback: &mut Vec<String>) -> Result<XdpRxMetaFlags> {
+    let mut fields = ask.fields;
+    if !fields.contains(XdpRxMetaFlags::DEVICE_TIME) {
+        return Ok(fields);
+    }
+    if let Some(why) = crate::afpacket::hardware_unavailable(iface)? {
+        if ask.timestamping == Timestamping::HardwareOnly {
+            return Err(Error::Unsupported { feature: "hardware time stamps", detail: why });
+        }
+        tracing::info!(interface = iface, "XDP RX metadata: the program's time, not the device's: {why}");
+        fallback.push(format!("no device time: {why}"));
+        fields.remove(XdpRxMetaFlags::DEVICE_TIME);
+    }
+    Ok(fields)
+}
+
+/// [`Timestamping::HardwareOnly`] without the device's time is an error.
+fn hardware_only(ask: MetaAsk, meta: &XdpRxMetadata) -> Result<()> {
+    if ask.timestamping != Timestamping::HardwareOnly || meta.device_time {
+        return Ok(());
+    }
+    let detail = match meta.fallback.is_empty() {
+        true => "the device's time needs native XDP and bpf_xdp_metadata_rx_timestamp (Linux 6.3)".to_owned(),
+        false => meta.fallback.join("; "),
+    };
+    Err(Error::Unsupported { feature: "hardware time stamps", detail })
+}
+
 /// The built-in program and what it needs, attached while any socket of
 /// its interface holds it.
 #[derive(Debug)]
@@ -91,7 +125,7 @@ impl BuiltIn {
         how: XdpAttach,
         frags: bool,
         filter: Option<&crate::filter::Program>,
-        meta: Option<XdpRxMetaFlags>,
+        meta: Option<MetaAsk>,
     ) -> Result<Self> {
         let queues = crate::interface::link_info(iface).map(|l| l.rx_queues).unwrap_or(1);
         let top = members.iter().map(|&(q, _)| q + 1).max().unwrap_or(1);
@@ -101,8 +135,8 @@ impl BuiltIn {
         }
         let ty = ProgramType::Xdp { frags };
         let mut fallback: Vec<String> = Vec::new();
-        if let Some(fields) = meta {
-            let kfuncs = RxKfuncs::running_kernel().only(fields);
+        if let Some(ask) = meta {
+            let kfuncs = RxKfuncs::running_kernel().only(device_clock(iface, ask, &mut fallback)?);
             if !kfuncs.any() {
                 fallback.push("the kernel has no XDP metadata kfuncs (Linux 6.3 with BTF)".into());
             } else if how == XdpAttach::Generic {
@@ -116,7 +150,8 @@ impl BuiltIn {
                 })();
                 match attached {
                     Ok((prog, link, placement)) => {
-                        let meta = XdpRxMetadata::written(placement, Some(&kfuncs), Vec::new());
+                        let meta = XdpRxMetadata::written(placement, Some(&kfuncs), fallback);
+                        hardware_only(ask, &meta)?;
                         return Ok(Self::done(iface, members, link, map, prog, meta));
                     }
                     Err(e) if final_error(&e) => return Err(e),
@@ -126,14 +161,16 @@ impl BuiltIn {
             tracing::info!(interface = iface, "XDP RX metadata: program time only ({})", fallback.join("; "));
             match load_meta(ty, &map, filter, &RxKfuncs::default(), None) {
                 Ok((prog, placement)) => {
-                    let link = XdpLink::attach(&prog, iface, how)?;
                     let meta = XdpRxMetadata::written(placement, None, fallback);
+                    hardware_only(ask, &meta)?;
+                    let link = XdpLink::attach(&prog, iface, how)?;
                     return Ok(Self::done(iface, members, link, map, prog, meta));
                 }
                 Err(e) if final_error(&e) => return Err(e),
                 Err(e) => {
                     fallback
                         .push(format!("no metadata area: {e} (program time needs bpf_ktime_get_tai_ns, Linux 6.1)"));
+                    hardware_only(ask, &XdpRxMetadata::off(fallback.clone()))?;
                     tracing::info!(interface = iface, "XDP RX metadata off: user-space time ({})", fallback.join("; "));
                 }
             }

@@ -221,7 +221,7 @@ impl XdpSocketBuilder {
                 self.attach,
                 self.multi_buffer,
                 filter.as_ref(),
-                self.rx_meta_fields(),
+                self.rx_meta_ask(),
             )?);
             if prog.meta.placement == Some(crate::bpf::XdpRxMetaPlacement::Prefix)
                 && let Ok(mtu) = iface::mtu(&iface)
