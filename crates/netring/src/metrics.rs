@@ -137,7 +137,7 @@ impl CaptureMetrics {
         Ok(())
     }
 
-    /// Publish counters read elsewhere (e.g. [`ChannelStats::kernel`](crate::channel::ChannelStats)).
+    /// Publish counters read elsewhere (e.g. `channel::ChannelStats::kernel`, feature `channel`).
     pub fn record_stats(&self, s: &CaptureStats) {
         self.packets.absolute(s.packets);
         self.drops.absolute(s.drops);

@@ -111,7 +111,7 @@ impl std::fmt::Display for TxStats {
 /// transmit). A generator can therefore write a frame template once per
 /// buffer and afterwards only the bytes that vary (a sequence number,
 /// addresses and the checksums they change): see
-/// [`testkit::FrameGen`](crate::testkit::FrameGen).
+/// `testkit::FrameGen` (feature `testkit`).
 ///
 /// This is only a promise about contents: the bytes are reached only
 /// through a slot, which exists only while user space owns the buffer, so
