@@ -377,8 +377,8 @@ impl XdpSocketBuilder {
     /// [`CaptureBuilder::rxhash`](crate::CaptureBuilder::rxhash)). A NIC
     /// hands over the hash it computed for RSS at no cost; a software
     /// device computes it for the call: veth runs the flow dissector over
-    /// every frame, which cost 5–8 % of the receive core at 64 B on this
-    /// project's bench (docs/PERFORMANCE.md). Needs
+    /// every frame, which cost 6 % of the receive core and 7–15 % of the
+    /// rate at 64 B on this project's bench (docs/PERFORMANCE.md). Needs
     /// [`rx_metadata`](Self::rx_metadata).
     pub fn rxhash(mut self, on: bool) -> Self {
         self.rxhash = on;
