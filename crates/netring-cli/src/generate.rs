@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use netring::{Error, PacketSink, SinkSlot};
 
-use crate::args::{Limits, NetnsArg, Report, check_range};
+use crate::args::{Limits, NetnsArg, Report};
 use crate::backend::{self, TxArgs, with_sink};
 use crate::frames::FrameArgs;
 use crate::output::{self, Progress};
@@ -58,15 +58,7 @@ pub struct Args {
 
 /// Run `netring gen`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let rate = match (a.rate, a.mbps) {
-        (Some(r), _) => {
-            Some(Rate::Frames(check_range("rate", r, pace::MIN_RATE, pace::MAX_RATE, "a number of frames per second")?))
-        }
-        (None, Some(m)) => Some(Rate::Bits(
-            check_range("mbps", m, pace::MIN_MBPS, pace::MAX_MBPS, "a number of megabits per second")? * 1e6,
-        )),
-        (None, None) => None,
-    };
+    let rate = Rate::from_args(a.rate, a.mbps)?;
     a.tx.check_batch()?;
     let mut sink = a.tx.open(&a.interface, a.ring_frames, a.ns.name())?;
     with_sink!(sink, |s| generate(&a, rate, s))

@@ -111,6 +111,23 @@ pub enum Rate {
     Bits(f64),
 }
 
+impl Rate {
+    /// The rate `--rate`/`--pps` (frames) or `--mbps` asks for, checked
+    /// against the ranges the pacer keeps; `None` when neither is given.
+    pub fn from_args(frames: Option<f64>, mbps: Option<f64>) -> Result<Option<Rate>, netring::Error> {
+        use crate::args::check_range;
+        Ok(match (frames, mbps) {
+            (Some(r), _) => {
+                Some(Rate::Frames(check_range("rate", r, MIN_RATE, MAX_RATE, "a number of frames per second")?))
+            }
+            (None, Some(m)) => {
+                Some(Rate::Bits(check_range("mbps", m, MIN_MBPS, MAX_MBPS, "a number of megabits per second")? * 1e6))
+            }
+            (None, None) => None,
+        })
+    }
+}
+
 /// When each frame is due at a [`Rate`]: frame `n` at `origin + n / pps`,
 /// or, counting bits, when the bits of every frame before it have left at
 /// the rate. The time comes from the counts, not from adding gaps, so

@@ -133,19 +133,10 @@ enum Source {
 
 /// Run `netring replay`.
 pub fn run(a: Args) -> Result<ExitCode, Error> {
-    let timing = match (a.topspeed, a.rate, a.mbps) {
-        (true, ..) => Timing::Top,
-        (false, Some(r), _) => Timing::Rate(Rate::Frames(check_range(
-            "rate",
-            r,
-            pace::MIN_RATE,
-            pace::MAX_RATE,
-            "a number of frames per second",
-        )?)),
-        (false, None, Some(m)) => Timing::Rate(Rate::Bits(
-            check_range("mbps", m, pace::MIN_MBPS, pace::MAX_MBPS, "a number of megabits per second")? * 1e6,
-        )),
-        (false, None, None) => Timing::Original(check_range("speed", a.speed, MIN_SPEED, MAX_SPEED, "a factor")?),
+    let timing = match (a.topspeed, Rate::from_args(a.rate, a.mbps)?) {
+        (true, _) => Timing::Top,
+        (false, Some(r)) => Timing::Rate(r),
+        (false, None) => Timing::Original(check_range("speed", a.speed, MIN_SPEED, MAX_SPEED, "a factor")?),
     };
     if a.stats.is_some_and(|d| d.is_zero()) {
         return Err(Error::InvalidConfig {
