@@ -11,6 +11,7 @@ use netring::testkit::{End, FrameGen, Payload, SeqFrames};
 use netring::{Injector, PacketSink, RawSender, SinkSlot, XdpMode, XdpSocket};
 
 use super::pinned::Pinned;
+use crate::pace::Waiter;
 
 /// `--generator`: which sender feeds the capture runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -95,32 +96,24 @@ pub fn start(kind: TxKind, end: &End, len: usize, cpu: usize, pps: Option<f64>) 
     Pinned::spawn("sender", cpu, move |stop| sock.blast(len, stop, Pace::new(pps)))
 }
 
-/// Holds a sender to a rate, batch by batch (the sender has its core to
-/// itself, so it spins through gaps shorter than a scheduler tick).
+/// Holds a sender to a rate, batch by batch: frame `n` is due `n / pps`
+/// after the start, waited for by the pacer `gen` uses.
 struct Pace {
     start: Instant,
     pps: Option<f64>,
+    waiter: Waiter,
 }
 
 impl Pace {
     fn new(pps: Option<f64>) -> Self {
-        Self { start: Instant::now(), pps }
+        Self { start: Instant::now(), pps, waiter: Waiter::default() }
     }
 
     /// Wait until `sent` frames are due.
-    fn wait(&self, sent: u64, stop: &AtomicBool) {
+    fn wait(&mut self, sent: u64, stop: &AtomicBool) {
         let Some(pps) = self.pps else { return };
         let due = self.start + Duration::from_secs_f64(sent as f64 / pps);
-        loop {
-            let now = Instant::now();
-            if now >= due || stop.load(Ordering::Acquire) {
-                return;
-            }
-            match due - now {
-                d if d > Duration::from_micros(200) => std::thread::sleep(d - Duration::from_micros(100)),
-                _ => std::hint::spin_loop(),
-            }
-        }
+        self.waiter.wait_until(due, &|| stop.load(Ordering::Acquire));
     }
 }
 
@@ -149,12 +142,12 @@ impl Socket {
     }
 
     /// Send until `stop`; returns the frames sent.
-    fn blast(self, len: usize, stop: &AtomicBool, pace: Pace) -> Result<u64, String> {
+    fn blast(self, len: usize, stop: &AtomicBool, mut pace: Pace) -> Result<u64, String> {
         match self {
             // The TX ring waits for room on the first frame of a batch; the
             // AF_XDP sender spins on the kick instead.
-            Socket::Ring(mut inj) => blast_sink(&mut *inj, len, stop, true, &pace),
-            Socket::Xdp(mut sock) => blast_sink(&mut *sock, len, stop, false, &pace),
+            Socket::Ring(mut inj) => blast_sink(&mut *inj, len, stop, true, &mut pace),
+            Socket::Xdp(mut sock) => blast_sink(&mut *sock, len, stop, false, &mut pace),
             Socket::Mmsg(tx) => {
                 let frames: Vec<Vec<u8>> = (0..BATCH as u64).map(|s| SeqFrames::default().build(s, len)).collect();
                 let refs: Vec<&[u8]> = frames.iter().map(Vec::as_slice).collect();
@@ -182,7 +175,7 @@ fn blast_sink<S: PacketSink>(
     len: usize,
     stop: &AtomicBool,
     wait_first: bool,
-    pace: &Pace,
+    pace: &mut Pace,
 ) -> Result<u64, String> {
     let mut frames = FrameGen::new(sink, SeqFrames::default(), Payload::Seq, None);
     let e = |e: netring::Error| e.to_string();

@@ -116,8 +116,7 @@ pub struct XdpSocketBuilder {
 /// What the built-in program is asked to write in front of each frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct MetaAsk {
-    /// The fields ([`XdpRxMetaFlags::DEVICE_TIME`](crate::bpf::XdpRxMetaFlags::DEVICE_TIME)
-    /// only when `timestamping` asks for the device's clock).
+    /// The fields other than the device's time, which `timestamping` asks for.
     pub fields: crate::bpf::XdpRxMetaFlags,
     /// The clock asked for.
     pub timestamping: crate::Timestamping,
@@ -411,9 +410,8 @@ impl XdpSocketBuilder {
     pub(super) fn rx_meta_ask(&self) -> Option<MetaAsk> {
         use crate::bpf::XdpRxMetaFlags as F;
         let hash = if self.rxhash { F::RX_HASH } else { F::empty() };
-        let device = if self.timestamping == crate::Timestamping::Software { F::empty() } else { F::DEVICE_TIME };
         self.rx_metadata
-            .then_some(MetaAsk { fields: F::PROGRAM_TIME | F::VLAN | hash | device, timestamping: self.timestamping })
+            .then_some(MetaAsk { fields: F::PROGRAM_TIME | F::VLAN | hash, timestamping: self.timestamping })
     }
 
     /// With [`builtin_program(false)`](Self::builtin_program): your XDP

@@ -57,24 +57,23 @@ fn load_meta(
     load(XdpRxMetaPlacement::Prefix).map(|p| (p, XdpRxMetaPlacement::Prefix))
 }
 
-/// The fields of `ask`, without the device's time when the device has no
-/// clock to give it (the reason kept in `fallback`; an error with
-/// [`Timestamping::HardwareOnly`]). Where it has one, its receive
-/// stamping is switched on.
+/// The fields of `ask`, with the device's time when `ask.timestamping`
+/// wants it and the device has a clock to give it, whose receive stamping
+/// is then switched on; without a clock the reason is kept in `fallback`
+/// (an error with [`Timestamping::HardwareOnly`]).
 fn device_clock(iface: &str, ask: MetaAsk, fallback: &mut Vec<String>) -> Result<XdpRxMetaFlags> {
-    let mut fields = ask.fields;
-    if !fields.contains(XdpRxMetaFlags::DEVICE_TIME) {
-        return Ok(fields);
+    if ask.timestamping == Timestamping::Software {
+        return Ok(ask.fields);
     }
-    if let Some(why) = crate::afpacket::hardware_unavailable(iface)? {
-        if ask.timestamping == Timestamping::HardwareOnly {
-            return Err(Error::Unsupported { feature: "hardware time stamps", detail: why });
-        }
-        tracing::info!(interface = iface, "XDP RX metadata: the program's time, not the device's: {why}");
-        fallback.push(format!("no device time: {why}"));
-        fields.remove(XdpRxMetaFlags::DEVICE_TIME);
+    let Some(why) = crate::afpacket::hardware_unavailable(iface)? else {
+        return Ok(ask.fields | XdpRxMetaFlags::DEVICE_TIME);
+    };
+    if ask.timestamping == Timestamping::HardwareOnly {
+        return Err(Error::Unsupported { feature: "hardware time stamps", detail: why });
     }
-    Ok(fields)
+    tracing::info!(interface = iface, "XDP RX metadata: the program's time, not the device's: {why}");
+    fallback.push(format!("no device time: {why}"));
+    Ok(ask.fields)
 }
 
 /// [`Timestamping::HardwareOnly`] without the device's time is an error.
